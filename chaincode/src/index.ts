@@ -1,0 +1,1 @@
+export { canonicalJson, canonicalJsonBytes, type CanonicalValue } from './lib/canonical-json';
