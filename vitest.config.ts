@@ -25,6 +25,7 @@ export default defineConfig({
         plugins: [swcPlugin()],
         test: {
           name: 'e2e',
+          globalSetup: ['test/support/global-setup.ts'],
           include: ['test/e2e/**/*.e2e-spec.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -35,6 +36,7 @@ export default defineConfig({
         plugins: [swcPlugin()],
         test: {
           name: 'integration',
+          globalSetup: ['test/support/global-setup.ts'],
           include: ['test/integration/**/*.spec.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -1,0 +1,28 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { DeclaredPolicyGuard } from './access/declared-policy.guard.js';
+import { CacheModule } from './cache/cache.module.js';
+import { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { GraphqlModule } from './graphql/graphql.module.js';
+import { HealthModule } from './health/health.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule,
+        HealthModule,
+        DatabaseModule,
+        CacheModule,
+        GraphqlModule,
+      ],
+      providers: [{ provide: APP_GUARD, useClass: DeclaredPolicyGuard }],
+    };
+  }
+}

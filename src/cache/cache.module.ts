@@ -1,0 +1,110 @@
+import { CacheModule as NestCacheModule } from '@nestjs/cache-manager';
+import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import KeyvRedis, { createClient, Keyv, type RedisClientType } from '@keyv/redis';
+import { AppConfig } from '../config/app-config.js';
+import { HealthRegistry } from '../health/health-registry.js';
+import { BoundedMap } from './bounded-map.js';
+import { CacheAvailability } from './cache-availability.js';
+import { CacheService } from './cache.service.js';
+
+const MEMORY_CACHE_MAX_ENTRIES = 50_000;
+const KEY_NAMESPACE = 'healthledger';
+
+type RedisClient = RedisClientType;
+const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+
+/**
+ * The Redis connection when REDIS_URL is set. Commands fail fast while disconnected (no offline
+ * queue), so a missing Redis costs a request nothing; the client keeps reconnecting in the
+ * background and the cache is used again once it is back.
+ */
+function createRedisClient(url: string, availability: CacheAvailability): RedisClient {
+  const client: RedisClient = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 2_000,
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000),
+    },
+  });
+  client.on('error', (error: Error) => availability.markDown(error));
+  client.on('ready', () => availability.markUp());
+  client.on('end', () => availability.markDown(new Error('connection closed')));
+  return client;
+}
+
+@Injectable()
+class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Cache');
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient | undefined,
+    private readonly availability: CacheAvailability,
+    private readonly health: HealthRegistry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.redis) {
+      // A Redis that is down at boot does not stop the start: the app runs degraded and reconnects.
+      await this.redis.connect().catch((error: Error) => this.availability.markDown(error));
+    }
+    this.health.register('cache', async () => {
+      if (!this.redis) return { status: 'up', backend: 'memory' };
+      if (!this.availability.isUp || !this.redis.isReady) {
+        return { status: 'degraded', backend: 'redis', error: this.availability.error ?? 'not connected' };
+      }
+      await this.redis.ping();
+      return { status: 'up', backend: 'redis' };
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.redis) return;
+    if (this.redis.isOpen) await this.redis.close();
+    else this.redis.destroy();
+    this.logger.log('redis connection closed');
+  }
+}
+
+
+/** The one Redis client (or none) and its availability flag, shared by the cache store and the service. */
+@Module({
+  providers: [
+    {
+      provide: CacheAvailability,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new CacheAvailability(config.cache.kind),
+    },
+    {
+      provide: REDIS_CLIENT,
+      inject: [AppConfig, CacheAvailability],
+      useFactory: (config: AppConfig, availability: CacheAvailability) =>
+        config.cache.kind === 'redis' ? createRedisClient(config.cache.url, availability) : undefined,
+    },
+  ],
+  exports: [CacheAvailability, REDIS_CLIENT],
+})
+class CacheBackendModule {}
+
+/** Cache for the whole app: Redis (Keyv) when REDIS_URL is set, a bounded in-process store otherwise. */
+@Global()
+@Module({
+  imports: [
+    CacheBackendModule,
+    NestCacheModule.registerAsync({
+      imports: [CacheBackendModule],
+      inject: [AppConfig, REDIS_CLIENT],
+      useFactory: (config: AppConfig, redis: RedisClient | undefined) => {
+        const store = redis
+          ? new KeyvRedis(redis, { throwOnConnectError: false, throwOnErrors: true })
+          : new BoundedMap<string, unknown>(MEMORY_CACHE_MAX_ENTRIES);
+        return {
+          stores: [new Keyv({ store, namespace: KEY_NAMESPACE, useKeyPrefix: false })],
+          ttl: config.cache.ttlSeconds * 1000,
+        };
+      },
+    }),
+  ],
+  providers: [CacheLifecycle, CacheService],
+  exports: [CacheService],
+})
+export class CacheModule {}

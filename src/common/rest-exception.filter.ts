@@ -1,0 +1,32 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { currentRequestId } from '../observability/request-context.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import { toPublicError } from './public-error.js';
+
+/**
+ * REST routes answer errors as JSON `{ error: { code, message, requestId } }` with the matching
+ * status. GraphQL errors pass through untouched: the GraphQL error formatter maps those.
+ */
+@Catch()
+export class RestExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Http');
+
+  constructor(private readonly metrics: MetricsService) {}
+
+  catch(exception: unknown, host: ArgumentsHost) {
+    if (host.getType<string>() === 'graphql') throw exception;
+    const response = host.switchToHttp().getResponse<Response>();
+    const error = toPublicError(exception);
+    if (!error.expected) this.logger.error(exception instanceof Error ? exception : String(exception));
+    this.metrics.errors.inc({ code: error.code });
+    if (response.headersSent) {
+      // A streamed body already started: the only honest signal left is to cut the connection.
+      response.destroy();
+      return;
+    }
+    response.status(error.httpStatus).json({
+      error: { code: error.code, message: error.message, requestId: currentRequestId(), ...(error.details ?? {}) },
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { envSchema, type Env } from './config.schema.js';
+
+export type DatabaseConfig =
+  | { kind: 'postgres'; url: string; poolSize: number }
+  | { kind: 'pglite'; dir: string; poolSize: number };
+export type CacheConfig = { kind: 'redis'; url: string; ttlSeconds: number } | { kind: 'memory'; ttlSeconds: number };
+export type LedgerConfig =
+  | { kind: 'embedded'; dir: string; allowCorruptedChain: boolean }
+  | {
+      kind: 'fabric';
+      peerEndpoint: string;
+      peerHostAlias?: string;
+      tlsCertPath?: string;
+      mspId: string;
+      certPath: string;
+      keyPath: string;
+      channel: string;
+      chaincode: string;
+    };
+export type StorageConfig =
+  | { kind: 'embedded'; dir: string }
+  | { kind: 'networked'; dir: string; listen: string[]; peers: string[] };
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/**
+ * The validated, typed configuration: the only object in the app that knows about environment
+ * variables. Inject it by class. Build it with {@link loadAppConfig}, which also resolves the
+ * generated secrets of the embedded mode.
+ */
+export class AppConfig {
+  readonly nodeEnv: Env['NODE_ENV'];
+  readonly isProduction: boolean;
+  readonly dataDir: string;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly http: {
+    host: string;
+    port: number;
+    tls?: { certPath: string; keyPath: string };
+    shutdownTimeoutMs: number;
+  };
+  readonly database: DatabaseConfig;
+  readonly cache: CacheConfig;
+  readonly ledger: LedgerConfig;
+  readonly storage: StorageConfig;
+  readonly admin?: { email: string; password: string };
+  readonly uploads: { maxBytes: number };
+  readonly graphql: { maxDepth: number; maxCost: number };
+  readonly metrics: { token?: string };
+
+  constructor(
+    env: Env,
+    readonly secrets: { jwtSecret: string; masterKey: Buffer },
+  ) {
+    this.nodeEnv = env.NODE_ENV;
+    this.isProduction = env.NODE_ENV === 'production';
+    this.dataDir = path.resolve(env.DATA_DIR);
+    this.logLevel = env.LOG_LEVEL;
+    this.http = {
+      host: env.HOST,
+      port: env.PORT,
+      tls: env.TLS_CERT && env.TLS_KEY ? { certPath: env.TLS_CERT, keyPath: env.TLS_KEY } : undefined,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    };
+    this.database = env.DATABASE_URL
+      ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      : { kind: 'pglite', dir: path.join(this.dataDir, 'pg'), poolSize: Math.min(env.DATABASE_POOL_SIZE, 8) };
+    this.cache = env.REDIS_URL
+      ? { kind: 'redis', url: env.REDIS_URL, ttlSeconds: env.CACHE_TTL_SECONDS }
+      : { kind: 'memory', ttlSeconds: env.CACHE_TTL_SECONDS };
+    this.ledger =
+      env.LEDGER === 'fabric'
+        ? {
+            kind: 'fabric',
+            peerEndpoint: env.FABRIC_PEER_ENDPOINT!,
+            peerHostAlias: env.FABRIC_PEER_HOST_ALIAS,
+            tlsCertPath: env.FABRIC_TLS_CERT,
+            mspId: env.FABRIC_MSP_ID!,
+            certPath: env.FABRIC_CERT!,
+            keyPath: env.FABRIC_KEY!,
+            channel: env.FABRIC_CHANNEL,
+            chaincode: env.FABRIC_CHAINCODE,
+          }
+        : { kind: 'embedded', dir: path.join(this.dataDir, 'ledger'), allowCorruptedChain: env.LEDGER_ALLOW_CORRUPTED_CHAIN };
+    const storageDir = path.join(this.dataDir, 'ipfs');
+    this.storage =
+      env.STORAGE === 'networked'
+        ? { kind: 'networked', dir: storageDir, listen: splitList(env.STORAGE_LISTEN), peers: splitList(env.STORAGE_PEERS) }
+        : { kind: 'embedded', dir: storageDir };
+    this.admin = env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined;
+    this.uploads = { maxBytes: env.UPLOAD_MAX_BYTES };
+    this.graphql = { maxDepth: env.GRAPHQL_MAX_DEPTH, maxCost: env.GRAPHQL_MAX_COST };
+    this.metrics = { token: env.METRICS_TOKEN };
+  }
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** Validates the environment; every bad key is named with what it expects (values are not echoed: they may be secrets). */
+export function parseEnv(source: NodeJS.ProcessEnv): Env {
+  const result = envSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path.join('.') || '(environment)';
+    return `${key}: ${issue.message}`;
+  });
+  throw new ConfigValidationError(problems);
+}
+
+export async function loadAppConfig(source: NodeJS.ProcessEnv = process.env): Promise<AppConfig> {
+  const env = parseEnv(source);
+  const dataDir = path.resolve(env.DATA_DIR);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const jwtSecret = env.JWT_SECRET ?? (await readOrCreateSecret(dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url')));
+  const masterKeyHex = env.MASTER_KEY ?? (await readOrCreateSecret(dataDir, 'master-key', () => randomBytes(32).toString('hex')));
+  return new AppConfig(env, { jwtSecret, masterKey: Buffer.from(masterKeyHex, 'hex') });
+}
+
+/**
+ * Embedded mode only (production requires the variables): a secret generated once and kept, owner-only,
+ * under DATA_DIR/secrets so restarts keep tokens and sealed keys valid.
+ */
+async function readOrCreateSecret(dataDir: string, name: string, generate: () => string): Promise<string> {
+  const dir = path.join(dataDir, 'secrets');
+  const file = path.join(dir, name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = generate();
+  // 'wx' fails if another process created it first; then read theirs.
+  try {
+    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
+    throw error;
+  }
+  await chmod(file, 0o600);
+  return secret;
+}

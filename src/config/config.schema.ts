@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable HealthLedger reads, in one schema. The README's configuration table
+ * mirrors this file: change both together.
+ */
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const port = z.coerce.number().int('must be an integer').min(0).max(65535);
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const hex256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (256 bits)');
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: port.default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+        .optional(),
+    ),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .optional(),
+    ),
+    CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
+    MASTER_KEY: optionalString.pipe(hex256.optional()),
+    JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    ADMIN_EMAIL: optionalString.pipe(z.email('must be an email address').optional()),
+    ADMIN_PASSWORD: optionalString,
+    LEDGER: z.enum(['embedded', 'fabric']).default('embedded'),
+    LEDGER_ALLOW_CORRUPTED_CHAIN: boolean.default(false),
+    FABRIC_PEER_ENDPOINT: optionalString,
+    FABRIC_PEER_HOST_ALIAS: optionalString,
+    FABRIC_TLS_CERT: optionalString,
+    FABRIC_MSP_ID: optionalString,
+    FABRIC_CERT: optionalString,
+    FABRIC_KEY: optionalString,
+    FABRIC_CHANNEL: z.string().min(1).default('healthledger'),
+    FABRIC_CHAINCODE: z.string().min(1).default('healthledger'),
+    STORAGE: z.enum(['embedded', 'networked']).default('embedded'),
+    STORAGE_LISTEN: optionalString,
+    STORAGE_PEERS: optionalString,
+    UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).default(5 * 1024 ** 3),
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+    GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
+    METRICS_TOKEN: optionalString,
+    TLS_CERT: optionalString,
+    TLS_KEY: optionalString,
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    const require = (key: keyof typeof env, why: string) => {
+      if (env[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required ${why}` });
+    };
+    if (env.LEDGER === 'fabric') {
+      for (const key of ['FABRIC_PEER_ENDPOINT', 'FABRIC_MSP_ID', 'FABRIC_CERT', 'FABRIC_KEY'] as const) {
+        require(key, 'when LEDGER=fabric');
+      }
+    }
+    if (env.STORAGE === 'networked') require('STORAGE_LISTEN', 'when STORAGE=networked');
+    if ((env.TLS_CERT === undefined) !== (env.TLS_KEY === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [env.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'], message: 'TLS_CERT and TLS_KEY go together' });
+    }
+    if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'],
+        message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together',
+      });
+    }
+    if (env.NODE_ENV === 'production') {
+      // Production secrets come from the operator (or their KMS), never from a generated file on local disk.
+      require('JWT_SECRET', 'when NODE_ENV=production');
+      require('MASTER_KEY', 'when NODE_ENV=production');
+      require('DATABASE_URL', 'when NODE_ENV=production');
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;

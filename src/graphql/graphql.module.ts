@@ -1,0 +1,39 @@
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { Module } from '@nestjs/common';
+import { GraphQLModule as NestGraphQLModule } from '@nestjs/graphql';
+import path from 'node:path';
+import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import { createGraphqlErrorFormatter } from './graphql-error-formatter.js';
+import { graphqlMetricsPlugin, queryLimitsPlugin } from './graphql-plugins.js';
+import { GraphqlIdeController } from './ide/graphql-ide.controller.js';
+
+/** Where the generated schema is written in development, to be committed so API changes show in review. */
+export const SCHEMA_FILE = path.resolve('schema.gql');
+
+@Module({
+  imports: [
+    NestGraphQLModule.forRootAsync<ApolloDriverConfig>({
+      driver: ApolloDriver,
+      inject: [AppConfig, MetricsService],
+      useFactory: (config: AppConfig, metrics: MetricsService) => {
+        const development = config.nodeEnv === 'development';
+        return {
+          path: '/graphql',
+          // Only a development server rewrites the committed schema file; tests compare against it.
+          autoSchemaFile: development ? SCHEMA_FILE : true,
+          sortSchema: true,
+          introspection: true, // partners discover the API by introspection
+          playground: false, // the IDE is served by GraphqlIdeController, without a CDN
+          graphiql: false,
+          includeStacktraceInErrorResponses: development,
+          formatError: createGraphqlErrorFormatter(metrics, development),
+          plugins: [queryLimitsPlugin(config.graphql), graphqlMetricsPlugin(metrics)],
+          context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }),
+        };
+      },
+    }),
+  ],
+  controllers: [GraphqlIdeController],
+})
+export class GraphqlModule {}
