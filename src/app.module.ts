@@ -1,12 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { DeclaredPolicyGuard } from './access/declared-policy.guard.js';
+import { AccessModule } from './access/access.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LedgerModule } from './ledger/ledger.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 
 @Module({})
@@ -17,12 +17,13 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         ObservabilityModule,
+        AccessModule,
         HealthModule,
         DatabaseModule,
         CacheModule,
+        LedgerModule,
         GraphqlModule,
       ],
-      providers: [{ provide: APP_GUARD, useClass: DeclaredPolicyGuard }],
     };
   }
 }

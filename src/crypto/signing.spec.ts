@@ -1,7 +1,7 @@
 import { createPrivateKey, sign } from 'node:crypto';
 
 import fc from 'fast-check';
-import { canonicalJson } from 'healthledger-chaincode';
+import { canonicalJson } from 'healthledger-chaincode/shared';
 import { describe, expect, it } from 'vitest';
 
 import { CryptoInputError } from './crypto.errors.js';

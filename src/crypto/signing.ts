@@ -1,6 +1,6 @@
 import { KeyObject, sign, verify } from 'node:crypto';
 
-import { canonicalJsonBytes } from 'healthledger-chaincode';
+import { canonicalJsonBytes } from 'healthledger-chaincode/shared';
 
 import { CryptoInputError } from './crypto.errors.js';
 import { toBase64Url } from './encoding.js';

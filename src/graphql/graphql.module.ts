@@ -1,15 +1,11 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module } from '@nestjs/common';
 import { GraphQLModule as NestGraphQLModule } from '@nestjs/graphql';
-import path from 'node:path';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { createGraphqlErrorFormatter } from './graphql-error-formatter.js';
 import { graphqlMetricsPlugin, queryLimitsPlugin } from './graphql-plugins.js';
 import { GraphqlIdeController } from './ide/graphql-ide.controller.js';
-
-/** Where the generated schema is written in development, to be committed so API changes show in review. */
-export const SCHEMA_FILE = path.resolve('schema.gql');
 
 @Module({
   imports: [
@@ -20,8 +16,9 @@ export const SCHEMA_FILE = path.resolve('schema.gql');
         const development = config.nodeEnv === 'development';
         return {
           path: '/graphql',
-          // Only a development server rewrites the committed schema file; tests compare against it.
-          autoSchemaFile: development ? SCHEMA_FILE : true,
+          // Built in memory; the committed schema.gql is checked against it by test/e2e/schema.e2e-spec.ts
+          // (`npm run schema` rewrites it).
+          autoSchemaFile: true,
           sortSchema: true,
           introspection: true, // partners discover the API by introspection
           playground: false, // the IDE is served by GraphqlIdeController, without a CDN

@@ -9,18 +9,19 @@ const QUIET_PATHS = new Set(['/health', '/metrics']);
 
 /**
  * One express middleware for every request: a request id (echoed in X-Request-Id and carried by
- * every log line of the request), a JSON access-log line, and the HTTP metrics. URLs are logged
- * without their query string: signed upload/download URLs carry their token there.
+ * every log line of the request), a JSON access-log line, and the HTTP metrics. Requests are logged
+ * and counted by route pattern, never by raw URL: signed upload/download URLs carry their token in the
+ * path or query, and raw paths would also make metric labels unbounded.
  */
 export function httpObservability(logger: Logger, metrics: MetricsService) {
   const accessLog = pinoHttp({
     logger,
     genReqId: (req) => (req as unknown as { requestId: string }).requestId,
     serializers: {
-      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+      req: (req: { id: string; method: string; remoteAddress?: string; raw: Request }) => ({
         id: req.id,
         method: req.method,
-        path: req.url.split('?')[0],
+        route: routeOf(req.raw),
         remoteAddress: req.remoteAddress,
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -37,11 +38,20 @@ export function httpObservability(logger: Logger, metrics: MetricsService) {
     res.setHeader('X-Request-Id', requestId);
     const stopTimer = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : req.baseUrl || 'unmatched';
-      const labels = { method: req.method, route };
+      const labels = { method: req.method, route: routeOf(req) };
       metrics.httpRequests.inc({ ...labels, status: String(res.statusCode) });
       metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - stopTimer) / 1e9);
     });
     requestContext.run({ requestId }, () => accessLog(req, res, next));
   };
+}
+
+/** Endpoints served by mounted middleware (Apollo) rather than a Nest route, so express records no pattern. */
+const MOUNTED_PATHS = new Set(['/graphql']);
+
+/** The matched route pattern (`/records/:id/content`), a mounted endpoint (`/graphql`), or `unmatched`. */
+function routeOf(req: Request): string {
+  if (req.route?.path) return `${req.baseUrl}${String(req.route.path)}`;
+  const path = req.originalUrl.split('?')[0];
+  return MOUNTED_PATHS.has(path) ? path : 'unmatched';
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { readJson } from '../support/http.js';
 
 describe('application shell', () => {
   let t: TestApp;
@@ -14,7 +15,7 @@ describe('application shell', () => {
   it('GET /health reports every backend it runs on', async () => {
     const response = await fetch(`${t.url}/health`);
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.status).toBe('up');
     expect(body.instance.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(body.components.db).toMatchObject({
@@ -22,6 +23,8 @@ describe('application shell', () => {
       backend: process.env.DATABASE_URL ? 'postgres' : 'pglite',
     });
     expect(body.components.cache).toMatchObject({ status: 'up', backend: process.env.REDIS_URL ? 'redis' : 'memory' });
+    expect(body.components.ledger).toMatchObject({ status: 'up', backend: 'embedded', details: { verified: true } });
+    expect(body.components.ledger.details.headHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('answers the health query over GraphQL', async () => {
@@ -64,7 +67,7 @@ describe('application shell', () => {
       headers: { 'content-type': 'application/json' },
       body: '{"query": "query Q($n: Int!) { health { status } }", "variables": {"n": "many"}}',
     });
-    const body = await response.json();
+    const body = await readJson(response);
     expect(response.status).toBe(400);
     expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
@@ -76,14 +79,14 @@ describe('application shell', () => {
       body: '{"query": ',
     });
     expect(response.status).toBe(400);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.error?.code ?? body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('answers an unknown route with a JSON NOT_FOUND', async () => {
     const response = await fetch(`${t.url}/no/such/route`);
     expect(response.status).toBe(404);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.error).toMatchObject({ code: 'NOT_FOUND' });
     expect(body.error.requestId).toBe(response.headers.get('x-request-id'));
   });
@@ -151,7 +154,7 @@ describe('metrics token', () => {
   it('refuses a scrape without the token and lets the right one in', async () => {
     const refused = await fetch(`${t.url}/metrics`);
     expect(refused.status).toBe(401);
-    expect((await refused.json()).error.code).toBe('UNAUTHENTICATED');
+    expect((await readJson(refused)).error.code).toBe('UNAUTHENTICATED');
     const wrong = await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer scrape-secret-9999' } });
     expect(wrong.status).toBe(401);
     const allowed = await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer scrape-secret-1234' } });

@@ -1,0 +1,107 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigValidationError, loadAppConfig, parseEnv } from './app-config.js';
+
+describe('configuration', () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'hl-config-'));
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('defaults to the embedded mode', async () => {
+    const config = await loadAppConfig({ DATA_DIR: dataDir });
+    expect(config.http.port).toBe(3000);
+    expect(config.database).toEqual({ kind: 'pglite', dir: path.join(dataDir, 'pg'), poolSize: 8 });
+    expect(config.cache.kind).toBe('memory');
+    expect(config.ledger).toEqual({ kind: 'embedded', dir: path.join(dataDir, 'ledger'), allowCorruptedChain: false });
+    expect(config.storage).toEqual({ kind: 'embedded', dir: path.join(dataDir, 'ipfs') });
+    expect(config.http.tls).toBeUndefined();
+  });
+
+  it('switches each part to its production backend by environment', async () => {
+    const config = await loadAppConfig({
+      DATA_DIR: dataDir,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/hl',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      LEDGER: 'fabric',
+      FABRIC_PEER_ENDPOINT: 'peer0.org1:7051',
+      FABRIC_MSP_ID: 'Org1MSP',
+      FABRIC_CERT: '/etc/hl/cert.pem',
+      FABRIC_KEY: '/etc/hl/key.pem',
+      STORAGE: 'networked',
+      STORAGE_LISTEN: '/ip4/127.0.0.1/tcp/4001',
+      STORAGE_PEERS: '/ip4/10.0.0.2/tcp/4001/p2p/12D3KooWA, /ip4/10.0.0.3/tcp/4001/p2p/12D3KooWB',
+    });
+    expect(config.database).toMatchObject({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/hl' });
+    expect(config.cache).toMatchObject({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
+    expect(config.ledger).toMatchObject({ kind: 'fabric', mspId: 'Org1MSP', channel: 'healthledger' });
+    expect(config.storage).toMatchObject({
+      kind: 'networked',
+      listen: ['/ip4/127.0.0.1/tcp/4001'],
+      peers: ['/ip4/10.0.0.2/tcp/4001/p2p/12D3KooWA', '/ip4/10.0.0.3/tcp/4001/p2p/12D3KooWB'],
+    });
+  });
+
+  it('names every bad key and what it expects, without echoing values', () => {
+    let error: ConfigValidationError | undefined;
+    try {
+      parseEnv({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://root:hunter2-secret@db/hl',
+        LEDGER: 'ethereum',
+        MASTER_KEY: 'short',
+        LOG_LEVEL: 'loud',
+      });
+    } catch (caught) {
+      error = caught as ConfigValidationError;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const message = error!.message;
+    expect(message).toMatch(/PORT: /);
+    expect(message).toMatch(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(message).toMatch(/LEDGER: .*embedded.*fabric/);
+    expect(message).toMatch(/MASTER_KEY: must be 64 hex characters/);
+    expect(message).toMatch(/LOG_LEVEL: /);
+    expect(error!.problems).toHaveLength(5);
+    expect(message).not.toContain('hunter2-secret');
+  });
+
+  it('requires the settings each choice depends on', () => {
+    expect(() => parseEnv({ LEDGER: 'fabric' })).toThrow(/FABRIC_PEER_ENDPOINT: is required when LEDGER=fabric/);
+    expect(() => parseEnv({ STORAGE: 'networked' })).toThrow(/STORAGE_LISTEN: is required when STORAGE=networked/);
+    expect(() => parseEnv({ TLS_CERT: '/c.pem' })).toThrow(/TLS_KEY: TLS_CERT and TLS_KEY go together/);
+    expect(() => parseEnv({ ADMIN_EMAIL: 'a@b.org' })).toThrow(/ADMIN_PASSWORD: ADMIN_EMAIL and ADMIN_PASSWORD go together/);
+    expect(() => parseEnv({ ADMIN_EMAIL: 'not-an-email', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_EMAIL: must be an email/);
+  });
+
+  it('requires operator-provided secrets and a real database in production', () => {
+    expect(() => parseEnv({ NODE_ENV: 'production' })).toThrow(
+      /JWT_SECRET: is required when NODE_ENV=production[\s\S]*MASTER_KEY: is required[\s\S]*DATABASE_URL: is required/,
+    );
+  });
+
+  it('generates the embedded secrets once, owner-only, and keeps them across restarts', async () => {
+    const first = await loadAppConfig({ DATA_DIR: dataDir });
+    const second = await loadAppConfig({ DATA_DIR: dataDir });
+    expect(first.secrets.jwtSecret.length).toBeGreaterThanOrEqual(48);
+    expect(first.secrets.masterKey).toHaveLength(32);
+    expect(second.secrets.jwtSecret).toBe(first.secrets.jwtSecret);
+    expect(second.secrets.masterKey.equals(first.secrets.masterKey)).toBe(true);
+    const file = path.join(dataDir, 'secrets', 'master-key');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await readFile(file, 'utf8')).trim()).toBe(first.secrets.masterKey.toString('hex'));
+  });
+
+  it('uses provided secrets instead of generating any', async () => {
+    const masterKey = 'ab'.repeat(32);
+    const config = await loadAppConfig({ DATA_DIR: dataDir, MASTER_KEY: masterKey, JWT_SECRET: 'x'.repeat(40) });
+    expect(config.secrets.masterKey.toString('hex')).toBe(masterKey);
+    expect(config.secrets.jwtSecret).toBe('x'.repeat(40));
+    await expect(stat(path.join(dataDir, 'secrets', 'master-key'))).rejects.toThrow();
+  });
+});

@@ -1,0 +1,61 @@
+import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { HealthRegistry } from '../health/health-registry.js';
+import { EmbeddedLedger } from './adapters/embedded-ledger.adapter.js';
+import type { LedgerPort } from './ports/ledger.port.js';
+
+/** Injection token of the configured {@link LedgerPort}. */
+export const LEDGER = Symbol('LEDGER');
+
+function createLedger(config: AppConfig): LedgerPort {
+  const logger = new Logger('Ledger');
+  switch (config.ledger.kind) {
+    case 'embedded':
+      return new EmbeddedLedger({
+        dataDir: config.ledger.dir,
+        allowCorruptedChain: config.ledger.allowCorruptedChain,
+        logger: { info: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+      });
+    case 'fabric':
+      throw new Error('LEDGER=fabric: the Fabric Gateway adapter is not part of this build yet; use LEDGER=embedded');
+  }
+}
+
+/** Opens the ledger at boot (an embedded chain that fails verification stops the start) and closes it last. */
+@Injectable()
+class LedgerLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Ledger');
+  constructor(
+    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly config: AppConfig,
+    private readonly health: HealthRegistry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.ledger.start();
+    const status = await this.ledger.status();
+    this.logger.log(`${status.backend} ledger open at height ${status.height}, head ${status.headHash.slice(0, 16)}…`);
+    this.health.register('ledger', async () => {
+      const current = await this.ledger.status();
+      return {
+        // A chain opened with LEDGER_ALLOW_CORRUPTED_CHAIN serves, but must not look healthy.
+        status: current.verified ? 'up' : 'degraded',
+        backend: current.backend,
+        details: { height: current.height, headHash: current.headHash, verified: current.verified },
+        error: current.verified ? undefined : 'the chain failed verification at start',
+      };
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.ledger.stop();
+    this.logger.log(`${this.config.ledger.kind} ledger closed`);
+  }
+}
+
+@Global()
+@Module({
+  providers: [{ provide: LEDGER, inject: [AppConfig], useFactory: createLedger }, LedgerLifecycle],
+  exports: [LEDGER],
+})
+export class LedgerModule {}

@@ -1,0 +1,71 @@
+/**
+ * The one way the application talks to a ledger. Two adapters implement it: the embedded ledger
+ * (the chaincode executed in-process over a hash-chained block file) and Hyperledger Fabric through
+ * the gateway. Both are held to `runLedgerPortConformance`.
+ *
+ * Function names are qualified the way Fabric qualifies them: `ContractName:FunctionName`.
+ */
+export type LedgerBackend = 'embedded' | 'fabric';
+
+export interface SubmitOptions {
+  /** Private inputs: visible to the chaincode through `getTransient()`, never written to a block. */
+  transient?: Record<string, Uint8Array | string>;
+}
+
+export interface SubmitResult {
+  txId: string;
+  blockNumber: number;
+  /** The chaincode's return value as the contract serialized it. */
+  result: Buffer;
+}
+
+/** A chaincode event (`ctx.stub.setEvent`) of a valid, committed transaction. */
+export interface LedgerEvent {
+  blockNumber: number;
+  txId: string;
+  eventName: string;
+  payload: Buffer;
+}
+
+/** The last event a consumer finished processing; events resume right after it. */
+export interface LedgerCheckpoint {
+  blockNumber: number;
+  txId: string;
+}
+
+export interface LedgerCheckpointStore {
+  load(): Promise<LedgerCheckpoint | undefined>;
+  save(checkpoint: LedgerCheckpoint): Promise<void>;
+}
+
+export interface EventsOptions {
+  /**
+   * When given, a stored checkpoint takes precedence over `fromBlock`, and every event counts as
+   * processed (and is checkpointed) once the consumer asks for the next one: delivery is
+   * at-least-once, so the last event before a crash or a `break` may be delivered again.
+   */
+  checkpoint?: LedgerCheckpointStore;
+}
+
+export interface LedgerStatus {
+  backend: LedgerBackend;
+  /** Number of blocks. */
+  height: number;
+  /** Lowercase hex hash of the last block (64 zeros when the chain is empty). */
+  headHash: string;
+  /** Whether the chain was verified end to end (false when opened despite corruption). */
+  verified: boolean;
+  lastVerifiedAt?: Date;
+}
+
+export interface LedgerPort {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Executes, orders and commits a transaction; resolves only once it is committed as valid. */
+  submit(fn: string, args: string[], options?: SubmitOptions): Promise<SubmitResult>;
+  /** Executes a read-only query against the committed state; nothing is ordered or committed. */
+  evaluate(fn: string, args: string[]): Promise<Buffer>;
+  /** Chaincode events from `fromBlock` on (or after the checkpoint), then live ones until `stop()`. */
+  events(fromBlock: number, options?: EventsOptions): AsyncIterable<LedgerEvent>;
+  status(): Promise<LedgerStatus>;
+}
