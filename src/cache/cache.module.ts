@@ -98,7 +98,8 @@ class CacheBackendModule {}
           ? new KeyvRedis(redis, { throwOnConnectError: false, throwOnErrors: true })
           : new BoundedMap<string, unknown>(MEMORY_CACHE_MAX_ENTRIES);
         return {
-          stores: [new Keyv({ store, namespace: KEY_NAMESPACE, useKeyPrefix: false })],
+          // throwOnErrors: Keyv would otherwise turn a failed delete into `false`, and CacheService must know.
+          stores: [new Keyv({ store, namespace: KEY_NAMESPACE, useKeyPrefix: false, throwOnErrors: true })],
           ttl: config.cache.ttlSeconds * 1000,
         };
       },

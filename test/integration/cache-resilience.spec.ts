@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheService } from '../../src/cache/cache.service.js';
+import { readJson } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+  });
+  return child;
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('cache on Redis that goes away and comes back', () => {
+  let port: number;
+  let redis: ChildProcess;
+  let t: TestApp;
+  let cache: CacheService;
+  const cacheState = async () => (await readJson(await fetch(`${t.url}/health`))).components.cache.status as string;
+  const warnings = () => t.logs.filter((line) => line.includes('cache unavailable'));
+
+  beforeAll(async () => {
+    port = await freePort();
+    redis = await startRedis(port);
+    t = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    cache = t.app.get(CacheService);
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (redis) await stopRedis(redis);
+  });
+
+  it('reads through Redis while it is up', async () => {
+    expect(await cacheState()).toBe('up');
+    let loads = 0;
+    const load = async () => ({ loaded: ++loads });
+    expect(await cache.getOrLoad('probe:1', load)).toEqual({ loaded: 1 });
+    expect(await cache.getOrLoad('probe:1', load)).toEqual({ loaded: 1 });
+    expect(loads).toBe(1);
+  });
+
+  it('keeps answering from the loader (the database) when Redis dies, and says so once', async () => {
+    await stopRedis(redis);
+    await waitFor(async () => (await cacheState()) === 'degraded');
+
+    const health = await fetch(`${t.url}/health`);
+    expect(health.status).toBe(200);
+    const query = await t.graphql<{ health: { status: string } }>('{ health { status } }');
+    expect(query.body.data?.health.status).toBe('DEGRADED');
+
+    let loads = 0;
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      expect(await cache.getOrLoad('probe:2', async () => ++loads)).toBe(i + 1);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
+    await expect(cache.delete('probe:1')).rejects.toThrow();
+    expect(warnings()).toHaveLength(1);
+  });
+
+  it('uses Redis again once it is back', async () => {
+    redis = await startRedis(port);
+    await waitFor(async () => (await cacheState()) === 'up');
+    expect(t.logs.some((line) => line.includes('redis cache available again'))).toBe(true);
+    let loads = 0;
+    await cache.getOrLoad('probe:3', async () => ++loads);
+    await cache.getOrLoad('probe:3', async () => ++loads);
+    expect(loads).toBe(1);
+    expect(warnings()).toHaveLength(1);
+  });
+});
