@@ -1,28 +1,16 @@
-import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-// SWC (not esbuild) compiles the tests: Nest's dependency injection needs the decorator metadata
-// that esbuild does not emit.
-const swcPlugin = () =>
-  swc.vite({
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-      target: 'es2023',
-    },
-  });
-
+// Vite's oxc transformer reads tsconfig.json's experimentalDecorators/emitDecoratorMetadata, so Nest's
+// dependency injection gets the constructor metadata it needs (no SWC plugin: its platform binaries
+// are not all on this registry, which breaks `npm ci`).
 export default defineConfig({
-  plugins: [swcPlugin()],
   test: {
     pool: 'forks',
     projects: [
       {
-        plugins: [swcPlugin()],
         test: { name: 'unit', include: ['src/**/*.spec.ts'], testTimeout: 30_000 },
       },
       {
-        plugins: [swcPlugin()],
         test: {
           name: 'e2e',
           globalSetup: ['test/support/global-setup.ts'],
@@ -33,7 +21,6 @@ export default defineConfig({
         },
       },
       {
-        plugins: [swcPlugin()],
         test: {
           name: 'integration',
           globalSetup: ['test/support/global-setup.ts'],

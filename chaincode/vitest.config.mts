@@ -1,20 +1,10 @@
-import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-// SWC (not esbuild) compiles the tests: fabric-contract-api's @Transaction reads the decorator
-// metadata (parameter types) that esbuild does not emit.
+// Vite's oxc transformer emits the decorator metadata (parameter types) that fabric-contract-api's
+// @Transaction reads, following chaincode/tsconfig.json's experimentalDecorators/emitDecoratorMetadata.
 export default defineConfig({
-  plugins: [
-    swc.vite({
-      jsc: {
-        parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-        target: 'es2022',
-      },
-    }),
-  ],
   test: {
-    root: __dirname,
+    root: import.meta.dirname,
     include: ['test/**/*.spec.ts'],
     pool: 'forks',
     // fabric-contract-api logs every decorator at info level unless told otherwise.

@@ -19,7 +19,7 @@ describe('configuration', () => {
     expect(config.database).toEqual({ kind: 'pglite', dir: path.join(dataDir, 'pg'), poolSize: 8 });
     expect(config.cache.kind).toBe('memory');
     expect(config.ledger).toEqual({ kind: 'embedded', dir: path.join(dataDir, 'ledger'), allowCorruptedChain: false });
-    expect(config.storage).toEqual({ kind: 'embedded', dir: path.join(dataDir, 'ipfs') });
+    expect(config.storage).toEqual({ kind: 'embedded' });
     expect(config.http.tls).toBeUndefined();
   });
 

@@ -20,9 +20,8 @@ export type LedgerConfig =
       channel: string;
       chaincode: string;
     };
-export type StorageConfig =
-  | { kind: 'embedded'; dir: string }
-  | { kind: 'networked'; dir: string; listen: string[]; peers: string[] };
+/** Storage keeps its files under `${dataDir}/ipfs`. */
+export type StorageConfig = { kind: 'embedded' } | { kind: 'networked'; listen: string[]; peers: string[] };
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -90,11 +89,10 @@ export class AppConfig {
             chaincode: env.FABRIC_CHAINCODE,
           }
         : { kind: 'embedded', dir: path.join(this.dataDir, 'ledger'), allowCorruptedChain: env.LEDGER_ALLOW_CORRUPTED_CHAIN };
-    const storageDir = path.join(this.dataDir, 'ipfs');
     this.storage =
       env.STORAGE === 'networked'
-        ? { kind: 'networked', dir: storageDir, listen: splitList(env.STORAGE_LISTEN), peers: splitList(env.STORAGE_PEERS) }
-        : { kind: 'embedded', dir: storageDir };
+        ? { kind: 'networked', listen: splitList(env.STORAGE_LISTEN), peers: splitList(env.STORAGE_PEERS) }
+        : { kind: 'embedded' };
     this.admin = env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined;
     this.uploads = { maxBytes: env.UPLOAD_MAX_BYTES };
     this.graphql = { maxDepth: env.GRAPHQL_MAX_DEPTH, maxCost: env.GRAPHQL_MAX_COST };

@@ -1,7 +1,9 @@
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import path from 'node:path';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { EmbeddedLedger } from './adapters/embedded-ledger.adapter.js';
+import { FabricLedger } from './adapters/fabric-ledger.adapter.js';
 import type { LedgerPort } from './ports/ledger.port.js';
 
 /** Injection token of the configured {@link LedgerPort}. */
@@ -9,15 +11,21 @@ export const LEDGER = Symbol('LEDGER');
 
 function createLedger(config: AppConfig): LedgerPort {
   const logger = new Logger('Ledger');
+  const ledgerLogger = { info: (m: string) => logger.log(m), warn: (m: string) => logger.warn(m), error: (m: string) => logger.error(m) };
   switch (config.ledger.kind) {
     case 'embedded':
       return new EmbeddedLedger({
         dataDir: config.ledger.dir,
         allowCorruptedChain: config.ledger.allowCorruptedChain,
-        logger: { info: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+        logger: ledgerLogger,
       });
     case 'fabric':
-      throw new Error('LEDGER=fabric: the Fabric Gateway adapter is not part of this build yet; use LEDGER=embedded');
+      return new FabricLedger({
+        ...config.ledger,
+        // Where chaincode-event consumers keep their position, so a restart resumes where it stopped.
+        checkpointDir: path.join(config.dataDir, 'ledger-checkpoints'),
+        logger: ledgerLogger,
+      });
   }
 }
 

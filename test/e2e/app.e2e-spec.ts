@@ -25,6 +25,7 @@ describe('application shell', () => {
     expect(body.components.cache).toMatchObject({ status: 'up', backend: process.env.REDIS_URL ? 'redis' : 'memory' });
     expect(body.components.ledger).toMatchObject({ status: 'up', backend: 'embedded', details: { verified: true } });
     expect(body.components.ledger.details.headHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(body.components.storage).toMatchObject({ status: 'up', backend: 'helia-embedded' });
   });
 
   it('answers the health query over GraphQL', async () => {

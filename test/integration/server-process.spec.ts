@@ -88,6 +88,7 @@ describe.skipIf(!existsSync(MAIN))('the server process', () => {
     const log = server.output();
     expect(log).toContain('shutting down: draining requests');
     expect(log).toMatch(/ledger closed/);
+    expect(log).toContain('storage closed');
     expect(log).toContain('shutdown complete');
     if (!process.env.DATABASE_URL) expect(log).toContain('embedded database closed');
 

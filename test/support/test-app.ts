@@ -54,7 +54,13 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     },
   });
   const app = await createApp(config, { logger: createRootLogger(config.logLevel, sink) });
-  await app.listen(0, '127.0.0.1');
+  try {
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    if (!dataDir) await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   const { port } = app.getHttpServer().address() as { port: number };
   const scheme = config.http.tls ? 'https' : 'http';
   const url = `${scheme}://127.0.0.1:${port}`;

@@ -1,0 +1,585 @@
+// Must run before Helia/libp2p load: they call Promise.withResolvers, which Node 20 lacks.
+import '../polyfills.js';
+import { setMaxListeners } from 'node:events';
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { withBitswap } from '@helia/bitswap';
+import { unixfs, type CatOptions, type UnixFS } from '@helia/unixfs';
+import { identify } from '@libp2p/identify';
+import { noise } from '@libp2p/noise';
+import { tcp } from '@libp2p/tcp';
+import { yamux } from '@libp2p/yamux';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { FsBlockstore } from 'blockstore-fs';
+import { NextToLast } from 'blockstore-fs/sharding';
+import { FsDatastore } from 'datastore-fs';
+import { createHeliaLight, type Helia } from 'helia';
+import { fixedSize } from 'ipfs-unixfs-importer/chunker';
+import { balanced } from 'ipfs-unixfs-importer/layout';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { createUnsafe } from 'multiformats/block';
+import { CID } from 'multiformats/cid';
+import * as raw from 'multiformats/codecs/raw';
+import type {
+  StorageGcResult,
+  StorageGetOptions,
+  StorageHealth,
+  StoragePort,
+  StoragePutResult,
+  StorageStat,
+} from '../ports/storage.port.js';
+import {
+  StorageBadInputError,
+  StorageIntegrityError,
+  StorageNotFoundError,
+  StorageUnavailableError,
+} from '../storage.errors.js';
+import { loadOrCreatePeerKey } from './peer-key.js';
+import { ReadAheadWindow } from './read-ahead-window.js';
+import { ReadWriteLock } from './read-write-lock.js';
+import { VerifyingBlockstore } from './verifying-blockstore.js';
+
+export interface HeliaStorageNetworkOptions {
+  /** libp2p TCP listen multiaddrs, e.g. `/ip4/127.0.0.1/tcp/4001`. */
+  listen: string[];
+  /** Peers dialed at start and re-dialed before network reads, with `/p2p/<peer id>`. */
+  peers: string[];
+  /** Per-block wait for a peer to deliver a missing block (default 10 s). */
+  fetchTimeoutMs?: number;
+}
+
+export interface HeliaStorageOptions {
+  /** Everything lives under `${dataDir}/ipfs`; missing directories are created. */
+  dataDir: string;
+  /** Absent: embedded mode, no libp2p at all (no port, no bootstrap, no DHT, offline reads). */
+  network?: HeliaStorageNetworkOptions;
+  /**
+   * UnixFS leaf size. Part of the content address: changing it changes the CID of new content
+   * (existing content stays readable). Default 1 MiB (see bench/storage.bench.ts for the numbers).
+   */
+  chunkSize?: number;
+}
+
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+/** Matches @helia/unixfs / Kubo's "unixfs-v1-2025" profile: 1024 links per node. */
+const MAX_CHILDREN_PER_NODE = 1024;
+/** Leaves read concurrently by the exporter; more only adds memory on one disk. */
+const BLOCK_READ_CONCURRENCY = 4;
+/** Leaf bytes the exporter may hold ahead of a slow consumer (rounded to whole leaves). */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+const DIAL_TIMEOUT_MS = 5_000;
+const SHA2_256 = 0x12;
+const DAG_PB = 0x70;
+
+interface Running {
+  helia: Helia;
+  blockstore: FsBlockstore;
+  datastore: FsDatastore;
+  libp2p?: Libp2p;
+  /** UnixFS over helia's blockstore: writes announce to bitswap peers in networked mode. */
+  writer: UnixFS;
+}
+
+/**
+ * StoragePort on Helia: UnixFS (CIDv1, sha2-256, raw leaves, balanced DAG) over a filesystem
+ * blockstore. Every block read is re-hashed (VerifyingBlockstore). Pins are this adapter's own
+ * records (one file per root under `ipfs/pins`) with mark-and-sweep gc, instead of Helia's pin
+ * index: that index walks (re-reads) the whole file on every pin, and its unpin bookkeeping
+ * loses counts when one block is shared by two roots that are unpinned and re-pinned.
+ */
+export class HeliaStorage implements StoragePort {
+  private readonly root: string;
+  private readonly pinDir: string;
+  private readonly chunkSize: number;
+  private readonly fetchTimeoutMs: number;
+  private readonly lock = new ReadWriteLock();
+  private running: Running | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly dialErrors = new Map<string, string>();
+
+  constructor(private readonly options: HeliaStorageOptions) {
+    if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
+      throw new StorageBadInputError('HeliaStorage needs a dataDir');
+    }
+    this.root = join(resolve(options.dataDir), 'ipfs');
+    this.pinDir = join(this.root, 'pins');
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isSafeInteger(this.chunkSize) || this.chunkSize < 1024 || this.chunkSize > 2 * 1024 * 1024) {
+      // Bitswap peers refuse blocks over 2 MiB, so larger leaves could never be fetched remotely.
+      throw new StorageBadInputError('chunkSize must be an integer between 1 KiB and 2 MiB');
+    }
+    this.fetchTimeoutMs = options.network?.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+    if (options.network !== undefined) {
+      for (const address of [...options.network.listen, ...options.network.peers]) multiaddr(address);
+      for (const peer of options.network.peers) {
+        if (peerIdOf(multiaddr(peer)) === undefined) {
+          throw new StorageBadInputError(`peer address ${peer} lacks /p2p/<peer id>`);
+        }
+      }
+    }
+  }
+
+  /** The libp2p peer id in networked mode (stable across restarts), otherwise undefined. */
+  get peerId(): string | undefined {
+    return this.running?.libp2p?.peerId.toString();
+  }
+
+  /** Addresses other nodes can dial (with /p2p/), in networked mode. */
+  get multiaddrs(): string[] {
+    return this.running?.libp2p?.getMultiaddrs().map((address) => address.toString()) ?? [];
+  }
+
+  async start(): Promise<void> {
+    if (this.running !== undefined) return;
+    this.starting ??= this.open().finally(() => {
+      this.starting = undefined;
+    });
+    await this.starting;
+  }
+
+  async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    const running = this.running;
+    if (running === undefined) return;
+    this.running = undefined;
+    // Let uploads and sweeps in flight finish before the stores close under them.
+    const release = await this.lock.exclusive();
+    try {
+      await running.helia.stop();
+      await running.datastore.close();
+      await running.blockstore.close();
+    } finally {
+      release();
+    }
+  }
+
+  async put(source: AsyncIterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<StoragePutResult> {
+    const running = this.requireRunning();
+    const release = await this.lock.shared();
+    try {
+      let size = 0;
+      const counted = (async function* () {
+        for await (const chunk of source) {
+          size += chunk.byteLength;
+          yield chunk;
+        }
+      })();
+      const cid = await running.writer.addByteStream(counted, {
+        cidVersion: 1,
+        rawLeaves: true,
+        reduceSingleLeafToSelf: true,
+        chunker: fixedSize({ chunkSize: this.chunkSize }),
+        layout: balanced({ maxChildrenPerNode: MAX_CHILDREN_PER_NODE }),
+        signal: options.signal,
+      });
+      await this.writePin(cid);
+      return { cid: cid.toString(), size };
+    } finally {
+      release();
+    }
+  }
+
+  get(cid: string, options: StorageGetOptions = {}): AsyncIterable<Uint8Array> {
+    // Validate eagerly so a bad CID or range fails at the call, not at the first read.
+    const parsed = parseCid(cid);
+    const range = parseRange(options);
+    const running = this.requireRunning();
+    return this.read(running, parsed, range, options.signal);
+  }
+
+  async has(cid: string): Promise<boolean> {
+    const parsed = parseCid(cid);
+    return this.requireRunning().blockstore.has(parsed);
+  }
+
+  async stat(cid: string): Promise<StorageStat> {
+    const parsed = parseCid(cid);
+    const running = this.requireRunning();
+    await this.connectPeers(running);
+    const reader = unixfs({ blockstore: this.readBlockstore(running) });
+    try {
+      const stats = await reader.stat(parsed, { offline: running.libp2p === undefined });
+      if (stats.type === 'directory') throw new StorageBadInputError(`${cid} is a directory, not a file`);
+      return { cid: parsed.toString(), size: Number(stats.size), pinned: await this.isPinned(parsed) };
+    } catch (err) {
+      throw toStorageError(err, parsed);
+    }
+  }
+
+  async pin(cid: string): Promise<void> {
+    const parsed = parseCid(cid);
+    const running = this.requireRunning();
+    await this.connectPeers(running);
+    const release = await this.lock.shared();
+    try {
+      // Every block must be local before the pin counts: fetch (networked) or fail (embedded).
+      await this.walkDag(running, parsed, async (block) => {
+        if (block.code === raw.code) {
+          if (await running.blockstore.has(block)) return undefined;
+          await drain(this.readBlock(running, block, {}));
+          return undefined;
+        }
+        return concat(this.readBlock(running, block, {}));
+      });
+      await this.writePin(parsed);
+    } catch (err) {
+      throw toStorageError(err, parsed);
+    } finally {
+      release();
+    }
+  }
+
+  async unpin(cid: string): Promise<void> {
+    const parsed = parseCid(cid);
+    this.requireRunning();
+    await unlinkIfPresent(this.pinPath(parsed));
+  }
+
+  async delete(cid: string): Promise<void> {
+    const parsed = parseCid(cid);
+    const running = this.requireRunning();
+    const release = await this.lock.exclusive();
+    try {
+      await unlinkIfPresent(this.pinPath(parsed));
+      const live = await this.markLive(running);
+      const doomed: CID[] = [];
+      await this.walkDag(running, parsed, async (block) => {
+        if (!live.has(blockKey(block))) doomed.push(block);
+        if (block.code === raw.code) return undefined;
+        try {
+          return await concat(running.blockstore.get(block));
+        } catch {
+          // Missing or unreadable: its children cannot be listed; the next gc reclaims them.
+          return undefined;
+        }
+      });
+      for (const block of doomed) await running.blockstore.delete(block);
+    } finally {
+      release();
+    }
+  }
+
+  async gc(): Promise<StorageGcResult> {
+    const running = this.requireRunning();
+    const release = await this.lock.exclusive();
+    try {
+      const live = await this.markLive(running);
+      let removedBlocks = 0;
+      for await (const { cid } of running.blockstore.getAll()) {
+        if (live.has(blockKey(cid))) continue;
+        await running.blockstore.delete(cid);
+        removedBlocks += 1;
+      }
+      return { removedBlocks };
+    } finally {
+      release();
+    }
+  }
+
+  async health(): Promise<StorageHealth> {
+    const running = this.running;
+    const details: Record<string, unknown> = {
+      mode: this.options.network === undefined ? 'embedded' : 'networked',
+      path: this.root,
+    };
+    if (running === undefined) return { status: 'down', details: { ...details, reason: 'not started' } };
+    try {
+      await access(running.blockstore.path, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      return { status: 'down', details: { ...details, reason: `blockstore not writable: ${String(err)}` } };
+    }
+    if (running.libp2p !== undefined) {
+      const connected = new Set(running.libp2p.getConnections().map((c) => c.remotePeer.toString()));
+      Object.assign(details, {
+        peerId: running.libp2p.peerId.toString(),
+        listen: this.multiaddrs,
+        connectedPeers: connected.size,
+        configuredPeers: (this.options.network?.peers ?? []).map((peer) => {
+          const id = peerIdOf(multiaddr(peer));
+          return { address: peer, connected: id !== undefined && connected.has(id), lastDialError: this.dialErrors.get(peer) };
+        }),
+      });
+    }
+    return { status: 'up', details };
+  }
+
+  private async open(): Promise<void> {
+    await mkdir(this.pinDir, { recursive: true });
+    const sharding = new NextToLast();
+    const blockstore = new FsBlockstore(join(this.root, 'blocks'), { shardingStrategy: sharding });
+    const datastore = new FsDatastore(join(this.root, 'datastore'));
+    await blockstore.open();
+    await datastore.open();
+    const helia = createHeliaLight({ blockstore: new VerifyingBlockstore(blockstore, sharding), datastore });
+    let libp2p: Libp2p | undefined;
+    const network = this.options.network;
+    if (network !== undefined) {
+      libp2p = await createLibp2p({
+        start: false,
+        privateKey: await loadOrCreatePeerKey(join(this.root, 'peer.key')),
+        addresses: { listen: network.listen },
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: { identify: identify() },
+        datastore,
+      });
+      const node = libp2p;
+      // Helia's mixins start in order: libp2p must be up before bitswap registers its protocol.
+      helia.addMixin({ name: 'libp2p', start: async () => node.start(), stop: async () => node.stop() });
+      withBitswap(Object.assign(helia, { libp2p: node }));
+    }
+    try {
+      await helia.start();
+    } catch (err) {
+      await datastore.close();
+      await blockstore.close();
+      throw new StorageUnavailableError(`storage failed to start: ${String(err)}`, { cause: err });
+    }
+    this.running = { helia, blockstore, datastore, libp2p, writer: unixfs(helia) };
+    await this.connectPeers(this.running);
+  }
+
+  private requireRunning(): Running {
+    if (this.running === undefined) throw new StorageUnavailableError('storage is not started');
+    return this.running;
+  }
+
+  private async *read(
+    running: Running,
+    cid: CID,
+    range: { offset?: number; length?: number },
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Uint8Array> {
+    await this.connectPeers(running);
+    const abort = new AbortController();
+    const window = new ReadAheadWindow(Math.max(2, Math.floor(READ_AHEAD_BYTES / this.chunkSize)));
+    const signals = signal === undefined ? [abort.signal] : [abort.signal, signal];
+    const blockstore = this.readBlockstore(running, window);
+    const readSignal = AbortSignal.any(signals);
+    // Every in-flight block read listens on this signal; the default cap of 10 only adds warnings.
+    setMaxListeners(Infinity, readSignal);
+    const catOptions: CatOptions & { blockReadConcurrency: number } = {
+      ...range,
+      offline: running.libp2p === undefined,
+      signal: readSignal,
+      blockReadConcurrency: BLOCK_READ_CONCURRENCY,
+    };
+    try {
+      for await (const chunk of unixfs({ blockstore }).cat(cid, catOptions)) {
+        window.release();
+        yield chunk;
+      }
+    } catch (err) {
+      // The caller's own cancellation is not a storage failure: hand its reason back unchanged.
+      if (signal?.aborted === true) throw signal.reason ?? err;
+      throw toStorageError(err, cid);
+    } finally {
+      // The consumer may stop early: stop the exporter's background block reads too.
+      abort.abort();
+      window.close(new StorageUnavailableError('read was abandoned'));
+    }
+  }
+
+  /** The blockstore the exporter reads through: offline or per-block network timeout, plus read-ahead. */
+  private readBlockstore(running: Running, window?: ReadAheadWindow) {
+    const readBlock = this.readBlock.bind(this, running);
+    return {
+      get: async function* (cid: CID, options: { signal?: AbortSignal } = {}) {
+        if (window !== undefined && cid.code === raw.code) await window.acquire();
+        yield* readBlock(cid, options);
+      },
+      has: (cid: CID) => running.helia.blockstore.has(cid),
+      put: (cid: CID, bytes: Uint8Array) => running.helia.blockstore.put(cid, bytes),
+    };
+  }
+
+  private readBlock(running: Running, cid: CID, options: { signal?: AbortSignal }): Chunks {
+    if (running.libp2p === undefined) {
+      return running.helia.blockstore.get(cid, { signal: options.signal, offline: true });
+    }
+    const timeout = AbortSignal.timeout(this.fetchTimeoutMs);
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    return running.helia.blockstore.get(cid, { signal });
+  }
+
+  /**
+   * Depth-first over a UnixFS DAG. `load` returns the bytes of a non-leaf node (to follow its
+   * links) or undefined to stop descending.
+   */
+  private async walkDag(
+    running: Running,
+    root: CID,
+    load: (block: CID) => Promise<Uint8Array | undefined>,
+  ): Promise<void> {
+    const stack: CID[] = [root];
+    while (stack.length > 0) {
+      const block = stack.pop()!;
+      const bytes = await load(block);
+      if (bytes === undefined) continue;
+      const decoded = createUnsafe({ cid: block, bytes, codec: await running.helia.getCodec(block.code) });
+      const children = [...decoded.links()].map(([, link]) => link);
+      for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i]!);
+    }
+  }
+
+  /**
+   * Every block reachable from a pinned root. Leaves are marked from their parents' links without
+   * being read. An unreadable interior node aborts: sweeping without knowing its children would
+   * delete pinned data.
+   */
+  private async markLive(running: Running): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (const root of await this.listPins()) {
+      await this.walkDag(running, root, async (block) => {
+        const key = blockKey(block);
+        if (live.has(key)) return undefined;
+        live.add(key);
+        if (block.code === raw.code) return undefined;
+        if (!(await running.blockstore.has(block))) return undefined;
+        try {
+          return await concat(running.helia.blockstore.get(block, { offline: true }));
+        } catch (err) {
+          throw toStorageError(err, block);
+        }
+      });
+    }
+    return live;
+  }
+
+  private pinPath(cid: CID): string {
+    return join(this.pinDir, cid.toString());
+  }
+
+  private async writePin(cid: CID): Promise<void> {
+    await writeFile(this.pinPath(cid), '');
+  }
+
+  private async isPinned(cid: CID): Promise<boolean> {
+    try {
+      await access(this.pinPath(cid));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async listPins(): Promise<CID[]> {
+    const names = await readdir(this.pinDir);
+    return names.flatMap((name) => {
+      try {
+        return [CID.parse(name)];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Dials configured peers that are not connected; failures are kept for health(), not thrown. */
+  private async connectPeers(running: Running): Promise<void> {
+    const libp2p = running.libp2p;
+    if (libp2p === undefined) return;
+    const connected = new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()));
+    const missing: Multiaddr[] = (this.options.network?.peers ?? [])
+      .map((peer) => multiaddr(peer))
+      .filter((address) => !connected.has(peerIdOf(address) ?? ''));
+    await Promise.all(
+      missing.map(async (address) => {
+        try {
+          await libp2p.dial(address, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) });
+          this.dialErrors.delete(address.toString());
+        } catch (err) {
+          this.dialErrors.set(address.toString(), String(err));
+        }
+      }),
+    );
+  }
+}
+
+type Chunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+function peerIdOf(address: Multiaddr): string | undefined {
+  return address.getComponents().find((component) => component.name === 'p2p')?.value;
+}
+
+function parseCid(text: string): CID {
+  if (typeof text !== 'string' || text.length === 0 || text.length > 256) {
+    throw new StorageBadInputError('a CID must be a non-empty string');
+  }
+  let cid: CID;
+  try {
+    cid = CID.parse(text);
+  } catch {
+    throw new StorageBadInputError(`malformed CID: ${text.slice(0, 80)}`);
+  }
+  if (cid.multihash.code !== SHA2_256) throw new StorageBadInputError('only sha2-256 CIDs are stored here');
+  if (cid.code !== raw.code && cid.code !== DAG_PB) throw new StorageBadInputError('only UnixFS (dag-pb/raw) CIDs are stored here');
+  return cid.toV1();
+}
+
+function parseRange(options: StorageGetOptions): { offset?: number; length?: number } {
+  for (const [name, value] of [['offset', options.offset], ['length', options.length]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new StorageBadInputError(`${name} must be a non-negative integer`);
+    }
+  }
+  const range: { offset?: number; length?: number } = {};
+  if (options.offset !== undefined) range.offset = options.offset;
+  if (options.length !== undefined) range.length = options.length;
+  return range;
+}
+
+/** Blockstore keys carry only the multihash (the codec is lost in the file name). */
+function blockKey(cid: CID): string {
+  return Buffer.from(cid.multihash.bytes).toString('base64url');
+}
+
+const NOT_FOUND_ERRORS = new Set([
+  'BlockNotFoundWhileOfflineError',
+  'NotFoundError',
+  'LoadBlockFailedError',
+  'AbortError',
+  'TimeoutError',
+]);
+
+function toStorageError(err: unknown, cid: CID): unknown {
+  if (
+    err instanceof StorageNotFoundError ||
+    err instanceof StorageIntegrityError ||
+    err instanceof StorageUnavailableError ||
+    err instanceof StorageBadInputError
+  ) {
+    return err;
+  }
+  const name = (err as { name?: unknown } | null)?.name;
+  if (typeof name === 'string' && NOT_FOUND_ERRORS.has(name)) {
+    return new StorageNotFoundError(cid.toString(), (err as Error).message);
+  }
+  if (name === 'InvalidParametersError') return new StorageBadInputError((err as Error).message);
+  if (name === 'NotUnixFSError' || name === 'OverReadError' || name === 'UnderReadError') {
+    return new StorageIntegrityError(cid.toString(), (err as Error).message);
+  }
+  return err;
+}
+
+async function concat(source: Chunks): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of source) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+async function drain(source: Chunks): Promise<void> {
+  for await (const _ of source) {
+    // Only the side effect matters: a networked read stores the fetched block.
+  }
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}

@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson } from '../support/http.js';
+import { startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+describe('the app with LEDGER=fabric', () => {
+  let dir: string;
+  let network: FabricTestNetwork;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'hl-fabric-app-'));
+    network = await startFabricTestNetwork(path.join(dir, 'network'));
+    const options = network.ledgerOptions;
+    t = await startTestApp({
+      LEDGER: 'fabric',
+      FABRIC_PEER_ENDPOINT: options.peerEndpoint,
+      FABRIC_PEER_HOST_ALIAS: options.peerHostAlias!,
+      FABRIC_TLS_CERT: options.tlsCertPath!,
+      FABRIC_MSP_ID: options.mspId,
+      FABRIC_CERT: options.certPath,
+      FABRIC_KEY: options.keyPath,
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await network?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('boots on the Fabric Gateway named by FABRIC_* and reports it in /health', async () => {
+    const body = await readJson(await fetch(`${t.url}/health`));
+    expect(body.components.ledger).toMatchObject({ status: 'up', backend: 'fabric', details: { verified: true } });
+  });
+
+  it('refuses to start when the peer is unreachable, saying so', async () => {
+    const options = network.ledgerOptions;
+    await expect(
+      startTestApp({
+        LEDGER: 'fabric',
+        FABRIC_PEER_ENDPOINT: '127.0.0.1:1',
+        FABRIC_TLS_CERT: options.tlsCertPath!,
+        FABRIC_MSP_ID: options.mspId,
+        FABRIC_CERT: options.certPath,
+        FABRIC_KEY: options.keyPath,
+      }),
+    ).rejects.toThrow(/127\.0\.0\.1:1/);
+  });
+});
