@@ -15,7 +15,8 @@ import { JSONSerializer } from 'fabric-contract-api';
 import { Block, BlockFile, LedgerLogger, TransactionRecord, TxVersion } from '../../src/ledger/embedded/block-file.js';
 import { EmbeddedChaincodeStub, ReadWriteSet } from '../../src/ledger/embedded/chaincode-stub.js';
 import { createEmbeddedIdentity } from '../../src/ledger/embedded/embedded-identity.js';
-import { compareKeys, WorldState } from '../../src/ledger/embedded/world-state.js';
+import { validateBlock } from '../../src/ledger/embedded/mvcc-validation.js';
+import { WorldState } from '../../src/ledger/embedded/world-state.js';
 import type { IssuedCertificate } from './fabric-ca.js';
 
 /*
@@ -540,7 +541,7 @@ export class FabricGatewayTestServer {
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, 500);
-      const block = await this.blockFile.append(this.validate(batch));
+      const block = await this.blockFile.append(validateBlock(batch, this.worldState));
       this.applyBlock(block);
       for (const tx of batch) this.pendingTxIds.delete(tx.txId);
     }
@@ -560,38 +561,6 @@ export class FabricGatewayTestServer {
     if (!this.statuses.has(txId)) this.statuses.set(txId, status);
     this.statusWaiters.get(txId)?.forEach((wake) => wake());
     this.statusWaiters.delete(txId);
-  }
-
-  /** A committing peer's MVCC check: each read version and range must still hold, block writes included. */
-  private validate(records: TransactionRecord[]): TransactionRecord[] {
-    const writtenInBlock = new Set<string>();
-    return records.map((record) => {
-      const readStale = record.reads.some(
-        ([key, version]) => writtenInBlock.has(key) || !sameVersion(version, this.worldState.get(key)?.version),
-      );
-      const phantom = !readStale && record.ranges.some((range) => this.rangeChanged(range, writtenInBlock));
-      if (readStale) return { ...record, validation: 'MVCC_READ_CONFLICT' };
-      if (phantom) return { ...record, validation: 'PHANTOM_READ_CONFLICT' };
-      for (const [key] of record.writes) writtenInBlock.add(key);
-      return record;
-    });
-  }
-
-  private rangeChanged(range: TransactionRecord['ranges'][number], writtenInBlock: Set<string>): boolean {
-    const last = range.reads.at(-1)?.[0];
-    const covers = (key: string) =>
-      compareKeys(key, range.start) >= 0 &&
-      (range.exhausted ? range.end === '' || compareKeys(key, range.end) < 0 : last !== undefined && compareKeys(key, last) <= 0);
-    for (const key of writtenInBlock) if (covers(key)) return true;
-    const current: Array<readonly [string, TxVersion]> = [];
-    for (const [key, entry] of this.worldState.range(range.start, range.end)) {
-      if (!covers(key)) break;
-      current.push([key, entry.version]);
-    }
-    return (
-      current.length !== range.reads.length ||
-      current.some(([key, v], i) => key !== range.reads[i][0] || !sameVersion(v, range.reads[i][1]))
-    );
   }
 }
 
@@ -721,11 +690,6 @@ function derSignatureS(signature: Uint8Array): bigint {
   const sOffset = 4 + rLength;
   const sLength = signature[sOffset + 1];
   return BigInt(`0x${Buffer.from(signature.subarray(sOffset + 2, sOffset + 2 + sLength)).toString('hex')}`);
-}
-
-function sameVersion(a: TxVersion | null | undefined, b: TxVersion | null | undefined): boolean {
-  if (!a || !b) return !a && !b;
-  return a[0] === b[0] && a[1] === b[1];
 }
 
 function sha256(...parts: Uint8Array[]): Buffer {

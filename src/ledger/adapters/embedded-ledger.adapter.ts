@@ -27,16 +27,16 @@ import {
   LedgerLogger,
   TransactionRecord,
   TxValidationCode,
-  TxVersion,
 } from '../embedded/block-file.js';
 import { EmbeddedChaincodeStub, ReadWriteSet } from '../embedded/chaincode-stub.js';
+import { validateBlock } from '../embedded/mvcc-validation.js';
 import {
   createEmbeddedIdentity,
   DEFAULT_EMBEDDED_IDENTITY,
   EmbeddedIdentity,
   EmbeddedIdentityConfig,
 } from '../embedded/embedded-identity.js';
-import { compareKeys, WorldState } from '../embedded/world-state.js';
+import { WorldState } from '../embedded/world-state.js';
 
 /** A fabric-contract-api `Contract` subclass. */
 export type ContractClass = new () => object;
@@ -290,7 +290,7 @@ export class EmbeddedLedger implements LedgerPort {
       const batch = this.queue.splice(0, this.options.maxBlockTransactions);
       let block: Block;
       try {
-        const records = this.validate(batch.map((p) => p.record));
+        const records = validateBlock(batch.map((p) => p.record), this.worldState);
         block = await this.blockFile!.append(records);
       } catch (err) {
         const error = err instanceof LedgerError ? err : new LedgerUnavailableError('Block append failed', { cause: err });
@@ -305,50 +305,6 @@ export class EmbeddedLedger implements LedgerPort {
       this.wakeEventStreams();
       this.maybeSnapshot();
     }
-  }
-
-  /**
-   * Fabric's MVCC validation: a transaction is valid only if every key it read still has the
-   * version it read and its range queries would return the same keys, counting the writes of the
-   * valid transactions before it in the same block.
-   */
-  private validate(records: TransactionRecord[]): TransactionRecord[] {
-    const writtenInBlock = new Set<string>();
-    return records.map((record) => {
-      let validation: TxValidationCode = 'VALID';
-      for (const [key, version] of record.reads) {
-        if (writtenInBlock.has(key) || !sameVersion(version, this.worldState.get(key)?.version)) {
-          validation = 'MVCC_READ_CONFLICT';
-          break;
-        }
-      }
-      if (validation === 'VALID' && record.ranges.some((range) => this.rangeChanged(range, writtenInBlock))) {
-        validation = 'PHANTOM_READ_CONFLICT';
-      }
-      if (validation === 'VALID') for (const [key] of record.writes) writtenInBlock.add(key);
-      return validation === 'VALID' ? record : { ...record, validation };
-    });
-  }
-
-  private rangeChanged(range: TransactionRecord['ranges'][number], writtenInBlock: Set<string>): boolean {
-    const last = range.reads.at(-1)?.[0];
-    const covers = (key: string) =>
-      compareKeys(key, range.start) >= 0 &&
-      (range.exhausted
-        ? range.end === '' || compareKeys(key, range.end) < 0
-        : last !== undefined && compareKeys(key, last) <= 0);
-    for (const key of writtenInBlock) if (covers(key)) return true;
-    const current: Array<readonly [string, TxVersion]> = [];
-    for (const [key, entry] of this.worldState.range(range.start, range.end)) {
-      if (!covers(key)) break;
-      current.push([key, entry.version]);
-    }
-    return (
-      current.length !== range.reads.length ||
-      current.some(
-        ([key, v], i) => key !== range.reads[i][0] || v[0] !== range.reads[i][1][0] || v[1] !== range.reads[i][1][1],
-      )
-    );
   }
 
   private maybeSnapshot(): void {
@@ -392,11 +348,6 @@ export class EmbeddedLedger implements LedgerPort {
       blockNumber++;
     }
   }
-}
-
-function sameVersion(read: TxVersion | null, current: TxVersion | undefined): boolean {
-  if (!read || !current) return !read && !current;
-  return read[0] === current[0] && read[1] === current[1];
 }
 
 function toTransientMap(transient: Record<string, Uint8Array | string>): Map<string, Uint8Array> {
