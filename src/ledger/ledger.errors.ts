@@ -2,16 +2,11 @@
  * Domain errors of the ledger port. Chaincode functions signal expected failures by throwing an
  * error whose message starts with one of the codes below followed by a colon
  * (`NOT_FOUND: record r-1 is not anchored`); the adapters turn those into these classes so the
- * GraphQL layer can map `code` to `extensions.code` in one place.
+ * GraphQL layer can map `code` to `extensions.code` in one place. The code format and its parser
+ * belong to the chaincode (`parseChaincodeError`): one definition for both sides.
  */
-export const CHAINCODE_ERROR_CODES = [
-  'BAD_USER_INPUT',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'INTEGRITY_VIOLATION',
-] as const;
-export type ChaincodeErrorCode = (typeof CHAINCODE_ERROR_CODES)[number];
+import { parseChaincodeError, type ChaincodeErrorCode } from 'healthledger-chaincode/shared';
+
 export type LedgerErrorCode = ChaincodeErrorCode | 'SERVICE_UNAVAILABLE' | 'INTERNAL';
 
 export class LedgerError extends Error {
@@ -75,14 +70,13 @@ export class LedgerInternalError extends LedgerError {
 }
 
 // Anywhere at a word boundary, not only at the start: a gateway wraps the chaincode's message.
-const CODE_IN_MESSAGE = new RegExp(`\\b(${CHAINCODE_ERROR_CODES.join('|')}):\\s*([\\s\\S]*)$`);
 
 /** Maps a chaincode error message (`CODE: text`, possibly wrapped) to the matching domain error. */
 export function ledgerErrorFromChaincodeMessage(message: string): LedgerError {
-  const match = CODE_IN_MESSAGE.exec(message);
-  if (!match) return new LedgerInternalError(message);
-  const text = match[2];
-  switch (match[1] as ChaincodeErrorCode) {
+  const parsed = parseChaincodeError(message);
+  if (!parsed) return new LedgerInternalError(message);
+  const text = parsed.detail;
+  switch (parsed.code) {
     case 'BAD_USER_INPUT':
       return new LedgerBadInputError(text);
     case 'FORBIDDEN':
