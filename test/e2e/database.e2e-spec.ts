@@ -48,6 +48,25 @@ describe(`database on ${backend}`, () => {
     }
   });
 
+  it('keeps concurrent parameterised queries apart (no interleaved extended-protocol messages)', async () => {
+    // Statements with different parameter counts from many connections at once: if two connections'
+    // Parse/Bind/Execute sequences interleave on the one embedded session, a Bind meets the other
+    // connection's unnamed statement and fails ("bind message supplies 2 parameters …").
+    const results = await Promise.all(
+      Array.from({ length: 600 }, async (_, i) => {
+        const pad = 'x'.repeat((i * 997) % 20_000);
+        const rows: { i: number; c: number }[] =
+          i % 3 === 0
+            ? await db.query('SELECT $1::int AS i, $2::int AS c', [i, i * 7])
+            : i % 3 === 1
+              ? await db.query('SELECT $1::int AS i, $2::int AS c, length($3::text) AS n', [i, i * 7, pad])
+              : await db.query('SELECT $2::int AS i, $3::int AS c, $1::text AS p, $4::text AS q', [pad, i, i * 7, pad]);
+        return rows[0];
+      }),
+    );
+    results.forEach((row, i) => expect(row).toMatchObject({ i, c: i * 7 }));
+  });
+
   it('isolates an open transaction from other connections', async () => {
     const table = `iso_probe_${Date.now()}`;
     await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
