@@ -1,5 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AccessModule } from './access/access.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -23,8 +25,10 @@ export class AppModule {
         DatabaseModule,
         CacheModule,
         LedgerModule,
+        AuditModule,
         StorageModule,
         GraphqlModule,
+        AuthModule,
       ],
     };
   }

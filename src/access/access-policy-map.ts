@@ -1,7 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { ACCESS_POLICY_KEY, type AccessPolicy } from './public.decorator.js';
+import { ACCESS_POLICY_KEY, describeAccessPolicy, type AccessPolicy } from './public.decorator.js';
 
 /** GraphQL handler metadata keys of @nestjs/graphql (not exported from its public entry point). */
 const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
@@ -16,7 +16,6 @@ export type AccessPolicyMap = Record<string, string>;
  */
 export function accessPolicyMap(discovery: DiscoveryService, scanner: MetadataScanner, reflector: Reflector): AccessPolicyMap {
   const map: AccessPolicyMap = {};
-  const describe = (policy: AccessPolicy | undefined) => (policy ? `${policy.kind}: ${policy.reason}` : 'undeclared');
 
   for (const wrapper of [...discovery.getProviders(), ...discovery.getControllers()]) {
     const instance = wrapper.instance as object | undefined;
@@ -30,14 +29,14 @@ export function accessPolicyMap(discovery: DiscoveryService, scanner: MetadataSc
       const operationType = reflector.get<string | undefined>(RESOLVER_TYPE_METADATA, handler);
       if (operationType === 'Query' || operationType === 'Mutation' || operationType === 'Subscription') {
         const name = reflector.get<string | undefined>(RESOLVER_NAME_METADATA, handler) ?? methodName;
-        map[`${operationType} ${name}`] = describe(policy);
+        map[`${operationType} ${name}`] = describeAccessPolicy(policy);
         continue;
       }
       const routePath = reflector.get<string | string[] | undefined>(PATH_METADATA, handler);
       const method = reflector.get<RequestMethod | undefined>(METHOD_METADATA, handler);
       if (controllerPath !== undefined && routePath !== undefined && method !== undefined) {
         const path = `/${[controllerPath, ...[routePath].flat()].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
-        map[`${RequestMethod[method]} ${path}`] = describe(policy);
+        map[`${RequestMethod[method]} ${path}`] = describeAccessPolicy(policy);
       }
     }
   }

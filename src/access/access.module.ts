@@ -1,7 +1,12 @@
 import { Injectable, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { AbilityFactory } from './ability.factory.js';
+import { AccessDecisionCache } from './access-decision-cache.js';
 import { accessPolicyMap, type AccessPolicyMap } from './access-policy-map.js';
+import { AccessService } from './access.service.js';
+import { CONSENT_SOURCE } from './consent-source.js';
 import { DeclaredPolicyGuard } from './declared-policy.guard.js';
+import { LedgerConsentSource } from './ledger-consent-source.js';
 
 @Injectable()
 export class AccessPolicyInventory {
@@ -17,9 +22,21 @@ export class AccessPolicyInventory {
   }
 }
 
+/**
+ * Authorization: the deny-by-default guard, the CASL ability factory and the access-checked path to
+ * patient data. Consents are read from the ledger (LedgerConsentSource) until the consent module
+ * provides CONSENT_SOURCE from its own store. Needs the global CacheModule and LedgerModule.
+ */
 @Module({
   imports: [DiscoveryModule],
-  providers: [{ provide: APP_GUARD, useClass: DeclaredPolicyGuard }, AccessPolicyInventory],
-  exports: [AccessPolicyInventory],
+  providers: [
+    { provide: APP_GUARD, useClass: DeclaredPolicyGuard },
+    AccessPolicyInventory,
+    AbilityFactory,
+    AccessDecisionCache,
+    AccessService,
+    { provide: CONSENT_SOURCE, useClass: LedgerConsentSource },
+  ],
+  exports: [AccessPolicyInventory, AbilityFactory, AccessService],
 })
 export class AccessModule {}

@@ -54,6 +54,14 @@ export class AppConfig {
   readonly uploads: { maxBytes: number };
   readonly graphql: { maxDepth: number; maxCost: number };
   readonly metrics: { token?: string };
+  readonly auth: {
+    argon2: { memoryCost: number; timeCost: number; parallelism: number };
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  readonly rateLimits: { windowSeconds: number; userPoints: number; ipPoints: number; loginAttempts: number };
+  /** Access events are batched into a Merkle root every `intervalMs`, or sooner once `maxEvents` wait. */
+  readonly audit: { batchIntervalMs: number; batchMaxEvents: number };
 
   constructor(
     env: Env,
@@ -97,6 +105,19 @@ export class AppConfig {
     this.uploads = { maxBytes: env.UPLOAD_MAX_BYTES };
     this.graphql = { maxDepth: env.GRAPHQL_MAX_DEPTH, maxCost: env.GRAPHQL_MAX_COST };
     this.metrics = { token: env.METRICS_TOKEN };
+    this.auth = {
+      // OWASP's Argon2id profile (m=19 MiB, t=2, p=1); only the memory is configurable, for tests.
+      argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: 2, parallelism: 1 },
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    };
+    this.rateLimits = {
+      windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      userPoints: env.RATE_LIMIT_USER_POINTS,
+      ipPoints: env.RATE_LIMIT_IP_POINTS,
+      loginAttempts: env.LOGIN_RATE_LIMIT,
+    };
+    this.audit = { batchIntervalMs: env.AUDIT_BATCH_INTERVAL_MS, batchMaxEvents: env.AUDIT_BATCH_MAX_EVENTS };
   }
 }
 

@@ -63,6 +63,15 @@ export const envSchema = z
     TLS_CERT: optionalString,
     TLS_KEY: optionalString,
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(1_048_576).default(19_456),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).default(14 * 86_400),
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    RATE_LIMIT_USER_POINTS: z.coerce.number().int().min(1).default(20_000),
+    RATE_LIMIT_IP_POINTS: z.coerce.number().int().min(1).default(40_000),
+    LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
+    AUDIT_BATCH_INTERVAL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+    AUDIT_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(50_000).default(500),
   })
   .superRefine((env, ctx) => {
     const require = (key: keyof typeof env, why: string) => {
@@ -89,6 +98,10 @@ export const envSchema = z
       require('JWT_SECRET', 'when NODE_ENV=production');
       require('MASTER_KEY', 'when NODE_ENV=production');
       require('DATABASE_URL', 'when NODE_ENV=production');
+      if (env.ARGON2_MEMORY_KIB < 19_456) {
+        // Cheaper Argon2 exists for tests only; production keeps at least OWASP's 19 MiB.
+        ctx.addIssue({ code: 'custom', path: ['ARGON2_MEMORY_KIB'], message: 'must be at least 19456 when NODE_ENV=production' });
+      }
     }
   });
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Operation names are chosen by clients: cap how many distinct ones become label values. */
 const MAX_OPERATION_LABELS = 200;
@@ -40,6 +40,12 @@ export class MetricsService {
     name: 'healthledger_errors_total',
     help: 'Errors returned to clients, by contract error code',
     labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly auditBacklog = new Gauge({
+    name: 'healthledger_audit_backlog_events',
+    help: 'Access events not yet anchored on the ledger, by state (unbatched, pending)',
+    labelNames: ['state'] as const,
     registers: [this.registry],
   });
 

@@ -42,6 +42,10 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dir,
+    // Cheaper Argon2 (still Argon2id) and no login throttle from 127.0.0.1: e2e suites sign in often.
+    // The production defaults are exercised by the auth tests that set them explicitly.
+    ARGON2_MEMORY_KIB: '1024',
+    LOGIN_RATE_LIMIT: '100000',
     DATABASE_URL: process.env.DATABASE_URL ?? '',
     REDIS_URL: process.env.REDIS_URL ?? '',
     ...env,

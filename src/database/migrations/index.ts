@@ -1,4 +1,6 @@
+import { AuditOutbox1763930000001 } from '../../audit/migrations/1763930000001-audit-outbox.js';
+import { Auth1763910000001 } from '../../auth/migrations/1763910000001-auth.js';
 import { Installation1763900000000 } from './1763900000000-installation.js';
 
 /** Every migration, oldest first. Listed explicitly (no glob) so the ESM build and the CLI agree. */
-export const migrations = [Installation1763900000000];
+export const migrations = [Installation1763900000000, Auth1763910000001, AuditOutbox1763930000001];

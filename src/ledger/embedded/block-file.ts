@@ -4,7 +4,7 @@ import { FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { canonicalJsonBytes } from 'healthledger-chaincode/shared';
 import { LedgerIntegrityError } from '../ledger.errors.js';
-import { merkleRoot } from './merkle.js';
+import { merkleRoot } from '../../crypto/merkle.js';
 
 /** Plain logger interface so the ledger needs no framework; pino and Nest's Logger both fit. */
 export interface LedgerLogger {

@@ -1,0 +1,254 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCache } from 'cache-manager';
+import { Keyv } from 'keyv';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CONSENT_GRANT_TYPE, CONSENT_REVOKE_TYPE, type ConsentGrantPayload, type Purpose } from 'healthledger-chaincode/shared';
+import { BoundedMap } from '../cache/bounded-map.js';
+import { CacheAvailability } from '../cache/cache-availability.js';
+import { CacheService } from '../cache/cache.service.js';
+import type { Actor, RequestContext, ServiceActor, UserActor } from '../common/request-context.js';
+import { generateX25519KeyPair } from '../crypto/key-wrap.js';
+import { generateEd25519KeyPair, signCanonical } from '../crypto/signing.js';
+import { EmbeddedLedger } from '../ledger/adapters/embedded-ledger.adapter.js';
+import { AbilityFactory, type RecordAttributes } from './ability.factory.js';
+import { AccessDecisionCache } from './access-decision-cache.js';
+import { AccessService } from './access.service.js';
+import { LedgerConsentSource } from './ledger-consent-source.js';
+
+vi.hoisted(() => {
+  // fabric-shim logs every refused transaction straight to the console.
+  process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'CRITICAL';
+});
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function memoryCacheService(store: Map<string, unknown> = new BoundedMap<string, unknown>(1000)): CacheService {
+  const cache = createCache({ stores: [new Keyv({ store, throwOnErrors: true })] });
+  return new CacheService(cache, new CacheAvailability('memory'));
+}
+
+/** A store that has gone away: every operation fails, as Redis does while disconnected. */
+class UnreachableStore extends Map<string, unknown> {
+  override get(): never {
+    throw new Error('connection refused');
+  }
+  override set(): never {
+    throw new Error('connection refused');
+  }
+  override delete(): never {
+    throw new Error('connection refused');
+  }
+}
+
+function user(id: string, role: UserActor['role'], organizationId: string | null): UserActor {
+  return {
+    kind: 'user',
+    id,
+    role,
+    organizationId,
+    attributes: {},
+    systemAdmin: false,
+    tokenId: `t-${id}`,
+    sessionId: `s-${id}`,
+    sessionKey: Buffer.alloc(32),
+  };
+}
+
+const ctxOf = (actor: Actor | undefined, purpose?: Purpose, now = new Date()): RequestContext => ({
+  requestId: randomUUID(),
+  actor,
+  purpose,
+  now,
+});
+
+describe('AccessService over the embedded ledger (consents and break-glass as recorded there)', () => {
+  let dir: string;
+  let ledger: EmbeddedLedger;
+  let access: AccessService;
+  const hospital = `org-${randomUUID()}`;
+  const clinic = `org-${randomUUID()}`;
+  const patientKeys = generateEd25519KeyPair();
+  const patient = user(randomUUID(), 'PATIENT', hospital);
+  const doctor = user(randomUUID(), 'DOCTOR', clinic);
+  const labResult: RecordAttributes = { patientId: patient.id, patientOrganizationId: hospital, recordId: randomUUID(), category: 'LAB_RESULT' };
+
+  const register = async (actor: UserActor, signingPublicKey = generateEd25519KeyPair().publicKey) => {
+    await ledger.submit('identity:RegisterUser', [
+      JSON.stringify({
+        id: actor.id,
+        role: actor.role,
+        organizationId: actor.organizationId,
+        wrappingPublicKey: generateX25519KeyPair().publicKey,
+        signingPublicKey,
+      }),
+    ]);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hl-access-'));
+    ledger = new EmbeddedLedger({ dataDir: dir, logger: quiet });
+    await ledger.start();
+    for (const id of [hospital, clinic]) await ledger.submit('identity:RegisterOrganization', [JSON.stringify({ id, name: id })]);
+    await register(patient, patientKeys.publicKey);
+    await register(doctor);
+    access = new AccessService(new AbilityFactory(), new LedgerConsentSource(ledger), new AccessDecisionCache(memoryCacheService()));
+  });
+  afterAll(async () => {
+    await ledger.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an anonymous request as UNAUTHENTICATED', async () => {
+    await expect(access.decide(ctxOf(undefined), 'READ', labResult)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('lets the patient in and refuses the doctor without a consent, saying nothing about the record', async () => {
+    expect(await access.authorize(ctxOf(patient), 'READ', labResult)).toMatchObject({ decision: 'GRANTED', code: 'PATIENT_SELF' });
+    expect(await access.decide(ctxOf(doctor), 'READ', labResult)).toMatchObject({ decision: 'DENIED', code: 'NO_CONSENT' });
+    const refusal = await access.authorize(ctxOf(doctor), 'READ', labResult).catch((error: unknown) => error);
+    expect(refusal).toMatchObject({ code: 'FORBIDDEN', message: 'Access denied' });
+    expect(JSON.stringify(refusal)).not.toContain(labResult.recordId);
+  });
+
+  it('grants after a signed consent, and refuses again after its revocation, once the cache is invalidated', async () => {
+    const grant: ConsentGrantPayload = {
+      type: CONSENT_GRANT_TYPE,
+      consentId: randomUUID(),
+      patientId: patient.id,
+      grantee: { organizationId: clinic },
+      scope: { recordIds: [], categories: ['LAB_RESULT'] },
+      actions: ['READ'],
+      purposes: ['TREATMENT'],
+      validFrom: new Date(Date.now() - 60_000).toISOString(),
+      validUntil: new Date(Date.now() + 3_600_000).toISOString(),
+      issuedAt: new Date().toISOString(),
+    };
+    await ledger.submit('consent:GrantConsent', [JSON.stringify(grant), signCanonical(grant, patientKeys.privateKey)]);
+    // The denial cached before the grant is still served: the cache is really used, and only
+    // invalidation (which the consent module does before its mutation returns) moves it.
+    expect((await access.decide(ctxOf(doctor), 'READ', labResult)).decision).toBe('DENIED');
+    await access.invalidateForPatient(patient.id);
+    expect(await access.authorize(ctxOf(doctor), 'READ', labResult)).toMatchObject({ decision: 'GRANTED', code: 'CONSENT', consentId: grant.consentId });
+    expect((await access.decide(ctxOf(doctor), 'WRITE', labResult)).decision).toBe('DENIED');
+    expect((await access.decide(ctxOf(doctor), 'READ', { ...labResult, category: 'IMAGING' })).code).toBe('CONSENT_SCOPE_MISMATCH');
+
+    const revocation = { type: CONSENT_REVOKE_TYPE, consentId: grant.consentId, patientId: patient.id, issuedAt: new Date().toISOString() };
+    await ledger.submit('consent:RevokeConsent', [JSON.stringify(revocation), signCanonical(revocation, patientKeys.privateKey)]);
+    await access.invalidateForPatient(patient.id);
+    expect(await access.decide(ctxOf(doctor), 'READ', labResult)).toMatchObject({ decision: 'DENIED', code: 'CONSENT_REVOKED' });
+  });
+
+  it('honours break-glass for READ with purpose EMERGENCY only, until it expires', async () => {
+    const emergencyId = randomUUID();
+    await ledger.submit('consent:RecordEmergencyAccess', [
+      JSON.stringify({
+        id: emergencyId,
+        actorId: doctor.id,
+        patientId: patient.id,
+        reasonHash: createHash('sha256').update('unconscious in the ER').digest('hex'),
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      }),
+    ]);
+    await access.invalidateForPatient(patient.id);
+    expect(await access.authorize(ctxOf(doctor, 'EMERGENCY'), 'READ', labResult)).toMatchObject({
+      decision: 'EMERGENCY',
+      code: 'BREAK_GLASS',
+      emergencyAccessId: emergencyId,
+    });
+    expect((await access.decide(ctxOf(doctor, 'TREATMENT'), 'READ', labResult)).decision).toBe('DENIED');
+    expect((await access.decide(ctxOf(doctor, 'EMERGENCY'), 'WRITE', labResult)).decision).toBe('DENIED');
+    // A request made after expiry is not answered from the EMERGENCY decision cached a moment ago.
+    // (The policy names the revoked consent of the previous test as the closest miss.)
+    const later = new Date(Date.now() + 700_000);
+    expect(await access.decide(ctxOf(doctor, 'EMERGENCY', later), 'READ', labResult)).toMatchObject({
+      decision: 'DENIED',
+      code: 'CONSENT_REVOKED',
+    });
+  });
+
+  it('limits a service account to its scopes, on top of what its role allows', async () => {
+    const lab: ServiceActor = {
+      kind: 'service',
+      id: `svc-${randomUUID()}`,
+      role: 'LAB',
+      organizationId: hospital,
+      attributes: {},
+      scopes: ['records:create:LAB_RESULT'],
+      tokenId: 't-svc',
+    };
+    const newRecord = (category: RecordAttributes['category']): RecordAttributes => ({ patientId: patient.id, patientOrganizationId: hospital, category });
+    expect(await access.authorize(ctxOf(lab), 'WRITE', newRecord('LAB_RESULT'))).toMatchObject({
+      decision: 'GRANTED',
+      code: 'OWN_ORGANIZATION_WRITE',
+    });
+    expect(await access.decide(ctxOf(lab), 'WRITE', newRecord('IMAGING'))).toMatchObject({ decision: 'DENIED', code: 'SCOPE_NOT_GRANTED' });
+    // `create` does not cover amending an existing record, nor reading.
+    expect(await access.decide(ctxOf(lab), 'WRITE', labResult)).toMatchObject({ decision: 'DENIED', code: 'SCOPE_NOT_GRANTED' });
+    expect(await access.decide(ctxOf(lab), 'READ', labResult)).toMatchObject({ decision: 'DENIED', code: 'SCOPE_NOT_GRANTED' });
+    // The same LAB role as a user of that organization may amend (own-organization write).
+    const labUser = user(randomUUID(), 'LAB', hospital);
+    expect((await access.decide(ctxOf(labUser), 'WRITE', labResult)).code).toBe('OWN_ORGANIZATION_WRITE');
+  });
+
+  it('checks management operations on the instance (organization, own consents)', () => {
+    const admin = user(randomUUID(), 'ADMIN', hospital);
+    expect(() => access.assertCan(ctxOf(admin), 'create', 'User', { organizationId: hospital })).not.toThrow();
+    expect(() => access.assertCan(ctxOf(admin), 'create', 'User', { organizationId: clinic })).toThrow('Access denied');
+    expect(() => access.assertCan(ctxOf(patient), 'revoke', 'Consent', { patientId: patient.id })).not.toThrow();
+    expect(() => access.assertCan(ctxOf(patient), 'revoke', 'Consent', { patientId: randomUUID() })).toThrow('Access denied');
+    expect(() => access.assertCan(ctxOf(doctor), 'create', 'Organization', { id: clinic })).toThrow('Access denied');
+  });
+});
+
+describe('AccessDecisionCache', () => {
+  it('fails loudly when it cannot invalidate, instead of leaving a stale grant', async () => {
+    const cache = new AccessDecisionCache(memoryCacheService(new UnreachableStore()));
+    await expect(cache.invalidateForPatient('patient-1')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    await expect(cache.invalidateForActor('doctor-1')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+  });
+
+  it('drops every decision of a patient or of an actor, and nothing else', async () => {
+    const cache = new AccessDecisionCache(memoryCacheService());
+    const now = new Date();
+    const store = async (patientId: string, actorId: string) => {
+      const key = await cache.keyFor(patientId, actorId, { action: 'READ' });
+      await cache.set(key, 'decision', now, { consents: [], emergencies: [] });
+    };
+    const cached = async (patientId: string, actorId: string) => cache.get(await cache.keyFor(patientId, actorId, { action: 'READ' }), now);
+    await store('p1', 'a1');
+    await store('p1', 'a2');
+    await store('p2', 'a1');
+    await cache.invalidateForPatient('p1');
+    expect([await cached('p1', 'a1'), await cached('p1', 'a2'), await cached('p2', 'a1')]).toEqual([undefined, undefined, 'decision']);
+    await cache.invalidateForActor('a1');
+    expect(await cached('p2', 'a1')).toBeUndefined();
+  });
+
+  it('does not keep a decision past the next consent window boundary', async () => {
+    const cache = new AccessDecisionCache(memoryCacheService());
+    const now = new Date();
+    const consent = {
+      id: 'c1',
+      patientId: 'p1',
+      grantee: { userId: 'a1' },
+      scope: { recordIds: [], categories: ['LAB_RESULT' as const] },
+      actions: ['READ' as const],
+      purposes: ['TREATMENT' as const],
+      validFrom: new Date(now.getTime() - 1000).toISOString(),
+      validUntil: new Date(now.getTime() + 500).toISOString(),
+      status: 'ACTIVE' as const,
+    };
+    const key = await cache.keyFor('p1', 'a1', {});
+    await cache.set(key, 'decision', now, { consents: [consent], emergencies: [] });
+    expect(await cache.get(key, now)).toBeUndefined();
+    // A longer window is cached, but only answers for request instants inside the unchanged period.
+    const longer = { ...consent, validUntil: new Date(now.getTime() + 30_000).toISOString() };
+    await cache.set(key, 'decision', now, { consents: [longer], emergencies: [] });
+    expect(await cache.get(key, now)).toBe('decision');
+    expect(await cache.get(key, new Date(now.getTime() + 30_000))).toBeUndefined();
+    expect(await cache.get(key, new Date(now.getTime() - 2_000))).toBeUndefined();
+  });
+});

@@ -1,0 +1,200 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  decideAccess,
+  type AccessDecision,
+  type AccessDecisionResult,
+  type AccessReasonCode,
+  type ConsentAction,
+  type Purpose,
+} from 'healthledger-chaincode/shared';
+import type { Brackets } from 'typeorm';
+import { DomainError } from '../common/domain-error.js';
+import type { Actor, RequestContext } from '../common/request-context.js';
+import {
+  AbilityFactory,
+  DEFAULT_PURPOSE,
+  PATIENT_WITHOUT_ORGANIZATION,
+  decodeRuleReason,
+  recordSubject,
+  taggedSubject,
+  toCaslAction,
+  toPolicyActor,
+  type AccessAction,
+  type AccessSubjectType,
+  type AppAbility,
+  type PatientGrants,
+  type RecordAttributes,
+  type SubjectAttributes,
+  type TaggedSubject,
+} from './ability.factory.js';
+import { AccessDecisionCache } from './access-decision-cache.js';
+import { accessibleBy, rulesToSqlFilter, type SqlFilter, type SqlFilterOptions } from './casl-to-sql.js';
+import { CONSENT_SOURCE, type ConsentSource } from './consent-source.js';
+
+/**
+ * `SCOPE_NOT_GRANTED`: a service account's scopes do not cover the request (the role would allow it).
+ * `POLICY_MISMATCH`: the CASL ability and `decideAccess` disagreed; refused and logged as an error.
+ */
+export type AccessCheckCode = AccessReasonCode | 'SCOPE_NOT_GRANTED' | 'POLICY_MISMATCH';
+
+/** The outcome of one record access check, with what an audit entry needs. */
+export interface AccessCheck {
+  readonly decision: AccessDecision;
+  readonly code: AccessCheckCode;
+  readonly reason: string;
+  readonly purpose: Purpose;
+  readonly consentId?: string;
+  readonly emergencyAccessId?: string;
+}
+
+/** The one refusal for anything about a patient's data: it does not say whether the target exists. */
+export function accessDenied(): DomainError {
+  return new DomainError('FORBIDDEN', 'Access denied');
+}
+
+/**
+ * The one access-checked path to patient data (Medplum's getRepoForLogin): services ask it before
+ * they read or write a record and take their list filters from it, so GraphQL and REST cannot differ.
+ * Each record decision is made twice, by the request's CASL ability and by `decideAccess`, the
+ * policy shared with the chaincode; both must agree or the request is refused.
+ */
+@Injectable()
+export class AccessService {
+  private readonly logger = new Logger('Access');
+
+  constructor(
+    private readonly abilities: AbilityFactory,
+    @Inject(CONSENT_SOURCE) private readonly consents: ConsentSource,
+    private readonly decisions: AccessDecisionCache,
+  ) {}
+
+  /** The decision for one record (existing, or about to be created when `recordId` is absent), never throwing for a denial. */
+  async decide(ctx: RequestContext, action: ConsentAction, resource: RecordAttributes): Promise<AccessCheck> {
+    const actor = requireActor(ctx);
+    const purpose = ctx.purpose ?? DEFAULT_PURPOSE;
+    const key = await this.decisions.keyFor(resource.patientId, actor.id, {
+      actor: { kind: actor.kind, id: actor.id, role: actor.role, organizationId: actor.organizationId, attributes: actor.attributes },
+      scopes: actor.kind === 'service' ? actor.scopes : null,
+      action,
+      purpose,
+      resource,
+    });
+    const cached = await this.decisions.get<AccessCheck>(key, ctx.now);
+    if (cached) return cached;
+
+    const grants = await this.consents.grantsFor(resource.patientId, actor.id);
+    const check = this.decideWith(ctx, grants, action, resource);
+    await this.decisions.set(key, check, ctx.now, grants);
+    return check;
+  }
+
+  /** Like `decide`, but a denial throws FORBIDDEN (no detail: the caller can't tell a missing record from a refused one). */
+  async authorize(ctx: RequestContext, action: ConsentAction, resource: RecordAttributes): Promise<AccessCheck> {
+    const check = await this.decide(ctx, action, resource);
+    if (check.decision === 'DENIED') throw accessDenied();
+    return check;
+  }
+
+  /** The decision from grants already at hand (exposed for the policy table; `decide` loads and caches them). */
+  decideWith(ctx: RequestContext, grants: PatientGrants, action: ConsentAction, resource: RecordAttributes): AccessCheck {
+    const actor = requireActor(ctx);
+    const purpose = ctx.purpose ?? DEFAULT_PURPOSE;
+    const ability = this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose }, grants);
+    const rule = ability.relevantRuleFor(toCaslAction(action), recordSubject(resource));
+    const ruleReason = decodeRuleReason(rule?.reason);
+    if (rule?.inverted && ruleReason?.code === 'SCOPE_NOT_GRANTED') {
+      return { decision: 'DENIED', code: 'SCOPE_NOT_GRANTED', reason: `the service account's scopes do not allow ${action} ${resource.category}`, purpose };
+    }
+    const caslDecision: AccessDecision = rule && !rule.inverted && ruleReason && 'decision' in ruleReason ? ruleReason.decision : 'DENIED';
+    const policy = decideWithPolicy(actor, grants, action, purpose, resource, ctx.now);
+    if (policy.decision !== caslDecision) {
+      this.logger.error(
+        `policy mismatch for ${actor.kind} ${actor.id}: CASL ${caslDecision}, decideAccess ${policy.decision} (${policy.code}) on ${action} ${resource.category}`,
+      );
+      return { decision: 'DENIED', code: 'POLICY_MISMATCH', reason: 'the access rules disagree; refused', purpose };
+    }
+    return { ...policy, purpose };
+  }
+
+  /**
+   * The rows of one patient's records the actor may `action`, as a WHERE clause to add to the query
+   * (`qb.andWhere(await access.recordFilter(ctx, 'read', patientId, { alias: 'record', fields }))`).
+   * `fields` maps patientId, patientOrganizationId, recordId and category to columns.
+   */
+  async recordFilter(ctx: RequestContext, action: ConsentAction, patientId: string, options: SqlFilterOptions): Promise<Brackets> {
+    return accessibleBy(await this.abilityForPatient(ctx, patientId), toCaslAction(action), 'MedicalRecord', options);
+  }
+
+  /** `recordFilter` as SQL text and parameters, for raw queries. */
+  async recordSqlFilter(ctx: RequestContext, action: ConsentAction, patientId: string, options: SqlFilterOptions): Promise<SqlFilter> {
+    return rulesToSqlFilter(await this.abilityForPatient(ctx, patientId), toCaslAction(action), 'MedicalRecord', options);
+  }
+
+  /** The actor's ability including one patient's consents and the actor's break-glass grants for them. */
+  async abilityForPatient(ctx: RequestContext, patientId: string): Promise<AppAbility> {
+    const actor = requireActor(ctx);
+    return this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose }, await this.consents.grantsFor(patientId, actor.id));
+  }
+
+  /**
+   * Management checks (consents, access requests, users, organizations, service accounts): throws
+   * FORBIDDEN unless the actor may `action` this subject, e.g. `assertCan(ctx, 'revoke', 'Consent', { patientId })`.
+   */
+  assertCan<K extends Exclude<AccessSubjectType, 'MedicalRecord'>>(
+    ctx: RequestContext,
+    action: AccessAction,
+    subjectType: K,
+    attributes: SubjectAttributes[K],
+  ): void {
+    const ability = this.abilities.createForActor({ actor: requireActor(ctx), now: ctx.now, purpose: ctx.purpose });
+    if (!ability.can(action, taggedSubject(subjectType, attributes) as TaggedSubject)) throw accessDenied();
+  }
+
+  /** Call before a consent or break-glass change returns; throws SERVICE_UNAVAILABLE if the cache can't be reached. */
+  invalidateForPatient(patientId: string): Promise<void> {
+    return this.decisions.invalidateForPatient(patientId);
+  }
+
+  /** Call before a role, membership or attribute change returns; throws like invalidateForPatient. */
+  invalidateForActor(actorId: string): Promise<void> {
+    return this.decisions.invalidateForActor(actorId);
+  }
+}
+
+export function requireActor(ctx: RequestContext): Actor {
+  if (!ctx.actor) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
+  return ctx.actor;
+}
+
+/**
+ * `decideAccess` over all of the actor's emergency grants for the patient (the policy takes one): the
+ * first that lets the request through, else the one expiring last (for the denial reason), which is
+ * how the chaincode's CheckAccess picks.
+ */
+function decideWithPolicy(
+  actor: Actor,
+  grants: PatientGrants,
+  action: ConsentAction,
+  purpose: Purpose,
+  resource: RecordAttributes,
+  now: Date,
+): AccessDecisionResult {
+  const input = {
+    actor: toPolicyActor(actor),
+    resource: {
+      patientId: resource.patientId,
+      patientOrganizationId: resource.patientOrganizationId ?? PATIENT_WITHOUT_ORGANIZATION,
+      recordId: resource.recordId,
+      category: resource.category,
+    },
+    action,
+    purpose,
+    consents: grants.consents,
+    // An invalid clock reading reaches the policy as such, which refuses it (INVALID_INPUT).
+    now: Number.isNaN(now.getTime()) ? String(now) : now.toISOString(),
+  };
+  const emergencies = [...grants.emergencies].sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt));
+  if (emergencies.length === 0) return decideAccess({ ...input, emergency: null });
+  const results = emergencies.map((emergency) => decideAccess({ ...input, emergency }));
+  return results.find((result) => result.decision !== 'DENIED') ?? results[0];
+}

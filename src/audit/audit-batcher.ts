@@ -1,0 +1,271 @@
+import { GENESIS_AUDIT_ROOT, type AuditBatchState } from 'healthledger-chaincode/shared';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { buildMerkleTree } from '../crypto/merkle.js';
+import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { accessEventLeafHash } from './access-event.js';
+import { AuditIntegrityError } from './audit.errors.js';
+import { type AccessEventRow, accessEventFromRow, type AuditBatchRow, EVENT_COLUMNS, sql } from './audit-store.js';
+
+/**
+ * Session-level advisory lock held for the whole of a batching run, so that of several API nodes on
+ * one PostgreSQL only one batches at a time. (Embedded PGlite serves every connection from one
+ * session, where the lock cannot exclude anyone; it has one API process, serialized in-process.)
+ */
+export const AUDIT_BATCHER_LOCK = '7234017283807667300';
+
+export interface AuditBatcherLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface AuditBatcherOptions {
+  dataSource: DataSource;
+  ledger: LedgerPort;
+  /** Most events per batch (tree size). */
+  maxEvents: number;
+  /** The timer period when started; a full batch waiting also starts a run. */
+  intervalMs: number;
+  logger: AuditBatcherLogger;
+  /** Told the backlog after every run (the metrics gauge). */
+  onBacklog?: (backlog: AuditBacklog) => void;
+}
+
+export interface AuditBacklog {
+  /** Events not yet in any batch. */
+  unbatched: number;
+  /** Events in batches whose root is not anchored yet. */
+  pending: number;
+  pendingBatches: number;
+}
+
+export interface BatchRunResult {
+  /** `locked`: another API node is batching. */
+  skipped?: 'locked';
+  batchesAnchored: number;
+  eventsAnchored: number;
+}
+
+/**
+ * Cuts access events into RFC 6962 Merkle trees and anchors each root on the ledger, chained to the
+ * previous root. A batch is first claimed in one database transaction (its events get batch id, leaf
+ * index, leaf hash and proof; the batch row is PENDING with root, size and previous root), then
+ * anchored, then marked ANCHORED. A crash after the claim leaves a PENDING batch that the next run
+ * anchors under the same id; a crash after anchoring is found by `audit:GetAuditBatch` and only
+ * marked, so no event is lost and no batch is anchored twice.
+ */
+export class AuditBatcher {
+  private running: Promise<BatchRunResult> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private recordedSinceRun = 0;
+  private lastError: string | undefined;
+  private lastAnchoredAt: Date | undefined;
+
+  constructor(private readonly options: AuditBatcherOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.options.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Hint from the outbox writer: a full batch waiting is cut now rather than at the next tick. */
+  eventsRecorded(count: number): void {
+    this.recordedSinceRun += count;
+    if (this.recordedSinceRun >= this.options.maxEvents && !this.running && !this.stopped) this.schedule(0);
+  }
+
+  get state(): { lastError?: string; lastAnchoredAt?: Date } {
+    return { lastError: this.lastError, lastAnchoredAt: this.lastAnchoredAt };
+  }
+
+  /** One batching run (concurrent calls in this process share it). Rejects when the ledger or database fails. */
+  runOnce(): Promise<BatchRunResult> {
+    this.running ??= this.runLocked().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async backlog(): Promise<AuditBacklog> {
+    const [row] = await sql<{ unbatched: number; pending: number; pending_batches: number }>(
+      this.options.dataSource,
+      `SELECT (SELECT count(*)::int FROM access_event WHERE batch_id IS NULL) AS unbatched,
+              (SELECT coalesce(sum(tree_size), 0)::int FROM audit_batch WHERE status = 'PENDING') AS pending,
+              (SELECT count(*)::int FROM audit_batch WHERE status = 'PENDING') AS pending_batches`,
+    );
+    return { unbatched: row.unbatched, pending: row.pending, pendingBatches: row.pending_batches };
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch(() => undefined) // reported through lastError and the logs
+        .finally(() => {
+          if (!this.stopped) this.schedule(this.options.intervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async runLocked(): Promise<BatchRunResult> {
+    this.recordedSinceRun = 0;
+    const runner = this.options.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await sql<{ locked: boolean }>(runner, 'SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+        AUDIT_BATCHER_LOCK,
+      ]);
+      if (!locked) return { skipped: 'locked', batchesAnchored: 0, eventsAnchored: 0 };
+      try {
+        const result = await this.drain(runner);
+        this.lastError = undefined;
+        return result;
+      } catch (error) {
+        const message = (error as Error).message;
+        if (message !== this.lastError) this.options.logger.error(`audit batching failed (the backlog is kept): ${message}`);
+        this.lastError = message;
+        throw error;
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1::bigint)', [AUDIT_BATCHER_LOCK]);
+      }
+    } finally {
+      await runner.release();
+      if (this.options.onBacklog) {
+        await this.backlog().then(this.options.onBacklog, () => undefined);
+      }
+    }
+  }
+
+  /** Anchors what is pending, then claims and anchors full batches until the backlog is drained. */
+  private async drain(runner: QueryRunner): Promise<BatchRunResult> {
+    const result: BatchRunResult = { batchesAnchored: 0, eventsAnchored: 0 };
+    const pending = await sql<AuditBatchRow>(runner, `SELECT * FROM audit_batch WHERE status = 'PENDING' ORDER BY sequence`);
+    for (const batch of pending) {
+      // A previous run may have anchored it and crashed before marking it: ask the ledger first.
+      await this.anchor(runner, batch, { resumed: true });
+      result.batchesAnchored++;
+      result.eventsAnchored += batch.tree_size;
+    }
+    const deadline = Date.now() + Math.max(1000, 5 * this.options.intervalMs);
+    while (!this.stopped || result.batchesAnchored === 0) {
+      const batch = await this.claim(runner);
+      if (!batch) break;
+      await this.anchor(runner, batch, { resumed: false });
+      result.batchesAnchored++;
+      result.eventsAnchored += batch.tree_size;
+      // A partial batch means the backlog is drained; a long backlog yields to the timer now and then.
+      if (batch.tree_size < this.options.maxEvents || Date.now() > deadline) break;
+    }
+    return result;
+  }
+
+  /** Assigns the oldest unbatched events to a new PENDING batch, proofs and all, in one transaction. */
+  private async claim(runner: QueryRunner): Promise<AuditBatchRow | undefined> {
+    await runner.startTransaction();
+    try {
+      const [previous] = await sql<{ sequence: string; merkle_root: string }>(
+        runner,
+        'SELECT sequence, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1',
+      );
+      const rows = await sql<AccessEventRow>(
+        runner,
+        `SELECT seq, ${EVENT_COLUMNS} FROM access_event WHERE batch_id IS NULL ORDER BY seq LIMIT $1 FOR UPDATE`,
+        [this.options.maxEvents],
+      );
+      if (rows.length === 0) {
+        await runner.commitTransaction();
+        return undefined;
+      }
+      const leafHashes = rows.map((row) => accessEventLeafHash(accessEventFromRow(row)));
+      const tree = buildMerkleTree(leafHashes.map((hash) => Buffer.from(hash, 'hex')));
+      const root = tree.root.toString('hex');
+      const sequence = previous ? BigInt(previous.sequence) + 1n : 1n;
+      const batch: AuditBatchRow = {
+        sequence: sequence.toString(),
+        // Position and content: the same claim always anchors under the same id.
+        id: `ab-${sequence.toString().padStart(12, '0')}-${root.slice(0, 16)}`,
+        merkle_root: root,
+        tree_size: rows.length,
+        previous_root: previous?.merkle_root ?? GENESIS_AUDIT_ROOT,
+        status: 'PENDING',
+        anchored_at: null,
+        ledger_tx_id: null,
+        ledger_block: null,
+      };
+      await runner.query(
+        `INSERT INTO audit_batch (sequence, id, merkle_root, tree_size, previous_root, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')`,
+        [batch.sequence, batch.id, batch.merkle_root, batch.tree_size, batch.previous_root],
+      );
+      await runner.query(
+        `UPDATE access_event e SET batch_id = $1, leaf_index = u.leaf_index, leaf_hash = u.leaf_hash, proof = u.proof::jsonb
+         FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[]) AS u(id, leaf_index, leaf_hash, proof)
+         WHERE e.id = u.id`,
+        [
+          batch.id,
+          rows.map((row) => row.id),
+          rows.map((_, i) => i),
+          leafHashes,
+          rows.map((_, i) => JSON.stringify(tree.inclusionProof(i).map((node) => node.toString('hex')))),
+        ],
+      );
+      await runner.commitTransaction();
+      return batch;
+    } catch (error) {
+      await runner.rollbackTransaction();
+      throw error;
+    }
+  }
+
+  /**
+   * Anchors a claimed batch, then marks it ANCHORED. A batch claimed by an earlier run is looked up
+   * first (re-submitting would commit a no-op transaction); one claimed in this run, under the lock,
+   * cannot have been submitted yet.
+   */
+  private async anchor(runner: QueryRunner, batch: AuditBatchRow, { resumed }: { resumed: boolean }): Promise<void> {
+    const { ledger } = this.options;
+    let anchored = resumed ? await ledgerAuditBatch(ledger, batch.id) : undefined;
+    let block: number | null = null;
+    if (!anchored) {
+      const submitted = await ledger.submit('audit:AnchorAuditBatch', [
+        batch.id,
+        batch.merkle_root,
+        String(batch.tree_size),
+        batch.previous_root,
+      ]);
+      anchored = JSON.parse(submitted.result.toString('utf8')) as AuditBatchState;
+      block = submitted.blockNumber;
+    }
+    if (
+      anchored.merkleRoot !== batch.merkle_root ||
+      anchored.treeSize !== batch.tree_size ||
+      anchored.previousRoot !== batch.previous_root
+    ) {
+      throw new AuditIntegrityError(
+        `audit batch ${batch.id} is anchored with root ${anchored.merkleRoot} (size ${anchored.treeSize}) but the database says ` +
+          `${batch.merkle_root} (size ${batch.tree_size})`,
+      );
+    }
+    await runner.query(
+      `UPDATE audit_batch SET status = 'ANCHORED', anchored_at = $2, ledger_tx_id = $3, ledger_block = $4 WHERE id = $1`,
+      [batch.id, anchored.anchoredAt, anchored.txId, block],
+    );
+    this.lastAnchoredAt = new Date();
+  }
+}
+
+/** The ledger's record of an audit batch, or undefined when it is not anchored. */
+export async function ledgerAuditBatch(ledger: LedgerPort, batchId: string): Promise<AuditBatchState | undefined> {
+  try {
+    return JSON.parse((await ledger.evaluate('audit:GetAuditBatch', [batchId])).toString('utf8')) as AuditBatchState;
+  } catch (error) {
+    if (error instanceof LedgerNotFoundError) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,116 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { verifyMerkleInclusion } from '../crypto/merkle.js';
+import { LEDGER } from '../ledger/ledger.module.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { type AccessEvent, accessEventLeafHash, accessEventToJson } from './access-event.js';
+import { ledgerAuditBatch } from './audit-batcher.js';
+import { AuditEventNotFoundError } from './audit.errors.js';
+import { type AccessEventRow, accessEventFromRow, EVENT_COLUMNS, sql } from './audit-store.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface AuditEventVerification {
+  event: AccessEvent;
+  /** Recomputed from the stored event (hex). */
+  leafHash: string;
+  /** The root anchored on the ledger (hex), when the batch is anchored. */
+  merkleRoot: string | null;
+  proof: string[];
+  treeSize: number | null;
+  leafIndex: number | null;
+  batchId: string | null;
+  anchoredTxId: string | null;
+  anchored: boolean;
+  /** The recomputed leaf, the stored proof and the ledger's root and size agree. */
+  valid: boolean;
+  problems: string[];
+}
+
+/** What `healthledger-verify proof` checks offline: everything needed, nothing from the server. */
+export interface AuditProofFile {
+  event: Record<string, string | null>;
+  leafIndex: number;
+  treeSize: number;
+  proof: string[];
+  root: string;
+  batchId: string;
+  anchoredTxId: string | null;
+}
+
+/**
+ * Proves an access event: recomputes its leaf from the stored row and checks the stored inclusion
+ * proof against the root and size that the LEDGER holds for its batch (the database's copy of the
+ * root proves nothing: it could have been rewritten along with the row).
+ */
+@Injectable()
+export class AuditVerificationService {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LEDGER) private readonly ledger: LedgerPort,
+  ) {}
+
+  async verifyEvent(id: string): Promise<AuditEventVerification> {
+    if (!UUID.test(id)) throw new AuditEventNotFoundError(id);
+    const [row] = await sql<AccessEventRow>(
+      this.dataSource,
+      `SELECT seq, ${EVENT_COLUMNS}, batch_id, leaf_index, leaf_hash, proof FROM access_event WHERE id = $1`,
+      [id],
+    );
+    if (!row) throw new AuditEventNotFoundError(id);
+    const event = accessEventFromRow(row);
+    const leafHash = accessEventLeafHash(event);
+    const result: AuditEventVerification = {
+      event,
+      leafHash,
+      merkleRoot: null,
+      proof: row.proof ?? [],
+      treeSize: null,
+      leafIndex: row.leaf_index,
+      batchId: row.batch_id,
+      anchoredTxId: null,
+      anchored: false,
+      valid: false,
+      problems: [],
+    };
+    if (!row.batch_id || row.leaf_index === null) {
+      result.problems.push('the event is not in a batch yet');
+      return result;
+    }
+    const onLedger = await ledgerAuditBatch(this.ledger, row.batch_id);
+    if (!onLedger) {
+      result.problems.push(`batch ${row.batch_id} is not anchored on the ledger yet`);
+      return result;
+    }
+    result.anchored = true;
+    result.merkleRoot = onLedger.merkleRoot;
+    result.treeSize = onLedger.treeSize;
+    result.anchoredTxId = onLedger.txId;
+    if (row.leaf_hash !== leafHash) result.problems.push('the event does not match the leaf hash stored when it was batched');
+    const proofOk = verifyMerkleInclusion(
+      Buffer.from(leafHash, 'hex'),
+      row.leaf_index,
+      onLedger.treeSize,
+      result.proof.map((node) => Buffer.from(node, 'hex')),
+      Buffer.from(onLedger.merkleRoot, 'hex'),
+    );
+    if (!proofOk) result.problems.push('the inclusion proof does not lead to the root anchored on the ledger');
+    result.valid = result.problems.length === 0;
+    return result;
+  }
+
+  /** A proof file for offline verification (`healthledger-verify proof <file>`); the event must be anchored. */
+  async proofFile(id: string): Promise<AuditProofFile> {
+    const verification = await this.verifyEvent(id);
+    if (!verification.anchored) throw new AuditEventNotFoundError(`${id} (anchored)`);
+    return {
+      event: accessEventToJson(verification.event),
+      leafIndex: verification.leafIndex!,
+      treeSize: verification.treeSize!,
+      proof: verification.proof,
+      root: verification.merkleRoot!,
+      batchId: verification.batchId!,
+      anchoredTxId: verification.anchoredTxId,
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import { DomainError } from '../common/domain-error.js';
+
+/** An access event that does not fit the audit schema (a caller's bug, never user input echoed back). */
+export class AuditEventInvalidError extends DomainError {
+  constructor(message: string) {
+    super('BAD_USER_INPUT', message);
+  }
+}
+
+export class AuditEventNotFoundError extends DomainError {
+  constructor(id: string) {
+    super('NOT_FOUND', `access event ${id} does not exist`);
+  }
+}
+
+/** The caller may not see this part of the access log. */
+export class AuditForbiddenError extends DomainError {
+  constructor(message = 'you may not read this access log') {
+    super('FORBIDDEN', message);
+  }
+}
+
+/** The database and the ledger disagree about an audit batch: tampering or a lost write. */
+export class AuditIntegrityError extends DomainError {
+  constructor(message: string) {
+    super('INTEGRITY_VIOLATION', message);
+  }
+}

@@ -1,0 +1,91 @@
+import { Global, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { HealthRegistry } from '../health/health-registry.js';
+import { LEDGER } from '../ledger/ledger.module.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import { AuditBatcher } from './audit-batcher.js';
+import { AuditQueryService } from './audit-query.service.js';
+import { AuditVerificationService } from './audit-verification.service.js';
+import { AuditService } from './audit.service.js';
+
+/** A backlog older than this many batch intervals makes the audit component degraded. */
+const STALE_INTERVALS = 30;
+
+function createBatcher(
+  config: AppConfig,
+  dataSource: DataSource,
+  ledger: LedgerPort,
+  metrics: MetricsService,
+): AuditBatcher {
+  const logger = new Logger('AuditBatcher');
+  return new AuditBatcher({
+    dataSource,
+    ledger,
+    maxEvents: config.audit.batchMaxEvents,
+    intervalMs: config.audit.batchIntervalMs,
+    logger: { info: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    onBacklog: (backlog) => {
+      metrics.auditBacklog.set({ state: 'unbatched' }, backlog.unbatched);
+      metrics.auditBacklog.set({ state: 'pending' }, backlog.pending);
+    },
+  });
+}
+
+/** Starts the batcher once the app is up, reports its backlog in /health, stops it before the ledger closes. */
+@Injectable()
+class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly batcher: AuditBatcher,
+    private readonly audit: AuditService,
+    private readonly health: HealthRegistry,
+    private readonly config: AppConfig,
+    @Inject(LEDGER) private readonly ledger: LedgerPort,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.unsubscribe = this.audit.onRecorded((count) => this.batcher.eventsRecorded(count));
+    this.health.register('audit', async () => {
+      const backlog = await this.batcher.backlog();
+      const { lastError, lastAnchoredAt } = this.batcher.state;
+      const stale =
+        backlog.unbatched + backlog.pending > 0 &&
+        lastAnchoredAt !== undefined &&
+        Date.now() - lastAnchoredAt.getTime() > STALE_INTERVALS * this.config.audit.batchIntervalMs;
+      return {
+        // Events keep being recorded while the ledger is away: the service works, anchoring lags.
+        status: lastError || stale ? 'degraded' : 'up',
+        backend: (await this.ledger.status().catch(() => undefined))?.backend ?? this.config.ledger.kind,
+        details: { ...backlog, lastAnchoredAt: lastAnchoredAt?.toISOString() ?? null },
+        error: lastError ? `anchoring is failing: ${lastError}` : undefined,
+      };
+    });
+    this.batcher.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.unsubscribe?.();
+    await this.batcher.stop();
+  }
+}
+
+/** Global: every module that reaches patient data records its accesses through AuditService. */
+@Global()
+@Module({
+  providers: [
+    AuditService,
+    AuditVerificationService,
+    AuditQueryService,
+    {
+      provide: AuditBatcher,
+      inject: [AppConfig, DataSource, LEDGER, MetricsService],
+      useFactory: createBatcher,
+    },
+    AuditLifecycle,
+  ],
+  exports: [AuditService, AuditVerificationService, AuditQueryService, AuditBatcher],
+})
+export class AuditModule {}

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { type AccessEvent, type AccessEventInput, normalizeAccessEvent } from './access-event.js';
+import { insertAccessEvents } from './audit-store.js';
+
+/** Most events one group-commit INSERT carries. */
+const MAX_GROUP = 2000;
+/** Group commits in flight at once: the next group fills while earlier ones are on the wire. */
+const MAX_FLUSHES = 3;
+
+interface QueuedEvent {
+  event: AccessEvent;
+  settle: (error?: Error) => void;
+}
+
+/**
+ * Writes access events into the outbox. With the caller's EntityManager the event is part of the
+ * caller's transaction (it commits, or rolls back, with the action it records). Without one the
+ * event is written on its own: concurrent callers share one INSERT (group commit), and each call
+ * resolves only once its event is committed.
+ */
+@Injectable()
+export class AuditService {
+  private queue: QueuedEvent[] = [];
+  private flushes = 0;
+  private readonly listeners = new Set<(count: number) => void>();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Records one access event (or refusal); resolves with the stored event once it is durable (or part of `manager`'s transaction). */
+  async record(input: AccessEventInput, manager?: EntityManager): Promise<AccessEvent> {
+    const event = normalizeAccessEvent(input, randomUUID(), new Date());
+    if (manager) {
+      await insertAccessEvents(manager, [event]);
+      this.notify(1);
+      return event;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ event, settle: (error) => (error ? reject(error) : resolve()) });
+      if (this.flushes < MAX_FLUSHES) {
+        this.flushes++;
+        void this.flush().finally(() => this.flushes--);
+      }
+    });
+    return event;
+  }
+
+  /** Called with the number of events written, so the batcher can cut a batch before its timer. */
+  onRecorded(listener: (count: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private async flush(): Promise<void> {
+    // Let the callers of this tick join the group.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      try {
+        await insertAccessEvents(
+          this.dataSource,
+          group.map((queued) => queued.event),
+        );
+      } catch (error) {
+        for (const queued of group) queued.settle(error as Error);
+        continue;
+      }
+      for (const queued of group) queued.settle();
+      this.notify(group.length);
+    }
+  }
+
+  private notify(count: number): void {
+    for (const listener of this.listeners) listener(count);
+  }
+}

@@ -1,0 +1,20 @@
+import { DomainError } from '../common/domain-error.js';
+
+/** The one message every failed sign-in gets: it must not say whether the account exists. */
+export const INVALID_CREDENTIALS = 'Invalid email or password';
+
+export function unauthenticated(message = 'Authentication required'): DomainError {
+  return new DomainError('UNAUTHENTICATED', message);
+}
+
+export function badInput(message: string, details?: Record<string, unknown>): DomainError {
+  return new DomainError('BAD_USER_INPUT', message, details);
+}
+
+export function forbidden(message = 'Access denied'): DomainError {
+  return new DomainError('FORBIDDEN', message);
+}
+
+export function rateLimited(retryAfterSeconds: number, message: string): DomainError {
+  return new DomainError('RATE_LIMITED', message, { retryAfterSeconds });
+}

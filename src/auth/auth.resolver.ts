@@ -1,0 +1,117 @@
+import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Authenticated, Public, RequirePermission } from '../access/public.decorator.js';
+import { Ctx } from '../common/ctx.decorator.js';
+import type { RequestContext } from '../common/request-context.js';
+import { AuthService } from './auth.service.js';
+import { CreateOrganizationInput, CreateServiceAccountInput, CreateUserInput, RegisterInput } from './dto/auth.inputs.js';
+import { AuthPayload } from './models/auth-payload.model.js';
+import { Organization } from './models/organization.model.js';
+import { ServiceAccount, ServiceAccountCredentials, ServiceToken } from './models/service-account.model.js';
+import { User } from './models/user.model.js';
+import { OrganizationService } from './organization.service.js';
+import { ServiceAccountService } from './service-account.service.js';
+
+@Resolver()
+export class AuthResolver {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly organizations: OrganizationService,
+    private readonly serviceAccountService: ServiceAccountService,
+  ) {}
+
+  @Mutation(() => AuthPayload, { description: 'Self-service sign-up, always as a PATIENT; returns the one-time recoveryCode' })
+  @Public('self-service patient sign-up')
+  register(@Ctx() ctx: RequestContext, @Args('input') input: RegisterInput): Promise<AuthPayload> {
+    return this.auth.register(ctx, input);
+  }
+
+  @Mutation(() => AuthPayload)
+  @Public('sign-in with email and password')
+  login(@Ctx() ctx: RequestContext, @Args('email') email: string, @Args('password') password: string): Promise<AuthPayload> {
+    return this.auth.login(ctx, email, password);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Rotates the pair; presenting a used refresh token revokes the whole session' })
+  @Public('the refresh token is the credential')
+  refreshToken(@Ctx() ctx: RequestContext, @Args('refreshToken') refreshToken: string): Promise<AuthPayload> {
+    return this.auth.refresh(ctx, refreshToken);
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends the session: the token is refused from now on, the session’s keys erased' })
+  @Authenticated('ends the caller’s own session')
+  logout(@Ctx() ctx: RequestContext): Promise<boolean> {
+    return this.auth.logout(ctx);
+  }
+
+  @Query(() => User)
+  @Authenticated('the caller’s own profile')
+  me(@Ctx() ctx: RequestContext): Promise<User> {
+    return this.auth.me(ctx);
+  }
+
+  @Mutation(() => User, { description: 'By an ADMIN of the organization (or a system administrator)' })
+  @RequirePermission('create', 'User', 'ADMIN of that organization, or a system administrator')
+  createUser(@Ctx() ctx: RequestContext, @Args('input') input: CreateUserInput): Promise<User> {
+    return this.auth.createUser(ctx, input);
+  }
+
+  @Mutation(() => Organization, { description: 'By a system administrator' })
+  @RequirePermission('create', 'Organization', 'system administrators')
+  createOrganization(@Ctx() ctx: RequestContext, @Args('input') input: CreateOrganizationInput): Promise<Organization> {
+    return this.organizations.createOrganization(ctx, input);
+  }
+
+  @Mutation(() => Boolean, { description: 'Re-seals your keys under the new password and ends your other sessions' })
+  @Authenticated('changes the caller’s own password')
+  changePassword(
+    @Ctx() ctx: RequestContext,
+    @Args('currentPassword') currentPassword: string,
+    @Args('newPassword') newPassword: string,
+  ): Promise<boolean> {
+    return this.auth.changePassword(ctx, currentPassword, newPassword);
+  }
+
+  @Mutation(() => AuthPayload, {
+    description: 'Lost password: the recovery code sets a new one without losing any key; returns a new recoveryCode',
+  })
+  @Public('the recovery code is the credential')
+  recoverAccount(
+    @Ctx() ctx: RequestContext,
+    @Args('email') email: string,
+    @Args('recoveryCode') recoveryCode: string,
+    @Args('newPassword') newPassword: string,
+  ): Promise<AuthPayload> {
+    return this.auth.recoverAccount(ctx, { email, recoveryCode, newPassword });
+  }
+
+  @Mutation(() => ServiceAccountCredentials, { description: 'The client secret is returned only this once' })
+  @RequirePermission('create', 'ServiceAccount', 'ADMIN of that organization')
+  createServiceAccount(@Ctx() ctx: RequestContext, @Args('input') input: CreateServiceAccountInput): Promise<ServiceAccountCredentials> {
+    return this.serviceAccountService.create(ctx, input);
+  }
+
+  @Query(() => [ServiceAccount])
+  @RequirePermission('read', 'ServiceAccount', 'ADMIN of that organization')
+  serviceAccounts(
+    @Ctx() ctx: RequestContext,
+    @Args('organizationId', { type: () => ID, nullable: true }) organizationId?: string,
+  ): Promise<ServiceAccount[]> {
+    return this.serviceAccountService.list(ctx, organizationId);
+  }
+
+  @Mutation(() => ServiceAccount)
+  @RequirePermission('delete', 'ServiceAccount', 'ADMIN of that organization')
+  revokeServiceAccount(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<ServiceAccount> {
+    return this.serviceAccountService.revoke(ctx, id);
+  }
+
+  @Mutation(() => ServiceToken, { description: 'Client credentials → a short-lived access token with the account’s scopes' })
+  @Public('the client credentials are the credential')
+  serviceToken(
+    @Ctx() ctx: RequestContext,
+    @Args('clientId') clientId: string,
+    @Args('clientSecret') clientSecret: string,
+  ): Promise<ServiceToken> {
+    return this.serviceAccountService.issueToken(ctx, clientId, clientSecret);
+  }
+}

@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CONTRACT_NAMES } from 'healthledger-chaincode/shared';
+import { LEDGER } from '../ledger/ledger.module.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+
+export interface LedgerUserRegistration {
+  id: string;
+  role: string;
+  organizationId: string;
+  attributes: Record<string, string>;
+  wrappingPublicKey: string;
+  signingPublicKey: string;
+}
+
+/**
+ * Registers organizations and users (with their public keys) on the ledger through the identity
+ * contract, where consent signatures are later verified. Both transactions are idempotent on the
+ * chaincode side, so a retry after a crash re-submits safely.
+ */
+@Injectable()
+export class LedgerIdentity {
+  constructor(@Inject(LEDGER) private readonly ledger: LedgerPort) {}
+
+  async registerOrganization(organization: { id: string; name: string }): Promise<string> {
+    return this.submit('RegisterOrganization', JSON.stringify({ id: organization.id, name: organization.name }));
+  }
+
+  async registerUser(user: LedgerUserRegistration): Promise<string> {
+    return this.submit('RegisterUser', JSON.stringify(user));
+  }
+
+  private async submit(transaction: string, argument: string): Promise<string> {
+    // The adapters already turn chaincode failures into LedgerErrors carrying contract codes.
+    const { txId } = await this.ledger.submit(`${CONTRACT_NAMES.identity}:${transaction}`, [argument]);
+    return txId;
+  }
+}

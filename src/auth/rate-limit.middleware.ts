@@ -1,0 +1,94 @@
+import { Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { requestContextOf, type RequestWithContext } from '../common/ctx.decorator.js';
+import { AppConfig } from '../config/app-config.js';
+import { measureOperation } from '../graphql/query-complexity.js';
+import { MetricsService } from '../observability/metrics.service.js';
+import { rateLimited } from './auth.errors.js';
+import { failRequest, isGraphqlRequest } from './http-errors.js';
+import { type RateLimitBucket, RateLimiter } from './rate-limiter.js';
+
+/** Operations that try a credential: they draw from the stricter per-IP sign-in budget as well. */
+export const SIGN_IN_OPERATIONS = new Set(['login', 'register', 'recoverAccount', 'serviceToken', 'changePassword']);
+
+interface GraphqlBody {
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+}
+
+/**
+ * Per-actor and per-IP budgets per window, GraphQL-aware: an operation costs what
+ * `measureOperation` says it will make the server do (the same measure the query limits use), a
+ * REST request costs 1, and sign-in attempts also count against their own, stricter per-IP limit.
+ * Every answer carries RateLimit-Limit/-Remaining/-Reset; a refusal is 429 RATE_LIMITED with Retry-After.
+ */
+@Injectable()
+export class RateLimitMiddleware implements NestMiddleware {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      const ctx = requestContextOf(req as unknown as RequestWithContext);
+      const limits = this.config.rateLimits;
+      const ip = ctx.ip ?? 'unknown';
+      const { cost, signInAttempts } = isGraphqlRequest(req) ? measureGraphqlRequest(req.body) : { cost: 1, signInAttempts: 0 };
+      const buckets: RateLimitBucket[] = [
+        ctx.actor ? { key: `${ctx.actor.kind}:${ctx.actor.id}`, limit: limits.userPoints } : { key: `ip:${ip}`, limit: limits.ipPoints },
+      ];
+      const now = ctx.now.getTime();
+      let result = await this.limiter.consume(buckets, cost, limits.windowSeconds, now);
+      if (result.allowed && signInAttempts > 0) {
+        result = await this.limiter.consume([{ key: `sign-in:ip:${ip}`, limit: limits.loginAttempts }], signInAttempts, limits.windowSeconds, now);
+      }
+      res.setHeader('RateLimit-Limit', String(result.limit));
+      res.setHeader('RateLimit-Remaining', String(result.remaining));
+      res.setHeader('RateLimit-Reset', String(result.resetSeconds));
+      if (!result.allowed) {
+        res.setHeader('Retry-After', String(result.resetSeconds));
+        throw rateLimited(result.resetSeconds, `Rate limit exceeded; try again in ${result.resetSeconds} s`);
+      }
+      next();
+    } catch (error) {
+      failRequest(req, res, next, error, this.metrics);
+    }
+  }
+}
+
+/**
+ * Cost of a GraphQL request body before execution. A body that does not parse costs 1 (Apollo will
+ * refuse it); a batch costs the sum of its operations.
+ */
+export function measureGraphqlRequest(body: unknown): { cost: number; signInAttempts: number } {
+  const operations = Array.isArray(body) ? body : [body];
+  let cost = 0;
+  let signInAttempts = 0;
+  for (const entry of operations) {
+    const { query, operationName, variables } = (entry ?? {}) as GraphqlBody;
+    let document: DocumentNode;
+    try {
+      if (typeof query !== 'string') throw new Error('no query');
+      document = parse(query);
+    } catch {
+      cost += 1;
+      continue;
+    }
+    const definitions = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = typeof operationName === 'string' ? definitions.find((d) => d.name?.value === operationName) : definitions[0];
+    if (!operation) {
+      cost += 1;
+      continue;
+    }
+    const vars = variables && typeof variables === 'object' ? (variables as Record<string, unknown>) : {};
+    cost += Math.max(1, measureOperation(document, operation, vars).cost);
+    for (const selection of operation.selectionSet.selections) {
+      if (selection.kind === Kind.FIELD && SIGN_IN_OPERATIONS.has(selection.name.value)) signInAttempts += 1;
+    }
+  }
+  return { cost, signInAttempts };
+}

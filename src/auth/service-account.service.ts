@@ -1,0 +1,141 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { RECORD_CATEGORIES, type Role } from 'healthledger-chaincode/shared';
+import { DataSource } from 'typeorm';
+import { CacheService } from '../cache/cache.service.js';
+import { DomainError } from '../common/domain-error.js';
+import type { RequestContext } from '../common/request-context.js';
+import { badInput, forbidden, unauthenticated } from './auth.errors.js';
+import { AuthService, serviceCacheKey } from './auth.service.js';
+import { LoginBackoff } from './login-backoff.js';
+import type { ServiceAccount, ServiceAccountCredentials, ServiceToken } from './models/service-account.model.js';
+import { OrganizationEntity } from './organization.entity.js';
+import { ServiceAccountEntity } from './service-account.entity.js';
+
+/** Roles a service account may act as: never a patient, never an administrator. */
+export const SERVICE_ACCOUNT_ROLES: readonly Role[] = ['DOCTOR', 'NURSE', 'LAB', 'RESEARCHER', 'AUDITOR'];
+
+/**
+ * Scope grammar: `records:create|read|amend[:CATEGORY]` and `audit:read`. A scope only narrows: the
+ * access policy still decides each request with the account's role and organization.
+ */
+const SCOPE = new RegExp(`^(records:(create|read|amend)(:(${RECORD_CATEGORIES.join('|')}))?|audit:read)$`);
+const MAX_SCOPES = 20;
+
+/**
+ * Client credentials for integration partners. The secret is 256 random bits, shown once and stored
+ * as SHA-256 (a slow hash protects guessable secrets; this one cannot be guessed).
+ */
+@Injectable()
+export class ServiceAccountService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cache: CacheService,
+    private readonly auth: AuthService,
+    private readonly backoff: LoginBackoff,
+  ) {}
+
+  async create(
+    ctx: RequestContext,
+    input: { name: string; role: Role; scopes: string[]; organizationId?: string | null },
+  ): Promise<ServiceAccountCredentials> {
+    const actor = ctx.actor;
+    if (!actor) throw unauthenticated();
+    if (actor.kind !== 'user') throw forbidden('Only an organization ADMIN may create service accounts');
+    const organizationId = input.organizationId ?? actor.organizationId;
+    const allowed = actor.role === 'ADMIN' && organizationId !== null && actor.organizationId === organizationId;
+    if (!allowed) throw forbidden('Only an ADMIN of the organization may create its service accounts');
+    if (!organizationId) throw badInput('organizationId is required', { field: 'organizationId' });
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    if (name.length === 0 || name.length > 200) throw badInput('name must be 1-200 characters', { field: 'name' });
+    if (!SERVICE_ACCOUNT_ROLES.includes(input.role)) {
+      throw badInput(`role of a service account must be one of ${SERVICE_ACCOUNT_ROLES.join(', ')}`, { field: 'role' });
+    }
+    const scopes = [...new Set(input.scopes)];
+    if (scopes.length === 0 || scopes.length > MAX_SCOPES) throw badInput(`give 1-${MAX_SCOPES} scopes`, { field: 'scopes' });
+    const unknown = scopes.filter((scope) => !SCOPE.test(scope));
+    if (unknown.length > 0) {
+      throw badInput(`unknown scopes: ${unknown.join(', ')} (expected records:create|read|amend[:CATEGORY] or audit:read)`, { field: 'scopes' });
+    }
+    if (!(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))) {
+      throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
+    }
+    const clientId = `hlsa_${randomBytes(12).toString('base64url')}`;
+    const clientSecret = `hlss_${randomBytes(32).toString('base64url')}`;
+    const account = await this.dataSource.getRepository(ServiceAccountEntity).save(
+      Object.assign(new ServiceAccountEntity(), {
+        id: randomUUID(),
+        clientId,
+        secretHash: hashSecret(clientSecret),
+        name,
+        organizationId,
+        role: input.role,
+        scopes,
+        createdBy: actor.id,
+        revokedAt: null,
+      }),
+    );
+    return { serviceAccount: toModel(account), clientId, clientSecret };
+  }
+
+  async list(ctx: RequestContext, organizationId?: string | null): Promise<ServiceAccount[]> {
+    const actor = ctx.actor;
+    if (!actor) throw unauthenticated();
+    const target = organizationId ?? actor.organizationId;
+    const allowed = actor.kind === 'user' && actor.role === 'ADMIN' && target !== null && actor.organizationId === target;
+    if (!allowed || !target) throw forbidden('Only an ADMIN of the organization may list its service accounts');
+    const accounts = await this.dataSource.getRepository(ServiceAccountEntity).find({ where: { organizationId: target }, order: { createdAt: 'ASC' } });
+    return accounts.map(toModel);
+  }
+
+  async revoke(ctx: RequestContext, id: string): Promise<ServiceAccount> {
+    const actor = ctx.actor;
+    if (!actor) throw unauthenticated();
+    const account = await this.dataSource.getRepository(ServiceAccountEntity).findOneBy({ id });
+    const allowed =
+      actor.kind === 'user' && account && actor.role === 'ADMIN' && actor.organizationId === account.organizationId;
+    // Same answer whether the account exists or belongs to another organization.
+    if (!account || !allowed) throw forbidden('Only an ADMIN of the organization may revoke its service accounts');
+    if (!account.revokedAt) {
+      account.revokedAt = ctx.now;
+      await this.dataSource.getRepository(ServiceAccountEntity).update({ id }, { revokedAt: ctx.now });
+      await this.cache.delete(serviceCacheKey(id));
+    }
+    return toModel(account);
+  }
+
+  /** Client credentials grant: an access token carrying the account's scopes. */
+  async issueToken(ctx: RequestContext, clientId: string, clientSecret: string): Promise<ServiceToken> {
+    const now = ctx.now.getTime();
+    const id = typeof clientId === 'string' ? clientId : '';
+    await this.backoff.check(`service:${id}`, ctx.ip, now);
+    const account = id ? await this.dataSource.getRepository(ServiceAccountEntity).findOneBy({ clientId: id }) : null;
+    const expected = Buffer.from(account?.secretHash ?? DUMMY_HASH, 'hex');
+    const matches = timingSafeEqual(expected, Buffer.from(hashSecret(typeof clientSecret === 'string' ? clientSecret : ''), 'hex'));
+    if (!account || !matches || account.revokedAt) {
+      await this.backoff.recordFailure(`service:${id}`, ctx.ip, now);
+      throw unauthenticated('Invalid client credentials');
+    }
+    const { accessToken, expiresAt } = this.auth.issueServiceToken(account, ctx.now);
+    return { accessToken, tokenType: 'Bearer', expiresAt, scopes: account.scopes };
+  }
+}
+
+const DUMMY_HASH = hashSecret('no service account has this secret');
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+function toModel(account: ServiceAccountEntity): ServiceAccount {
+  return {
+    id: account.id,
+    clientId: account.clientId,
+    name: account.name,
+    organizationId: account.organizationId,
+    role: account.role,
+    scopes: account.scopes,
+    createdAt: account.createdAt,
+    revokedAt: account.revokedAt,
+  };
+}
