@@ -15,7 +15,6 @@ import { FsBlockstore } from 'blockstore-fs';
 import { NextToLast } from 'blockstore-fs/sharding';
 import { FsDatastore } from 'datastore-fs';
 import { createHeliaLight, type Helia } from 'helia';
-import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { createUnsafe } from 'multiformats/block';
@@ -35,6 +34,7 @@ import {
   StorageNotFoundError,
   StorageUnavailableError,
 } from '../storage.errors.js';
+import { copyingChunker, BufferPool, passThrough, pipelinedRawLeaves } from './leaf-writer.js';
 import { loadOrCreatePeerKey } from './peer-key.js';
 import { ReadAheadWindow } from './read-ahead-window.js';
 import { ReadWriteLock } from './read-write-lock.js';
@@ -64,6 +64,8 @@ export interface HeliaStorageOptions {
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 /** Matches @helia/unixfs / Kubo's "unixfs-v1-2025" profile: 1024 links per node. */
 const MAX_CHILDREN_PER_NODE = 1024;
+/** Leaves hashed and written while the next one is produced (memory: this many leaves). */
+const LEAF_WRITE_DEPTH = 4;
 /** Leaves read concurrently by the exporter; more only adds memory on one disk. */
 const BLOCK_READ_CONCURRENCY = 4;
 /** Leaf bytes the exporter may hold ahead of a slow consumer (rounded to whole leaves). */
@@ -78,7 +80,13 @@ interface Running {
   blockstore: FsBlockstore;
   datastore: FsDatastore;
   libp2p?: Libp2p;
-  /** UnixFS over helia's blockstore: writes announce to bitswap peers in networked mode. */
+  /** The filesystem blockstore with re-hashing reads, under helia's network-aware wrapper. */
+  local: VerifyingBlockstore;
+  /**
+   * Networked: UnixFS over helia's blockstore, so writes announce to bitswap peers. Embedded:
+   * straight over `local`, since helia's wrapper only adds an existence check (one more file
+   * system call) before every block write and read.
+   */
   writer: UnixFS;
 }
 
@@ -159,23 +167,22 @@ export class HeliaStorage implements StoragePort {
     const running = this.requireRunning();
     const release = await this.lock.shared();
     try {
-      let size = 0;
-      const counted = (async function* () {
-        for await (const chunk of source) {
-          size += chunk.byteLength;
-          yield chunk;
-        }
-      })();
-      const cid = await running.writer.addByteStream(counted, {
+      const counter = { bytes: 0 };
+      // Networked writes go through helia to bitswap, which may keep the bytes: no recycling there.
+      const pool = running.libp2p === undefined ? new BufferPool(this.chunkSize, LEAF_WRITE_DEPTH + 2) : undefined;
+      const cid = await running.writer.addByteStream(source, {
         cidVersion: 1,
         rawLeaves: true,
         reduceSingleLeafToSelf: true,
-        chunker: fixedSize({ chunkSize: this.chunkSize }),
+        chunker: copyingChunker(this.chunkSize, counter, pool),
+        chunkValidator: passThrough,
+        bufferImporter: pipelinedRawLeaves(LEAF_WRITE_DEPTH, options.signal, pool),
+        blockWriteConcurrency: 1,
         layout: balanced({ maxChildrenPerNode: MAX_CHILDREN_PER_NODE }),
         signal: options.signal,
       });
       await this.writePin(cid);
-      return { cid: cid.toString(), size };
+      return { cid: cid.toString(), size: counter.bytes };
     } finally {
       release();
     }
@@ -312,7 +319,8 @@ export class HeliaStorage implements StoragePort {
     const datastore = new FsDatastore(join(this.root, 'datastore'));
     await blockstore.open();
     await datastore.open();
-    const helia = createHeliaLight({ blockstore: new VerifyingBlockstore(blockstore, sharding), datastore });
+    const local = new VerifyingBlockstore(blockstore, sharding);
+    const helia = createHeliaLight({ blockstore: local, datastore });
     let libp2p: Libp2p | undefined;
     const network = this.options.network;
     if (network !== undefined) {
@@ -338,7 +346,8 @@ export class HeliaStorage implements StoragePort {
       await blockstore.close();
       throw new StorageUnavailableError(`storage failed to start: ${String(err)}`, { cause: err });
     }
-    this.running = { helia, blockstore, datastore, libp2p, writer: unixfs(helia) };
+    const writer = libp2p === undefined ? unixfs({ blockstore: local }) : unixfs(helia);
+    this.running = { helia, blockstore, datastore, libp2p, local, writer };
     await this.connectPeers(this.running);
   }
 
@@ -383,13 +392,19 @@ export class HeliaStorage implements StoragePort {
     }
   }
 
-  /** The blockstore the exporter reads through: offline or per-block network timeout, plus read-ahead. */
+  /**
+   * The blockstore the exporter reads through: offline or per-block network timeout, plus
+   * read-ahead. Embedded reads reuse block buffers: the exporter copies every block it receives.
+   */
   private readBlockstore(running: Running, window?: ReadAheadWindow) {
     const readBlock = this.readBlock.bind(this, running);
+    // One byte over the leaf size, so a full read reveals a larger block (see getReusingBuffers).
+    const pool = running.libp2p === undefined ? new BufferPool(this.chunkSize + 1, BLOCK_READ_CONCURRENCY + 2) : undefined;
     return {
       get: async function* (cid: CID, options: { signal?: AbortSignal } = {}) {
         if (window !== undefined && cid.code === raw.code) await window.acquire();
-        yield* readBlock(cid, options);
+        if (pool !== undefined) yield* running.local.getReusingBuffers(cid, pool, { signal: options.signal });
+        else yield* readBlock(cid, options);
       },
       has: (cid: CID) => running.helia.blockstore.has(cid),
       put: (cid: CID, bytes: Uint8Array) => running.helia.blockstore.put(cid, bytes),
@@ -397,9 +412,9 @@ export class HeliaStorage implements StoragePort {
   }
 
   private readBlock(running: Running, cid: CID, options: { signal?: AbortSignal }): Chunks {
-    if (running.libp2p === undefined) {
-      return running.helia.blockstore.get(cid, { signal: options.signal, offline: true });
-    }
+    // Embedded: nothing to fetch from, so read the local store directly (a missing block is
+    // StorageNotFoundError from VerifyingBlockstore).
+    if (running.libp2p === undefined) return running.local.get(cid, { signal: options.signal });
     const timeout = AbortSignal.timeout(this.fetchTimeoutMs);
     const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
     return running.helia.blockstore.get(cid, { signal });
