@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONTRACT_NAMES } from 'healthledger-chaincode/shared';
 import { LEDGER } from '../ledger/ledger.module.js';
+import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
 import type { LedgerPort } from '../ledger/ports/ledger.port.js';
 
 export interface LedgerUserRegistration {
@@ -23,6 +24,17 @@ export class LedgerIdentity {
 
   async registerOrganization(organization: { id: string; name: string }): Promise<string> {
     return this.submit('RegisterOrganization', JSON.stringify({ id: organization.id, name: organization.name }));
+  }
+
+  /** Whether the ledger knows the organization (a ledger replaced or reset under an existing database does not). */
+  async isOrganizationRegistered(organizationId: string): Promise<boolean> {
+    try {
+      await this.ledger.evaluate(`${CONTRACT_NAMES.identity}:GetOrganization`, [organizationId]);
+      return true;
+    } catch (error) {
+      if (error instanceof LedgerNotFoundError) return false;
+      throw error;
+    }
   }
 
   async registerUser(user: LedgerUserRegistration): Promise<string> {

@@ -46,7 +46,9 @@ export class OrganizationService {
       await repository.createQueryBuilder().insert().values(this.newOrganization(DEFAULT_PATIENT_ORGANIZATION_NAME, true)).orIgnore().execute();
       organization = await repository.findOneByOrFail({ isDefaultPatientOrganization: true });
     }
-    if (!organization.ledgerTxId) {
+    // Also when the row says it was registered: the ledger may be a different one than the database
+    // last wrote to (a new embedded chain, a switch to Fabric), and every patient joins this organization.
+    if (!organization.ledgerTxId || !(await this.ledgerIdentity.isOrganizationRegistered(organization.id))) {
       organization.ledgerTxId = await this.ledgerIdentity.registerOrganization(organization);
       await repository.update({ id: organization.id }, { ledgerTxId: organization.ledgerTxId });
     }

@@ -8,7 +8,6 @@ import { CacheAvailability } from './cache-availability.js';
 import { CacheService } from './cache.service.js';
 
 const MEMORY_CACHE_MAX_ENTRIES = 50_000;
-const KEY_NAMESPACE = 'healthledger';
 
 type RedisClient = RedisClientType;
 const REDIS_CLIENT = Symbol('REDIS_CLIENT');
@@ -99,7 +98,7 @@ class CacheBackendModule {}
           : new BoundedMap<string, unknown>(MEMORY_CACHE_MAX_ENTRIES);
         return {
           // throwOnErrors: Keyv would otherwise turn a failed delete into `false`, and CacheService must know.
-          stores: [new Keyv({ store, namespace: KEY_NAMESPACE, useKeyPrefix: false, throwOnErrors: true })],
+          stores: [new Keyv({ store, namespace: config.cache.namespace, throwOnErrors: true })],
           ttl: config.cache.ttlSeconds * 1000,
         };
       },

@@ -6,7 +6,9 @@ import { envSchema, type Env } from './config.schema.js';
 export type DatabaseConfig =
   | { kind: 'postgres'; url: string; poolSize: number }
   | { kind: 'pglite'; dir: string; poolSize: number };
-export type CacheConfig = { kind: 'redis'; url: string; ttlSeconds: number } | { kind: 'memory'; ttlSeconds: number };
+export type CacheConfig =
+  | { kind: 'redis'; url: string; ttlSeconds: number; namespace: string }
+  | { kind: 'memory'; ttlSeconds: number; namespace: string };
 export type LedgerConfig =
   | { kind: 'embedded'; dir: string; allowCorruptedChain: boolean }
   | {
@@ -81,8 +83,8 @@ export class AppConfig {
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
       : { kind: 'pglite', dir: path.join(this.dataDir, 'pg'), poolSize: Math.min(env.DATABASE_POOL_SIZE, 8) };
     this.cache = env.REDIS_URL
-      ? { kind: 'redis', url: env.REDIS_URL, ttlSeconds: env.CACHE_TTL_SECONDS }
-      : { kind: 'memory', ttlSeconds: env.CACHE_TTL_SECONDS };
+      ? { kind: 'redis', url: env.REDIS_URL, ttlSeconds: env.CACHE_TTL_SECONDS, namespace: env.CACHE_NAMESPACE }
+      : { kind: 'memory', ttlSeconds: env.CACHE_TTL_SECONDS, namespace: env.CACHE_NAMESPACE };
     this.ledger =
       env.LEDGER === 'fabric'
         ? {

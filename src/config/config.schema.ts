@@ -39,6 +39,7 @@ export const envSchema = z
         .optional(),
     ),
     CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
+    CACHE_NAMESPACE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, . _ or -').default('healthledger'),
     MASTER_KEY: optionalString.pipe(hex256.optional()),
     JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     ADMIN_EMAIL: optionalString.pipe(z.email('must be an email address').optional()),

@@ -46,6 +46,8 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     // The production defaults are exercised by the auth tests that set them explicitly.
     ARGON2_MEMORY_KIB: '1024',
     LOGIN_RATE_LIMIT: '100000',
+    // Apps of one test run share the CI Redis: each gets its own keys (rate-limit counters, denylist).
+    CACHE_NAMESPACE: `test-${path.basename(dir)}`,
     DATABASE_URL: process.env.DATABASE_URL ?? '',
     REDIS_URL: process.env.REDIS_URL ?? '',
     ...env,
