@@ -1,15 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AccessModule } from './access/access.module.js';
+import { AuditApiModule } from './audit/audit-api.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { ConsentStoreModule } from './consent/consent-store.module.js';
+import { ConsentModule } from './consent/consent.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { RecordsModule } from './records/records.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 @Module({})
@@ -29,6 +33,10 @@ export class AppModule {
         StorageModule,
         GraphqlModule,
         AuthModule,
+        AuditApiModule,
+        RecordsModule,
+        ConsentStoreModule,
+        ConsentModule,
       ],
     };
   }

@@ -6,7 +6,7 @@ import { accessPolicyMap, type AccessPolicyMap } from './access-policy-map.js';
 import { AccessService } from './access.service.js';
 import { CONSENT_SOURCE } from './consent-source.js';
 import { DeclaredPolicyGuard } from './declared-policy.guard.js';
-import { LedgerConsentSource } from './ledger-consent-source.js';
+import { VerifiedConsents } from '../consent/verified-consents.js';
 
 @Injectable()
 export class AccessPolicyInventory {
@@ -24,8 +24,9 @@ export class AccessPolicyInventory {
 
 /**
  * Authorization: the deny-by-default guard, the CASL ability factory and the access-checked path to
- * patient data. Consents are read from the ledger (LedgerConsentSource) until the consent module
- * provides CONSENT_SOURCE from its own store. Needs the global CacheModule and LedgerModule.
+ * patient data. Consents come from the consent store (VerifiedConsents, global): only rows whose
+ * patient signature verifies against the key registered on the ledger count; break-glass grants are
+ * read from the ledger. Needs the global CacheModule, LedgerModule and ConsentStoreModule.
  */
 @Module({
   imports: [DiscoveryModule],
@@ -35,7 +36,7 @@ export class AccessPolicyInventory {
     AbilityFactory,
     AccessDecisionCache,
     AccessService,
-    { provide: CONSENT_SOURCE, useClass: LedgerConsentSource },
+    { provide: CONSENT_SOURCE, useExisting: VerifiedConsents },
   ],
   exports: [AccessPolicyInventory, AbilityFactory, AccessService],
 })

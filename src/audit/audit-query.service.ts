@@ -120,6 +120,22 @@ export class AuditQueryService {
     };
   }
 
+  /**
+   * Whether the event exists AND this actor may see it. Refusal and absence look the same to the
+   * caller (FORBIDDEN), so probing ids reveals nothing.
+   */
+  async assertVisible(ctx: RequestContext, eventId: string): Promise<void> {
+    const params: unknown[] = [];
+    const conditions = filterConditions(ctx, {}, params);
+    params.push(eventId);
+    const rows = await sql<{ id: string }>(
+      this.dataSource,
+      `SELECT e.id FROM access_event e WHERE ${conditions.join(' AND ')} AND e.id::text = $${params.length}`,
+      params,
+    );
+    if (rows.length === 0) throw new AuditForbiddenError();
+  }
+
   /** Every visible event, oldest first, read a page at a time (constant memory whatever the log's size). */
   async *events(ctx: RequestContext, filter: AccessLogFilter): AsyncGenerator<AccessLogEntry> {
     let afterSeq = '0';

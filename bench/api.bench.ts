@@ -1,0 +1,179 @@
+/**
+ * API benchmark, one server, one run: 50 concurrent keep-alive connections sending an authorized
+ * `record(id)` metadata query (policy decision cached, audit event written) against a bare
+ * `{ __typename }`; then upload and download MB/s of one file over HTTP (PUT/GET the signed URLs).
+ *
+ *   npm run build && node --import tsx bench/api.bench.ts [--seconds=10] [--connections=50] [--size=100M]
+ *
+ * Boots the real app (embedded PGlite, embedded ledger, embedded Helia) in a temporary DATA_DIR,
+ * removed at the end. Rate limits are raised for the run (they would otherwise be what is measured).
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+
+// The compiled app: Nest needs the decorator metadata that tsc emits and tsx (esbuild) does not.
+const { createApp } = (await import('../dist/src/app.factory.js' as string)) as typeof import('../src/app.factory.js');
+const { loadAppConfig } = (await import('../dist/src/config/app-config.js' as string)) as typeof import('../src/config/app-config.js');
+const { createRootLogger } = (await import('../dist/src/observability/logger.js' as string)) as typeof import('../src/observability/logger.js');
+
+const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string]));
+const SECONDS = Number(args.seconds ?? 10);
+const CONNECTIONS = Number(args.connections ?? 50);
+const SIZE = parseSize(args.size ?? '100M');
+const MB = 1_000_000;
+const PASSWORD = 'bench passphrase long enough';
+
+function parseSize(text: string): number {
+  const match = /^(\d+)([KMG]?)$/i.exec(text);
+  if (!match) throw new Error(`bad size ${text}`);
+  return Number(match[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+
+function request(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer | AsyncIterable<Buffer>,
+): Promise<{ status: number; body: Buffer; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      // Large downloads are counted, not kept.
+      const keep = !(res.headers['content-type'] ?? '').startsWith('application/pdf');
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (keep) chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else {
+      void (async () => {
+        for await (const chunk of body) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+        req.end();
+      })().catch(reject);
+    }
+  });
+}
+
+async function gql<T>(port: number, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+  const body = Buffer.from(JSON.stringify({ query, variables }));
+  const response = await request(port, 'POST', '/graphql', {
+    'content-type': 'application/json',
+    'content-length': String(body.length),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  }, body);
+  const parsed = JSON.parse(response.body.toString()) as { data?: T; errors?: Array<{ message: string }> };
+  if (parsed.errors) throw new Error(`${query.slice(0, 40)}: ${parsed.errors[0]!.message}`);
+  return parsed.data!;
+}
+
+async function load(port: number, label: string, body: Buffer, token?: string): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+  const headers = { 'content-type': 'application/json', 'content-length': String(body.length), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const start = performance.now();
+      const response = await request(port, 'POST', '/graphql', headers, body);
+      latencies.push(performance.now() - start);
+      if (response.status !== 200 || response.body.includes('"errors"')) errors++;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const result = { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
+  console.log(`${label.padEnd(34)} ${result.rps.toFixed(0).padStart(6)} req/s   p50 ${result.p50.toFixed(1)} ms   p99 ${result.p99.toFixed(1)} ms   errors ${errors}`);
+  return result;
+}
+
+async function* plaintext(size: number): AsyncGenerator<Buffer> {
+  const piece = randomBytes(1024 * 1024);
+  for (let sent = 0; sent < size; sent += piece.length) yield piece.subarray(0, Math.min(piece.length, size - sent));
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'hl-bench-api-'));
+  const admin = { email: 'bench-admin@example.org', password: PASSWORD };
+  const config = await loadAppConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    ARGON2_MEMORY_KIB: '1024',
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    RATE_LIMIT_USER_POINTS: '100000000',
+    RATE_LIMIT_IP_POINTS: '100000000',
+    UPLOAD_MAX_BYTES: String(Math.max(SIZE, 1024)),
+    DATABASE_URL: process.env.DATABASE_URL ?? '',
+    REDIS_URL: process.env.REDIS_URL ?? '',
+  });
+  const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const app = await createApp(config, { logger: createRootLogger('warn', quiet) });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  try {
+    const login = async (email: string) =>
+      (await gql<{ login: { accessToken: string; user: { id: string } } }>(port, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', { e: email, p: PASSWORD })).login;
+    const root = await login(admin.email);
+    const org = (await gql<{ createOrganization: { id: string } }>(port, 'mutation { createOrganization(input: { name: "Bench Hospital" }) { id } }', {}, root.accessToken)).createOrganization;
+    await gql(port, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email: 'bench-patient@example.org', password: PASSWORD, name: 'Bench Patient', role: 'PATIENT', organizationId: org.id } }, root.accessToken);
+    const patient = await login('bench-patient@example.org');
+
+    const createRecord = async () =>
+      (await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+        port,
+        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { id } uploadUrl } }',
+        { i: { patientId: patient.user.id, title: 'Bench scan', category: 'IMAGING', contentType: 'application/pdf' } },
+        patient.accessToken,
+      )).createRecord;
+
+    const small = await createRecord();
+    const put = await request(port, 'PUT', small.uploadUrl, { 'content-type': 'application/octet-stream', 'content-length': '1024' }, randomBytes(1024));
+    if (put.status !== 201) throw new Error(`upload failed: ${put.status} ${put.body.toString()}`);
+
+    console.log(`api bench: ${CONNECTIONS} connections, ${SECONDS} s each, node ${process.version}, embedded backends`);
+    const bare = await load(port, '{ __typename } (anonymous)', Buffer.from(JSON.stringify({ query: '{ __typename }' })));
+    const recordQuery = Buffer.from(JSON.stringify({ query: 'query($id: ID!) { record(id: $id) { id title status version cid } }', variables: { id: small.record.id } }));
+    const authorized = await load(port, 'record(id) (authorized, audited)', recordQuery, patient.accessToken);
+    console.log(`authorized / bare throughput: ${((authorized.rps / bare.rps) * 100).toFixed(0)} %`);
+
+    const big = await createRecord();
+    let started = performance.now();
+    const upload = await request(port, 'PUT', big.uploadUrl, { 'content-type': 'application/octet-stream', 'content-length': String(SIZE) }, plaintext(SIZE));
+    const uploadSeconds = (performance.now() - started) / 1000;
+    if (upload.status !== 201) throw new Error(`upload failed: ${upload.status} ${upload.body.toString()}`);
+    console.log(`upload   ${(SIZE / 1024 ** 2).toFixed(0)} MiB over HTTP (hash+encrypt+store+wrap+anchor): ${(SIZE / MB / uploadSeconds).toFixed(1)} MB/s (${uploadSeconds.toFixed(2)} s)`);
+
+    const { record } = await gql<{ record: { downloadUrl: string } }>(port, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id: big.record.id }, patient.accessToken);
+    started = performance.now();
+    const download = await request(port, 'GET', record.downloadUrl, {});
+    const downloadSeconds = (performance.now() - started) / 1000;
+    if (download.status !== 200 || download.bytes !== SIZE) throw new Error(`download failed: ${download.status}, ${download.bytes} bytes`);
+    console.log(`download ${(SIZE / 1024 ** 2).toFixed(0)} MiB over HTTP (load+decrypt):                  ${(SIZE / MB / downloadSeconds).toFixed(1)} MB/s (${downloadSeconds.toFixed(2)} s)`);
+  } finally {
+    agent.destroy();
+    await app.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,49 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { once } from 'node:events';
+import type { Response } from 'express';
+import { Authenticated } from '../access/public.decorator.js';
+import { Ctx } from '../common/ctx.decorator.js';
+import { DomainError } from '../common/domain-error.js';
+import type { RequestContext } from '../common/request-context.js';
+import { AuditQueryService } from './audit-query.service.js';
+
+const FORMATS = {
+  ndjson: { contentType: 'application/x-ndjson; charset=utf-8', extension: 'ndjson' },
+  fhir: { contentType: 'application/fhir+json; charset=utf-8', extension: 'fhir.json' },
+} as const;
+
+/**
+ * The access log for auditors, streamed: NDJSON, or a FHIR R4 Bundle of AuditEvent resources.
+ * Visibility is the access log's (the patient their own; AUDITOR and org ADMIN their organization).
+ */
+@Controller('audit')
+export class AuditExportController {
+  constructor(private readonly queries: AuditQueryService) {}
+
+  @Get('export')
+  @Authenticated('the access log visibility rules (AuditQueryService), checked before the first byte')
+  async export(
+    @Ctx() ctx: RequestContext,
+    @Res() res: Response,
+    @Query('format') format = 'ndjson',
+    @Query('patientId') patientId?: string,
+    @Query('recordId') recordId?: string,
+  ): Promise<void> {
+    if (format !== 'ndjson' && format !== 'fhir') {
+      throw new DomainError('BAD_USER_INPUT', 'format must be ndjson or fhir');
+    }
+    const filter = { patientId: patientId ?? null, recordId: recordId ?? null };
+    const chunks = format === 'fhir' ? this.queries.exportFhirBundle(ctx, filter) : this.queries.exportNdjson(ctx, filter);
+    // Pull the first chunk before sending headers, so a refusal is a clean 403, not a cut stream.
+    const first = await chunks.next();
+    res.status(200);
+    res.setHeader('Content-Type', FORMATS[format].contentType);
+    res.setHeader('Content-Disposition', `attachment; filename="access-log.${FORMATS[format].extension}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    if (!first.done) res.write(first.value);
+    for await (const chunk of chunks) {
+      if (!res.write(chunk)) await once(res, 'drain');
+    }
+    res.end();
+  }
+}

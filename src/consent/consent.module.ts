@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { RecordsModule } from '../records/records.module.js';
+import { AccessRequestService } from './access-request.service.js';
+import { ConsentParties } from './consent-parties.js';
+import { ConsentResolver } from './consent.resolver.js';
+import { ConsentService } from './consent.service.js';
+import { EmergencyAccessService } from './emergency-access.service.js';
+import { KeyRotationJob } from './key-rotation.job.js';
+
+/**
+ * Consents, access requests and break-glass over GraphQL, and the background key rotation that
+ * follows a revocation. The verified consent store itself is ConsentStoreModule (global), which the
+ * records and access modules use without importing this one.
+ */
+@Module({
+  imports: [AccessModule, AuthModule, RecordsModule],
+  providers: [ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, ConsentResolver],
+  exports: [ConsentService],
+})
+export class ConsentModule {}

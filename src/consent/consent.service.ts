@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  CONSENT_GRANT_TYPE,
+  CONSENT_REVOKE_TYPE,
+  CONTRACT_NAMES,
+  ROLE_PERMISSIONS,
+  parseConsentGrantPayload,
+  parseConsentRevokePayload,
+  type ConsentAction,
+  type ConsentGrantPayload,
+  type Purpose,
+  type RecordCategory,
+} from 'healthledger-chaincode/shared';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import { OrganizationEntity } from '../auth/organization.entity.js';
+import { DomainError } from '../common/domain-error.js';
+import type { RequestContext, UserActor } from '../common/request-context.js';
+import { signCanonical } from '../crypto/index.js';
+import { LEDGER } from '../ledger/ledger.module.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { RecordKeyService } from '../records/record-key.service.js';
+import type { RecipientRef, RecordVersionRef } from '../records/record-keys.js';
+import { RecordEntity } from '../records/records.entities.js';
+import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
+import { ConsentParties, partyOf } from './consent-parties.js';
+import { KeyRotationJob, queueKeyRotations } from './key-rotation.job.js';
+import type { ConsentStatusValue } from './models/consent-enums.js';
+import type { Consent } from './models/consent.model.js';
+import { VerifiedConsents, consentRecipient } from './verified-consents.js';
+
+/** A consent without an explicit end lasts this long. */
+export const DEFAULT_CONSENT_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+export interface GrantConsentRequest {
+  granteeId?: string | null;
+  granteeOrganizationId?: string | null;
+  recordIds?: readonly string[] | null;
+  categories?: readonly RecordCategory[] | null;
+  actions: readonly ConsentAction[];
+  purposes: readonly Purpose[];
+  validFrom?: Date | null;
+  validUntil?: Date | null;
+}
+
+/**
+ * Consents: granted and revoked by the patient only, in session, because both need the patient's
+ * private keys: the Ed25519 key signs the grant or revocation (the ledger verifies it against the
+ * patient's registered key), and the X25519 key unwraps the data keys of the records in scope so
+ * they can be wrapped for the grantee. Revocation deletes the grantee's wraps at once and queues
+ * the re-encryption of those records under new keys.
+ */
+@Injectable()
+export class ConsentService {
+  private readonly logger = new Logger('Consent');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly access: AccessService,
+    private readonly auth: AuthService,
+    private readonly recordKeys: RecordKeyService,
+    private readonly verified: VerifiedConsents,
+    private readonly parties: ConsentParties,
+    private readonly rotations: KeyRotationJob,
+  ) {}
+
+  async grantConsent(ctx: RequestContext, input: GrantConsentRequest, options: { accessRequestId?: string } = {}): Promise<Consent> {
+    const patient = requirePatient(ctx);
+    this.access.assertCan(ctx, 'create', 'Consent', { patientId: patient.id });
+    const grantee = await this.resolveGrantee(patient, input);
+    const recordIds = [...new Set(input.recordIds ?? [])];
+    await this.requireOwnRecords(patient.id, recordIds);
+
+    const validFrom = input.validFrom ?? ctx.now;
+    const validUntil = input.validUntil ?? new Date(validFrom.getTime() + DEFAULT_CONSENT_DAYS * DAY_MS);
+    // The ledger's own parser: what is signed here is exactly what the chaincode will verify.
+    const payload = parseConsentGrantPayload({
+      type: CONSENT_GRANT_TYPE,
+      consentId: randomUUID(),
+      patientId: patient.id,
+      grantee,
+      scope: { recordIds, categories: [...new Set(input.categories ?? [])] },
+      actions: [...new Set(input.actions)],
+      purposes: [...new Set(input.purposes)],
+      validFrom: isoInstant(validFrom, 'validFrom'),
+      validUntil: isoInstant(validUntil, 'validUntil'),
+      issuedAt: ctx.now.toISOString(),
+    });
+    if (Date.parse(payload.validUntil) <= ctx.now.getTime()) throw badInput('validUntil must be in the future', 'validUntil');
+
+    const keys = await this.auth.unsealSessionKeys(ctx);
+    const signature = signCanonical(payload, keys.signingPrivateKey);
+    keys.signingPrivateKey.fill(0);
+    keys.wrappingPrivateKey.fill(0);
+    const { txId } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:GrantConsent`, [JSON.stringify(payload), signature]);
+
+    const row = await this.dataSource.transaction(async (manager) => {
+      const saved = await manager.save(ConsentEntity, toRow(payload, signature, txId, options.accessRequestId ?? null));
+      await this.parties.record(ctx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient }, manager);
+      return saved;
+    });
+    const recipient = consentRecipient(payload);
+    if (recipient) await this.wrapRecordsInScope(ctx, payload, recipient);
+    await this.access.invalidateForPatient(patient.id);
+    return (await this.toModels([row], ctx.now))[0];
+  }
+
+  async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
+    const patient = requirePatient(ctx);
+    const repository = this.dataSource.getRepository(ConsentEntity);
+    const row = await repository.findOneBy({ id });
+    if (!row || row.patientId !== patient.id) throw accessDenied();
+    this.access.assertCan(ctx, 'revoke', 'Consent', { patientId: row.patientId });
+    if (row.status === 'REVOKED') return (await this.toModels([row], ctx.now))[0];
+
+    const payload = parseConsentRevokePayload({ type: CONSENT_REVOKE_TYPE, consentId: row.id, patientId: row.patientId, issuedAt: ctx.now.toISOString() });
+    const keys = await this.auth.unsealSessionKeys(ctx);
+    const signature = signCanonical(payload, keys.signingPrivateKey);
+    keys.signingPrivateKey.fill(0);
+    keys.wrappingPrivateKey.fill(0);
+
+    const recipient = consentRecipient(row.grantPayload);
+    const stripped = recipient ? await this.recordsOnlyThisConsentOpens(row, recipient, ctx.now) : [];
+    await this.dataSource.transaction(async (manager) => {
+      await manager.update(
+        ConsentEntity,
+        { id: row.id },
+        { status: 'REVOKED', revokedAt: ctx.now, revokePayload: payload, revokeSignature: signature },
+      );
+      if (recipient && stripped.length > 0) {
+        await this.recordKeys.deleteWrapsFor(recipient, { patientId: row.patientId, recordIds: stripped }, manager);
+      }
+      await queueKeyRotations(manager, row, stripped, ctx.now);
+      await this.parties.record(ctx, { action: 'REVOKE_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient }, manager);
+    });
+    // Effective from here on: no cached decision may still grant, and the grantee holds no key.
+    await this.access.invalidateForPatient(row.patientId);
+
+    try {
+      const { txId } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RevokeConsent`, [JSON.stringify(payload), signature]);
+      await repository.update({ id: row.id }, { revokeLedgerTxId: txId });
+      // A decision cached from the ledger between the first invalidation and the commit.
+      await this.access.invalidateForPatient(row.patientId);
+    } catch (error) {
+      // Already effective in the API and cryptographically (wraps gone); the job anchors it later.
+      this.logger.warn(`revocation of consent ${row.id} is not anchored yet: ${(error as Error).message}`);
+    }
+    void this.rotations.kick();
+    return (await this.toModels([(await repository.findOneByOrFail({ id: row.id }))], ctx.now))[0];
+  }
+
+  /** The patient's consents (their own only), newest first; `activeOnly`: ACTIVE and not past validUntil. */
+  async consents(ctx: RequestContext, patientId: string, activeOnly = false): Promise<Consent[]> {
+    requireActor(ctx);
+    this.access.assertCan(ctx, 'read', 'Consent', { patientId });
+    const honoured = (await this.verified.honouredFor(patientId)).map(({ row }) => row).reverse();
+    const models = await this.toModels(honoured, ctx.now);
+    return activeOnly ? models.filter((consent) => consent.status === 'ACTIVE') : models;
+  }
+
+  /** The grantee named by the input: exactly one user with a care role, or one organization. */
+  private async resolveGrantee(patient: UserActor, input: GrantConsentRequest): Promise<{ userId?: string; organizationId?: string }> {
+    const { granteeId, granteeOrganizationId } = input;
+    if (!granteeId === !granteeOrganizationId) throw badInput('Give exactly one of granteeId and granteeOrganizationId', 'granteeId');
+    if (granteeId) {
+      if (granteeId === patient.id) throw badInput('A patient cannot grant consent to themselves', 'granteeId');
+      const user = await this.parties.user(granteeId);
+      if (!user) throw badInput('granteeId does not name a user', 'granteeId');
+      if (ROLE_PERMISSIONS[user.role].consentActions.length === 0) {
+        throw badInput(`A ${user.role} cannot be granted access to records`, 'granteeId');
+      }
+      return { userId: granteeId };
+    }
+    const organization = await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: granteeOrganizationId! });
+    if (!organization) throw badInput('granteeOrganizationId does not name an organization', 'granteeOrganizationId');
+    return { organizationId: granteeOrganizationId! };
+  }
+
+  private async requireOwnRecords(patientId: string, recordIds: readonly string[]): Promise<void> {
+    if (recordIds.length === 0) return;
+    if (!recordIds.every(isUuid)) throw badInput('recordIds must be record ids', 'recordIds');
+    const own = await this.dataSource.getRepository(RecordEntity).countBy({ id: In([...recordIds]), patientId });
+    if (own !== recordIds.length) throw badInput('Every record in recordIds must be one of your records', 'recordIds');
+  }
+
+  /** Versions covered by a consent scope: by record id, or by category. */
+  private async versionsInScope(patientId: string, scope: ConsentGrantPayload['scope'], manager?: EntityManager): Promise<RecordVersionRef[]> {
+    const lists = await Promise.all([
+      scope.recordIds.length > 0 ? this.recordKeys.versionsInScope({ patientId, recordIds: scope.recordIds }, manager) : [],
+      scope.categories.length > 0 ? this.recordKeys.versionsInScope({ patientId, categories: scope.categories }, manager) : [],
+    ]);
+    const unique = new Map(lists.flat().map((ref) => [`${ref.recordId}:${ref.version}`, ref]));
+    return [...unique.values()];
+  }
+
+  /** The patient's session key unwraps each data key in scope, which is wrapped again for the grantee. */
+  private async wrapRecordsInScope(ctx: RequestContext, payload: ConsentGrantPayload, recipient: RecipientRef): Promise<void> {
+    for (const { recordId, version } of await this.versionsInScope(payload.patientId, payload.scope)) {
+      const dek = await this.recordKeys.unwrapFor(ctx, recordId, version);
+      try {
+        await this.recordKeys.wrapForRecipients(recordId, version, dek, [recipient]);
+      } finally {
+        dek.fill(0);
+      }
+    }
+  }
+
+  /**
+   * Records in the revoked consent's scope that no other live consent of the same patient opens to the
+   * same recipient: their wraps go, and their data keys rotate.
+   */
+  private async recordsOnlyThisConsentOpens(row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
+    const inScope = new Set((await this.versionsInScope(row.patientId, row.grantPayload.scope)).map((ref) => ref.recordId));
+    const others = (await this.verified.honouredFor(row.patientId)).filter(({ consent }) => {
+      const other = consentRecipient(consent);
+      return (
+        consent.id !== row.id &&
+        consent.status === 'ACTIVE' &&
+        Date.parse(consent.validUntil) > now.getTime() &&
+        other?.kind === recipient.kind &&
+        other.id === recipient.id
+      );
+    });
+    for (const { consent } of others) {
+      for (const ref of await this.versionsInScope(row.patientId, consent.scope)) inScope.delete(ref.recordId);
+    }
+    return [...inScope];
+  }
+
+  async toModels(rows: readonly ConsentEntity[], now: Date): Promise<Consent[]> {
+    const users = await this.parties.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
+    const organizations = await this.parties.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
+    const rotations = rows.length
+      ? await this.dataSource.getRepository(KeyRotationEntity).find({ where: { consentId: In(rows.map((row) => row.id)) }, order: { createdAt: 'ASC' } })
+      : [];
+    return rows.map((row) => ({
+      id: row.id,
+      patient: partyOf(users, row.patientId),
+      grantee: row.granteeUserId ? partyOf(users, row.granteeUserId) : null,
+      grantedOrganization: row.granteeOrganizationId ? (organizations.get(row.granteeOrganizationId) ?? null) : null,
+      recordIds: row.recordIds,
+      categories: row.categories,
+      actions: row.actions,
+      purposes: row.purposes,
+      validFrom: row.validFrom,
+      validUntil: row.validUntil,
+      status: statusAt(row, now),
+      ledgerTxId: row.ledgerTxId,
+      revokeLedgerTxId: row.revokeLedgerTxId,
+      signature: row.grantSignature,
+      createdAt: row.createdAt,
+      revokedAt: row.revokedAt,
+      keyRotations: rotations
+        .filter((rotation) => rotation.consentId === row.id)
+        .map((rotation) => ({
+          recordId: rotation.recordId,
+          status: rotation.status,
+          attempts: rotation.attempts,
+          lastError: rotation.lastError,
+          completedAt: rotation.completedAt,
+        })),
+    }));
+  }
+}
+
+function statusAt(row: ConsentEntity, now: Date): ConsentStatusValue {
+  if (row.status === 'REVOKED') return 'REVOKED';
+  return new Date(row.validUntil).getTime() <= now.getTime() ? 'EXPIRED' : 'ACTIVE';
+}
+
+function toRow(payload: ConsentGrantPayload, signature: string, ledgerTxId: string, accessRequestId: string | null): ConsentEntity {
+  const row = new ConsentEntity();
+  Object.assign(row, {
+    id: payload.consentId,
+    patientId: payload.patientId,
+    granteeUserId: payload.grantee.userId ?? null,
+    granteeOrganizationId: payload.grantee.organizationId ?? null,
+    recordIds: payload.scope.recordIds,
+    categories: payload.scope.categories,
+    actions: payload.actions,
+    purposes: payload.purposes,
+    validFrom: new Date(payload.validFrom),
+    validUntil: new Date(payload.validUntil),
+    status: 'ACTIVE',
+    grantPayload: payload,
+    grantSignature: signature,
+    ledgerTxId,
+    accessRequestId,
+    revokedAt: null,
+    revokePayload: null,
+    revokeSignature: null,
+    revokeLedgerTxId: null,
+  });
+  return row;
+}
+
+/** Consents are the patient's own act: a signed-in PATIENT user (service accounts hold no keys). */
+export function requirePatient(ctx: RequestContext): UserActor {
+  const actor = requireActor(ctx);
+  if (actor.kind !== 'user' || actor.role !== 'PATIENT') throw accessDenied();
+  return actor;
+}
+
+export function badInput(message: string, field: string): DomainError {
+  return new DomainError('BAD_USER_INPUT', message, { field });
+}
+
+function isoInstant(value: Date, field: string): string {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw badInput(`${field} is not a valid time`, field);
+  return value.toISOString();
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string): boolean => UUID.test(value);

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { CONTRACT_NAMES } from 'healthledger-chaincode/shared';
+import { DataSource, In, IsNull, LessThanOrEqual, type EntityManager } from 'typeorm';
+import { LEDGER } from '../ledger/ledger.module.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
+
+/**
+ * What the records module offers for rotation: give the record's latest version a new data key,
+ * re-encrypt the content under it (new CID), wrap it for the current recipients (the patient, the
+ * remaining consent holders, the emergency key), anchor it, then unpin the old blocks. The record
+ * must stay readable throughout. Idempotent per call (a retried call rotates again, harmlessly).
+ */
+export interface DataKeyRotator {
+  rotateDataKey(recordId: string): Promise<void>;
+}
+
+/** Injection token of the app's {@link DataKeyRotator} (provided and exported by the records module). */
+export const DATA_KEY_ROTATOR = Symbol('DATA_KEY_ROTATOR');
+
+/** Revocations kick the job at once; the poll only picks up retries and other nodes' work. */
+const POLL_INTERVAL_MS = 5_000;
+const BATCH = 10;
+const MAX_ATTEMPTS = 8;
+/** A RUNNING row not touched for this long belongs to a node that died: taken over. */
+const STALE_RUNNING_MS = 10 * 60_000;
+const backoffMs = (attempts: number) => Math.min(5 * 60_000, 1_000 * 2 ** attempts);
+
+/** Queues the rotations a revocation needs, inside the revocation's transaction. */
+export async function queueKeyRotations(
+  manager: EntityManager,
+  consent: Pick<ConsentEntity, 'id' | 'patientId'>,
+  recordIds: readonly string[],
+  now: Date,
+): Promise<void> {
+  if (recordIds.length === 0) return;
+  await manager
+    .createQueryBuilder()
+    .insert()
+    .into(KeyRotationEntity)
+    .values(
+      recordIds.map((recordId) => ({
+        id: randomUUID(),
+        consentId: consent.id,
+        patientId: consent.patientId,
+        recordId,
+        status: 'PENDING' as const,
+        attempts: 0,
+        nextAttemptAt: now,
+      })),
+    )
+    .orIgnore()
+    .execute();
+}
+
+/**
+ * The background work a revocation leaves: rotating the data key of every record the revoked
+ * grantee could decrypt, and anchoring revocations the ledger was not reachable for. Rows are
+ * claimed with SKIP LOCKED, so several API nodes share the queue; failures are retried with backoff
+ * and shown on the consent (`keyRotations`).
+ */
+@Injectable()
+export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('ConsentKeyRotation');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    @Optional() @Inject(DATA_KEY_ROTATOR) private readonly rotator?: DataKeyRotator,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.rotator) this.logger.warn('no data key rotator is provided: revoked records keep their data keys until one is');
+    this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs a pass now (or right after the current one); resolves when the queue has been worked through once. */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.pass().catch((error: unknown) => this.logger.error(`key rotation pass failed: ${(error as Error).message}`));
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    await this.anchorPendingRevocations();
+    if (!this.rotator) return;
+    for (;;) {
+      const claimed = await this.claim();
+      if (claimed.length === 0 || this.stopped) return;
+      for (const row of claimed) await this.rotate(row, this.rotator);
+    }
+  }
+
+  /** Claims due rows, one per record (rows of the same record are done by one rotation). */
+  private async claim(): Promise<KeyRotationEntity[]> {
+    const result: unknown = await this.dataSource.query(
+      `UPDATE "consent_key_rotations" SET "status" = 'RUNNING', "attempts" = "attempts" + 1, "updated_at" = now()
+        WHERE "id" IN (
+          SELECT "id" FROM "consent_key_rotations"
+           WHERE ("status" = 'PENDING' AND "next_attempt_at" <= now())
+              OR ("status" = 'RUNNING' AND "updated_at" < now() - ($1 || ' milliseconds')::interval)
+           ORDER BY "next_attempt_at" LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING "id"`,
+      [String(STALE_RUNNING_MS), BATCH],
+    );
+    // TypeORM's postgres driver answers an UPDATE … RETURNING as [rows, affected].
+    const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as Array<{ id: string }>;
+    if (rows.length === 0) return [];
+    return this.dataSource.getRepository(KeyRotationEntity).findBy({ id: In(rows.map((row) => row.id)) });
+  }
+
+  private async rotate(row: KeyRotationEntity, rotator: DataKeyRotator): Promise<void> {
+    const repository = this.dataSource.getRepository(KeyRotationEntity);
+    const startedAt = new Date();
+    try {
+      await rotator.rotateDataKey(row.recordId);
+      // Revocations of this record queued before the rotation started are satisfied by it too.
+      await repository.update(
+        { recordId: row.recordId, status: In(['PENDING', 'RUNNING']), createdAt: LessThanOrEqual(startedAt) },
+        { status: 'DONE', completedAt: new Date(), lastError: null },
+      );
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      const failed = row.attempts >= MAX_ATTEMPTS;
+      this.logger.warn(`rotating the data key of record ${row.recordId} failed (attempt ${row.attempts}): ${message}`);
+      await repository.update(
+        { id: row.id },
+        {
+          status: failed ? 'FAILED' : 'PENDING',
+          lastError: message.slice(0, 500),
+          nextAttemptAt: new Date(Date.now() + backoffMs(row.attempts)),
+        },
+      );
+    }
+  }
+
+  /** Revocations stored (and already effective) while the ledger was unreachable: anchored now. */
+  private async anchorPendingRevocations(): Promise<void> {
+    const repository = this.dataSource.getRepository(ConsentEntity);
+    const pending = await repository.find({ where: { status: 'REVOKED', revokeLedgerTxId: IsNull() }, take: BATCH });
+    for (const consent of pending) {
+      if (!consent.revokePayload || !consent.revokeSignature) continue;
+      try {
+        const { txId } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RevokeConsent`, [
+          JSON.stringify(consent.revokePayload),
+          consent.revokeSignature,
+        ]);
+        await repository.update({ id: consent.id }, { revokeLedgerTxId: txId });
+      } catch (error) {
+        this.logger.warn(`anchoring the revocation of consent ${consent.id} failed: ${(error as Error).message}`);
+        return;
+      }
+    }
+  }
+}

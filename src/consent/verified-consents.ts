@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  CONTRACT_NAMES,
+  type EmergencyAccessState,
+  type PolicyConsent,
+  type PolicyEmergencyGrant,
+  type UserState,
+} from 'healthledger-chaincode/shared';
+import { DataSource } from 'typeorm';
+import type { PatientGrants } from '../access/ability.factory.js';
+import type { ConsentSource } from '../access/consent-source.js';
+import { BoundedMap } from '../cache/bounded-map.js';
+import { LEDGER } from '../ledger/ledger.module.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import type { RecipientRef, RecordKeyRecipientsPort, RecordKeyScope } from '../records/record-keys.js';
+import { ConsentEntity } from './consent.entities.js';
+import { honouredConsent } from './signed-consent.js';
+
+/** How long a patient's registered signing key is reused before it is read from the ledger again. */
+const SIGNING_KEY_TTL_MS = 60_000;
+const MAX_CACHED_SIGNING_KEYS = 10_000;
+
+export interface HonouredConsent {
+  readonly row: ConsentEntity;
+  readonly consent: PolicyConsent;
+}
+
+/**
+ * The consents the database holds that the patient provably signed (see `honouredConsent`), checked
+ * against the signing key registered on the ledger rather than the copy in the users table, so
+ * neither a forged consent row nor a swapped public key in the database counts. Serves the access
+ * policy (ConsentSource: consents from here, break-glass grants from the ledger, where only a
+ * DOCTOR/NURSE of the right organization can record one) and key wrapping for new record versions
+ * (RecordKeyRecipientsPort).
+ */
+@Injectable()
+export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort {
+  private readonly signingKeys = new BoundedMap<string, { key: string | undefined; until: number }>(MAX_CACHED_SIGNING_KEYS);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LEDGER) private readonly ledger: LedgerPort,
+  ) {}
+
+  /** Every honoured consent of the patient (any status), oldest first. */
+  async honouredFor(patientId: string): Promise<HonouredConsent[]> {
+    const rows = await this.dataSource.getRepository(ConsentEntity).find({ where: { patientId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    if (rows.length === 0) return [];
+    const key = await this.signingKeyOf(patientId);
+    if (!key) return [];
+    return rows.flatMap((row) => {
+      const consent = honouredConsent(row, key);
+      return consent ? [{ row, consent }] : [];
+    });
+  }
+
+  async grantsFor(patientId: string, actorId: string): Promise<PatientGrants> {
+    const [honoured, emergencies] = await Promise.all([this.honouredFor(patientId), this.emergencyGrants(patientId, actorId)]);
+    return { consents: honoured.map(({ consent }) => consent), emergencies };
+  }
+
+  /**
+   * Holders of an ACTIVE consent not yet expired (a not-yet-valid one included: the policy, not the
+   * key, holds it back until validFrom) that covers the record by id or category.
+   */
+  async consentRecipientsFor(scope: RecordKeyScope): Promise<readonly RecipientRef[]> {
+    const now = Date.now();
+    const recipients = new Map<string, RecipientRef>();
+    for (const { consent } of await this.honouredFor(scope.patientId)) {
+      if (consent.status !== 'ACTIVE' || Date.parse(consent.validUntil) <= now) continue;
+      if (!consent.scope.recordIds.includes(scope.recordId) && !consent.scope.categories.includes(scope.category)) continue;
+      const recipient = consentRecipient(consent);
+      if (recipient) recipients.set(`${recipient.kind}:${recipient.id}`, recipient);
+    }
+    return [...recipients.values()];
+  }
+
+  /** The patient's Ed25519 key as registered on the ledger; undefined if the ledger knows no such user. */
+  async signingKeyOf(patientId: string): Promise<string | undefined> {
+    const cached = this.signingKeys.get(patientId);
+    if (cached && cached.until > Date.now()) return cached.key;
+    let key: string | undefined;
+    try {
+      const user = JSON.parse((await this.ledger.evaluate(`${CONTRACT_NAMES.identity}:GetUser`, [patientId])).toString('utf8')) as UserState;
+      key = user.role === 'PATIENT' ? user.signingPublicKey : undefined;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'NOT_FOUND') throw error;
+    }
+    this.signingKeys.set(patientId, { key, until: Date.now() + SIGNING_KEY_TTL_MS });
+    return key;
+  }
+
+  private async emergencyGrants(patientId: string, actorId: string): Promise<PolicyEmergencyGrant[]> {
+    const result = await this.ledger.evaluate(`${CONTRACT_NAMES.consent}:GetPatientEmergencyAccesses`, [patientId]);
+    const accesses = JSON.parse(result.toString('utf8')) as EmergencyAccessState[];
+    return accesses
+      .filter((access) => access.actorId === actorId)
+      .map((access) => ({ id: access.id, actorId: access.actorId, patientId: access.patientId, grantedAt: access.grantedAt, expiresAt: access.expiresAt }));
+  }
+}
+
+/** Whose key a consent's wraps are addressed to: the named user, else the named organization. */
+export function consentRecipient(consent: Pick<PolicyConsent, 'grantee'>): RecipientRef | undefined {
+  if (consent.grantee.userId) return { kind: 'user', id: consent.grantee.userId };
+  if (consent.grantee.organizationId) return { kind: 'organization', id: consent.grantee.organizationId };
+  return undefined;
+}

@@ -1,0 +1,140 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import type { RecordCategory } from 'healthledger-chaincode/shared';
+import { RecordCategoryEnum } from '../../consent/models/record-category.js';
+import { VERSION_STATUSES, type VersionStatus } from '../records.entities.js';
+import { PageInfo } from '../../graphql/models/page-info.model.js';
+
+export const RecordStatusEnum = Object.fromEntries(VERSION_STATUSES.map((status) => [status, status])) as { [S in VersionStatus]: S };
+registerEnumType(RecordStatusEnum, {
+  name: 'RecordStatus',
+  description: 'PENDING: upload not finished; STORED: encrypted content stored, ledger anchor pending; ANCHORED: anchored on the ledger',
+});
+
+@ObjectType({ description: 'A person named on a record (its patient or author)' })
+export class RecordPerson {
+  @Field(() => ID)
+  id: string;
+
+  @Field()
+  name: string;
+}
+
+@ObjectType()
+export class MedicalRecordVersion {
+  @Field(() => Int)
+  version: number;
+
+  @Field()
+  cid: string;
+
+  @Field(() => Number, { description: 'Plaintext size in bytes' })
+  size: number;
+
+  @Field(() => RecordStatusEnum)
+  status: VersionStatus;
+
+  @Field()
+  createdAt: Date;
+
+  @Field(() => Date, { nullable: true })
+  anchoredAt: Date | null;
+
+  @Field(() => String, { nullable: true })
+  ledgerTxId: string | null;
+}
+
+@ObjectType({ description: 'A medical record: metadata only; the content moves through downloadUrl' })
+export class MedicalRecord {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => RecordPerson)
+  patient: RecordPerson;
+
+  @Field()
+  title: string;
+
+  @Field(() => RecordCategoryEnum)
+  category: RecordCategory;
+
+  @Field()
+  contentType: string;
+
+  @Field(() => String, { nullable: true })
+  description: string | null;
+
+  @Field(() => Number, { nullable: true, description: 'Plaintext size in bytes of the current version (null until uploaded)' })
+  size: number | null;
+
+  @Field(() => Int, { description: 'The current version (0 until the first upload completes)' })
+  version: number;
+
+  @Field(() => RecordStatusEnum)
+  status: VersionStatus;
+
+  @Field(() => String, { nullable: true })
+  cid: string | null;
+
+  @Field()
+  createdAt: Date;
+
+  @Field(() => RecordPerson)
+  createdBy: RecordPerson;
+
+  @Field(() => [MedicalRecordVersion], { description: 'Stored versions, oldest first' })
+  versions: MedicalRecordVersion[];
+}
+
+@ObjectType()
+export class RecordUpload {
+  @Field(() => MedicalRecord)
+  record: MedicalRecord;
+
+  @Field({ description: 'PUT the raw bytes here (Content-Type application/octet-stream); single use' })
+  uploadUrl: string;
+
+  @Field()
+  expiresAt: Date;
+}
+
+@ObjectType()
+export class RecordVerification {
+  @Field()
+  valid: boolean;
+
+  @Field()
+  cidMatches: boolean;
+
+  @Field()
+  contentHashMatches: boolean;
+
+  @Field(() => Date, { nullable: true })
+  anchoredAt: Date | null;
+
+  @Field(() => String, { nullable: true })
+  ledgerTxId: string | null;
+
+  @Field(() => [String])
+  problems: string[];
+}
+
+@ObjectType()
+export class MedicalRecordEdge {
+  @Field()
+  cursor: string;
+
+  @Field(() => MedicalRecord)
+  node: MedicalRecord;
+}
+
+@ObjectType()
+export class MedicalRecordConnection {
+  @Field(() => [MedicalRecordEdge])
+  edges: MedicalRecordEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+
+  @Field(() => Int)
+  totalCount: number;
+}

@@ -1,0 +1,76 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CONTRACT_NAMES, type RecordAnchorState } from 'healthledger-chaincode/shared';
+import { DataSource, LessThanOrEqual } from 'typeorm';
+import { LEDGER } from '../ledger/ledger.module.js';
+import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
+import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { RecordMetadataCache } from './record-metadata.cache.js';
+import { RecordEntity, RecordVersionEntity } from './records.entities.js';
+
+/**
+ * The STORED → ANCHORED step: anchors a record version's hashes on the ledger and only then marks it
+ * ANCHORED. Idempotent: the chaincode returns the existing anchor for an identical re-submission, so
+ * a retry after a crash (or by another node's reconciler) converges. The ledger takes a record's
+ * versions strictly in order, so earlier STORED versions are anchored first.
+ */
+@Injectable()
+export class RecordAnchoring {
+  private readonly logger = new Logger('RecordAnchoring');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly metadata: RecordMetadataCache,
+  ) {}
+
+  /** Anchors every STORED version of the record up to `version`; returns the version's row afterwards. */
+  async anchor(recordId: string, version: number): Promise<RecordVersionEntity> {
+    const versions = this.dataSource.getRepository(RecordVersionEntity);
+    const record = await this.dataSource.getRepository(RecordEntity).findOneByOrFail({ id: recordId });
+    const stored = await versions.find({ where: { recordId, version: LessThanOrEqual(version), status: 'STORED' }, order: { version: 'ASC' } });
+    for (const row of stored) {
+      const anchor = await this.submit(record, row);
+      await this.dataSource.transaction(async (manager) => {
+        await manager
+          .getRepository(RecordVersionEntity)
+          .update({ recordId, version: row.version, status: 'STORED' }, { status: 'ANCHORED', ledgerTxId: anchor.txId, anchoredAt: new Date(anchor.anchoredAt) });
+        await manager
+          .createQueryBuilder()
+          .update(RecordEntity)
+          .set({ status: 'ANCHORED' })
+          .where('id = :id AND current_version = :version', { id: recordId, version: row.version })
+          .execute();
+      });
+      this.logger.log(`record ${recordId} version ${row.version} anchored in ${anchor.txId}`);
+    }
+    await this.metadata.invalidate(recordId);
+    return versions.findOneByOrFail({ recordId, version });
+  }
+
+  /** The ledger's anchor of a version, or undefined when it has none. */
+  async anchorOnLedger(recordId: string, version: number): Promise<RecordAnchorState | undefined> {
+    try {
+      const bytes = await this.ledger.evaluate(`${CONTRACT_NAMES.records}:GetRecordAnchor`, [recordId, String(version)]);
+      return JSON.parse(bytes.toString('utf8')) as RecordAnchorState;
+    } catch (error) {
+      if (error instanceof LedgerNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  private async submit(record: RecordEntity, row: RecordVersionEntity): Promise<RecordAnchorState> {
+    const argument = JSON.stringify({
+      recordId: record.id,
+      version: row.version,
+      // The patient's ledger user id is the pseudonym: no name or other PHI goes on the ledger.
+      patientId: record.patientId,
+      cidHash: row.cidSha256,
+      ciphertextHash: row.ciphertextSha256,
+      category: record.category,
+      authorId: row.createdBy,
+      purpose: row.purpose,
+    });
+    const { result } = await this.ledger.submit(`${CONTRACT_NAMES.records}:AnchorRecordVersion`, [argument]);
+    return JSON.parse(result.toString('utf8')) as RecordAnchorState;
+  }
+}

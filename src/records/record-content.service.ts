@@ -1,0 +1,227 @@
+import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
+import type { AccessEventInput } from '../audit/access-event.js';
+import { AuditService } from '../audit/audit.service.js';
+import { DomainError } from '../common/domain-error.js';
+import { AppConfig } from '../config/app-config.js';
+import { CryptoIntegrityError, decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
+import { LedgerError } from '../ledger/ledger.errors.js';
+import { STORAGE } from '../storage/storage.module.js';
+import type { StoragePort } from '../storage/ports/storage.port.js';
+import { ContentTickets, type RedeemedTicket } from './content-tickets.js';
+import { RecordAnchoring } from './record-anchoring.js';
+import { RecordKeyService } from './record-key.service.js';
+import { RECORD_KEY_RECIPIENTS, type RecipientRef, type RecordKeyRecipientsPort } from './record-keys.js';
+import { RecordMetadataCache } from './record-metadata.cache.js';
+import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity, type VersionStatus } from './records.entities.js';
+
+export interface UploadResult {
+  id: string;
+  version: number;
+  cid: string;
+  size: number;
+  status: VersionStatus;
+}
+
+export interface ContentDownload {
+  contentType: string;
+  size: number;
+  /** Plaintext, each segment authenticated before it is yielded; throws INTEGRITY_VIOLATION on tampering. */
+  body: AsyncIterable<Buffer>;
+}
+
+/**
+ * Moves record bytes. Upload: stream → count (UPLOAD_MAX_BYTES) → encrypt under a fresh data key →
+ * hash the ciphertext while it flows → storage (CID) → one transaction: version STORED + the data
+ * key wrapped for every recipient → ledger anchor → ANCHORED. Download: stream from storage →
+ * decrypt segment by segment with the data key sealed inside the download URL.
+ */
+@Injectable()
+export class RecordContentService implements OnModuleInit {
+  private readonly logger = new Logger('RecordContent');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly tickets: ContentTickets,
+    private readonly keys: RecordKeyService,
+    private readonly anchoring: RecordAnchoring,
+    private readonly metadata: RecordMetadataCache,
+    private readonly audit: AuditService,
+    @Inject(STORAGE) private readonly storage: StoragePort,
+    @Optional() @Inject(RECORD_KEY_RECIPIENTS) private readonly consentRecipients?: RecordKeyRecipientsPort,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.consentRecipients) {
+      this.logger.warn('no consent module provides RECORD_KEY_RECIPIENTS: new record versions are wrapped for the patient and the emergency key only');
+    }
+  }
+
+  async upload(token: unknown, recordId: string, body: AsyncIterable<Uint8Array>, declaredLength: number | undefined, now: Date): Promise<UploadResult> {
+    const maxBytes = this.config.uploads.maxBytes;
+    if (declaredLength !== undefined && declaredLength > maxBytes) {
+      throw new DomainError('BAD_USER_INPUT', `The file is larger than the ${maxBytes}-byte limit`);
+    }
+    const ticket = await this.tickets.redeem('upload', recordId, token, now);
+    const versions = this.dataSource.getRepository(RecordVersionEntity);
+    const row = await versions.findOneBy({ recordId, version: ticket.version });
+    if (!row || row.status !== 'PENDING') throw new DomainError('CONFLICT', 'This version has already been uploaded or was abandoned');
+    const record = await this.dataSource.getRepository(RecordEntity).findOneByOrFail({ id: recordId });
+
+    const binding = { recordId, version: ticket.version };
+    const dek = generateDataKey();
+    let stored: { cid: string } | undefined;
+    try {
+      let plaintextBytes = 0;
+      const counted = async function* (): AsyncGenerator<Uint8Array> {
+        for await (const chunk of body) {
+          plaintextBytes += chunk.byteLength;
+          if (plaintextBytes > maxBytes) throw new DomainError('BAD_USER_INPUT', `The file is larger than the ${maxBytes}-byte limit`);
+          yield chunk;
+        }
+      };
+      const ciphertext = tapSha256(encryptStream(counted(), dek, binding));
+      stored = await this.storage.put(ciphertext.stream);
+      const cid = stored.cid;
+      if (declaredLength !== undefined && plaintextBytes !== declaredLength) {
+        throw new DomainError('BAD_USER_INPUT', 'The upload ended before its declared length');
+      }
+      const recipients = await this.recipientsFor(record, ticket.version);
+      await this.dataSource.transaction(async (manager) => {
+        const update = await manager
+          .getRepository(RecordVersionEntity)
+          .update(
+            { recordId, version: ticket.version, status: 'PENDING' },
+            { status: 'STORED', cid, size: plaintextBytes, ciphertextSha256: ciphertext.digestHex(), cidSha256: sha256Hex(cid) },
+          );
+        if (update.affected !== 1) throw new DomainError('CONFLICT', 'This upload was abandoned before it completed');
+        await this.keys.wrapForRecipients(recordId, ticket.version, dek, recipients, manager);
+        await manager
+          .createQueryBuilder()
+          .update(RecordEntity)
+          .set({ currentVersion: ticket.version, status: 'STORED', title: row.title, contentType: row.contentType, description: row.description })
+          .where('id = :id AND current_version < :version', { id: recordId, version: ticket.version })
+          .execute();
+      });
+    } catch (error) {
+      await this.abandon(recordId, ticket.version, stored?.cid);
+      await this.audit.record(this.event(ticket, record, ticket.version === 1 ? 'CREATE' : 'UPDATE', 'DENIED', 'UPLOAD_FAILED'));
+      throw error;
+    } finally {
+      dek.fill(0);
+    }
+    await this.metadata.invalidate(recordId);
+
+    let final: RecordVersionEntity;
+    try {
+      final = await this.anchoring.anchor(recordId, ticket.version);
+    } catch (error) {
+      // Stored and keyed, not yet anchored: the reconciler retries; the answer says STORED, never ANCHORED.
+      if (!(error instanceof LedgerError)) throw error;
+      this.logger.warn(`record ${recordId} version ${ticket.version} stored; anchoring deferred: ${error.message}`);
+      final = await versions.findOneByOrFail({ recordId, version: ticket.version });
+    }
+    await this.audit.record(this.event(ticket, record, ticket.version === 1 ? 'CREATE' : 'UPDATE', ticket.actor.decision as AccessDecision, ticket.actor.reason));
+    return { id: recordId, version: final.version, cid: final.cid!, size: final.size!, status: final.status };
+  }
+
+  /**
+   * Redeems a download URL and opens the decrypted stream. The key the URL was issued under must
+   * still be held (a revocation deletes the grantee's wraps, which also voids URLs issued before it).
+   */
+  async download(token: unknown, recordId: string, now: Date): Promise<ContentDownload> {
+    const ticket = await this.tickets.redeem('download', recordId, token, now);
+    const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
+    const row = await this.dataSource.getRepository(RecordVersionEntity).findOneBy({ recordId, version: ticket.version });
+    const dek = ticket.dek!;
+    if (!record || !row?.cid || row.status === 'PENDING' || !(await this.stillKeyed(ticket, record))) {
+      dek.fill(0);
+      if (record) await this.audit.record(this.event(ticket, record, 'DOWNLOAD', 'DENIED', 'KEY_REVOKED'));
+      throw new DomainError('FORBIDDEN', 'Access denied');
+    }
+    await this.audit.record(this.event(ticket, record, 'DOWNLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
+    const plaintext = decryptStream(this.storage.get(row.cid), dek, { recordId, version: ticket.version });
+    const logger = this.logger;
+    async function* guarded(): AsyncGenerator<Buffer> {
+      try {
+        yield* plaintext;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (error instanceof CryptoIntegrityError || code === 'INTEGRITY_VIOLATION') {
+          logger.error(`ALERT INTEGRITY_VIOLATION: record ${recordId} version ${ticket.version} (cid ${row!.cid}) failed authentication while streaming; stream aborted`);
+          throw new DomainError('INTEGRITY_VIOLATION', 'The stored content failed its integrity check');
+        }
+        throw error;
+      } finally {
+        dek.fill(0);
+      }
+    }
+    return { contentType: row.contentType, size: row.size!, body: guarded() };
+  }
+
+  private async stillKeyed(ticket: RedeemedTicket, record: RecordEntity): Promise<boolean> {
+    if (ticket.actor.decision === 'EMERGENCY') return true;
+    const wraps = this.dataSource.getRepository(RecordKeyWrapEntity);
+    const base = { recordId: ticket.recordId, version: ticket.version };
+    if (await wraps.existsBy({ ...base, recipientKind: 'user', recipientId: ticket.userId })) return true;
+    return ticket.actor.organizationId !== null && record.patientId !== ticket.userId
+      ? wraps.existsBy({ ...base, recipientKind: 'organization', recipientId: ticket.actor.organizationId })
+      : false;
+  }
+
+  /**
+   * Whom a new version's data key is wrapped for: the patient, the patient's organization emergency
+   * key, and every current consent holder covering the record (uploads and key rotations alike).
+   */
+  async recipientsFor(record: RecordEntity, version: number): Promise<RecipientRef[]> {
+    const recipients: RecipientRef[] = [{ kind: 'user', id: record.patientId }];
+    if (record.patientOrganizationId) recipients.push({ kind: 'emergency', id: record.patientOrganizationId });
+    if (this.consentRecipients) {
+      recipients.push(
+        ...(await this.consentRecipients.consentRecipientsFor({
+          recordId: record.id,
+          version,
+          patientId: record.patientId,
+          patientOrganizationId: record.patientOrganizationId,
+          category: record.category,
+        })),
+      );
+    }
+    return recipients;
+  }
+
+  /** A failed upload leaves nothing behind: its version (and a record that has no other) and its blocks go. */
+  private async abandon(recordId: string, version: number, cid: string | undefined): Promise<void> {
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await manager.getRepository(RecordVersionEntity).delete({ recordId, version, status: 'PENDING' });
+        await manager.query(
+          `DELETE FROM records r WHERE r.id = $1 AND r.current_version = 0 AND NOT EXISTS (SELECT 1 FROM record_versions v WHERE v.record_id = r.id)`,
+          [recordId],
+        );
+      });
+      if (cid) await this.storage.delete(cid);
+      await this.metadata.invalidate(recordId);
+    } catch (error) {
+      // The reconciler removes it after the upload deadline.
+      this.logger.warn(`clean-up of failed upload ${recordId} v${version} deferred: ${(error as Error).message}`);
+    }
+  }
+
+  private event(ticket: RedeemedTicket, record: RecordEntity, action: string, decision: AccessDecision, reason: string): AccessEventInput {
+    return {
+      actorId: ticket.userId,
+      actorRole: ticket.actor.role as AccessEventInput['actorRole'],
+      actorOrganizationId: ticket.actor.organizationId,
+      patientId: record.patientId,
+      patientOrganizationId: record.patientOrganizationId,
+      recordId: record.id,
+      action,
+      purpose: ticket.actor.purpose as Purpose,
+      decision,
+      reason,
+    };
+  }
+}

@@ -1,0 +1,185 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import type { AccessCheck } from '../access/access.service.js';
+import { accessDenied } from '../access/access.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import { OrganizationEntity } from '../auth/organization.entity.js';
+import { OrganizationService } from '../auth/organization.service.js';
+import { UserEntity } from '../auth/user.entity.js';
+import { SYSTEM_ACTOR, type RequestContext } from '../common/request-context.js';
+import { DomainError } from '../common/domain-error.js';
+import { unwrapKey, wrapKey, type WrapRecipient } from '../crypto/index.js';
+import type { RecipientRef, RecordKeyOperations, RecordVersionRef, WrapDeletionScope } from './record-keys.js';
+import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './records.entities.js';
+
+/** The key id a wrap names (authenticated inside the wrap): the recipient, so a wrap moved to another row fails. */
+export const wrapKeyId = (recipient: RecipientRef): string => `${recipient.kind}:${recipient.id}`;
+
+/**
+ * Owns `record_key_wraps`: wraps a version's data key for recipients (public keys only), deletes a
+ * recipient's wraps, and unwraps for the actor of a request. Policy is not checked here: callers ask
+ * AccessService first; this only proves the actor holds a key.
+ */
+@Injectable()
+export class RecordKeyService implements RecordKeyOperations {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly auth: AuthService,
+    private readonly organizations: OrganizationService,
+  ) {}
+
+  async wrapForRecipients(
+    recordId: string,
+    version: number,
+    dek: Uint8Array,
+    recipients: readonly RecipientRef[],
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const unique = [...new Map(recipients.map((recipient) => [wrapKeyId(recipient), recipient])).values()];
+    if (unique.length === 0) return 0;
+    const keys = await this.publicKeysOf(unique, manager);
+    const rows = unique.map((recipient) => {
+      const publicKey = keys.get(wrapKeyId(recipient));
+      if (!publicKey) throw new DomainError('BAD_USER_INPUT', `Unknown key recipient ${recipient.kind} ${recipient.id}`);
+      const target: WrapRecipient = { keyId: wrapKeyId(recipient), publicKey };
+      return {
+        recordId,
+        version,
+        recipientKind: recipient.kind,
+        recipientId: recipient.id,
+        keyId: target.keyId,
+        wrappedKey: wrapKey(dek, target, { recordId, version }),
+      };
+    });
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(RecordKeyWrapEntity)
+      .values(rows)
+      .orUpdate(['key_id', 'wrapped_key'], ['record_id', 'version', 'recipient_kind', 'recipient_id'])
+      .execute();
+    return rows.length;
+  }
+
+  async deleteWrapsFor(recipient: RecipientRef, scope: WrapDeletionScope, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const query = manager
+      .createQueryBuilder()
+      .delete()
+      .from(RecordKeyWrapEntity)
+      .where('recipient_kind = :kind AND recipient_id = :id', { kind: recipient.kind, id: recipient.id })
+      .andWhere(`record_id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope));
+    const result = await query.execute();
+    return result.affected ?? 0;
+  }
+
+  async versionsInScope(scope: WrapDeletionScope, manager: EntityManager = this.dataSource.manager): Promise<RecordVersionRef[]> {
+    const rows = await manager
+      .getRepository(RecordVersionEntity)
+      .createQueryBuilder('v')
+      .select(['v.recordId', 'v.version'])
+      .where(`v.record_id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope))
+      .andWhere(`v.status IN ('STORED','ANCHORED')`)
+      // A version a key rotation replaced holds no keys to extend: its rotation carries the content.
+      .andWhere('NOT EXISTS (SELECT 1 FROM record_versions r WHERE r.record_id = v.record_id AND r.rotated_from = v.version)')
+      .orderBy('v.record_id')
+      .addOrderBy('v.version')
+      .getMany();
+    return rows.map((row) => ({ recordId: row.recordId, version: row.version }));
+  }
+
+  async hasWrap(recipient: RecipientRef, recordId: string, version: number): Promise<boolean> {
+    return this.dataSource
+      .getRepository(RecordKeyWrapEntity)
+      .existsBy({ recordId, version, recipientKind: recipient.kind, recipientId: recipient.id });
+  }
+
+  /**
+   * The actor's data key for a version: through the actor's own wrap (private key unsealed with the
+   * session key), else through a wrap for the actor's organization (an organization consent), else,
+   * when the access check was a break-glass EMERGENCY, through the patient organization's emergency
+   * key. FORBIDDEN when none applies.
+   */
+  async unwrapFor(ctx: RequestContext, recordId: string, version: number, check?: AccessCheck): Promise<Buffer> {
+    const actor = ctx.actor;
+    if (!actor) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
+    const wraps = await this.dataSource.getRepository(RecordKeyWrapEntity).findBy({ recordId, version });
+    const binding = { recordId, version };
+    const own = actor.kind === 'user' ? wraps.find((wrap) => wrap.recipientKind === 'user' && wrap.recipientId === actor.id) : undefined;
+    if (own) {
+      const keys = await this.auth.unsealSessionKeys(ctx);
+      return unwrapKey(own.wrappedKey, keys.wrappingPrivateKey, binding);
+    }
+    const organization = actor.organizationId
+      ? wraps.find((wrap) => wrap.recipientKind === 'organization' && wrap.recipientId === actor.organizationId)
+      : undefined;
+    if (organization) {
+      const privateKey = await this.organizations.unsealOrganizationKey(SYSTEM_ACTOR, organization.recipientId, 'wrapping');
+      return unwrapKey(organization.wrappedKey, privateKey, binding);
+    }
+    if (check?.decision === 'EMERGENCY') {
+      const dek = await this.unwrapWithEmergencyKey(SYSTEM_ACTOR, recordId, version, wraps);
+      if (dek) return dek;
+    }
+    throw accessDenied();
+  }
+
+  /**
+   * The DEK of a record version through the patient organization's emergency key, for break-glass
+   * reads and system work (key rotation); undefined when the version has no such wrap. Callers
+   * decide whether the use is allowed: this only holds the key.
+   */
+  async unwrapWithEmergencyKey(
+    system: typeof SYSTEM_ACTOR,
+    recordId: string,
+    version: number,
+    wraps?: readonly RecordKeyWrapEntity[],
+  ): Promise<Buffer | undefined> {
+    const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
+    if (!record?.patientOrganizationId) return undefined;
+    const emergency = (wraps ?? (await this.dataSource.getRepository(RecordKeyWrapEntity).findBy({ recordId, version }))).find(
+      (wrap) => wrap.recipientKind === 'emergency' && wrap.recipientId === record.patientOrganizationId,
+    );
+    if (!emergency) return undefined;
+    const privateKey = await this.organizations.unsealOrganizationKey(system, emergency.recipientId, 'emergency');
+    try {
+      return unwrapKey(emergency.wrappedKey, privateKey, { recordId, version });
+    } finally {
+      privateKey.fill(0);
+    }
+  }
+
+  private async publicKeysOf(recipients: readonly RecipientRef[], manager: EntityManager): Promise<Map<string, string>> {
+    const keys = new Map<string, string>();
+    const userIds = recipients.filter((r) => r.kind === 'user').map((r) => r.id);
+    const organizationIds = recipients.filter((r) => r.kind !== 'user').map((r) => r.id);
+    if (userIds.length > 0) {
+      for (const user of await manager.getRepository(UserEntity).find({ select: { id: true, wrappingPublicKey: true }, where: { id: In(userIds) } })) {
+        keys.set(wrapKeyId({ kind: 'user', id: user.id }), user.wrappingPublicKey);
+      }
+    }
+    if (organizationIds.length > 0) {
+      const organizations = await manager
+        .getRepository(OrganizationEntity)
+        .find({ select: { id: true, wrappingPublicKey: true, emergencyPublicKey: true }, where: { id: In(organizationIds) } });
+      for (const organization of organizations) {
+        keys.set(wrapKeyId({ kind: 'organization', id: organization.id }), organization.wrappingPublicKey);
+        keys.set(wrapKeyId({ kind: 'emergency', id: organization.id }), organization.emergencyPublicKey);
+      }
+    }
+    return keys;
+  }
+
+  private recordsInScopeSql(scope: WrapDeletionScope): string {
+    const alternatives: string[] = [];
+    // An empty list matches nothing (and `IN ()` is not valid SQL), so it adds no alternative.
+    if (scope.recordIds?.length) alternatives.push('r.id IN (:...scopeRecordIds)');
+    if (scope.categories?.length) alternatives.push('r.category IN (:...scopeCategories)');
+    const unscoped = scope.recordIds === undefined && scope.categories === undefined;
+    const filter = unscoped ? 'TRUE' : alternatives.length > 0 ? `(${alternatives.join(' OR ')})` : 'FALSE';
+    return `SELECT r.id FROM records r WHERE r.patient_id = :scopePatientId AND ${filter}`;
+  }
+
+  private scopeParameters(scope: WrapDeletionScope): Record<string, unknown> {
+    return { scopePatientId: scope.patientId, scopeRecordIds: scope.recordIds ?? [], scopeCategories: scope.categories ?? [] };
+  }
+}

@@ -1,0 +1,80 @@
+import type { RecordCategory } from 'healthledger-chaincode/shared';
+import type { RequestContext } from '../common/request-context.js';
+
+/*
+ * The contract between records and consent about record data keys (DEKs). Each record version's DEK
+ * is stored only wrapped (X25519 ECDH-ES, src/crypto/key-wrap.ts), once per recipient, in the
+ * `record_key_wraps` table that RecordKeyService owns:
+ *   - records wraps a NEW version for the patient, the patient's organization emergency key, and
+ *     every consent holder RecordKeyRecipientsPort lists (the consent module implements it);
+ *   - consent adds wraps for a grantee on grant (`wrapForRecipients`, with a DEK the patient unwrapped
+ *     in session through `unwrapFor`) and deletes a grantee's wraps on revoke (`deleteWrapsFor`).
+ */
+
+/** Who a wrapped key is addressed to. `emergency`: an organization's break-glass key (id = organization id). */
+export type RecipientKind = 'user' | 'organization' | 'emergency';
+
+export const RECIPIENT_KINDS: readonly RecipientKind[] = ['user', 'organization', 'emergency'];
+
+/** A recipient, named by kind and id; RecordKeyService looks up its current X25519 public key itself. */
+export interface RecipientRef {
+  readonly kind: RecipientKind;
+  /** A user id for `user`, an organization id for `organization` and `emergency`. */
+  readonly id: string;
+}
+
+/** What a new record version is about, for deciding whose consent covers it. */
+export interface RecordKeyScope {
+  readonly recordId: string;
+  readonly version: number;
+  readonly patientId: string;
+  readonly patientOrganizationId: string | null;
+  readonly category: RecordCategory;
+}
+
+/**
+ * Implemented by the consent module: the holders of a currently valid consent (any action) that
+ * covers this record (by record id or category), to be wrapped for when a new version is written.
+ * Neither the patient nor the emergency key: records adds those itself. Only consents whose patient
+ * signature verified count.
+ */
+export interface RecordKeyRecipientsPort {
+  consentRecipientsFor(scope: RecordKeyScope): Promise<readonly RecipientRef[]>;
+}
+
+/** Injection token of the app's {@link RecordKeyRecipientsPort}; resolved app-wide (the consent module provides it). */
+export const RECORD_KEY_RECIPIENTS = Symbol('RECORD_KEY_RECIPIENTS');
+
+/**
+ * A set of one patient's records, the way a consent scopes them: the records named in `recordIds`
+ * plus every record of a category in `categories` (a union). Neither given: all the patient's records.
+ */
+export interface WrapDeletionScope {
+  readonly patientId: string;
+  readonly recordIds?: readonly string[];
+  readonly categories?: readonly RecordCategory[];
+}
+
+/** A record version whose DEK a caller may need (e.g. all versions in a consent's scope, for wrapping on grant). */
+export interface RecordVersionRef {
+  readonly recordId: string;
+  readonly version: number;
+}
+
+/**
+ * What RecordKeyService (record-key.service.ts, exported by RecordsModule) offers the consent module.
+ * Stable: consent codes against this interface.
+ */
+export interface RecordKeyOperations {
+  /** Wraps `dek` for each recipient (replacing an existing wrap of the same recipient); returns how many were written. */
+  wrapForRecipients(recordId: string, version: number, dek: Uint8Array, recipients: readonly RecipientRef[]): Promise<number>;
+  /** Deletes the recipient's wraps within the scope; returns how many were deleted. */
+  deleteWrapsFor(recipient: RecipientRef, scope: WrapDeletionScope): Promise<number>;
+  /**
+   * The DEK of a record version, unwrapped with the actor's own private key (unsealed with the session
+   * key). FORBIDDEN when the actor holds no wrap for it; does NOT check policy (callers authorize first).
+   */
+  unwrapFor(ctx: RequestContext, recordId: string, version: number): Promise<Buffer>;
+  /** Versions (STORED or ANCHORED, not replaced by a key rotation) of the patient's records within the scope, e.g. to wrap on grant. */
+  versionsInScope(scope: WrapDeletionScope): Promise<RecordVersionRef[]>;
+}

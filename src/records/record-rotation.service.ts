@@ -1,0 +1,160 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Purpose } from 'healthledger-chaincode/shared';
+import { DataSource, In, IsNull, MoreThan, Not } from 'typeorm';
+import { SYSTEM_ACTOR } from '../common/request-context.js';
+import { DomainError } from '../common/domain-error.js';
+import type { DataKeyRotator } from '../consent/key-rotation.job.js';
+import { decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
+import { STORAGE } from '../storage/storage.module.js';
+import type { StoragePort } from '../storage/ports/storage.port.js';
+import { RecordAnchoring } from './record-anchoring.js';
+import { RecordContentService } from './record-content.service.js';
+import { RecordKeyService } from './record-key.service.js';
+import { RecordMetadataCache } from './record-metadata.cache.js';
+import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './records.entities.js';
+
+/**
+ * A rotation is the patient's own write (the ledger grants it as PATIENT_SELF whatever consents were
+ * revoked), made for security upkeep rather than care.
+ */
+const ROTATION_PURPOSE: Purpose = 'OPERATIONS';
+
+/**
+ * Rotates a record's data key after a revocation: the CURRENT version's content is decrypted with
+ * its old key (unwrapped through the patient organization's emergency key, the one key the server
+ * may use for system work) and streamed, re-encrypted under a fresh key, into storage (new CID). That
+ * is written as the next version (same plaintext; the ledger takes versions strictly in order),
+ * wrapped for the current recipients, and made current in one transaction; once it is anchored,
+ * the old version is retired: its blocks deleted from storage and its wraps removed.
+ *
+ * Only the current version is rotated: older versions are the record's history, each with its own
+ * ledger anchor, and re-encrypting one would need a new version number that would then pose as the
+ * current content. Their wraps for the revoked grantee are gone, but their ciphertext stays under
+ * the old keys.
+ *
+ * The record stays readable throughout: the old version until the switch, the new one from it.
+ * Idempotent after a crash: a call first finishes earlier rotations (anchor, retire), then rotates
+ * again, which is harmless (same plaintext, yet another key).
+ */
+@Injectable()
+export class RecordRotationService implements DataKeyRotator {
+  private readonly logger = new Logger('RecordRotation');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly content: RecordContentService,
+    private readonly keys: RecordKeyService,
+    private readonly anchoring: RecordAnchoring,
+    private readonly metadata: RecordMetadataCache,
+    @Inject(STORAGE) private readonly storage: StoragePort,
+  ) {}
+
+  async rotateDataKey(recordId: string): Promise<void> {
+    await this.finishRotations(recordId);
+    const version = await this.reencryptCurrent(recordId);
+    if (version === undefined) return;
+    await this.finishRotations(recordId);
+    this.logger.log(`record ${recordId}: data key rotated into version ${version}`);
+  }
+
+  /** Writes the current version's content under a new key as the next version; returns it (undefined: nothing to rotate). */
+  private async reencryptCurrent(recordId: string): Promise<number | undefined> {
+    const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
+    // A record whose first upload never completed holds no content, so no key to rotate.
+    if (!record || record.currentVersion === 0) return undefined;
+    const source = await this.dataSource.getRepository(RecordVersionEntity).findOneByOrFail({ recordId, version: record.currentVersion });
+    const oldDek = await this.keys.unwrapWithEmergencyKey(SYSTEM_ACTOR, recordId, source.version);
+    if (!oldDek) {
+      throw new DomainError('CONFLICT', `record ${recordId} version ${source.version} has no emergency-key wrap: its data key cannot be rotated without the patient`);
+    }
+    const version = source.version + 1;
+    const newDek = generateDataKey();
+    let cid: string | undefined;
+    try {
+      const plaintext = decryptStream(this.storage.get(source.cid!), oldDek, { recordId, version: source.version });
+      const ciphertext = tapSha256(encryptStream(plaintext, newDek, { recordId, version }));
+      cid = (await this.storage.put(ciphertext.stream)).cid;
+      const recipients = await this.content.recipientsFor(record, version);
+      const storedCid = cid;
+      await this.dataSource.transaction(async (manager) => {
+        const versions = manager.getRepository(RecordVersionEntity);
+        // An amendment (even one still uploading) holds the next version: rotating would race it; retried later.
+        if (await versions.existsBy({ recordId, version: MoreThan(source.version) })) {
+          throw new DomainError('CONFLICT', `record ${recordId} has a newer version than ${source.version} in progress`);
+        }
+        await versions.insert({
+          recordId,
+          version,
+          status: 'STORED',
+          title: source.title,
+          contentType: source.contentType,
+          description: source.description,
+          cid: storedCid,
+          size: source.size,
+          ciphertextSha256: ciphertext.digestHex(),
+          cidSha256: sha256Hex(storedCid),
+          ledgerTxId: null,
+          anchoredAt: null,
+          createdBy: record.patientId,
+          purpose: ROTATION_PURPOSE,
+          rotatedFrom: source.version,
+          uploadDeadline: new Date(),
+        });
+        await this.keys.wrapForRecipients(recordId, version, newDek, recipients, manager);
+        const switched = await manager
+          .createQueryBuilder()
+          .update(RecordEntity)
+          .set({ currentVersion: version, status: 'STORED' })
+          .where('id = :id AND current_version = :from', { id: recordId, from: source.version })
+          .execute();
+        if (switched.affected !== 1) throw new DomainError('CONFLICT', `record ${recordId} moved past version ${source.version} during the rotation`);
+      });
+    } catch (error) {
+      if (cid) {
+        const orphan = cid;
+        await this.storage.delete(orphan).catch((cleanup: unknown) => this.logger.warn(`could not delete orphaned rotation content ${orphan}: ${(cleanup as Error).message}`));
+      }
+      throw error;
+    } finally {
+      oldDek.fill(0);
+      newDek.fill(0);
+    }
+    await this.metadata.invalidate(recordId);
+    return version;
+  }
+
+  /**
+   * Anchors the record's rotation versions still STORED and retires the versions they replaced. A
+   * ledger outage throws (the job retries later); the new version is readable meanwhile.
+   */
+  private async finishRotations(recordId: string): Promise<void> {
+    const versions = this.dataSource.getRepository(RecordVersionEntity);
+    const rotations = await versions.find({
+      where: { recordId, rotatedFrom: Not(IsNull()), status: In(['STORED', 'ANCHORED']) },
+      order: { version: 'ASC' },
+    });
+    if (rotations.length === 0) return;
+    const keyed = new Set(
+      (
+        await this.dataSource
+          .getRepository(RecordKeyWrapEntity)
+          .createQueryBuilder('w')
+          .select('DISTINCT w.version', 'version')
+          .where('w.record_id = :recordId', { recordId })
+          .getRawMany<{ version: number }>()
+      ).map((row) => Number(row.version)),
+    );
+    for (const rotation of rotations) {
+      if (rotation.status === 'STORED') await this.anchoring.anchor(recordId, rotation.version);
+      if (keyed.has(rotation.rotatedFrom!)) await this.retire(recordId, rotation.rotatedFrom!);
+    }
+  }
+
+  /** Blocks first, wraps last: a crash in between leaves wraps, which is what marks a version as not yet retired. */
+  private async retire(recordId: string, version: number): Promise<void> {
+    const row = await this.dataSource.getRepository(RecordVersionEntity).findOneByOrFail({ recordId, version });
+    if (row.cid) await this.storage.delete(row.cid);
+    await this.dataSource.getRepository(RecordKeyWrapEntity).delete({ recordId, version });
+    await this.metadata.invalidate(recordId);
+  }
+}

@@ -1,0 +1,75 @@
+import { Controller, Get, Param, Put, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Public } from '../access/public.decorator.js';
+import { DomainError } from '../common/domain-error.js';
+import { RecordContentService, type UploadResult } from './record-content.service.js';
+
+/**
+ * The byte routes behind the URLs that createRecord/amendRecord and `downloadUrl` hand out. The
+ * signed, single-use token in the URL is the credential (bound to user, record and version), so the
+ * routes need no Authorization header: a browser can follow a download URL as is.
+ */
+@Controller('records')
+export class RecordsController {
+  constructor(private readonly content: RecordContentService) {}
+
+  @Put(':id/content')
+  @Public('the signed single-use upload token in the URL authorizes the request')
+  async upload(@Param('id') id: string, @Query('token') token: unknown, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<UploadResult> {
+    // Express's JSON and form parsers read those bodies before any route runs; the bytes must arrive untouched.
+    if ((request as { _body?: boolean })._body || request.readableEnded) {
+      throw new DomainError('BAD_USER_INPUT', 'Send the file as the raw request body with Content-Type application/octet-stream');
+    }
+    const length = request.headers['content-length'];
+    const declared = length === undefined ? undefined : Number(length);
+    try {
+      const result = await this.content.upload(token, id, request, Number.isSafeInteger(declared) ? declared : undefined, new Date());
+      response.status(201);
+      return result;
+    } catch (error) {
+      // Refused before the body was read: the unread rest makes the connection unusable for a next request.
+      if (!request.readableEnded) response.setHeader('connection', 'close');
+      throw error;
+    }
+  }
+
+  @Get(':id/content')
+  @Public('the signed single-use download token in the URL authorizes the request')
+  async download(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
+    const { contentType, size, body } = await this.content.download(token, id, new Date());
+    const iterator = body[Symbol.asyncIterator]();
+    // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
+    const first = await iterator.next();
+    response.status(200);
+    response.setHeader('content-type', contentType);
+    response.setHeader('content-length', String(size));
+    response.setHeader('cache-control', 'no-store');
+    response.setHeader('content-disposition', 'attachment');
+    response.flushHeaders();
+    try {
+      if (!first.done) await write(response, first.value);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) await write(response, next.value);
+      response.end();
+    } catch {
+      await iterator.return?.(undefined).catch(() => undefined);
+      // Headers are out: cutting the connection is the only signal left (the length is then never reached).
+      response.destroy();
+    }
+  }
+}
+
+function write(response: Response, chunk: Buffer): Promise<void> {
+  if (response.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      response.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      response.off('drain', onDrain);
+      reject(new Error('client went away'));
+    };
+    response.once('drain', onDrain);
+    response.once('close', onClose);
+  });
+}

@@ -1,0 +1,40 @@
+import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { DATA_KEY_ROTATOR } from '../consent/key-rotation.job.js';
+import { ContentTickets } from './content-tickets.js';
+import { RecordAnchoring } from './record-anchoring.js';
+import { RecordContentService } from './record-content.service.js';
+import { RecordKeyService } from './record-key.service.js';
+import { RecordMetadataCache } from './record-metadata.cache.js';
+import { RecordRotationService } from './record-rotation.service.js';
+import { RecordsController } from './records.controller.js';
+import { RecordsReconciler } from './records.reconciler.js';
+import { RecordsResolver } from './records.resolver.js';
+import { RecordsService } from './records.service.js';
+
+/**
+ * Records, versions and their bytes. Exports RecordKeyService (the wrapped data keys) and the
+ * DATA_KEY_ROTATOR (RecordRotationService) for the consent module, which imports this module (the
+ * token's file imports nothing of consent's module graph, so there is no cycle); takes the consent
+ * holders of new versions from RECORD_KEY_RECIPIENTS when a global module provides it. Needs the
+ * global Database, Cache, Ledger, Storage and Audit modules.
+ */
+@Module({
+  imports: [AccessModule, AuthModule],
+  controllers: [RecordsController],
+  providers: [
+    RecordsService,
+    RecordKeyService,
+    RecordContentService,
+    RecordAnchoring,
+    RecordMetadataCache,
+    ContentTickets,
+    RecordsReconciler,
+    RecordsResolver,
+    RecordRotationService,
+    { provide: DATA_KEY_ROTATOR, useExisting: RecordRotationService },
+  ],
+  exports: [RecordKeyService, RecordsService, DATA_KEY_ROTATOR],
+})
+export class RecordsModule {}

@@ -1,0 +1,391 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NextToLast } from 'blockstore-fs/sharding';
+import { CID } from 'multiformats/cid';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptStream, type WrappedKey, unwrapKey } from '../../src/crypto/index.js';
+import { LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
+import { LEDGER } from '../../src/ledger/ledger.module.js';
+import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
+import { STORAGE } from '../../src/storage/storage.module.js';
+import type { StoragePort } from '../../src/storage/ports/storage.port.js';
+import { KeyRotationJob } from '../../src/consent/key-rotation.job.js';
+import { ContentTickets } from '../../src/records/content-tickets.js';
+import { RecordKeyService } from '../../src/records/record-key.service.js';
+import { RecordRotationService } from '../../src/records/record-rotation.service.js';
+import { RecordsReconciler } from '../../src/records/records.reconciler.js';
+import { readJson } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
+const PASSWORD = 'a long enough passphrase';
+const RECORD_FIELDS = 'id title category contentType size version status cid patient { id name } createdBy { id name } versions { version cid status }';
+
+interface Auth {
+  accessToken: string;
+  user: { id: string; organization: { id: string } | null };
+}
+
+describe('records: upload, download, access, verification, reconciliation', () => {
+  let t: TestApp;
+  let counter = 0;
+  let root: Auth;
+  let hospital: { id: string };
+  let hospitalAdmin: Auth;
+  let patientA: Auth;
+  let patientB: Auth;
+  let doctor: Auth;
+  let lab: Auth;
+
+  const bearer = (auth: Auth) => ({ authorization: `Bearer ${auth.accessToken}` });
+  const gql = async <T>(auth: Auth | null, query: string, variables: Record<string, unknown> = {}) => {
+    const { body } = await t.graphql<T>(query, variables, auth ? bearer(auth) : {});
+    return { data: body.data, code: body.errors?.[0]?.extensions.code, message: body.errors?.[0]?.message };
+  };
+  const login = async (email: string, password: string): Promise<Auth> =>
+    (await gql<{ login: Auth }>(null, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id organization { id } } } }', { e: email, p: password }))
+      .data!.login;
+  const createUser = async (role: string) => {
+    const email = `${role.toLowerCase()}${++counter}@example.org`;
+    const created = await gql(hospitalAdmin, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', {
+      i: { email, password: PASSWORD, name: `A ${role} ${counter}`, role, organizationId: hospital.id },
+    });
+    expect(created.code).toBeUndefined();
+    return login(email, PASSWORD);
+  };
+  const createRecord = (auth: Auth, patientId: string, category = 'LAB_RESULT') =>
+    gql<{ createRecord: { record: { id: string; status: string; version: number }; uploadUrl: string; expiresAt: string } }>(
+      auth,
+      `mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { ${RECORD_FIELDS} } uploadUrl expiresAt } }`,
+      { i: { patientId, title: 'Blood panel', category, contentType: 'application/pdf', description: 'fasting' } },
+    );
+  const put = (url: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+    fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...headers }, body });
+  const uploaded = async (auth: Auth, patientId: string, bytes: Uint8Array) => {
+    const created = await createRecord(auth, patientId);
+    expect(created.code).toBeUndefined();
+    const response = await put(created.data!.createRecord.uploadUrl, bytes);
+    expect(response.status).toBe(201);
+    return { id: created.data!.createRecord.record.id, result: await readJson(response) };
+  };
+  const downloadUrl = async (auth: Auth, id: string) => gql<{ record: { downloadUrl: string } }>(auth, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id });
+  const download = async (url: string) => {
+    const response = await fetch(`${t.url}${url}`);
+    return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ ARGON2_MEMORY_KIB: '1024', LOGIN_RATE_LIMIT: '100000', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, UPLOAD_MAX_BYTES: String(8 * 1024 * 1024) });
+    root = await login(ADMIN.email, ADMIN.password);
+    hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "St. Example" }) { id } }')).data!.createOrganization;
+    const adminEmail = 'hadmin@example.org';
+    await gql(root, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', {
+      i: { email: adminEmail, password: PASSWORD, name: 'H Admin', role: 'ADMIN', organizationId: hospital.id },
+    });
+    hospitalAdmin = await login(adminEmail, PASSWORD);
+    patientA = await createUser('PATIENT');
+    patientB = await createUser('PATIENT');
+    doctor = await createUser('DOCTOR');
+    lab = await createUser('LAB');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('round-trips bytes: upload is stored, keyed and anchored; the download is identical; URLs are single-use', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 12345);
+    const created = await createRecord(lab, patientA.user.id);
+    expect(created.code).toBeUndefined();
+    expect(created.data!.createRecord.record).toMatchObject({ status: 'PENDING', version: 0 });
+    const url = created.data!.createRecord.uploadUrl;
+    const response = await put(url, bytes);
+    expect(response.status).toBe(201);
+    const body = await readJson(response);
+    expect(body).toMatchObject({ id: created.data!.createRecord.record.id, version: 1, size: bytes.length, status: 'ANCHORED' });
+
+    const replay = await put(url, bytes);
+    expect(replay.status).toBe(409);
+    expect((await readJson(replay)).error.code).toBe('CONFLICT');
+
+    const record = await gql<{ record: Record<string, unknown> }>(patientA, `query($id: ID!) { record(id: $id) { ${RECORD_FIELDS} downloadUrl } }`, { id: body.id });
+    expect(record.data!.record).toMatchObject({ status: 'ANCHORED', version: 1, size: bytes.length, cid: body.cid, patient: { id: patientA.user.id } });
+    const got = await download(record.data!.record.downloadUrl as string);
+    expect(got.status).toBe(200);
+    expect(got.bytes.equals(bytes)).toBe(true);
+    expect((await download(record.data!.record.downloadUrl as string)).status).toBe(409);
+
+    const verification = await gql<{ verifyRecord: Record<string, unknown> }>(
+      patientA,
+      'query($id: ID!) { verifyRecord(id: $id) { valid cidMatches contentHashMatches anchoredAt ledgerTxId problems } }',
+      { id: body.id },
+    );
+    expect(verification.data!.verifyRecord).toMatchObject({ valid: true, cidMatches: true, contentHashMatches: true, problems: [] });
+  });
+
+  it('refuses forged, expired, misdirected and oversized uploads with JSON errors, leaving no orphan', async () => {
+    const created = await createRecord(patientA, patientA.user.id);
+    const url = created.data!.createRecord.uploadUrl;
+    const [pathPart, token] = url.split('?token=');
+    const [payload, mac] = token!.split('.');
+    const flipped = `${mac!.slice(0, -2)}${mac!.endsWith('AA') ? 'AB' : 'AA'}`;
+    const forged = await put(`${pathPart}?token=${payload}.${flipped}`, Buffer.from('x'));
+    expect(forged.status).toBe(403);
+    expect((await readJson(forged)).error.code).toBe('FORBIDDEN');
+
+    const other = await createRecord(patientA, patientA.user.id);
+    const misdirected = await put(`/records/${other.data!.createRecord.record.id}/content?token=${token}`, Buffer.from('x'));
+    expect(misdirected.status).toBe(403);
+
+    const tickets = t.app.get(ContentTickets);
+    const expired = await tickets.issue({
+      kind: 'upload',
+      recordId: created.data!.createRecord.record.id,
+      version: 1,
+      userId: patientA.user.id,
+      actor: { role: 'PATIENT', organizationId: hospital.id, purpose: 'TREATMENT', decision: 'GRANTED', reason: 'PATIENT_SELF' },
+      now: new Date(Date.now() - 60 * 60_000),
+    });
+    const late = await put(expired.url, Buffer.from('x'));
+    expect(late.status).toBe(403);
+    expect((await readJson(late)).error.message).toMatch(/expired/);
+
+    const declaredTooBig = await put(url, randomBytes(8 * 1024 * 1024 + 1));
+    expect(declaredTooBig.status).toBe(400);
+    // Chunked (no length): refused once the stream passes the limit; the version and record are removed.
+    const chunks = Array.from({ length: 9 }, () => randomBytes(1024 * 1024));
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    });
+    const tooBig = await fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(tooBig.status).toBe(400);
+    expect((await readJson(tooBig)).error.code).toBe('BAD_USER_INPUT');
+    const gone = await gql(patientA, 'query($id: ID!) { record(id: $id) { id } }', { id: created.data!.createRecord.record.id });
+    expect(gone.code).toBe('FORBIDDEN');
+    const rows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [created.data!.createRecord.record.id]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('BOLA: another patient and a doctor without consent are refused on every query, mutation and route; the patient is let in', async () => {
+    const { id } = await uploaded(patientA, patientA.user.id, Buffer.from('private content of A'));
+    for (const outsider of [patientB, doctor]) {
+      expect((await gql(outsider, 'query($id: ID!) { record(id: $id) { id } }', { id })).code).toBe('FORBIDDEN');
+      expect((await gql(outsider, 'query($id: ID!) { verifyRecord(id: $id) { valid } }', { id })).code).toBe('FORBIDDEN');
+      const list = await gql<{ records: { totalCount: number; edges: unknown[] } }>(outsider, 'query($p: ID!) { records(patientId: $p) { totalCount edges { node { id } } } }', { p: patientA.user.id });
+      expect(list.data!.records).toEqual({ totalCount: 0, edges: [] });
+    }
+    expect((await gql(patientB, 'mutation($id: ID!) { amendRecord(recordId: $id, input: { title: "x" }) { uploadUrl } }', { id })).code).toBe('FORBIDDEN');
+    // Staff of the patient's own organization may write (TREATMENT) without a consent, yet not read.
+    const amended = await gql<{ amendRecord: { record: { id: string } } }>(doctor, 'mutation($id: ID!) { amendRecord(recordId: $id, input: { title: "Addendum" }) { record { id } } }', { id });
+    expect(amended.code).toBeUndefined();
+    // Another patient may not create records for A; an unknown record id gets the same answer as a refused one.
+    expect((await createRecord(patientB, patientA.user.id)).code).toBe('FORBIDDEN');
+    const unknown = await gql(patientA, 'query($id: ID!) { record(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' });
+    expect(unknown).toMatchObject({ code: 'FORBIDDEN', message: 'Access denied' });
+    // The lab wrote it but holds no key: writing for a patient does not grant reading.
+    const labUpload = await uploaded(lab, patientA.user.id, Buffer.from('lab result'));
+    expect((await gql(lab, 'query($id: ID!) { record(id: $id) { id } }', { id: labUpload.id })).code).toBe('FORBIDDEN');
+
+    const mine = await gql<{ records: { totalCount: number; edges: Array<{ node: { id: string } }> } }>(
+      patientA,
+      'query($p: ID!) { records(patientId: $p, first: 1) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+      { p: patientA.user.id },
+    );
+    expect(mine.data!.records.totalCount).toBeGreaterThanOrEqual(2);
+    expect(mine.data!.records.edges).toHaveLength(1);
+    const events = await t.app.get(DataSource).query(`SELECT action, decision FROM access_event WHERE record_id = $1 AND actor_id = $2`, [id, doctor.user.id]);
+    expect(events.map((e: { decision: string }) => e.decision)).toContain('DENIED');
+  });
+
+  it('amends: a new version, the old one still listed; a second pending upload is a conflict', async () => {
+    const { id } = await uploaded(patientA, patientA.user.id, Buffer.from('version one'));
+    const amend = await gql<{ amendRecord: { uploadUrl: string } }>(patientA, 'mutation($id: ID!) { amendRecord(recordId: $id, input: { title: "Corrected" }) { uploadUrl } }', { id });
+    expect(amend.code).toBeUndefined();
+    expect((await gql(patientA, 'mutation($id: ID!) { amendRecord(recordId: $id, input: {}) { uploadUrl } }', { id })).code).toBe('CONFLICT');
+    const response = await put(amend.data!.amendRecord.uploadUrl, Buffer.from('version two'));
+    expect(await readJson(response)).toMatchObject({ version: 2, status: 'ANCHORED' });
+    const record = await gql<{ record: { title: string; version: number; versions: Array<{ version: number }>; downloadUrl: string } }>(
+      patientA,
+      'query($id: ID!) { record(id: $id) { title version versions { version } downloadUrl } }',
+      { id },
+    );
+    expect(record.data!.record).toMatchObject({ title: 'Corrected', version: 2, versions: [{ version: 1 }, { version: 2 }] });
+    expect((await download(record.data!.record.downloadUrl)).bytes.toString()).toBe('version two');
+  });
+
+  it('verifyRecord and download detect a tampered block; verifyRecord detects a CID that does not match the anchor', async () => {
+    const { id, result } = await uploaded(patientA, patientA.user.id, randomBytes(4096));
+    const file = blockFile(t, result.cid);
+    const block = await readFile(file);
+    block[block.length >> 1] ^= 0xff;
+    await writeFile(file, block);
+
+    const verification = await gql<{ verifyRecord: { valid: boolean; cidMatches: boolean; problems: string[] } }>(
+      patientA,
+      'query($id: ID!) { verifyRecord(id: $id) { valid cidMatches problems } }',
+      { id },
+    );
+    expect(verification.data!.verifyRecord.valid).toBe(false);
+    expect(verification.data!.verifyRecord.problems.join(' ')).toMatch(/altered|could not be read/);
+    const url = (await downloadUrl(patientA, id)).data!.record.downloadUrl;
+    const got = await fetch(`${t.url}${url}`);
+    expect(got.status).toBe(422);
+    expect((await readJson(got)).error.code).toBe('INTEGRITY_VIOLATION');
+
+    const other = await uploaded(patientA, patientA.user.id, Buffer.from('another file'));
+    await t.app.get(DataSource).query(`UPDATE record_versions SET cid = $1 WHERE record_id = $2`, [other.result.cid, other.id === id ? '' : id]);
+    const swapped = await gql<{ verifyRecord: { valid: boolean; problems: string[] } }>(patientA, 'query($id: ID!) { verifyRecord(id: $id) { valid problems } }', { id });
+    expect(swapped.data!.verifyRecord.valid).toBe(false);
+    expect(swapped.data!.verifyRecord.problems).toContain('the CID does not match the ledger anchor');
+  });
+
+  it('reconciler: a version stored while the ledger was down is anchored later; an abandoned upload is removed', async () => {
+    const ledger = t.app.get<LedgerPort>(LEDGER);
+    const submit = ledger.submit.bind(ledger);
+    ledger.submit = async () => {
+      throw new LedgerUnavailableError('ledger down (test)');
+    };
+    let stored: { id: string; result: { status: string; version: number } };
+    try {
+      stored = await uploaded(patientA, patientA.user.id, Buffer.from('written during an outage'));
+    } finally {
+      ledger.submit = submit;
+    }
+    expect(stored.result.status).toBe('STORED');
+    const before = await gql<{ record: { status: string } }>(patientA, 'query($id: ID!) { record(id: $id) { status } }', { id: stored.id });
+    expect(before.data!.record.status).toBe('STORED');
+
+    const abandoned = await createRecord(patientA, patientA.user.id);
+    const abandonedId = abandoned.data!.createRecord.record.id;
+    const report = await t.app.get(RecordsReconciler).runOnce(new Date(Date.now() + 7 * 60 * 60_000));
+    expect(report.anchored).toBeGreaterThanOrEqual(1);
+    expect(report.abandonedRemoved).toBeGreaterThanOrEqual(1);
+    const after = await gql<{ record: { status: string } }>(patientA, 'query($id: ID!) { record(id: $id) { status } }', { id: stored.id });
+    expect(after.data!.record.status).toBe('ANCHORED');
+    const rows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [abandonedId]);
+    expect(rows[0].n).toBe(0);
+    expect((await put(abandoned.data!.createRecord.uploadUrl, Buffer.from('late'))).status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('with the database rows and the blockstore alone, nothing decrypts', async () => {
+    const marker = Buffer.from(`PLAINTEXT-MARKER-${randomBytes(8).toString('hex')}`);
+    const { id, result } = await uploaded(patientA, patientA.user.id, Buffer.concat([marker, randomBytes(1000)]));
+    const db = t.app.get(DataSource);
+    const dump: string[] = [];
+    for (const table of ['users', 'organizations', 'auth_sessions', 'records', 'record_versions', 'record_key_wraps', 'record_content_tickets']) {
+      dump.push(JSON.stringify(await db.query(`SELECT * FROM ${table}`)));
+    }
+    // Every 32-byte value anywhere in the dump (base64url or hex) tried as a private key or a data key.
+    const candidates = new Set<string>();
+    for (const match of dump.join('\n').matchAll(/[A-Za-z0-9_-]{43}|[0-9a-f]{64}/g)) candidates.add(match[0]);
+    const keys = [...candidates].map((text) => Buffer.from(text, text.length === 64 ? 'hex' : 'base64url')).filter((key) => key.length === 32);
+    expect(keys.length).toBeGreaterThan(10);
+    const wraps: Array<{ wrapped_key: WrappedKey }> = await db.query('SELECT wrapped_key FROM record_key_wraps WHERE record_id = $1', [id]);
+    expect(wraps.length).toBeGreaterThanOrEqual(2);
+    const blocks = await readAll(path.join(t.dataDir, 'ipfs', 'blocks'));
+    expect(blocks.some((block) => block.includes(marker))).toBe(false);
+    const ciphertext = await readFile(blockFile(t, result.cid));
+    for (const key of keys) {
+      for (const { wrapped_key } of wraps) expect(() => unwrapKey(wrapped_key, key, { recordId: id, version: 1 })).toThrow();
+      await expect(collect(decryptStream(once(ciphertext), key, { recordId: id, version: 1 }))).rejects.toThrow();
+    }
+  });
+
+  it('rotates the data key after a revocation: new CID, old blocks gone, same bytes, keys only for the current recipients', async () => {
+    const patient = await createUser('PATIENT');
+    const grantee = await createUser('DOCTOR');
+    const remaining = await createUser('DOCTOR');
+    const bytes = randomBytes(200 * 1024 + 5);
+    const { id, result } = await uploaded(lab, patient.user.id, bytes);
+    const grant = async (granteeId: string) => {
+      const granted = await gql<{ grantConsent: { id: string } }>(patient, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', {
+        i: { granteeId, recordIds: [id], actions: ['READ'], purposes: ['TREATMENT'] },
+      });
+      expect(granted.code).toBeUndefined();
+      return granted.data!.grantConsent.id;
+    };
+    const revoked = await grant(grantee.user.id);
+    await grant(remaining.user.id);
+    const keys = t.app.get(RecordKeyService);
+    const user = (auth: Auth) => ({ kind: 'user' as const, id: auth.user.id });
+    expect(await keys.hasWrap(user(grantee), id, 1)).toBe(true);
+
+    const revocation = await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: revoked });
+    expect(revocation.code).toBeUndefined();
+    await t.app.get(KeyRotationJob).kick();
+
+    const storage = t.app.get<StoragePort>(STORAGE);
+    const record = async () =>
+      (await gql<{ record: { version: number; cid: string; status: string; versions: Array<{ version: number; cid: string }> } }>(
+        patient,
+        'query($id: ID!) { record(id: $id) { version cid status versions { version cid } } }',
+        { id },
+      )).data!.record;
+    const rotated = await record();
+    expect(rotated).toMatchObject({ version: 2, status: 'ANCHORED' });
+    expect(rotated.cid).not.toBe(result.cid);
+    // The replaced version is not offered any more: its blocks and keys are gone.
+    expect(rotated.versions).toEqual([{ version: 2, cid: rotated.cid }]);
+    expect(await storage.has(result.cid)).toBe(false);
+    expect(await storage.has(rotated.cid)).toBe(true);
+    const wrapped = async (version: number) =>
+      (await t.app.get(DataSource).query('SELECT recipient_kind, recipient_id FROM record_key_wraps WHERE record_id = $1 AND version = $2 ORDER BY recipient_kind, recipient_id', [id, version])) as Array<{ recipient_kind: string; recipient_id: string }>;
+    expect(await wrapped(1)).toEqual([]);
+    expect(await wrapped(2)).toEqual(
+      expect.arrayContaining([
+        { recipient_kind: 'user', recipient_id: patient.user.id },
+        { recipient_kind: 'user', recipient_id: remaining.user.id },
+        { recipient_kind: 'emergency', recipient_id: hospital.id },
+      ]),
+    );
+    expect(await keys.hasWrap(user(grantee), id, 2)).toBe(false);
+    expect((await wrapped(2)).length).toBe(3);
+
+    // The patient and the remaining consent holder read the same bytes; the new version verifies against its anchor.
+    for (const reader of [patient, remaining]) {
+      const got = await download((await downloadUrl(reader, id)).data!.record.downloadUrl);
+      expect(got.status).toBe(200);
+      expect(got.bytes.equals(bytes)).toBe(true);
+    }
+    expect((await downloadUrl(grantee, id)).code).toBe('FORBIDDEN');
+    const verification = await gql<{ verifyRecord: { valid: boolean; problems: string[] } }>(patient, 'query($id: ID!) { verifyRecord(id: $id) { valid problems } }', { id });
+    expect(verification.data!.verifyRecord).toEqual({ valid: true, problems: [] });
+
+    // Running it again (a retry after a crash) rotates once more and retires the previous rotation.
+    await t.app.get(RecordRotationService).rotateDataKey(id);
+    const again = await record();
+    expect(again.version).toBe(3);
+    expect(await storage.has(rotated.cid)).toBe(false);
+    expect(await wrapped(2)).toEqual([]);
+    expect((await download((await downloadUrl(patient, id)).data!.record.downloadUrl)).bytes.equals(bytes)).toBe(true);
+  });
+});
+
+/** Where the filesystem blockstore keeps a block (the content of a one-block file is its root block). */
+function blockFile(t: TestApp, cid: string): string {
+  const { dir, file } = new NextToLast().encode(CID.parse(cid));
+  return path.join(t.dataDir, 'ipfs', 'blocks', dir, file);
+}
+
+async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
+async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+async function readAll(dir: string): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(await readFile(path.join(entry.parentPath, entry.name)));
+  }
+  return out;
+}
