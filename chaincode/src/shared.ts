@@ -73,4 +73,5 @@ export {
   type RecordHeadState,
   type UserState,
 } from './model/ledger-types';
+export { toPolicyConsent } from './model/policy-consent';
 export { parseConsentGrantPayload, parseConsentRevokePayload, parseKeyRotationPayload } from './model/payloads';

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   CONTRACT_NAMES,
+  toPolicyConsent,
   type ConsentState,
   type EmergencyAccessState,
-  type PolicyConsent,
   type PolicyEmergencyGrant,
 } from 'healthledger-chaincode/shared';
 import { LEDGER } from '../ledger/ledger.module.js';
@@ -31,21 +31,6 @@ export class LedgerConsentSource implements ConsentSource {
     const result = await this.ledger.evaluate(`${CONTRACT_NAMES.consent}:${transaction}`, [patientId]);
     return JSON.parse(result.toString('utf8')) as T;
   }
-}
-
-export function toPolicyConsent(state: ConsentState): PolicyConsent {
-  const { grant } = state;
-  return {
-    id: state.id,
-    patientId: state.patientId,
-    grantee: grant.grantee,
-    scope: grant.scope,
-    actions: grant.actions,
-    purposes: grant.purposes,
-    validFrom: grant.validFrom,
-    validUntil: grant.validUntil,
-    status: state.status,
-  };
 }
 
 function toPolicyEmergencyGrant(state: EmergencyAccessState): PolicyEmergencyGrant {

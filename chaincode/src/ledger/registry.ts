@@ -2,7 +2,7 @@ import type { Context } from 'fabric-contract-api';
 import { ADMIN_ATTRIBUTE } from '../contracts/names';
 import { forbidden, integrityViolation, notFound } from '../lib/errors';
 import type { ConsentState, OrganizationState, UserState } from '../model/ledger-types';
-import type { AccessActor, PolicyConsent } from '../policy';
+import type { AccessActor } from '../policy';
 import { KEY_TYPES, listState, readState, stateKey } from './state';
 
 /**
@@ -90,17 +90,4 @@ export function toAccessActor(user: UserState): AccessActor {
   return { id: user.id, role: user.role, organizationId: user.organizationId, attributes: user.attributes };
 }
 
-export function toPolicyConsent(consent: ConsentState): PolicyConsent {
-  const { grant } = consent;
-  return {
-    id: consent.id,
-    patientId: consent.patientId,
-    grantee: grant.grantee,
-    scope: grant.scope,
-    actions: grant.actions,
-    purposes: grant.purposes,
-    validFrom: grant.validFrom,
-    validUntil: grant.validUntil,
-    status: consent.status,
-  };
-}
+export { toPolicyConsent } from '../model/policy-consent';
