@@ -2,6 +2,7 @@ import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { inject } from 'vitest';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory.js';
@@ -36,6 +37,7 @@ export interface GraphqlErrorBody {
 export async function startTestApp(env: Record<string, string> = {}, dataDir?: string): Promise<TestApp> {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'hl-e2e-')));
   await seedEmbeddedDatabase(dir);
+  const databaseUrl = process.env.DATABASE_URL ? await ownPostgresDatabase(process.env.DATABASE_URL, dir) : '';
   const config = await loadAppConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
@@ -48,7 +50,7 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     LOGIN_RATE_LIMIT: '100000',
     // Apps of one test run share the CI Redis: each gets its own keys (rate-limit counters, denylist).
     CACHE_NAMESPACE: `test-${path.basename(dir)}`,
-    DATABASE_URL: process.env.DATABASE_URL ?? '',
+    DATABASE_URL: databaseUrl,
     REDIS_URL: process.env.REDIS_URL ?? '',
     ...env,
   });
@@ -64,7 +66,7 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     await app.listen(0, '127.0.0.1');
   } catch (error) {
     await app.close().catch(() => undefined);
-    if (!dataDir) await rm(dir, { recursive: true, force: true });
+    if (!dataDir) await discardData(dir, databaseUrl);
     throw error;
   }
   const { port } = app.getHttpServer().address() as { port: number };
@@ -86,7 +88,7 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     },
     async close(options) {
       await app.close();
-      if (!options?.keepData) await rm(dir, { recursive: true, force: true });
+      if (!options?.keepData) await discardData(dir, databaseUrl);
     },
   };
 }
@@ -97,4 +99,38 @@ async function seedEmbeddedDatabase(dataDir: string): Promise<void> {
   const target = path.join(dataDir, 'pg', 'data');
   if (await stat(target).catch(() => undefined)) return;
   await cp(inject('pgliteTemplate'), target, { recursive: true });
+}
+
+/**
+ * On PostgreSQL every test app gets a database of its own, named after its DATA_DIR (so a restart on
+ * the same DATA_DIR finds it again): apps share nothing through the database, just as each has its
+ * own embedded ledger and blockstore. Otherwise one app's audit chain or users would meet another
+ * app's fresh ledger.
+ */
+async function ownPostgresDatabase(baseUrl: string, dataDir: string): Promise<string> {
+  const name = `hl_${path.basename(dataDir).replace(/[^a-zA-Z0-9]/g, '_').toLowerCase()}`.slice(0, 63);
+  const client = new pg.Client({ connectionString: baseUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function discardData(dataDir: string, databaseUrl: string): Promise<void> {
+  await rm(dataDir, { recursive: true, force: true });
+  if (!databaseUrl || !process.env.DATABASE_URL) return;
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
