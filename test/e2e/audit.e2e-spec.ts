@@ -53,10 +53,10 @@ function ctxOf(role: UserActor['role'], id: string, organizationId: string | nul
 }
 
 /** The real CLI as a separate process (asynchronously: it talks to this process's embedded database). */
-function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   const entry = path.join(import.meta.dirname, '../../src/audit/cli/healthledger-verify.ts');
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', entry, ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['--import', 'tsx', entry, ...args], { timeout: 60_000, env }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -288,15 +288,20 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
     expect(report.problems.join('\n')).toMatch(/root rebuilt from its/);
 
     // The same through the command line: every problem printed, non-zero exit; a forged proof file refused.
-    const cli = await runCli('ledger', '--data-dir', t.dataDir);
+    // The CLI reads the database the app uses (on PostgreSQL each test app has its own).
+    const database = t.config.database;
+    const cli = await runCli(['ledger', '--data-dir', t.dataDir], {
+      ...process.env,
+      DATABASE_URL: database.kind === 'postgres' ? database.url : '',
+    });
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(new RegExp(`PROBLEM: database: event ${rows[1].id} .* was altered`));
     expect(cli.stderr).toMatch(/PROBLEM: database: batch .* events in the database but/);
     const forged = path.join(t.dataDir, 'forged.json');
     const genuine = JSON.parse(await readFile(file, 'utf8'));
     await writeFile(forged, JSON.stringify({ ...genuine, leafIndex: genuine.leafIndex + 1 }));
-    expect(await runCli('proof', file)).toMatchObject({ code: 0 });
-    expect(await runCli('proof', forged)).toMatchObject({ code: 1, stderr: expect.stringMatching(/INVALID/) });
+    expect(await runCli(['proof', file])).toMatchObject({ code: 0 });
+    expect(await runCli(['proof', forged])).toMatchObject({ code: 1, stderr: expect.stringMatching(/INVALID/) });
   });
 
   it('reports an altered block of the embedded ledger file', async () => {
