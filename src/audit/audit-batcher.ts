@@ -176,7 +176,10 @@ export class AuditBatcher {
       );
       const rows = await sql<AccessEventRow>(
         runner,
-        `SELECT seq, ${EVENT_COLUMNS} FROM access_event WHERE batch_id IS NULL ORDER BY seq LIMIT $1 FOR UPDATE`,
+        // No FOR UPDATE: the advisory lock already makes this the only batcher, nothing else sets
+        // batch_id, and locking rows would write every tuple once more just to mark it locked. The
+        // UPDATE below re-checks batch_id IS NULL and the claim is undone if any row was taken.
+        `SELECT seq, ${EVENT_COLUMNS} FROM access_event WHERE batch_id IS NULL ORDER BY seq LIMIT $1`,
         [this.options.maxEvents],
       );
       if (rows.length === 0) {
@@ -203,10 +206,10 @@ export class AuditBatcher {
         `INSERT INTO audit_batch (sequence, id, merkle_root, tree_size, previous_root, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')`,
         [batch.sequence, batch.id, batch.merkle_root, batch.tree_size, batch.previous_root],
       );
-      await runner.query(
+      const claimed = await runner.query(
         `UPDATE access_event e SET batch_id = $1, leaf_index = u.leaf_index, leaf_hash = u.leaf_hash, proof = u.proof::jsonb
          FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[]) AS u(id, leaf_index, leaf_hash, proof)
-         WHERE e.id = u.id`,
+         WHERE e.id = u.id AND e.batch_id IS NULL`,
         [
           batch.id,
           rows.map((row) => row.id),
@@ -215,6 +218,9 @@ export class AuditBatcher {
           rows.map((_, i) => JSON.stringify(tree.inclusionProof(i).map((node) => node.toString('hex')))),
         ],
       );
+      if (affectedRows(claimed) !== rows.length) {
+        throw new AuditIntegrityError(`audit batch ${batch.id}: ${rows.length} events read, but ${affectedRows(claimed)} were still unbatched when claimed`);
+      }
       await runner.commitTransaction();
       return batch;
     } catch (error) {
@@ -258,6 +264,11 @@ export class AuditBatcher {
     );
     this.lastAnchoredAt = new Date();
   }
+}
+
+/** Rows an UPDATE changed, from TypeORM's `[rows, affected]` answer (postgres and PGlite drivers). */
+function affectedRows(result: unknown): number {
+  return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : Number.NaN;
 }
 
 /** The ledger's record of an audit batch, or undefined when it is not anchored. */
