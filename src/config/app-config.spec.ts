@@ -71,6 +71,18 @@ describe('configuration', () => {
     expect(message).not.toContain('hunter2-secret');
   });
 
+  it('takes the upload and download URL lifetimes in seconds, within 10 s .. 24 h', async () => {
+    expect((await loadAppConfig({ DATA_DIR: dataDir })).records).toEqual({ uploadUrlTtlSeconds: 900, downloadUrlTtlSeconds: 300 });
+    const config = await loadAppConfig({ DATA_DIR: dataDir, UPLOAD_URL_TTL_SECONDS: '3600', DOWNLOAD_URL_TTL_SECONDS: '10' });
+    expect(config.records).toEqual({ uploadUrlTtlSeconds: 3600, downloadUrlTtlSeconds: 10 });
+    expect(parseEnv({ UPLOAD_URL_TTL_SECONDS: '86400' }).UPLOAD_URL_TTL_SECONDS).toBe(86_400);
+
+    expect(() => parseEnv({ UPLOAD_URL_TTL_SECONDS: '9' })).toThrow(/UPLOAD_URL_TTL_SECONDS: must be at least 10 \(seconds\)/);
+    expect(() => parseEnv({ DOWNLOAD_URL_TTL_SECONDS: '86401' })).toThrow(/DOWNLOAD_URL_TTL_SECONDS: must be at most 86400/);
+    expect(() => parseEnv({ DOWNLOAD_URL_TTL_SECONDS: '1.5' })).toThrow(/DOWNLOAD_URL_TTL_SECONDS: must be a whole number of seconds/);
+    expect(() => parseEnv({ UPLOAD_URL_TTL_SECONDS: '15m' })).toThrow(/UPLOAD_URL_TTL_SECONDS: must be a whole number of seconds/);
+  });
+
   it('requires the settings each choice depends on', () => {
     expect(() => parseEnv({ LEDGER: 'fabric' })).toThrow(/FABRIC_PEER_ENDPOINT: is required when LEDGER=fabric/);
     expect(() => parseEnv({ STORAGE: 'networked' })).toThrow(/STORAGE_LISTEN: is required when STORAGE=networked/);

@@ -54,6 +54,8 @@ export class AppConfig {
   readonly storage: StorageConfig;
   readonly admin?: { email: string; password: string };
   readonly uploads: { maxBytes: number };
+  /** How long a record's upload URL (createRecord/amendRecord) and download URL (`downloadUrl`) can be used. */
+  readonly records: { uploadUrlTtlSeconds: number; downloadUrlTtlSeconds: number };
   readonly graphql: { maxDepth: number; maxCost: number };
   readonly metrics: { token?: string };
   readonly auth: {
@@ -105,6 +107,7 @@ export class AppConfig {
         : { kind: 'embedded' };
     this.admin = env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined;
     this.uploads = { maxBytes: env.UPLOAD_MAX_BYTES };
+    this.records = { uploadUrlTtlSeconds: env.UPLOAD_URL_TTL_SECONDS, downloadUrlTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS };
     this.graphql = { maxDepth: env.GRAPHQL_MAX_DEPTH, maxCost: env.GRAPHQL_MAX_COST };
     this.metrics = { token: env.METRICS_TOKEN };
     this.auth = {

@@ -16,6 +16,13 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+/** A lifetime in whole seconds, from 10 s (time to start a transfer) to 24 h (past that, a leaked URL stays usable too long). */
+const urlLifetime = z.coerce
+  .number({ message: 'must be a whole number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(10, 'must be at least 10 (seconds)')
+  .max(86_400, 'must be at most 86400 (seconds: 24 h)');
+
 const hex256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (256 bits)');
 
 export const envSchema = z
@@ -58,6 +65,8 @@ export const envSchema = z
     STORAGE_LISTEN: optionalString,
     STORAGE_PEERS: optionalString,
     UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).default(5 * 1024 ** 3),
+    UPLOAD_URL_TTL_SECONDS: urlLifetime.default(900),
+    DOWNLOAD_URL_TTL_SECONDS: urlLifetime.default(300),
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
     GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
     METRICS_TOKEN: optionalString,

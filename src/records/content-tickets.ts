@@ -8,10 +8,6 @@ import { RecordContentTicketEntity } from './records.entities.js';
 
 export type TicketKind = 'upload' | 'download';
 
-/** How long a URL handed out by createRecord/amendRecord or `downloadUrl` can be used. */
-export const UPLOAD_URL_TTL_MS = 15 * 60_000;
-export const DOWNLOAD_URL_TTL_MS = 5 * 60_000;
-
 export interface TicketActor {
   role: string;
   organizationId: string | null;
@@ -67,17 +63,27 @@ const ticketAad = (id: string) => Buffer.from(`record-content-ticket:${id}:data-
 @Injectable()
 export class ContentTickets {
   private readonly signingKey: Buffer;
+  private readonly lifetimesMs: Record<TicketKind, number>;
 
   constructor(
     config: AppConfig,
     private readonly dataSource: DataSource,
   ) {
     this.signingKey = Buffer.from(hkdfSync('sha256', config.secrets.masterKey, Buffer.alloc(0), TOKEN_KEY_INFO, 32));
+    this.lifetimesMs = {
+      upload: config.records.uploadUrlTtlSeconds * 1000,
+      download: config.records.downloadUrlTtlSeconds * 1000,
+    };
+  }
+
+  /** How long a URL of this kind can be used once issued (UPLOAD_URL_TTL_SECONDS, DOWNLOAD_URL_TTL_SECONDS). */
+  ttlMs(kind: TicketKind): number {
+    return this.lifetimesMs[kind];
   }
 
   async issue(input: IssueTicket, manager: EntityManager = this.dataSource.manager): Promise<{ url: string; expiresAt: Date }> {
     const id = randomUUID();
-    const expiresAt = new Date(input.now.getTime() + (input.kind === 'upload' ? UPLOAD_URL_TTL_MS : DOWNLOAD_URL_TTL_MS));
+    const expiresAt = new Date(input.now.getTime() + this.ttlMs(input.kind));
     const secret = input.dek ? randomBytes(32) : undefined;
     await manager.getRepository(RecordContentTicketEntity).insert({
       id,

@@ -1,39 +1,71 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { STORAGE } from '../storage/storage.module.js';
+import type { StoragePin, StoragePort } from '../storage/ports/storage.port.js';
 import { ContentTickets } from './content-tickets.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordVersionEntity } from './records.entities.js';
-import { RecordsService } from './records.service.js';
+import { RecordsService, UPLOAD_GRACE_MS } from './records.service.js';
 
 const INTERVAL_MS = 30_000;
 /** Versions anchored per pass: a long ledger outage drains gradually instead of in one burst. */
 const BATCH = 100;
+/**
+ * The storage sweep lists every pin and looks each old one up in the database, so it runs at most
+ * this often (orphans come from crashes only; a few more hours on disk cost nothing).
+ */
+export const SWEEP_INTERVAL_MS = 60 * 60_000;
+/** Pinned roots looked up in the database per query. */
+const SWEEP_LOOKUP_BATCH = 1000;
+/** Orphans removed per pass: each removal re-marks every pinned root and holds uploads off meanwhile. */
+const SWEEP_MAX_REMOVALS = 100;
 
 export interface ReconcileReport {
   anchored: number;
   anchorFailures: number;
   abandonedRemoved: number;
   ticketsPurged: number;
+  /** Pinned storage roots no record version references, removed by the storage sweep. */
+  orphansRemoved: number;
 }
 
 /**
  * Finishes or undoes writes a crash or an outage interrupted, on start and every 30 s: STORED
  * versions are anchored (oldest first, so a record's versions reach the ledger in order); PENDING
  * versions past their upload deadline are removed with any record left without a version; used
- * or expired URL tickets are purged. Every step is idempotent, so several API nodes may run it.
+ * or expired URL tickets are purged; and (at most hourly) content pinned in this node's storage that
+ * no record version references, left by a crash between `storage.put` and the transaction that
+ * records the CID (an upload or a key rotation), is deleted once it is older than the grace period.
+ * Every step is idempotent, so several API nodes may run it.
  */
 @Injectable()
 export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('RecordsReconciler');
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReconcileReport> | undefined;
+  /** `now` of the last complete storage sweep (undefined: none yet in this process). */
+  private lastSweep: number | undefined;
+  /**
+   * How old an unreferenced pin must be before it is swept. A pin is written when its `put`
+   * finishes, after the upload URL was issued; the upload can record its CID only while its PENDING
+   * version exists, which is until the upload deadline (URL lifetime + UPLOAD_GRACE_MS after the
+   * URL was issued), and this same pass removes versions past it before sweeping. So a pin older
+   * than that belongs to no upload that can still commit. A rotation records its CID right after
+   * its put; the same hours cover it.
+   */
+  readonly orphanGraceMs: number;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly anchoring: RecordAnchoring,
     private readonly records: RecordsService,
     private readonly tickets: ContentTickets,
-  ) {}
+    @Inject(STORAGE) private readonly storage: StoragePort,
+    config: AppConfig,
+  ) {
+    this.orphanGraceMs = config.records.uploadUrlTtlSeconds * 1000 + UPLOAD_GRACE_MS;
+  }
 
   onApplicationBootstrap(): void {
     void this.runOnce();
@@ -55,7 +87,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
-    const report: ReconcileReport = { anchored: 0, anchorFailures: 0, abandonedRemoved: 0, ticketsPurged: 0 };
+    const report: ReconcileReport = { anchored: 0, anchorFailures: 0, abandonedRemoved: 0, ticketsPurged: 0, orphansRemoved: 0 };
     try {
       const stored = await this.dataSource
         .getRepository(RecordVersionEntity)
@@ -71,12 +103,59 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
       }
       report.abandonedRemoved = await this.records.removeAbandonedUploads(now);
       report.ticketsPurged = await this.tickets.purgeExpired(now);
+      // Only after removeAbandonedUploads succeeded: the grace period relies on it (see orphanGraceMs).
+      if (this.lastSweep === undefined || now.getTime() - this.lastSweep >= SWEEP_INTERVAL_MS) {
+        // Set first: a sweep that fails is retried after an interval, not every 30 s.
+        this.lastSweep = now.getTime();
+        const sweep = await this.sweepOrphanedContent(now);
+        report.orphansRemoved = sweep.removed;
+        // Stopped at the per-pass limit: the next pass goes on instead of waiting an interval.
+        if (!sweep.complete) this.lastSweep = undefined;
+      }
     } catch (error) {
       this.logger.error(`reconciliation pass failed: ${(error as Error).message}`);
     }
-    if (report.anchored || report.abandonedRemoved) {
-      this.logger.log(`reconciled: ${report.anchored} anchored, ${report.abandonedRemoved} abandoned uploads removed`);
+    if (report.anchored || report.abandonedRemoved || report.orphansRemoved) {
+      this.logger.log(
+        `reconciled: ${report.anchored} anchored, ${report.abandonedRemoved} abandoned uploads removed, ${report.orphansRemoved} orphaned contents removed`,
+      );
     }
     return report;
+  }
+
+  /** Deletes (unpins and removes) pinned roots older than the grace period that no record version references. */
+  private async sweepOrphanedContent(now: Date): Promise<{ removed: number; complete: boolean }> {
+    const cutoff = now.getTime() - this.orphanGraceMs;
+    let removed = 0;
+    let batch: StoragePin[] = [];
+    const flush = async () => {
+      const orphans = await this.unreferenced(batch);
+      batch = [];
+      for (const pin of orphans) {
+        if (removed >= SWEEP_MAX_REMOVALS) return;
+        await this.storage.delete(pin.cid);
+        removed++;
+        this.logger.warn(`removed orphaned content ${pin.cid}: pinned ${pin.pinnedAt.toISOString()}, referenced by no record version`);
+      }
+    };
+    for await (const pin of this.storage.pins()) {
+      if (pin.pinnedAt.getTime() >= cutoff) continue;
+      batch.push(pin);
+      if (batch.length >= SWEEP_LOOKUP_BATCH) await flush();
+      if (removed >= SWEEP_MAX_REMOVALS) return { removed, complete: false };
+    }
+    if (batch.length > 0) await flush();
+    return { removed, complete: removed < SWEEP_MAX_REMOVALS };
+  }
+
+  /** The pins of `batch` whose CID no record_versions row holds. */
+  private async unreferenced(batch: StoragePin[]): Promise<StoragePin[]> {
+    if (batch.length === 0) return [];
+    const rows: Array<{ cid: string }> = await this.dataSource.query(
+      `SELECT DISTINCT cid FROM record_versions WHERE cid = ANY($1::text[])`,
+      [batch.map((pin) => pin.cid)],
+    );
+    const referenced = new Set(rows.map((row) => row.cid));
+    return batch.filter((pin) => !referenced.has(pin.cid));
   }
 }

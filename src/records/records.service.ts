@@ -12,7 +12,7 @@ import type { RequestContext } from '../common/request-context.js';
 import { sha256Hex, sha256HexOfStream } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
-import { ContentTickets, UPLOAD_URL_TTL_MS } from './content-tickets.js';
+import { ContentTickets } from './content-tickets.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordKeyService } from './record-key.service.js';
 import { RecordMetadataCache, type RecordView } from './record-metadata.cache.js';
@@ -329,7 +329,7 @@ export class RecordsService {
       anchoredAt: null,
       createdBy: actor.id,
       purpose: check.purpose,
-      uploadDeadline: new Date(ctx.now.getTime() + UPLOAD_URL_TTL_MS + UPLOAD_GRACE_MS),
+      uploadDeadline: new Date(ctx.now.getTime() + this.tickets.ttlMs('upload') + UPLOAD_GRACE_MS),
     });
     const { url, expiresAt } = await this.tickets.issue(
       { kind: 'upload', recordId, version, userId: actor.id, actor: ticketActor(ctx, check), now: ctx.now },

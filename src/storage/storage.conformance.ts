@@ -34,6 +34,19 @@ async function expectCode(action: () => unknown, code: string): Promise<void> {
   await expect((async () => action())()).rejects.toMatchObject({ code });
 }
 
+/** Every listed pin: CID → pin time (ms). A CID listed twice would be a bug of its own. */
+async function pinsOf(storage: StoragePort): Promise<Map<string, number>> {
+  const pins = new Map<string, number>();
+  for await (const { cid, pinnedAt } of storage.pins()) {
+    expect(pins.has(cid)).toBe(false);
+    pins.set(cid, pinnedAt.getTime());
+  }
+  return pins;
+}
+
+/** File systems stamp times from a coarse clock (a few ms behind Date.now(); seconds on some). */
+const CLOCK_SLACK_MS = 2000;
+
 /** A CID that is well-formed but that no test stores (sha2-256 of "never stored"). */
 const UNKNOWN_CID = 'bafkreifwqvs46vuze47wuimepm76irzgg5gl23b37xecsut7dwzkaucdie';
 
@@ -181,6 +194,40 @@ export function runStoragePortConformance(name: string, factory: StorageConforma
       await storage.delete(UNKNOWN_CID);
     });
 
+    it('lists every pinned root with its pin time; unpinned and deleted roots are not listed', async () => {
+      expect(await pinsOf(storage)).toEqual(new Map());
+      const before = Date.now();
+      const a = (await storage.put(streamOf(randomBytes(2 * chunk + 1)))).cid;
+      const b = (await storage.put(streamOf(Buffer.from('pinned b')))).cid;
+      const unpinned = (await storage.put(streamOf(Buffer.from('unpinned')))).cid;
+      const deleted = (await storage.put(streamOf(Buffer.from('deleted')))).cid;
+      await storage.unpin(unpinned);
+      await storage.delete(deleted);
+      const after = Date.now();
+      const pins = await pinsOf(storage);
+      expect([...pins.keys()].sort()).toEqual([a, b].sort());
+      for (const pinnedAt of pins.values()) {
+        expect(pinnedAt).toBeGreaterThanOrEqual(before - CLOCK_SLACK_MS);
+        expect(pinnedAt).toBeLessThanOrEqual(after + CLOCK_SLACK_MS);
+      }
+      await storage.pin(unpinned);
+      expect((await pinsOf(storage)).has(unpinned)).toBe(true);
+    });
+
+    it('renews the pin time when pinned content is pinned or put again', async () => {
+      const data = Buffer.from('put twice');
+      const a = (await storage.put(streamOf(randomBytes(chunk + 1)))).cid;
+      const b = (await storage.put(streamOf(data))).cid;
+      const first = await pinsOf(storage);
+      // Past the coarse file-system clock (a few ms), so a renewal shows as a later time.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await storage.pin(a);
+      expect((await storage.put(streamOf(data))).cid).toBe(b);
+      const renewed = await pinsOf(storage);
+      expect(renewed.get(a)).toBeGreaterThan(first.get(a)!);
+      expect(renewed.get(b)).toBeGreaterThan(first.get(b)!);
+    });
+
     it('stores concurrent puts, with a gc racing them, without losing any', async () => {
       const inputs = Array.from({ length: 8 }, (_, i) => randomBytes(chunk + i * 1000));
       const [results] = await Promise.all([
@@ -200,10 +247,12 @@ export function runStoragePortConformance(name: string, factory: StorageConforma
       const { cid } = await storage.put(streamOf(data));
       const loose = (await storage.put(streamOf(randomBytes(10)))).cid;
       await storage.unpin(loose);
+      const pins = await pinsOf(storage);
       await storage.stop();
 
       storage = factory.create(dataDir);
       await storage.start();
+      expect(await pinsOf(storage)).toEqual(pins);
       expect(sha256(await collect(storage.get(cid)))).toBe(sha256(data));
       expect((await storage.stat(cid)).pinned).toBe(true);
       expect((await storage.stat(loose)).pinned).toBe(false);
@@ -255,6 +304,7 @@ export function runStoragePortConformance(name: string, factory: StorageConforma
       expect((await storage.health()).status).toBe('down');
       await expectCode(() => storage.put(streamOf(Buffer.from('x'))), 'SERVICE_UNAVAILABLE');
       await expectCode(() => collect(storage.get(UNKNOWN_CID)), 'SERVICE_UNAVAILABLE');
+      await expectCode(() => pinsOf(storage), 'SERVICE_UNAVAILABLE');
       await storage.start();
       expect((await storage.health()).status).toBe('up');
     });

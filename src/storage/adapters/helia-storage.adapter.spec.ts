@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -104,6 +104,41 @@ describe('HeliaStorage block buffers', () => {
       expect((await collect(reader.get(cid, { offset: 16380, length: 10 }))).equals(data.subarray(16380, 16390))).toBe(true);
     } finally {
       await reader.stop();
+    }
+  });
+});
+
+describe('HeliaStorage durable writes', () => {
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'storage-durable-'));
+  });
+
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('leaves no temporary file after a put, and gc removes those a crash left behind', async () => {
+    const storage = new HeliaStorage({ dataDir, chunkSize: 4096 });
+    await storage.start();
+    try {
+      const data = randomBytes(10 * 4096);
+      const { cid } = await storage.put(streamOf(data));
+      const root = join(dataDir, 'ipfs');
+      expect((await filesUnder(root)).filter((file) => file.endsWith('.tmp'))).toEqual([]);
+
+      // What a write interrupted between open and rename leaves: a block and a pin under temporary names.
+      const blockFile = (await filesUnder(join(root, 'blocks')))[0]!;
+      await writeFile(`${blockFile}.0123456789ab.tmp`, 'half a block');
+      await writeFile(join(root, 'pins', `${cid}.ba9876543210.tmp`), '');
+      expect((await storage.gc()).removedBlocks).toBe(0);
+
+      expect((await filesUnder(root)).filter((file) => file.endsWith('.tmp'))).toEqual([]);
+      expect((await collect(storage.get(cid))).equals(data)).toBe(true);
+      expect((await storage.stat(cid)).pinned).toBe(true);
+    } finally {
+      await storage.stop();
     }
   });
 });

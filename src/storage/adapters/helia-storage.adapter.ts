@@ -2,7 +2,7 @@
 import '../polyfills.js';
 import { setMaxListeners } from 'node:events';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, opendir, readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { withBitswap } from '@helia/bitswap';
 import { unixfs, type CatOptions, type UnixFS } from '@helia/unixfs';
@@ -24,6 +24,7 @@ import type {
   StorageGcResult,
   StorageGetOptions,
   StorageHealth,
+  StoragePin,
   StoragePort,
   StoragePutResult,
   StorageStat,
@@ -34,6 +35,7 @@ import {
   StorageNotFoundError,
   StorageUnavailableError,
 } from '../storage.errors.js';
+import { DurableFileWriter } from './durable-file-writer.js';
 import { copyingChunker, BufferPool, passThrough, pipelinedRawLeaves } from './leaf-writer.js';
 import { loadOrCreatePeerKey } from './peer-key.js';
 import { ReadAheadWindow } from './read-ahead-window.js';
@@ -103,6 +105,7 @@ export class HeliaStorage implements StoragePort {
   private readonly chunkSize: number;
   private readonly fetchTimeoutMs: number;
   private readonly lock = new ReadWriteLock();
+  private readonly pinWriter = new DurableFileWriter();
   private running: Running | undefined;
   private starting: Promise<void> | undefined;
   private readonly dialErrors = new Map<string, string>();
@@ -181,6 +184,7 @@ export class HeliaStorage implements StoragePort {
         layout: balanced({ maxChildrenPerNode: MAX_CHILDREN_PER_NODE }),
         signal: options.signal,
       });
+      await running.local.sync();
       await this.writePin(cid);
       return { cid: cid.toString(), size: counter.bytes };
     } finally {
@@ -230,6 +234,7 @@ export class HeliaStorage implements StoragePort {
         }
         return concat(this.readBlock(running, block, {}));
       });
+      await running.local.sync();
       await this.writePin(parsed);
     } catch (err) {
       throw toStorageError(err, parsed);
@@ -268,6 +273,11 @@ export class HeliaStorage implements StoragePort {
     }
   }
 
+  pins(): AsyncIterable<StoragePin> {
+    this.requireRunning();
+    return this.listPinsWithTimes();
+  }
+
   async gc(): Promise<StorageGcResult> {
     const running = this.requireRunning();
     const release = await this.lock.exclusive();
@@ -278,6 +288,12 @@ export class HeliaStorage implements StoragePort {
         if (live.has(blockKey(cid))) continue;
         await running.blockstore.delete(cid);
         removedBlocks += 1;
+      }
+      // Temporary files of writes a crash interrupted (none is in flight under the exclusive lock).
+      for (const dir of [running.blockstore.path, this.pinDir]) {
+        for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+          if (entry.isFile() && entry.name.endsWith('.tmp')) await unlinkIfPresent(join(entry.parentPath, entry.name));
+        }
       }
       return { removedBlocks };
     } finally {
@@ -468,8 +484,14 @@ export class HeliaStorage implements StoragePort {
     return join(this.pinDir, cid.toString());
   }
 
+  /**
+   * Pins are written durably, like blocks, and only once the blocks they keep are durable (callers
+   * sync the blockstore first): a pin must never outlive a crash that its content did not. The file
+   * is new each time (temporary file renamed into place), so its mtime is the pin time.
+   */
   private async writePin(cid: CID): Promise<void> {
-    await writeFile(this.pinPath(cid), '');
+    await this.pinWriter.write(this.pinPath(cid), new Uint8Array(0));
+    await this.pinWriter.sync();
   }
 
   private async isPinned(cid: CID): Promise<boolean> {
@@ -490,6 +512,26 @@ export class HeliaStorage implements StoragePort {
         return [];
       }
     });
+  }
+
+  /** Streams the pin directory (no full listing in memory); a pin removed after it was listed is skipped. */
+  private async *listPinsWithTimes(): AsyncGenerator<StoragePin> {
+    for await (const entry of await opendir(this.pinDir)) {
+      let cid: CID;
+      try {
+        cid = CID.parse(entry.name);
+      } catch {
+        continue;
+      }
+      let pinnedAt: Date;
+      try {
+        pinnedAt = (await stat(join(this.pinDir, entry.name))).mtime;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      yield { cid: cid.toV1().toString(), pinnedAt };
+    }
   }
 
   /** Dials configured peers that are not connected; failures are kept for health(), not thrown. */

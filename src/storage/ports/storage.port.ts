@@ -28,6 +28,13 @@ export interface StorageStat {
   pinned: boolean;
 }
 
+export interface StoragePin {
+  /** CIDv1 (base32) of the pinned root. */
+  cid: string;
+  /** When the root was last pinned: a `put` or `pin` of content already pinned renews it. */
+  pinnedAt: Date;
+}
+
 export interface StorageGcResult {
   removedBlocks: number;
 }
@@ -51,6 +58,11 @@ export interface StoragePort {
   unpin(cid: string): Promise<void>;
   /** Unpins and removes the content's blocks that no other pinned content uses. Idempotent. */
   delete(cid: string): Promise<void>;
+  /**
+   * Every pinned root with its pin time, in no particular order, read lazily (a store may hold
+   * millions). Roots pinned or unpinned while it runs may or may not be listed.
+   */
+  pins(): AsyncIterable<StoragePin>;
   /** Removes every block not reachable from a pinned root. */
   gc(): Promise<StorageGcResult>;
   health(): Promise<StorageHealth>;
