@@ -29,7 +29,10 @@ export interface AccessEventInput {
   /** The patient's home organization: its AUDITOR and ADMIN see the event. */
   patientOrganizationId?: string | null;
   recordId?: string | null;
-  /** Upper-case verb: READ, DOWNLOAD, CREATE, UPDATE, DELETE, VERIFY, EXPORT, GRANT_CONSENT, BREAK_GLASS, … */
+  /**
+   * Upper-case verb: READ, DOWNLOAD, CREATE, UPDATE, DELETE, VERIFY, EXPORT, GRANT_CONSENT, BREAK_GLASS,
+   * ROTATE_KEY (the server re-encrypted a record under a new data key), …
+   */
   action: string;
   purpose?: Purpose | null;
   decision: AccessDecision;

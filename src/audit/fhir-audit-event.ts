@@ -43,6 +43,9 @@ function actionCodes(action: string): { action: 'C' | 'R' | 'U' | 'D' | 'E'; int
       return { action: 'U', interaction: 'update' };
     case 'DELETE':
       return { action: 'D', interaction: 'delete' };
+    // The record is rewritten as a new version under a new key: an update, though not one over REST.
+    case 'ROTATE_KEY':
+      return { action: 'U' };
     default:
       return { action: 'E' };
   }

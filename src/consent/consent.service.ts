@@ -22,7 +22,7 @@ import { signCanonical } from '../crypto/index.js';
 import { LEDGER } from '../ledger/ledger.module.js';
 import type { LedgerPort } from '../ledger/ports/ledger.port.js';
 import { RecordKeyService } from '../records/record-key.service.js';
-import type { RecipientRef, RecordVersionRef } from '../records/record-keys.js';
+import type { RecipientRef, RecordVersionRef, WrapDeletionScope } from '../records/record-keys.js';
 import { RecordEntity } from '../records/records.entities.js';
 import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
@@ -124,19 +124,29 @@ export class ConsentService {
     keys.wrappingPrivateKey.fill(0);
 
     const recipient = consentRecipient(row.grantPayload);
-    const stripped = recipient ? await this.recordsOnlyThisConsentOpens(row, recipient, ctx.now) : [];
     await this.dataSource.transaction(async (manager) => {
+      // First the locks of the records in scope (see record-keys.ts): an upload or rotation of one
+      // of them either committed before (its wraps for the grantee are deleted below) or waits and
+      // then reads this consent as revoked.
+      if (recipient) await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope));
       await manager.update(
         ConsentEntity,
         { id: row.id },
         { status: 'REVOKED', revokedAt: ctx.now, revokePayload: payload, revokeSignature: signature },
       );
-      if (recipient && stripped.length > 0) {
-        await this.recordKeys.deleteWrapsFor(recipient, { patientId: row.patientId, recordIds: stripped }, manager);
-      }
-      await queueKeyRotations(manager, row, stripped, ctx.now);
+      if (recipient) await this.stripRevokedGrantee(manager, row, recipient, ctx.now);
       await this.parties.record(ctx, { action: 'REVOKE_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient }, manager);
     });
+    if (recipient) {
+      // A record created after the locks above (a category in scope) was not locked: its first upload
+      // may have read this consent as active before the commit and wrapped for the grantee after the
+      // deletion. Once more, now that the revocation is visible: such an upload holds its record's
+      // lock until it commits, so this waits for it and deletes what it wrapped.
+      await this.dataSource.transaction(async (manager) => {
+        await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope));
+        await this.stripRevokedGrantee(manager, row, recipient, ctx.now);
+      });
+    }
     // Effective from here on: no cached decision may still grant, and the grantee holds no key.
     await this.access.invalidateForPatient(row.patientId);
 
@@ -187,35 +197,60 @@ export class ConsentService {
     if (own !== recordIds.length) throw badInput('Every record in recordIds must be one of your records', 'recordIds');
   }
 
-  /** Versions covered by a consent scope: by record id, or by category. */
-  private async versionsInScope(patientId: string, scope: ConsentGrantPayload['scope'], manager?: EntityManager): Promise<RecordVersionRef[]> {
-    const lists = await Promise.all([
-      scope.recordIds.length > 0 ? this.recordKeys.versionsInScope({ patientId, recordIds: scope.recordIds }, manager) : [],
-      scope.categories.length > 0 ? this.recordKeys.versionsInScope({ patientId, categories: scope.categories }, manager) : [],
-    ]);
-    const unique = new Map(lists.flat().map((ref) => [`${ref.recordId}:${ref.version}`, ref]));
-    return [...unique.values()];
+  /** Versions covered by a consent scope (by record id, or by category), as `manager`'s transaction sees them. */
+  private versionsInScope(patientId: string, scope: ConsentGrantPayload['scope'], manager: EntityManager): Promise<RecordVersionRef[]> {
+    return this.recordKeys.versionsInScope(scopeOf(patientId, scope), manager);
   }
 
-  /** The patient's session key unwraps each data key in scope, which is wrapped again for the grantee. */
+  /**
+   * The patient's key unwraps each data key in scope, which is wrapped again for the grantee. Runs
+   * after the consent is committed, under the locks of the records in scope (see record-keys.ts): an
+   * upload or rotation that read the consents before that commit holds its record's lock until it
+   * commits, so its new version is seen here; one that reads them later wraps for the grantee itself.
+   * The private key is unsealed before the transaction: the session lookup reads on its own
+   * connection, which on the embedded database would wait for this transaction.
+   */
   private async wrapRecordsInScope(ctx: RequestContext, payload: ConsentGrantPayload, recipient: RecipientRef): Promise<void> {
-    for (const { recordId, version } of await this.versionsInScope(payload.patientId, payload.scope)) {
-      const dek = await this.recordKeys.unwrapFor(ctx, recordId, version);
-      try {
-        await this.recordKeys.wrapForRecipients(recordId, version, dek, [recipient]);
-      } finally {
-        dek.fill(0);
-      }
+    const keys = await this.auth.unsealSessionKeys(ctx);
+    keys.signingPrivateKey.fill(0);
+    const patient: RecipientRef = { kind: 'user', id: payload.patientId };
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await this.recordKeys.lockRecords(manager, scopeOf(payload.patientId, payload.scope));
+        for (const { recordId, version } of await this.versionsInScope(payload.patientId, payload.scope, manager)) {
+          const dek = await this.recordKeys.unwrapOwn(patient, keys.wrappingPrivateKey, recordId, version, manager);
+          try {
+            await this.recordKeys.wrapForRecipients(recordId, version, dek, [recipient], manager);
+          } finally {
+            dek.fill(0);
+          }
+        }
+      });
+    } finally {
+      keys.wrappingPrivateKey.fill(0);
     }
+  }
+
+  /**
+   * Inside the revocation's transaction, under the locks of the records in scope: deletes the
+   * revoked grantee's wraps on the records in scope that no other live consent of the patient opens
+   * to the same recipient, and queues their key rotations. Idempotent (a record already queued for
+   * this consent is not queued twice).
+   */
+  private async stripRevokedGrantee(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
+    const stripped = await this.recordsOnlyThisConsentOpens(manager, row, recipient, now);
+    if (stripped.length > 0) await this.recordKeys.deleteWrapsFor(recipient, { patientId: row.patientId, recordIds: stripped }, manager);
+    await queueKeyRotations(manager, row, stripped, now);
+    return stripped;
   }
 
   /**
    * Records in the revoked consent's scope that no other live consent of the same patient opens to the
    * same recipient: their wraps go, and their data keys rotate.
    */
-  private async recordsOnlyThisConsentOpens(row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
-    const inScope = new Set((await this.versionsInScope(row.patientId, row.grantPayload.scope)).map((ref) => ref.recordId));
-    const others = (await this.verified.honouredFor(row.patientId)).filter(({ consent }) => {
+  private async recordsOnlyThisConsentOpens(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
+    const inScope = new Set((await this.versionsInScope(row.patientId, row.grantPayload.scope, manager)).map((ref) => ref.recordId));
+    const others = (await this.verified.honouredFor(row.patientId, manager)).filter(({ consent }) => {
       const other = consentRecipient(consent);
       return (
         consent.id !== row.id &&
@@ -226,7 +261,7 @@ export class ConsentService {
       );
     });
     for (const { consent } of others) {
-      for (const ref of await this.versionsInScope(row.patientId, consent.scope)) inScope.delete(ref.recordId);
+      for (const ref of await this.versionsInScope(row.patientId, consent.scope, manager)) inScope.delete(ref.recordId);
     }
     return [...inScope];
   }
@@ -296,6 +331,11 @@ function toRow(payload: ConsentGrantPayload, signature: string, ledgerTxId: stri
     revokeLedgerTxId: null,
   });
   return row;
+}
+
+/** A consent's scope as a set of the patient's records (a union of record ids and categories). */
+function scopeOf(patientId: string, scope: ConsentGrantPayload['scope']): WrapDeletionScope {
+  return { patientId, recordIds: scope.recordIds, categories: scope.categories };
 }
 
 /** Consents are the patient's own act: a signed-in PATIENT user (service accounts hold no keys). */

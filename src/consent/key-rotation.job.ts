@@ -20,7 +20,13 @@ import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
  * must stay readable throughout. Idempotent per call (a retried call rotates again, harmlessly).
  */
 export interface DataKeyRotator {
-  rotateDataKey(recordId: string): Promise<void>;
+  /** Records a ROTATE_KEY access event with the switch, naming `cause` when given. */
+  rotateDataKey(recordId: string, cause?: KeyRotationCause): Promise<void>;
+}
+
+/** Why a record's data key rotates: the revocation of this consent. */
+export interface KeyRotationCause {
+  readonly consentId: string;
 }
 
 /** Injection token of the app's {@link DataKeyRotator} (provided and exported by the records module). */
@@ -141,7 +147,7 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
     const repository = this.dataSource.getRepository(KeyRotationEntity);
     const startedAt = new Date();
     try {
-      await rotator.rotateDataKey(row.recordId);
+      await rotator.rotateDataKey(row.recordId, { consentId: row.consentId });
       // Revocations of this record queued before the rotation started are satisfied by it too.
       await repository.update(
         { recordId: row.recordId, status: In(['PENDING', 'RUNNING']), createdAt: LessThanOrEqual(startedAt) },

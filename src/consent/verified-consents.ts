@@ -6,7 +6,7 @@ import {
   type PolicyEmergencyGrant,
   type UserState,
 } from 'healthledger-chaincode/shared';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { PatientGrants } from '../access/ability.factory.js';
 import type { ConsentSource } from '../access/consent-source.js';
 import { BoundedMap } from '../cache/bounded-map.js';
@@ -42,9 +42,9 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
     @Inject(LEDGER) private readonly ledger: LedgerPort,
   ) {}
 
-  /** Every honoured consent of the patient (any status), oldest first. */
-  async honouredFor(patientId: string): Promise<HonouredConsent[]> {
-    const rows = await this.dataSource.getRepository(ConsentEntity).find({ where: { patientId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  /** Every honoured consent of the patient (any status), oldest first; with `manager`, as that transaction sees them. */
+  async honouredFor(patientId: string, manager: EntityManager = this.dataSource.manager): Promise<HonouredConsent[]> {
+    const rows = await manager.getRepository(ConsentEntity).find({ where: { patientId }, order: { createdAt: 'ASC', id: 'ASC' } });
     if (rows.length === 0) return [];
     const key = await this.signingKeyOf(patientId);
     if (!key) return [];
@@ -61,12 +61,13 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
 
   /**
    * Holders of an ACTIVE consent not yet expired (a not-yet-valid one included: the policy, not the
-   * key, holds it back until validFrom) that covers the record by id or category.
+   * key, holds it back until validFrom) that covers the record by id or category. With `manager`,
+   * read in the caller's transaction, after its record lock (see record-keys.ts).
    */
-  async consentRecipientsFor(scope: RecordKeyScope): Promise<readonly RecipientRef[]> {
+  async consentRecipientsFor(scope: RecordKeyScope, manager?: EntityManager): Promise<readonly RecipientRef[]> {
     const now = Date.now();
     const recipients = new Map<string, RecipientRef>();
-    for (const { consent } of await this.honouredFor(scope.patientId)) {
+    for (const { consent } of await this.honouredFor(scope.patientId, manager)) {
       if (consent.status !== 'ACTIVE' || Date.parse(consent.validUntil) <= now) continue;
       if (!consent.scope.recordIds.includes(scope.recordId) && !consent.scope.categories.includes(scope.category)) continue;
       const recipient = consentRecipient(consent);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
 import type { AccessEventInput } from '../audit/access-event.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -88,8 +88,12 @@ export class RecordContentService implements OnModuleInit {
       if (declaredLength !== undefined && plaintextBytes !== declaredLength) {
         throw new DomainError('BAD_USER_INPUT', 'The upload ended before its declared length');
       }
-      const recipients = await this.recipientsFor(record, ticket.version);
       await this.dataSource.transaction(async (manager) => {
+        // First the record's lock, then whom to wrap for: a consent granted or revoked meanwhile is
+        // either committed before the lock (and read below) or waits for this commit and then sees
+        // this version (see record-keys.ts).
+        const locked = await this.keys.lockRecord(manager, recordId);
+        if (!locked) throw new DomainError('CONFLICT', 'This upload was abandoned before it completed');
         const update = await manager
           .getRepository(RecordVersionEntity)
           .update(
@@ -97,6 +101,7 @@ export class RecordContentService implements OnModuleInit {
             { status: 'STORED', cid, size: plaintextBytes, ciphertextSha256: ciphertext.digestHex(), cidSha256: sha256Hex(cid) },
           );
         if (update.affected !== 1) throw new DomainError('CONFLICT', 'This upload was abandoned before it completed');
+        const recipients = await this.recipientsFor(locked, ticket.version, manager);
         await this.keys.wrapForRecipients(recordId, ticket.version, dek, recipients, manager);
         await manager
           .createQueryBuilder()
@@ -174,8 +179,9 @@ export class RecordContentService implements OnModuleInit {
   /**
    * Whom a new version's data key is wrapped for: the patient, the patient's organization emergency
    * key, and every current consent holder covering the record (uploads and key rotations alike).
+   * Callers pass the transaction that holds the record's lock (RecordKeyService.lockRecord).
    */
-  async recipientsFor(record: RecordEntity, version: number): Promise<RecipientRef[]> {
+  async recipientsFor(record: RecordEntity, version: number, manager: EntityManager): Promise<RecipientRef[]> {
     const recipients: RecipientRef[] = [{ kind: 'user', id: record.patientId }];
     if (record.patientOrganizationId) recipients.push({ kind: 'emergency', id: record.patientOrganizationId });
     if (this.consentRecipients) {
@@ -186,7 +192,7 @@ export class RecordContentService implements OnModuleInit {
           patientId: record.patientId,
           patientOrganizationId: record.patientOrganizationId,
           category: record.category,
-        })),
+        }, manager)),
       );
     }
     return recipients;

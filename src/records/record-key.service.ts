@@ -28,6 +28,32 @@ export class RecordKeyService implements RecordKeyOperations {
     private readonly organizations: OrganizationService,
   ) {}
 
+  /**
+   * The lock that serializes changes to these records' wrap sets (see record-keys.ts): uploads and
+   * key rotations take it on their record, grants and revocations on every record in their scope,
+   * each as the first statement of its transaction, and read the consents or versions they wrap for
+   * only after it. Ordered by id, so two lockers of overlapping sets wait rather than deadlock.
+   * FOR NO KEY UPDATE rather than FOR UPDATE: it excludes the other lockers and every update of the
+   * row, but not the FOR KEY SHARE an insert referencing the record takes (an amendment's new
+   * version), which has nothing to do with who holds a key.
+   */
+  async lockRecords(manager: EntityManager, scope: WrapDeletionScope): Promise<string[]> {
+    const rows = await manager
+      .createQueryBuilder()
+      .select('r.id', 'id')
+      .from(RecordEntity, 'r')
+      .where(`r.id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope))
+      .orderBy('r.id')
+      .setLock('for_no_key_update')
+      .getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
+  }
+
+  /** {@link lockRecords} for one record, returning its row as of the lock (null: it is gone). */
+  async lockRecord(manager: EntityManager, recordId: string): Promise<RecordEntity | null> {
+    return manager.getRepository(RecordEntity).createQueryBuilder('r').where('r.id = :recordId', { recordId }).setLock('for_no_key_update').getOne();
+  }
+
   async wrapForRecipients(
     recordId: string,
     version: number,
@@ -85,6 +111,14 @@ export class RecordKeyService implements RecordKeyOperations {
       .addOrderBy('v.version')
       .getMany();
     return rows.map((row) => ({ recordId: row.recordId, version: row.version }));
+  }
+
+  async unwrapOwn(holder: RecipientRef, privateKey: Uint8Array, recordId: string, version: number, manager: EntityManager): Promise<Buffer> {
+    const own = await manager
+      .getRepository(RecordKeyWrapEntity)
+      .findOneBy({ recordId, version, recipientKind: holder.kind, recipientId: holder.id });
+    if (!own) throw accessDenied();
+    return unwrapKey(own.wrappedKey, privateKey, { recordId, version });
   }
 
   async hasWrap(recipient: RecipientRef, recordId: string, version: number): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { RecordCategory } from 'healthledger-chaincode/shared';
+import type { EntityManager } from 'typeorm';
 import type { RequestContext } from '../common/request-context.js';
 
 /*
@@ -8,7 +9,13 @@ import type { RequestContext } from '../common/request-context.js';
  *   - records wraps a NEW version for the patient, the patient's organization emergency key, and
  *     every consent holder RecordKeyRecipientsPort lists (the consent module implements it);
  *   - consent adds wraps for a grantee on grant (`wrapForRecipients`, with a DEK the patient unwrapped
- *     in session through `unwrapFor`) and deletes a grantee's wraps on revoke (`deleteWrapsFor`).
+ *     in session through `unwrapOwn`) and deletes a grantee's wraps on revoke (`deleteWrapsFor`).
+ *
+ * Who holds a wrap must follow the consents, whichever side commits first. So every change to a
+ * record's wrap set (an upload's STORED step, a key rotation, a grant, a revocation) runs in one
+ * transaction that first locks the record rows it touches (`lockRecords`) and only then reads the
+ * consents or the versions it wraps for, through that transaction's EntityManager: under READ
+ * COMMITTED each statement after the lock sees what the other side committed before releasing it.
  */
 
 /** Who a wrapped key is addressed to. `emergency`: an organization's break-glass key (id = organization id). */
@@ -39,7 +46,12 @@ export interface RecordKeyScope {
  * signature verified count.
  */
 export interface RecordKeyRecipientsPort {
-  consentRecipientsFor(scope: RecordKeyScope): Promise<readonly RecipientRef[]>;
+  /**
+   * With `manager`, read inside the caller's transaction (which holds the record's lock, see
+   * `RecordKeyOperations.lockRecords`): on the embedded database a read on another connection would
+   * wait for that transaction to end, which waits for this read.
+   */
+  consentRecipientsFor(scope: RecordKeyScope, manager?: EntityManager): Promise<readonly RecipientRef[]>;
 }
 
 /** Injection token of the app's {@link RecordKeyRecipientsPort}; resolved app-wide (the consent module provides it). */
@@ -66,15 +78,26 @@ export interface RecordVersionRef {
  * Stable: consent codes against this interface.
  */
 export interface RecordKeyOperations {
+  /**
+   * Locks the rows of the patient's records within the scope, in id order, for the rest of `manager`'s
+   * transaction (which must be one): the first statement of any transaction that changes their wrap
+   * sets. Returns the ids locked.
+   */
+  lockRecords(manager: EntityManager, scope: WrapDeletionScope): Promise<string[]>;
   /** Wraps `dek` for each recipient (replacing an existing wrap of the same recipient); returns how many were written. */
-  wrapForRecipients(recordId: string, version: number, dek: Uint8Array, recipients: readonly RecipientRef[]): Promise<number>;
+  wrapForRecipients(recordId: string, version: number, dek: Uint8Array, recipients: readonly RecipientRef[], manager?: EntityManager): Promise<number>;
   /** Deletes the recipient's wraps within the scope; returns how many were deleted. */
-  deleteWrapsFor(recipient: RecipientRef, scope: WrapDeletionScope): Promise<number>;
+  deleteWrapsFor(recipient: RecipientRef, scope: WrapDeletionScope, manager?: EntityManager): Promise<number>;
   /**
    * The DEK of a record version, unwrapped with the actor's own private key (unsealed with the session
    * key). FORBIDDEN when the actor holds no wrap for it; does NOT check policy (callers authorize first).
    */
   unwrapFor(ctx: RequestContext, recordId: string, version: number): Promise<Buffer>;
+  /**
+   * The same through `holder`'s own wrap with a private key the caller unsealed beforehand, read
+   * through `manager`: for work inside a transaction, where unsealing would need another connection.
+   */
+  unwrapOwn(holder: RecipientRef, privateKey: Uint8Array, recordId: string, version: number, manager: EntityManager): Promise<Buffer>;
   /** Versions (STORED or ANCHORED, not replaced by a key rotation) of the patient's records within the scope, e.g. to wrap on grant. */
-  versionsInScope(scope: WrapDeletionScope): Promise<RecordVersionRef[]>;
+  versionsInScope(scope: WrapDeletionScope, manager?: EntityManager): Promise<RecordVersionRef[]>;
 }

@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Purpose } from 'healthledger-chaincode/shared';
 import { DataSource, In, IsNull, MoreThan, Not } from 'typeorm';
+import { SYSTEM_ROLE, type AccessEventInput } from '../audit/access-event.js';
+import { AuditService } from '../audit/audit.service.js';
 import { SYSTEM_ACTOR } from '../common/request-context.js';
 import { DomainError } from '../common/domain-error.js';
-import type { DataKeyRotator } from '../consent/key-rotation.job.js';
+import type { DataKeyRotator, KeyRotationCause } from '../consent/key-rotation.job.js';
 import { decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
@@ -20,12 +22,35 @@ import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './record
 const ROTATION_PURPOSE: Purpose = 'OPERATIONS';
 
 /**
+ * The access event of a rotation: the server (system actor) rewrote the patient's record under a new
+ * key. The event has no consent field (its leaf format is fixed), so the revoked consent that caused
+ * the rotation, when known, is named in its correlation id, as `consent:<id>`, and the reason says
+ * whether a revocation caused it.
+ */
+export function rotationEvent(record: Pick<RecordEntity, 'id' | 'patientId' | 'patientOrganizationId'>, cause: KeyRotationCause | undefined): AccessEventInput {
+  return {
+    actorId: SYSTEM_ACTOR.id,
+    actorRole: SYSTEM_ROLE,
+    actorOrganizationId: null,
+    patientId: record.patientId,
+    patientOrganizationId: record.patientOrganizationId,
+    recordId: record.id,
+    action: 'ROTATE_KEY',
+    purpose: ROTATION_PURPOSE,
+    decision: 'GRANTED',
+    reason: cause?.consentId ? 'CONSENT_REVOKED' : 'KEY_ROTATION',
+    requestId: cause?.consentId ? `consent:${cause.consentId}` : null,
+  };
+}
+
+/**
  * Rotates a record's data key after a revocation: the CURRENT version's content is decrypted with
  * its old key (unwrapped through the patient organization's emergency key, the one key the server
  * may use for system work) and streamed, re-encrypted under a fresh key, into storage (new CID). That
  * is written as the next version (same plaintext; the ledger takes versions strictly in order),
- * wrapped for the current recipients, and made current in one transaction; once it is anchored,
- * the old version is retired: its blocks deleted from storage and its wraps removed.
+ * wrapped for the current recipients, and made current in one transaction (under the record's lock,
+ * with a ROTATE_KEY access event in the patient's log); once it is anchored, the old version is
+ * retired: its blocks deleted from storage and its wraps removed.
  *
  * Only the current version is rotated: older versions are the record's history, each with its own
  * ledger anchor, and re-encrypting one would need a new version number that would then pose as the
@@ -46,19 +71,20 @@ export class RecordRotationService implements DataKeyRotator {
     private readonly keys: RecordKeyService,
     private readonly anchoring: RecordAnchoring,
     private readonly metadata: RecordMetadataCache,
+    private readonly audit: AuditService,
     @Inject(STORAGE) private readonly storage: StoragePort,
   ) {}
 
-  async rotateDataKey(recordId: string): Promise<void> {
+  async rotateDataKey(recordId: string, cause?: KeyRotationCause): Promise<void> {
     await this.finishRotations(recordId);
-    const version = await this.reencryptCurrent(recordId);
+    const version = await this.reencryptCurrent(recordId, cause);
     if (version === undefined) return;
     await this.finishRotations(recordId);
     this.logger.log(`record ${recordId}: data key rotated into version ${version}`);
   }
 
   /** Writes the current version's content under a new key as the next version; returns it (undefined: nothing to rotate). */
-  private async reencryptCurrent(recordId: string): Promise<number | undefined> {
+  private async reencryptCurrent(recordId: string, cause: KeyRotationCause | undefined): Promise<number | undefined> {
     const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
     // A record whose first upload never completed holds no content, so no key to rotate.
     if (!record || record.currentVersion === 0) return undefined;
@@ -74,9 +100,14 @@ export class RecordRotationService implements DataKeyRotator {
       const plaintext = decryptStream(this.storage.get(source.cid!), oldDek, { recordId, version: source.version });
       const ciphertext = tapSha256(encryptStream(plaintext, newDek, { recordId, version }));
       cid = (await this.storage.put(ciphertext.stream)).cid;
-      const recipients = await this.content.recipientsFor(record, version);
       const storedCid = cid;
       await this.dataSource.transaction(async (manager) => {
+        // First the record's lock, then whom to wrap for (see record-keys.ts): a grant committed
+        // meanwhile is read below, or waits and then extends this version rather than the old one.
+        const locked = await this.keys.lockRecord(manager, recordId);
+        if (locked?.currentVersion !== source.version) {
+          throw new DomainError('CONFLICT', `record ${recordId} moved past version ${source.version} during the rotation`);
+        }
         const versions = manager.getRepository(RecordVersionEntity);
         // An amendment (even one still uploading) holds the next version: rotating would race it; retried later.
         if (await versions.existsBy({ recordId, version: MoreThan(source.version) })) {
@@ -100,7 +131,7 @@ export class RecordRotationService implements DataKeyRotator {
           rotatedFrom: source.version,
           uploadDeadline: new Date(),
         });
-        await this.keys.wrapForRecipients(recordId, version, newDek, recipients, manager);
+        await this.keys.wrapForRecipients(recordId, version, newDek, await this.content.recipientsFor(locked, version, manager), manager);
         const switched = await manager
           .createQueryBuilder()
           .update(RecordEntity)
@@ -108,6 +139,9 @@ export class RecordRotationService implements DataKeyRotator {
           .where('id = :id AND current_version = :from', { id: recordId, from: source.version })
           .execute();
         if (switched.affected !== 1) throw new DomainError('CONFLICT', `record ${recordId} moved past version ${source.version} during the rotation`);
+        // In the same transaction: the patient's access log shows every switch to a new key, and no
+        // switch happens without its event.
+        await this.audit.record(rotationEvent(locked, cause), manager);
       });
     } catch (error) {
       if (cid) {

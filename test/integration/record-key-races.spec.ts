@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AuditService } from '../../src/audit/audit.service.js';
+import { RecordKeyService } from '../../src/records/record-key.service.js';
+import { RecordRotationService } from '../../src/records/record-rotation.service.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
+const PASSWORD = 'a long enough passphrase';
+const ROUNDS = 20;
+
+interface Auth {
+  accessToken: string;
+  user: { id: string; organization: { id: string } | null };
+}
+
+const jitter = (maxMs: number) => sleep(Math.floor(Math.random() * maxMs));
+
+/**
+ * Who holds a record's data key when a consent changes while a new version is being written (an
+ * upload's STORED step, a key rotation). Each round fires both at once, with random offsets, and
+ * checks the outcome once both are done: a grantee whose consent covers the record can decrypt its
+ * latest version; a revoked grantee holds no key to any version written after the revocation.
+ *
+ * Wrapping is slowed by a random few milliseconds (inside the writer's transaction, after it read
+ * whom to wrap for) so the two sides overlap in most rounds: without the per-record lock that
+ * serializes them (RecordKeyService.lockRecords) these rounds fail. CI runs this suite on
+ * PostgreSQL (DATABASE_URL), where the two sides really run on two connections; on the embedded
+ * database it checks that the locking does not deadlock its single session.
+ */
+describe('record data keys: consent changes racing uploads and key rotations', () => {
+  let t: TestApp;
+  let patient: Auth;
+  let lab: Auth;
+  let grantee: Auth;
+  let revokedGrantee: Auth;
+  let rotationGrantee: Auth;
+  let root: Auth;
+  /** Test hooks, run inside the app before a wrap is written (with the record id) and before records are locked. */
+  let beforeWrap: ((recordId: string) => Promise<void>) | undefined;
+  let beforeLock: (() => Promise<void>) | undefined;
+
+  const headers = (auth: Auth) => ({ authorization: `Bearer ${auth.accessToken}` });
+  const gql = async <T>(auth: Auth | undefined, query: string, variables: Record<string, unknown> = {}) => {
+    const { body } = await t.graphql<T>(query, variables, auth ? headers(auth) : {});
+    if (body.errors?.length) throw new Error(`GraphQL ${body.errors[0].extensions.code}: ${body.errors[0].message}`);
+    return body.data!;
+  };
+  const login = async (email: string, password = PASSWORD) =>
+    (await gql<{ login: Auth }>(undefined, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id organization { id } } } }', { e: email, p: password }))
+      .login;
+  const staff = async (root: Auth, email: string, role: string, organizationId: string) => {
+    await gql(root, 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { email, password: PASSWORD, name: `A ${role}`, role, organizationId },
+    });
+    return login(email);
+  };
+  /** A new LAB_RESULT record of the patient (PENDING) and the URL its content goes to. */
+  const createRecord = async (owner = patient) =>
+    (
+      await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+        lab,
+        'mutation($input: CreateRecordInput!) { createRecord(input: $input) { record { id } uploadUrl } }',
+        { input: { patientId: owner.user.id, title: 'A result', category: 'LAB_RESULT', contentType: 'application/octet-stream' } },
+      )
+    ).createRecord;
+  const upload = async (uploadUrl: string, bytes: Buffer) => {
+    const response = await fetch(new URL(uploadUrl, t.url), { method: 'PUT', headers: headers(lab), body: bytes });
+    if (response.status >= 300) throw new Error(`upload ${response.status}: ${await response.text()}`);
+  };
+  const grant = async (granteeId: string, scope: { recordIds?: string[]; categories?: string[] }, owner = patient) =>
+    (
+      await gql<{ grantConsent: { id: string } }>(owner, 'mutation($input: GrantConsentInput!) { grantConsent(input: $input) { id } }', {
+        input: { granteeId, ...scope, actions: ['READ'], purposes: ['TREATMENT'] },
+      })
+    ).grantConsent.id;
+  const revoke = async (consentId: string, owner = patient) =>
+    (
+      await gql<{ revokeConsent: { keyRotations: Array<{ recordId: string }> } }>(owner, 'mutation($id: ID!) { revokeConsent(id: $id) { keyRotations { recordId } } }', {
+        id: consentId,
+      })
+    ).revokeConsent;
+  const download = async (auth: Auth, recordId: string) => {
+    const { record } = await gql<{ record: { downloadUrl: string } }>(auth, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id: recordId });
+    const response = await fetch(new URL(record.downloadUrl, t.url), { headers: headers(auth) });
+    if (response.status !== 200) throw new Error(`download ${response.status}: ${await response.text()}`);
+    return Buffer.from(await response.arrayBuffer());
+  };
+  const currentVersion = async (recordId: string) =>
+    Number((await t.app.get(DataSource).query('SELECT current_version FROM records WHERE id = $1', [recordId]))[0].current_version);
+  /** The versions of the record the user holds a wrapped key for. */
+  const wrappedVersions = async (userId: string, recordId: string) =>
+    (
+      await t.app
+        .get(DataSource)
+        .query(`SELECT version FROM record_key_wraps WHERE record_id = $1 AND recipient_kind = 'user' AND recipient_id = $2 ORDER BY version`, [recordId, userId])
+    ).map((row: { version: number }) => Number(row.version));
+
+  beforeAll(async () => {
+    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    patient = (
+      await gql<{ register: Auth }>(undefined, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id organization { id } } } }', {
+        input: { email: 'race.patient@example.org', password: PASSWORD, name: 'Race Patient' },
+      })
+    ).register;
+    root = await login(ADMIN.email, ADMIN.password);
+    const hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Race Hospital" }) { id } }')).createOrganization.id;
+    // A lab of the patient's own organization writes results without a consent.
+    lab = await staff(root, 'race.lab@example.org', 'LAB', patient.user.organization!.id);
+    grantee = await staff(root, 'race.doctor@example.org', 'DOCTOR', hospital);
+    revokedGrantee = await staff(root, 'race.revoked@example.org', 'DOCTOR', hospital);
+    rotationGrantee = await staff(root, 'race.rotation@example.org', 'DOCTOR', hospital);
+
+    const keys = t.app.get(RecordKeyService);
+    const wrap = keys.wrapForRecipients.bind(keys);
+    vi.spyOn(keys, 'wrapForRecipients').mockImplementation(async (...args) => {
+      await (beforeWrap?.(args[0]) ?? jitter(25));
+      return wrap(...args);
+    });
+    const lock = keys.lockRecords.bind(keys);
+    vi.spyOn(keys, 'lockRecords').mockImplementation(async (...args) => {
+      await beforeLock?.();
+      return lock(...args);
+    });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await t?.close();
+  });
+
+  it('a consent granted while a version is being stored covers that version', { timeout: 300_000 }, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { record, uploadUrl } = await createRecord();
+      const content = randomBytes(2048 + round);
+      await Promise.all([jitter(30).then(() => upload(uploadUrl, content)), jitter(30).then(() => grant(grantee.user.id, { recordIds: [record.id] }))]);
+
+      const version = await currentVersion(record.id);
+      expect(version, `round ${round}`).toBe(1);
+      expect(await wrappedVersions(grantee.user.id, record.id), `round ${round}: the grantee's wraps`).toEqual([1]);
+      expect((await download(grantee, record.id)).equals(content), `round ${round}: the grantee's download`).toBe(true);
+    }
+  });
+
+  it('a consent revoked while a version is being stored leaves its grantee no key to it', { timeout: 300_000 }, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { record, uploadUrl } = await createRecord();
+      const consentId = await grant(revokedGrantee.user.id, { recordIds: [record.id] });
+      await Promise.all([jitter(30).then(() => upload(uploadUrl, randomBytes(1024))), jitter(30).then(() => revoke(consentId))]);
+
+      // Stored before the revocation: its wrap was deleted with it; after: it was never wrapped for the grantee.
+      expect(await wrappedVersions(revokedGrantee.user.id, record.id), `round ${round}: the revoked grantee's wraps`).toEqual([]);
+      expect(await currentVersion(record.id), `round ${round}`).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('a consent granted while the data key rotates covers the rotated version', { timeout: 300_000 }, async () => {
+    const rotation = t.app.get(RecordRotationService);
+    for (let round = 0; round < ROUNDS; round++) {
+      const { record, uploadUrl } = await createRecord();
+      const content = randomBytes(4096 + round);
+      await upload(uploadUrl, content);
+      await Promise.all([jitter(30).then(() => rotation.rotateDataKey(record.id)), jitter(30).then(() => grant(rotationGrantee.user.id, { recordIds: [record.id] }))]);
+
+      // The rotation retired version 1 (its wraps are gone): only a wrap of version 2 gives access.
+      expect(await currentVersion(record.id), `round ${round}`).toBe(2);
+      expect(await wrappedVersions(rotationGrantee.user.id, record.id), `round ${round}: the grantee's wraps`).toEqual([2]);
+      expect((await download(rotationGrantee, record.id)).equals(content), `round ${round}: the grantee's download`).toBe(true);
+    }
+  });
+
+  /*
+   * A consent scoped by category also covers records created after the revocation locked the ones in
+   * scope. Forced here step by step: inside the revocation's transaction (after its locks) a new
+   * record is created and uploaded up to the point where the upload has read the consents (still
+   * active) and is about to wrap; it commits only after the revocation did. Only PostgreSQL can run
+   * the two transactions at once (the embedded database serializes them, so it cannot happen there).
+   */
+  it.skipIf(!process.env.DATABASE_URL)(
+    'a record created while a category consent is revoked keeps no key for the revoked grantee',
+    { timeout: 60_000 },
+    async () => {
+      const owner = (
+        await gql<{ register: Auth }>(undefined, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id organization { id } } } }', {
+          input: { email: 'race.sweep@example.org', password: PASSWORD, name: 'Sweep Patient' },
+        })
+      ).register;
+      const doctor = await staff(root, 'race.sweep.doctor@example.org', 'DOCTOR', grantee.user.organization!.id);
+      const consentId = await grant(doctor.user.id, { categories: ['LAB_RESULT'] }, owner);
+
+      const audit = t.app.get(AuditService);
+      const record = audit.record.bind(audit);
+      let racing: { recordId: string; uploaded: Promise<void> } | undefined;
+      let reachedWrap!: () => void;
+      const atWrap = new Promise<void>((resolve) => (reachedWrap = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let revocationWritten = false;
+      vi.spyOn(audit, 'record').mockImplementation(async (input, manager) => {
+        if (input.action === 'REVOKE_CONSENT' && !racing) {
+          const created = await createRecord(owner);
+          racing = { recordId: created.record.id, uploaded: upload(created.uploadUrl, randomBytes(512)) };
+          await atWrap;
+          revocationWritten = true;
+        }
+        return record(input, manager);
+      });
+      beforeWrap = async (recordId) => {
+        if (recordId !== racing?.recordId) return;
+        reachedWrap();
+        await released;
+      };
+      // Any lock taken after the revocation's own (which precedes its audit event) lets the upload commit.
+      beforeLock = async () => {
+        if (revocationWritten) release();
+      };
+      try {
+        const revoked = await revoke(consentId, owner);
+        release();
+        await racing!.uploaded;
+        expect(await wrappedVersions(doctor.user.id, racing!.recordId)).toEqual([]);
+        // The grantee could have held the key for a moment: it rotates like any other record in scope.
+        expect(revoked.keyRotations.map((rotation) => rotation.recordId)).toEqual([racing!.recordId]);
+      } finally {
+        release();
+        beforeWrap = undefined;
+        beforeLock = undefined;
+        vi.mocked(audit.record).mockRestore();
+      }
+    },
+  );
+});
