@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CacheService } from '../cache/cache.service.js';
+import { CacheCounters } from '../cache/cache-counters.js';
 
 export interface RateLimitBucket {
   /** e.g. `user:<id>`, `ip:<address>`, `login:ip:<address>` */
@@ -18,56 +18,35 @@ export interface RateLimitResult {
 /**
  * Fixed-window budgets in the cache (Redis in production, so every API node draws from the same
  * budget). A request costs `cost` points in every bucket it falls in, and is refused when any bucket
- * would go over its limit; a refused request costs nothing.
+ * goes over its limit; a refused request is refunded, so it costs nothing.
  *
- * The cache door offers get/set only, so on one node the read-modify-write is serialised per key
- * here; across nodes concurrent requests can under-count by the few that interleave, never more.
+ * Each bucket is one atomic counter (add-and-read): exact across nodes, and with no lock, so the
+ * requests of one busy user do not queue behind each other here. Two requests racing for a
+ * bucket's last points may both be refused (each sees the other's points before the refund); never
+ * both allowed. With the cache down the budget is not enforced (fail open, like every cache read).
  */
 @Injectable()
 export class RateLimiter {
-  private readonly locks = new Map<string, Promise<void>>();
-
-  constructor(private readonly cache: CacheService) {}
+  constructor(private readonly counters: CacheCounters) {}
 
   async consume(buckets: RateLimitBucket[], cost: number, windowSeconds: number, nowMs: number): Promise<RateLimitResult> {
     const windowMs = windowSeconds * 1000;
     const window = Math.floor(nowMs / windowMs);
     const resetSeconds = Math.max(1, Math.ceil(((window + 1) * windowMs - nowMs) / 1000));
+    // The counter outlives its window a little: a clock a few ms behind must not restart it.
+    const ttlMs = (window + 1) * windowMs - nowMs + 1000;
     const keys = buckets.map((bucket) => `ratelimit:${bucket.key}:${window}`);
-    return this.serialised(keys, async () => {
-      const used = await Promise.all(keys.map(async (key) => (await this.cache.get<number>(key)) ?? 0));
-      const allowed = buckets.every((bucket, index) => used[index]! + cost <= bucket.limit);
-      if (allowed) await Promise.all(keys.map((key, index) => this.cache.set(key, used[index]! + cost, windowMs)));
-      const remaining = buckets.map((bucket, index) => Math.max(0, bucket.limit - used[index]! - (allowed ? cost : 0)));
-      let tightest = 0;
-      for (let index = 1; index < buckets.length; index++) {
-        if (remaining[index]! / buckets[index]!.limit < remaining[tightest]! / buckets[tightest]!.limit) tightest = index;
-      }
-      return { allowed, limit: buckets[tightest]!.limit, remaining: remaining[tightest]!, resetSeconds };
-    });
-  }
-
-  /** Runs `work` holding every key's lock (taken in sorted order, so two callers cannot deadlock). */
-  private async serialised<T>(keys: string[], work: () => Promise<T>): Promise<T> {
-    const releases: (() => void)[] = [];
-    try {
-      for (const key of [...new Set(keys)].sort()) releases.push(await this.lock(key));
-      return await work();
-    } finally {
-      for (const release of releases.reverse()) release();
+    const counted = await Promise.all(keys.map((key) => this.counters.add(key, cost, ttlMs)));
+    const used = counted.map((count) => count ?? cost);
+    const allowed = buckets.every((bucket, index) => used[index]! <= bucket.limit);
+    if (!allowed) {
+      await Promise.all(keys.map((key, index) => (counted[index] === undefined ? undefined : this.counters.add(key, -cost, ttlMs))));
     }
-  }
-
-  private async lock(key: string): Promise<() => void> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const current = new Promise<void>((resolve) => (release = resolve));
-    const chained = previous.then(() => current);
-    this.locks.set(key, chained);
-    await previous;
-    return () => {
-      release();
-      if (this.locks.get(key) === chained) this.locks.delete(key);
-    };
+    const remaining = buckets.map((bucket, index) => Math.max(0, bucket.limit - used[index]! + (allowed ? 0 : cost)));
+    let tightest = 0;
+    for (let index = 1; index < buckets.length; index++) {
+      if (remaining[index]! / buckets[index]!.limit < remaining[tightest]! / buckets[tightest]!.limit) tightest = index;
+    }
+    return { allowed, limit: buckets[tightest]!.limit, remaining: remaining[tightest]!, resetSeconds };
   }
 }

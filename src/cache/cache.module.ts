@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { BoundedMap } from './bounded-map.js';
 import { CacheAvailability } from './cache-availability.js';
+import { CacheCounters, MemoryCounters, RedisCounters } from './cache-counters.js';
 import { CacheService } from './cache.service.js';
 
 const MEMORY_CACHE_MAX_ENTRIES = 50_000;
@@ -104,7 +105,19 @@ class CacheBackendModule {}
       },
     }),
   ],
-  providers: [CacheLifecycle, CacheService],
-  exports: [CacheService],
+  providers: [
+    CacheLifecycle,
+    CacheService,
+    {
+      provide: CacheCounters,
+      inject: [AppConfig, REDIS_CLIENT, CacheAvailability],
+      useFactory: (config: AppConfig, redis: RedisClient | undefined, availability: CacheAvailability) =>
+        new CacheCounters(
+          redis ? new RedisCounters(redis, config.cache.namespace) : new MemoryCounters(MEMORY_CACHE_MAX_ENTRIES),
+          availability,
+        ),
+    },
+  ],
+  exports: [CacheService, CacheCounters],
 })
 export class CacheModule {}

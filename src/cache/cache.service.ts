@@ -2,8 +2,7 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { CacheAvailability } from './cache-availability.js';
-
-const OPERATION_TIMEOUT_MS = 500;
+import { withTimeout } from './with-timeout.js';
 
 /**
  * The app's only door to the cache. A cache is an optimisation, never the source of truth: when it
@@ -62,19 +61,5 @@ export class CacheService {
       this.logger.warn(`could not invalidate a cache entry: ${(error as Error).message}`);
       throw error;
     }
-  }
-}
-
-async function withTimeout<T>(operation: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      operation,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`cache did not answer within ${OPERATION_TIMEOUT_MS} ms`)), OPERATION_TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

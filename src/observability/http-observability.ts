@@ -37,7 +37,7 @@ export function httpObservability(logger: Logger, metrics: MetricsService) {
       requestContext.run({ requestId }, () =>
         logger[level](
           {
-            req: { id: requestId, method: req.method, route, remoteAddress: req.socket.remoteAddress },
+            req: { id: requestId, method: req.method, route, remoteAddress: req.socket?.remoteAddress },
             res: { statusCode: status },
             responseTime: Math.round(seconds * 1000),
           },

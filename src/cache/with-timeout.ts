@@ -1,0 +1,16 @@
+const OPERATION_TIMEOUT_MS = 500;
+
+/** A cache operation, or a rejection once it has taken longer than a cache is allowed to (500 ms). */
+export async function withTimeout<T>(operation: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      operation,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`cache did not answer within ${OPERATION_TIMEOUT_MS} ms`)), OPERATION_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
