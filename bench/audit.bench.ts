@@ -9,7 +9,7 @@
  * Nest's dependency injection: the same classes, the same SQL, the real chaincode on the embedded
  * ledger. Database: DATABASE_URL when set, else embedded PGlite. BENCH_SECONDS (default 10),
  * BENCH_WRITERS concurrent requests recording events (default 1000), BENCH_READERS (default 50), BENCH_HISTORY events logged before the run (default 50,000),
- * AUDIT_BATCH_MAX_EVENTS (default: the app's, 500).
+ * AUDIT_BATCH_MAX_EVENTS (default: the app's).
  */
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +25,7 @@ import { AuditVerificationService } from '../src/audit/audit-verification.servic
 import { readEmbeddedChain } from '../src/audit/audit-verifier.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import type { RequestContext } from '../src/common/request-context.js';
+import { DEFAULT_AUDIT_BATCH_MAX_EVENTS } from '../src/config/config.schema.js';
 import { buildMerkleTree, merkleLeafHash, verifyMerkleInclusion } from '../src/crypto/merkle.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres.js';
@@ -37,7 +38,7 @@ const WRITERS = Number(process.env.BENCH_WRITERS ?? 1000);
 const READERS = Number(process.env.BENCH_READERS ?? 50);
 const PATIENTS = 1000;
 /** Batch size, as AUDIT_BATCH_MAX_EVENTS (the app's default unless set). */
-const BATCH = Number(process.env.AUDIT_BATCH_MAX_EVENTS ?? 500);
+const BATCH = Number(process.env.AUDIT_BATCH_MAX_EVENTS ?? DEFAULT_AUDIT_BATCH_MAX_EVENTS);
 /**
  * Events already in the log (anchored, and analyzed by the planner) before the measured run: a
  * running system has a history. Measured from an empty, never-analyzed table, the access-log query
