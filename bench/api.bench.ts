@@ -171,6 +171,8 @@ async function main(): Promise<void> {
     UPLOAD_MAX_BYTES: String(Math.max(SIZE, 1024)),
     DATABASE_URL: process.env.DATABASE_URL ?? '',
     REDIS_URL: process.env.REDIS_URL ?? '',
+    ...(process.env.AUDIT_BATCH_MAX_EVENTS ? { AUDIT_BATCH_MAX_EVENTS: process.env.AUDIT_BATCH_MAX_EVENTS } : {}),
+    ...(process.env.AUDIT_BATCH_INTERVAL_MS ? { AUDIT_BATCH_INTERVAL_MS: process.env.AUDIT_BATCH_INTERVAL_MS } : {}),
   });
   const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   const app = await createApp(config, { logger: createRootLogger('warn', quiet) });

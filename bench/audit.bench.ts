@@ -38,7 +38,7 @@ const WRITERS = Number(process.env.BENCH_WRITERS ?? 1000);
 const READERS = Number(process.env.BENCH_READERS ?? 50);
 const PATIENTS = 1000;
 /** Batch size, as AUDIT_BATCH_MAX_EVENTS (the app's default unless set). */
-const BATCH = Number(process.env.AUDIT_BATCH_MAX_EVENTS ?? DEFAULT_AUDIT_BATCH_MAX_EVENTS);
+const BATCH = Number(process.env.AUDIT_BATCH_MAX_EVENTS ?? DEFAULT_AUDIT_BATCH_MAX_EVENTS[process.env.DATABASE_URL ? 'postgres' : 'pglite']);
 /**
  * Events already in the log (anchored, and analyzed by the planner) before the measured run: a
  * running system has a history. Measured from an empty, never-analyzed table, the access-log query

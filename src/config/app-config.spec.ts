@@ -83,6 +83,16 @@ describe('configuration', () => {
     expect(() => parseEnv({ UPLOAD_URL_TTL_SECONDS: '15m' })).toThrow(/UPLOAD_URL_TTL_SECONDS: must be a whole number of seconds/);
   });
 
+  it('sizes audit batches by database unless AUDIT_BATCH_MAX_EVENTS says otherwise', async () => {
+    expect((await loadAppConfig({ DATA_DIR: dataDir })).audit.batchMaxEvents).toBe(500);
+    const postgres = { DATA_DIR: dataDir, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/hl' };
+    expect((await loadAppConfig(postgres)).audit.batchMaxEvents).toBe(2000);
+    expect((await loadAppConfig({ ...postgres, AUDIT_BATCH_MAX_EVENTS: '50' })).audit.batchMaxEvents).toBe(50);
+    expect((await loadAppConfig({ DATA_DIR: dataDir, AUDIT_BATCH_MAX_EVENTS: '' })).audit.batchMaxEvents).toBe(500);
+    expect(() => parseEnv({ AUDIT_BATCH_MAX_EVENTS: '0' })).toThrow(/AUDIT_BATCH_MAX_EVENTS/);
+    expect(() => parseEnv({ AUDIT_BATCH_MAX_EVENTS: 'lots' })).toThrow(/AUDIT_BATCH_MAX_EVENTS/);
+  });
+
   it('requires the settings each choice depends on', () => {
     expect(() => parseEnv({ LEDGER: 'fabric' })).toThrow(/FABRIC_PEER_ENDPOINT: is required when LEDGER=fabric/);
     expect(() => parseEnv({ STORAGE: 'networked' })).toThrow(/STORAGE_LISTEN: is required when STORAGE=networked/);

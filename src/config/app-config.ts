@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { envSchema, type Env } from './config.schema.js';
+import { DEFAULT_AUDIT_BATCH_MAX_EVENTS, envSchema, type Env } from './config.schema.js';
 
 export type DatabaseConfig =
   | { kind: 'postgres'; url: string; poolSize: number }
@@ -122,7 +122,10 @@ export class AppConfig {
       ipPoints: env.RATE_LIMIT_IP_POINTS,
       loginAttempts: env.LOGIN_RATE_LIMIT,
     };
-    this.audit = { batchIntervalMs: env.AUDIT_BATCH_INTERVAL_MS, batchMaxEvents: env.AUDIT_BATCH_MAX_EVENTS };
+    this.audit = {
+      batchIntervalMs: env.AUDIT_BATCH_INTERVAL_MS,
+      batchMaxEvents: env.AUDIT_BATCH_MAX_EVENTS ?? DEFAULT_AUDIT_BATCH_MAX_EVENTS[this.database.kind],
+    };
   }
 }
 
