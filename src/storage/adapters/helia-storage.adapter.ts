@@ -1,11 +1,10 @@
 // Must run before Helia/libp2p load: they call Promise.withResolvers, which Node 20 lacks.
 import '../polyfills.js';
-import { setMaxListeners } from 'node:events';
 import { constants } from 'node:fs';
 import { access, mkdir, opendir, readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { withBitswap } from '@helia/bitswap';
-import { unixfs, type CatOptions, type UnixFS } from '@helia/unixfs';
+import { unixfs, type UnixFS } from '@helia/unixfs';
 import { identify } from '@libp2p/identify';
 import { noise } from '@libp2p/noise';
 import { tcp } from '@libp2p/tcp';
@@ -38,8 +37,8 @@ import {
 import { DurableFileWriter } from './durable-file-writer.js';
 import { copyingChunker, BufferPool, passThrough, pipelinedRawLeaves } from './leaf-writer.js';
 import { loadOrCreatePeerKey } from './peer-key.js';
-import { ReadAheadWindow } from './read-ahead-window.js';
 import { ReadWriteLock } from './read-write-lock.js';
+import { readUnixFsFile } from './unixfs-file-reader.js';
 import { VerifyingBlockstore } from './verifying-blockstore.js';
 
 export interface HeliaStorageNetworkOptions {
@@ -68,10 +67,8 @@ export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 const MAX_CHILDREN_PER_NODE = 1024;
 /** Leaves hashed and written while the next one is produced (memory: this many leaves). */
 const LEAF_WRITE_DEPTH = 4;
-/** Leaves read concurrently by the exporter; more only adds memory on one disk. */
-const BLOCK_READ_CONCURRENCY = 4;
-/** Leaf bytes the exporter may hold ahead of a slow consumer (rounded to whole leaves). */
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Leaves read ahead of the consumer (and so held in memory at most); more only adds memory on one disk. */
+const BLOCK_READ_AHEAD = 4;
 const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 const DIAL_TIMEOUT_MS = 5_000;
 const SHA2_256 = 0x12;
@@ -379,48 +376,22 @@ export class HeliaStorage implements StoragePort {
     signal: AbortSignal | undefined,
   ): AsyncGenerator<Uint8Array> {
     await this.connectPeers(running);
-    const abort = new AbortController();
-    const window = new ReadAheadWindow(Math.max(2, Math.floor(READ_AHEAD_BYTES / this.chunkSize)));
-    const signals = signal === undefined ? [abort.signal] : [abort.signal, signal];
-    const blockstore = this.readBlockstore(running, window);
-    const readSignal = AbortSignal.any(signals);
-    // Every in-flight block read listens on this signal; the default cap of 10 only adds warnings.
-    setMaxListeners(Infinity, readSignal);
-    const catOptions: CatOptions & { blockReadConcurrency: number } = {
-      ...range,
-      offline: running.libp2p === undefined,
-      signal: readSignal,
-      blockReadConcurrency: BLOCK_READ_CONCURRENCY,
-    };
+    const fetch = (block: CID, fetchSignal: AbortSignal) => concat(this.readBlock(running, block, { signal: fetchSignal }));
     try {
-      for await (const chunk of unixfs({ blockstore }).cat(cid, catOptions)) {
-        window.release();
-        yield chunk;
-      }
+      yield* readUnixFsFile(cid, fetch, { ...range, readAhead: BLOCK_READ_AHEAD, signal });
     } catch (err) {
       // The caller's own cancellation is not a storage failure: hand its reason back unchanged.
       if (signal?.aborted === true) throw signal.reason ?? err;
       throw toStorageError(err, cid);
-    } finally {
-      // The consumer may stop early: stop the exporter's background block reads too.
-      abort.abort();
-      window.close(new StorageUnavailableError('read was abandoned'));
     }
   }
 
-  /**
-   * The blockstore the exporter reads through: offline or per-block network timeout, plus
-   * read-ahead. Embedded reads reuse block buffers: the exporter copies every block it receives.
-   */
-  private readBlockstore(running: Running, window?: ReadAheadWindow) {
+  /** The blockstore UnixFS stat() reads through: offline, or with the per-block network timeout. */
+  private readBlockstore(running: Running) {
     const readBlock = this.readBlock.bind(this, running);
-    // One byte over the leaf size, so a full read reveals a larger block (see getReusingBuffers).
-    const pool = running.libp2p === undefined ? new BufferPool(this.chunkSize + 1, BLOCK_READ_CONCURRENCY + 2) : undefined;
     return {
       get: async function* (cid: CID, options: { signal?: AbortSignal } = {}) {
-        if (window !== undefined && cid.code === raw.code) await window.acquire();
-        if (pool !== undefined) yield* running.local.getReusingBuffers(cid, pool, { signal: options.signal });
-        else yield* readBlock(cid, options);
+        yield* readBlock(cid, options);
       },
       has: (cid: CID) => running.helia.blockstore.has(cid),
       put: (cid: CID, bytes: Uint8Array) => running.helia.blockstore.put(cid, bytes),

@@ -1,11 +1,11 @@
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FsBlockstore } from 'blockstore-fs';
 import type { ShardingStrategy } from 'blockstore-fs/sharding';
 import type { CID } from 'multiformats/cid';
 import { StorageIntegrityError, StorageNotFoundError } from '../storage.errors.js';
 import { DurableFileWriter } from './durable-file-writer.js';
-import { type BufferPool, sha256 } from './leaf-writer.js';
+import { sha256 } from './leaf-writer.js';
 
 const SHA2_256 = 0x12;
 const IDENTITY = 0x00;
@@ -57,40 +57,6 @@ export class VerifyingBlockstore {
     yield bytes;
   }
 
-  /**
-   * Like get(), but reads into a buffer from `pool` (blocks larger than the pool's buffers are
-   * read whole as in get()) and takes the buffer back when the consumer asks for more. Only for a
-   * consumer that copies what it receives before asking again: the UnixFS exporter does (it
-   * concatenates each block's chunks). A fresh 1 MiB buffer per block cost ~1 ms of main-thread
-   * time here (page faults and external-memory GC), more than hashing the block.
-   */
-  async *getReusingBuffers(cid: CID, pool: BufferPool, options?: Options): AsyncGenerator<Uint8Array> {
-    if (cid.multihash.code === IDENTITY) {
-      yield cid.multihash.digest;
-      return;
-    }
-    const buffer = pool.take() ?? Buffer.allocUnsafeSlow(pool.size);
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await this.readBlockFile(cid, async () => {
-        const handle = await open(this.pathOf(cid), 'r');
-        try {
-          options?.signal?.throwIfAborted();
-          // The buffer is one byte larger than any block it is meant for, so a full read means a
-          // bigger block (written with a larger chunk size): read that one whole.
-          const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, 0);
-          return bytesRead < buffer.byteLength ? buffer.subarray(0, bytesRead) : await handle.readFile();
-        } finally {
-          await handle.close();
-        }
-      });
-      await verifyBlock(cid, bytes);
-      yield bytes;
-    } finally {
-      pool.give(buffer);
-    }
-  }
-
   private pathOf(cid: CID): string {
     const { dir, file } = this.sharding.encode(cid);
     return join(this.inner.path, dir, file);
@@ -135,12 +101,12 @@ async function concatChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Ar
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
-/** Hashes on the thread pool (see sha256), so verifying overlaps with decrypting the previous block. */
+/** Re-hashes a block read from disk and refuses it unless it matches its CID. */
 export async function verifyBlock(cid: CID, bytes: Uint8Array): Promise<void> {
   const { code, digest } = cid.multihash;
   let actual: Uint8Array;
   if (code === SHA2_256) {
-    actual = await sha256(bytes);
+    actual = sha256(bytes);
   } else if (code === IDENTITY) {
     actual = bytes;
   } else {
