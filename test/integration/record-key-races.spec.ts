@@ -5,16 +5,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditService } from '../../src/audit/audit.service.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
 import { RecordRotationService } from '../../src/records/record-rotation.service.js';
+import { apiClient, type Auth } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 const ROUNDS = 20;
 
-interface Auth {
-  accessToken: string;
-  user: { id: string; organization: { id: string } | null };
-}
 
 const jitter = (maxMs: number) => sleep(Math.floor(Math.random() * maxMs));
 
@@ -42,21 +39,7 @@ describe('record data keys: consent changes racing uploads and key rotations', (
   let beforeWrap: ((recordId: string) => Promise<void>) | undefined;
   let beforeLock: (() => Promise<void>) | undefined;
 
-  const headers = (auth: Auth) => ({ authorization: `Bearer ${auth.accessToken}` });
-  const gql = async <T>(auth: Auth | undefined, query: string, variables: Record<string, unknown> = {}) => {
-    const { body } = await t.graphql<T>(query, variables, auth ? headers(auth) : {});
-    if (body.errors?.length) throw new Error(`GraphQL ${body.errors[0].extensions.code}: ${body.errors[0].message}`);
-    return body.data!;
-  };
-  const login = async (email: string, password = PASSWORD) =>
-    (await gql<{ login: Auth }>(undefined, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id organization { id } } } }', { e: email, p: password }))
-      .login;
-  const staff = async (root: Auth, email: string, role: string, organizationId: string) => {
-    await gql(root, 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-      input: { email, password: PASSWORD, name: `A ${role}`, role, organizationId },
-    });
-    return login(email);
-  };
+  const { headers, gql, login, staff } = apiClient(() => t, PASSWORD);
   /** A new LAB_RESULT record of the patient (PENDING) and the URL its content goes to. */
   const createRecord = async (owner = patient) =>
     (
