@@ -25,6 +25,8 @@ export {
   RECORD_CATEGORIES,
   ROLES,
   ROLE_PERMISSIONS,
+  SERVICE_ACCOUNT_ROLES,
+  SERVICE_ACCOUNT_STATUSES,
   decideAccess,
   granteeMatches,
   isOneOf,
@@ -46,6 +48,8 @@ export {
   type RecordCategory,
   type Role,
   type RolePermissions,
+  type ServiceAccountRole,
+  type ServiceAccountStatus,
 } from './policy';
 export { ADMIN_ATTRIBUTE, CONTRACT_NAMES, LEDGER_EVENTS } from './contracts/names';
 export {
@@ -71,6 +75,7 @@ export {
   type OrganizationState,
   type RecordAnchorState,
   type RecordHeadState,
+  type ServiceAccountState,
   type UserState,
 } from './model/ledger-types';
 export { toPolicyConsent } from './model/policy-consent';

@@ -21,9 +21,12 @@ describe('chaincode surface', () => {
       identity: [
         'SUBMIT RegisterOrganization(organizationJson)',
         'SUBMIT RegisterUser(userJson)',
+        'SUBMIT RegisterServiceAccount(serviceAccountJson)',
+        'SUBMIT RevokeServiceAccount(serviceAccountId)',
         'SUBMIT RotateUserKeys(rotationJson, signature)',
         'EVALUATE GetOrganization(organizationId)',
         'EVALUATE GetUser(userId)',
+        'EVALUATE GetServiceAccount(serviceAccountId)',
       ],
       records: [
         'SUBMIT AnchorRecordVersion(anchorJson)',

@@ -8,6 +8,7 @@ import { LoginBackoff } from './login-backoff.js';
 import { OrganizationService } from './organization.service.js';
 import { RateLimitMiddleware } from './rate-limit.middleware.js';
 import { RateLimiter } from './rate-limiter.js';
+import { ServiceAccountLedger } from './service-account-ledger.js';
 import { ServiceAccountService } from './service-account.service.js';
 
 /**
@@ -19,13 +20,14 @@ import { ServiceAccountService } from './service-account.service.js';
     AuthService,
     OrganizationService,
     ServiceAccountService,
+    ServiceAccountLedger,
     LedgerIdentity,
     LoginBackoff,
     RateLimiter,
     AuthResolver,
     AdminBootstrap,
   ],
-  exports: [AuthService, OrganizationService],
+  exports: [AuthService, OrganizationService, ServiceAccountLedger],
 })
 export class AuthModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

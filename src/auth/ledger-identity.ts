@@ -13,10 +13,17 @@ export interface LedgerUserRegistration {
   signingPublicKey: string;
 }
 
+export interface LedgerServiceAccountRegistration {
+  id: string;
+  role: string;
+  organizationId: string;
+}
+
 /**
- * Registers organizations and users (with their public keys) on the ledger through the identity
- * contract, where consent signatures are later verified. Both transactions are idempotent on the
- * chaincode side, so a retry after a crash re-submits safely.
+ * Registers organizations, users (with their public keys) and service accounts on the ledger
+ * through the identity contract, where consent signatures are later verified and record authors
+ * are checked. Every transaction is idempotent on the chaincode side, so a retry after a crash
+ * re-submits safely.
  */
 @Injectable()
 export class LedgerIdentity {
@@ -39,6 +46,14 @@ export class LedgerIdentity {
 
   async registerUser(user: LedgerUserRegistration): Promise<string> {
     return this.submit('RegisterUser', JSON.stringify(user));
+  }
+
+  async registerServiceAccount(account: LedgerServiceAccountRegistration): Promise<string> {
+    return this.submit('RegisterServiceAccount', JSON.stringify({ id: account.id, role: account.role, organizationId: account.organizationId }));
+  }
+
+  async revokeServiceAccount(serviceAccountId: string): Promise<string> {
+    return this.submit('RevokeServiceAccount', serviceAccountId);
   }
 
   private async submit(transaction: string, argument: string): Promise<string> {

@@ -35,4 +35,16 @@ export class ServiceAccountEntity {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
+
+  /**
+   * The identity-contract transaction that registered the account on the ledger (it authors record
+   * anchors as an identity of its organization); null until then, as for accounts created before
+   * service accounts were registered.
+   */
+  @Column({ name: 'ledger_tx_id', type: 'text', nullable: true })
+  ledgerTxId: string | null;
+
+  /** The transaction that revoked it on the ledger; null while active, or while that is still to be done. */
+  @Column({ name: 'ledger_revocation_tx_id', type: 'text', nullable: true })
+  ledgerRevocationTxId: string | null;
 }

@@ -1,19 +1,18 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { RECORD_CATEGORIES, type Role } from 'healthledger-chaincode/shared';
+import { Injectable, Logger } from '@nestjs/common';
+import { RECORD_CATEGORIES, SERVICE_ACCOUNT_ROLES, isOneOf, type Role } from 'healthledger-chaincode/shared';
 import { DataSource } from 'typeorm';
 import { CacheService } from '../cache/cache.service.js';
 import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
+import { LedgerError } from '../ledger/ledger.errors.js';
 import { badInput, forbidden, unauthenticated } from './auth.errors.js';
 import { AuthService, serviceCacheKey } from './auth.service.js';
 import { LoginBackoff } from './login-backoff.js';
 import type { ServiceAccount, ServiceAccountCredentials, ServiceToken } from './models/service-account.model.js';
 import { OrganizationEntity } from './organization.entity.js';
 import { ServiceAccountEntity } from './service-account.entity.js';
-
-/** Roles a service account may act as: never a patient, never an administrator. */
-export const SERVICE_ACCOUNT_ROLES: readonly Role[] = ['DOCTOR', 'NURSE', 'LAB', 'RESEARCHER', 'AUDITOR'];
+import { ServiceAccountLedger } from './service-account-ledger.js';
 
 /**
  * Scope grammar: `records:create|read|amend[:CATEGORY]` and `audit:read`. A scope only narrows: the
@@ -24,15 +23,20 @@ const MAX_SCOPES = 20;
 
 /**
  * Client credentials for integration partners. The secret is 256 random bits, shown once and stored
- * as SHA-256 (a slow hash protects guessable secrets; this one cannot be guessed).
+ * as SHA-256 (a slow hash protects guessable secrets; this one cannot be guessed). Each account is
+ * also an identity of its organization on the ledger (see ServiceAccountLedger), so the records it
+ * authors are anchored under the same policy as a user's of its role and organization.
  */
 @Injectable()
 export class ServiceAccountService {
+  private readonly logger = new Logger('ServiceAccountService');
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly cache: CacheService,
     private readonly auth: AuthService,
     private readonly backoff: LoginBackoff,
+    private readonly ledgerAccounts: ServiceAccountLedger,
   ) {}
 
   async create(
@@ -48,7 +52,8 @@ export class ServiceAccountService {
     if (!organizationId) throw badInput('organizationId is required', { field: 'organizationId' });
     const name = typeof input.name === 'string' ? input.name.trim() : '';
     if (name.length === 0 || name.length > 200) throw badInput('name must be 1-200 characters', { field: 'name' });
-    if (!SERVICE_ACCOUNT_ROLES.includes(input.role)) {
+    // The ledger's list (never PATIENT or ADMIN): it refuses to register any other role.
+    if (!isOneOf(SERVICE_ACCOUNT_ROLES, input.role)) {
       throw badInput(`role of a service account must be one of ${SERVICE_ACCOUNT_ROLES.join(', ')}`, { field: 'role' });
     }
     const scopes = [...new Set(input.scopes)];
@@ -62,19 +67,26 @@ export class ServiceAccountService {
     }
     const clientId = `hlsa_${randomBytes(12).toString('base64url')}`;
     const clientSecret = `hlss_${randomBytes(32).toString('base64url')}`;
-    const account = await this.dataSource.getRepository(ServiceAccountEntity).save(
-      Object.assign(new ServiceAccountEntity(), {
-        id: randomUUID(),
-        clientId,
-        secretHash: hashSecret(clientSecret),
-        name,
-        organizationId,
-        role: input.role,
-        scopes,
-        createdBy: actor.id,
-        revokedAt: null,
-      }),
-    );
+    const account = await this.dataSource.transaction(async (manager) => {
+      const row: ServiceAccountEntity = await manager.save(
+        Object.assign(new ServiceAccountEntity(), {
+          id: randomUUID(),
+          clientId,
+          secretHash: hashSecret(clientSecret),
+          name,
+          organizationId,
+          role: input.role,
+          scopes,
+          createdBy: actor.id,
+          revokedAt: null,
+          ledgerTxId: null,
+          ledgerRevocationTxId: null,
+        }),
+      );
+      // On the ledger before the row commits, as for users: if the ledger refuses, no account remains.
+      row.ledgerTxId = await this.ledgerAccounts.registerNew(manager, row);
+      return row;
+    });
     return { serviceAccount: toModel(account), clientId, clientSecret };
   }
 
@@ -100,6 +112,15 @@ export class ServiceAccountService {
       account.revokedAt = ctx.now;
       await this.dataSource.getRepository(ServiceAccountEntity).update({ id }, { revokedAt: ctx.now });
       await this.cache.delete(serviceCacheKey(id));
+    }
+    // Then the ledger, so it anchors nothing more by this account. The credential is already dead in
+    // the API, so a ledger outage must not fail the revocation: what is left is caught up before any
+    // version this account authored is anchored (ServiceAccountLedger.syncAuthors), or by revoking again.
+    try {
+      await this.ledgerAccounts.sync(id);
+    } catch (error) {
+      if (!(error instanceof LedgerError)) throw error;
+      this.logger.warn(`service account ${id} revoked; ledger revocation deferred: ${error.message}`);
     }
     return toModel(account);
   }

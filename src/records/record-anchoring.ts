@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONTRACT_NAMES, type RecordAnchorState } from 'healthledger-chaincode/shared';
 import { DataSource, LessThanOrEqual } from 'typeorm';
+import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
 import { LEDGER } from '../ledger/ledger.module.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
 import type { LedgerPort } from '../ledger/ports/ledger.port.js';
@@ -11,7 +12,9 @@ import { RecordEntity, RecordVersionEntity } from './records.entities.js';
  * The STORED → ANCHORED step: anchors a record version's hashes on the ledger and only then marks it
  * ANCHORED. Idempotent: the chaincode returns the existing anchor for an identical re-submission, so
  * a retry after a crash (or by another node's reconciler) converges. The ledger takes a record's
- * versions strictly in order, so earlier STORED versions are anchored first.
+ * versions strictly in order, so earlier STORED versions are anchored first. An author may be a
+ * user or a service account; a service account's ledger registration (or revocation) that has not
+ * reached the ledger yet is caught up first, so its versions are judged by the ledger like a user's.
  */
 @Injectable()
 export class RecordAnchoring {
@@ -21,6 +24,7 @@ export class RecordAnchoring {
     private readonly dataSource: DataSource,
     @Inject(LEDGER) private readonly ledger: LedgerPort,
     private readonly metadata: RecordMetadataCache,
+    private readonly serviceAccounts: ServiceAccountLedger,
   ) {}
 
   /** Anchors every STORED version of the record up to `version`; returns the version's row afterwards. */
@@ -28,6 +32,7 @@ export class RecordAnchoring {
     const versions = this.dataSource.getRepository(RecordVersionEntity);
     const record = await this.dataSource.getRepository(RecordEntity).findOneByOrFail({ id: recordId });
     const stored = await versions.find({ where: { recordId, version: LessThanOrEqual(version), status: 'STORED' }, order: { version: 'ASC' } });
+    if (stored.length > 0) await this.serviceAccounts.syncAuthors(stored.map((row) => row.createdBy));
     for (const row of stored) {
       const anchor = await this.submit(record, row);
       await this.dataSource.transaction(async (manager) => {

@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
 import type { AccessEventInput } from '../audit/access-event.js';
 import { AuditService } from '../audit/audit.service.js';
+import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
 import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { CryptoIntegrityError, decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
@@ -49,6 +50,7 @@ export class RecordContentService implements OnModuleInit {
     private readonly anchoring: RecordAnchoring,
     private readonly metadata: RecordMetadataCache,
     private readonly audit: AuditService,
+    private readonly serviceAccounts: ServiceAccountLedger,
     @Inject(STORAGE) private readonly storage: StoragePort,
     @Optional() @Inject(RECORD_KEY_RECIPIENTS) private readonly consentRecipients?: RecordKeyRecipientsPort,
   ) {}
@@ -69,6 +71,12 @@ export class RecordContentService implements OnModuleInit {
     const row = await versions.findOneBy({ recordId, version: ticket.version });
     if (!row || row.status !== 'PENDING') throw new DomainError('CONFLICT', 'This version has already been uploaded or was abandoned');
     const record = await this.dataSource.getRepository(RecordEntity).findOneByOrFail({ id: recordId });
+    // The URL is a capability issued before: a service account revoked since then writes nothing
+    // more (the ledger would refuse to anchor it anyway, leaving a version STORED for good).
+    if (await this.serviceAccounts.isRevoked(ticket.userId)) {
+      await this.audit.record(this.event(ticket, record, ticket.version === 1 ? 'CREATE' : 'UPDATE', 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
+      throw new DomainError('FORBIDDEN', 'The service account this upload URL was issued to has been revoked');
+    }
 
     const binding = { recordId, version: ticket.version };
     const dek = generateDataKey();

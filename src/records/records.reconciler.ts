@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
 import { AppConfig } from '../config/app-config.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePin, StoragePort } from '../storage/ports/storage.port.js';
@@ -28,6 +29,8 @@ export interface ReconcileReport {
   ticketsPurged: number;
   /** Pinned storage roots no record version references, removed by the storage sweep. */
   orphansRemoved: number;
+  /** Service-account revocations made during a ledger outage that have now reached the ledger. */
+  revocationsCaughtUp: number;
 }
 
 /**
@@ -37,7 +40,8 @@ export interface ReconcileReport {
  * or expired URL tickets are purged; and (at most hourly) content pinned in this node's storage that
  * no record version references, left by a crash between `storage.put` and the transaction that
  * records the CID (an upload or a key rotation), is deleted once it is older than the grace period.
- * Every step is idempotent, so several API nodes may run it.
+ * Service-account revocations made while the ledger was away are carried to it. Every step is
+ * idempotent, so several API nodes may run it.
  */
 @Injectable()
 export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -62,6 +66,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
     private readonly records: RecordsService,
     private readonly tickets: ContentTickets,
     @Inject(STORAGE) private readonly storage: StoragePort,
+    private readonly serviceAccounts: ServiceAccountLedger,
     config: AppConfig,
   ) {
     this.orphanGraceMs = config.records.uploadUrlTtlSeconds * 1000 + UPLOAD_GRACE_MS;
@@ -87,7 +92,13 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
-    const report: ReconcileReport = { anchored: 0, anchorFailures: 0, abandonedRemoved: 0, ticketsPurged: 0, orphansRemoved: 0 };
+    const report: ReconcileReport = { anchored: 0, anchorFailures: 0, abandonedRemoved: 0, ticketsPurged: 0, orphansRemoved: 0, revocationsCaughtUp: 0 };
+    try {
+      report.revocationsCaughtUp = await this.serviceAccounts.syncPendingRevocations(BATCH);
+    } catch (error) {
+      // The ledger is still away: the revocations hold in the API meanwhile; the next pass retries.
+      this.logger.warn(`service-account revocations not yet on the ledger: ${(error as Error).message}`);
+    }
     try {
       const stored = await this.dataSource
         .getRepository(RecordVersionEntity)

@@ -9,21 +9,24 @@ import {
   requireAdminIdentity,
   requireAdminOf,
   requireOrganization,
+  requireServiceAccount,
   requireUser,
   requireUserWithOrganization,
+  serviceAccountKey,
   userKey,
 } from '../ledger/registry';
 import { emitEvent, readState, result, txInstant, writeState } from '../ledger/state';
-import type { OrganizationState, UserState } from '../model/ledger-types';
+import type { OrganizationState, ServiceAccountState, UserState } from '../model/ledger-types';
 import { parseKeyRotationPayload } from '../model/payloads';
-import { ROLES } from '../policy';
+import { ROLES, SERVICE_ACCOUNT_ROLES } from '../policy';
 import { CONTRACT_NAMES, LEDGER_EVENTS } from './names';
 
 /**
- * Organizations, users and their public keys. Every transaction argument and result is a string;
+ * Organizations, users and their public keys, and service accounts (non-human principals of an
+ * organization, which hold no keys). Every transaction argument and result is a string;
  * results are canonical JSON (see model/ledger-types.ts for the shapes).
  */
-@Info({ title: 'HealthLedger identity', description: 'Organizations, users, roles and public keys' })
+@Info({ title: 'HealthLedger identity', description: 'Organizations, users, service accounts, roles and public keys' })
 export class IdentityContract extends Contract {
   constructor() {
     super(CONTRACT_NAMES.identity);
@@ -91,6 +94,9 @@ export class IdentityContract extends Contract {
 
     const key = userKey(ctx, id);
     const existing = await readState<UserState>(ctx, key);
+    if (!existing && (await readState<ServiceAccountState>(ctx, serviceAccountKey(ctx, id)))) {
+      throw conflict(`${id} is already registered as a service account`);
+    }
     if (existing) {
       const sameRegistration =
         existing.role === role &&
@@ -118,6 +124,70 @@ export class IdentityContract extends Contract {
     await writeState(ctx, key, user);
     emitEvent(ctx, LEDGER_EVENTS.userRegistered, { userId: id, role, organizationId, keyVersion: 1 });
     return result(user);
+  }
+
+  /**
+   * serviceAccountJson: `{ id, role, organizationId }`, role one of SERVICE_ACCOUNT_ROLES (never
+   * PATIENT or ADMIN). Caller: an org admin identity of that organization's MSP. The id must not be a
+   * user's. Same id and same content again: returns the existing account unchanged (also once
+   * revoked: revocation is final). Event ServiceAccountRegistered `{ serviceAccountId, role,
+   * organizationId }`. Returns ServiceAccountState.
+   */
+  @Transaction()
+  @Returns('string')
+  async RegisterServiceAccount(ctx: Context, serviceAccountJson: string): Promise<string> {
+    const fields = FieldReader.of(parseJsonArgument(serviceAccountJson, 'serviceAccount'), 'serviceAccount', ['id', 'role', 'organizationId']);
+    const id = fields.id('id');
+    const role = fields.oneOf('role', SERVICE_ACCOUNT_ROLES);
+    const organizationId = fields.id('organizationId');
+
+    const organization = await requireOrganization(ctx, organizationId);
+    requireAdminOf(ctx, organization, 'register service accounts');
+
+    const key = serviceAccountKey(ctx, id);
+    const existing = await readState<ServiceAccountState>(ctx, key);
+    if (existing) {
+      if (existing.role === role && existing.organizationId === organizationId) return result(existing);
+      throw conflict(`service account ${id} is already registered with different content`);
+    }
+    if (await readState<UserState>(ctx, userKey(ctx, id))) throw conflict(`${id} is already registered as a user`);
+    const account: ServiceAccountState = {
+      docType: 'serviceAccount',
+      id,
+      role,
+      organizationId,
+      status: 'ACTIVE',
+      registeredAt: txInstant(ctx),
+      txId: ctx.stub.getTxID(),
+      revokedAt: null,
+      revokeTxId: null,
+    };
+    await writeState(ctx, key, account);
+    emitEvent(ctx, LEDGER_EVENTS.serviceAccountRegistered, { serviceAccountId: id, role, organizationId });
+    return result(account);
+  }
+
+  /**
+   * Revokes a service account for good: it authors no further anchors. Caller: an org admin
+   * identity of the account's organization's MSP. Revoking a revoked account returns it unchanged.
+   * Event ServiceAccountRevoked `{ serviceAccountId, organizationId, revokedAt }`. Returns
+   * ServiceAccountState.
+   */
+  @Transaction()
+  @Returns('string')
+  async RevokeServiceAccount(ctx: Context, serviceAccountId: string): Promise<string> {
+    const account = await requireServiceAccount(ctx, requireId(serviceAccountId, 'serviceAccountId'));
+    const organization = await requireOrganization(ctx, account.organizationId);
+    requireAdminOf(ctx, organization, 'revoke service accounts');
+    if (account.status === 'REVOKED') return result(account);
+    const revoked: ServiceAccountState = { ...account, status: 'REVOKED', revokedAt: txInstant(ctx), revokeTxId: ctx.stub.getTxID() };
+    await writeState(ctx, serviceAccountKey(ctx, account.id), revoked);
+    emitEvent(ctx, LEDGER_EVENTS.serviceAccountRevoked, {
+      serviceAccountId: account.id,
+      organizationId: account.organizationId,
+      revokedAt: revoked.revokedAt,
+    });
+    return result(revoked);
   }
 
   /**
@@ -174,5 +244,12 @@ export class IdentityContract extends Contract {
   @Returns('string')
   async GetUser(ctx: Context, userId: string): Promise<string> {
     return result(await requireUser(ctx, requireId(userId, 'userId')));
+  }
+
+  /** Returns ServiceAccountState (role, organization, status); NOT_FOUND if unknown. */
+  @Transaction(false)
+  @Returns('string')
+  async GetServiceAccount(ctx: Context, serviceAccountId: string): Promise<string> {
+    return result(await requireServiceAccount(ctx, requireId(serviceAccountId, 'serviceAccountId')));
   }
 }

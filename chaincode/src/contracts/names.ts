@@ -11,6 +11,8 @@ export const LEDGER_EVENTS = {
   organizationRegistered: 'OrganizationRegistered',
   userRegistered: 'UserRegistered',
   userKeysRotated: 'UserKeysRotated',
+  serviceAccountRegistered: 'ServiceAccountRegistered',
+  serviceAccountRevoked: 'ServiceAccountRevoked',
   recordAnchored: 'RecordAnchored',
   consentGranted: 'ConsentGranted',
   consentRevoked: 'ConsentRevoked',

@@ -1,13 +1,7 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { conflict, forbidden, integrityViolation, notFound } from '../lib/errors';
 import { FieldReader, parseJsonArgument, requireId, requirePositiveIntegerText } from '../lib/input';
-import {
-  listPatientConsents,
-  requireCallerOf,
-  requireUserWithOrganization,
-  toAccessActor,
-  toPolicyConsent,
-} from '../ledger/registry';
+import { listPatientConsents, requireAuthor, requireCallerOf, requireUserWithOrganization, toPolicyConsent } from '../ledger/registry';
 import { KEY_TYPES, emitEvent, listState, readState, result, stateKey, txInstant, versionKeyPart, writeState } from '../ledger/state';
 import type { RecordAnchorState, RecordHeadState } from '../model/ledger-types';
 import { PURPOSES, RECORD_CATEGORIES, decideAccess } from '../policy';
@@ -31,8 +25,10 @@ export class RecordsContract extends Contract {
   /**
    * anchorJson: `{ recordId, version, patientId, cidHash, ciphertextHash, category, authorId,
    * purpose? (default TREATMENT) }`, hashes lowercase hex SHA-256, patientId the patient's ledger
-   * user id. The author's WRITE is checked with the shared policy (patient self, consent, or own
-   * organization staff) and the caller must belong to the author's organization's MSP. Version must
+   * user id, authorId a registered user or an ACTIVE registered service account. The author's WRITE
+   * is checked with the shared policy (patient self, consent, or own organization staff; a service
+   * account counts as an actor of its role and organization) and the caller must belong to the
+   * author's organization's MSP. Version must
    * be latest + 1 (1 for a new record). The same version with the same hashes again returns the
    * existing anchor; with different hashes it is a CONFLICT. Event RecordAnchored
    * `{ recordId, version, patientId, cidHash, ciphertextHash, category, authorId, anchoredAt }`.
@@ -74,14 +70,14 @@ export class RecordsContract extends Contract {
     if (head && head.patientId !== input.patientId) throw conflict(`record ${input.recordId} belongs to another patient`);
     if (head && head.category !== input.category) throw conflict(`record ${input.recordId} has category ${head.category}, not ${input.category}`);
 
-    const author = await requireUserWithOrganization(ctx, input.authorId);
-    requireCallerOf(ctx, author.organization, `anchor records authored by user ${input.authorId}`);
+    const author = await requireAuthor(ctx, input.authorId);
+    requireCallerOf(ctx, author.organization, `anchor records authored by ${author.label}`);
     const patient = await requireUserWithOrganization(ctx, input.patientId);
     if (patient.user.role !== 'PATIENT') throw forbidden(`user ${input.patientId} is not a patient`);
 
     const now = txInstant(ctx);
     const decision = decideAccess({
-      actor: toAccessActor(author.user),
+      actor: author.actor,
       resource: {
         patientId: input.patientId,
         patientOrganizationId: patient.user.organizationId,
@@ -94,7 +90,7 @@ export class RecordsContract extends Contract {
       emergency: null,
       now,
     });
-    if (decision.decision !== 'GRANTED') throw forbidden(`user ${input.authorId} may not write this record: ${decision.reason}`);
+    if (decision.decision !== 'GRANTED') throw forbidden(`${author.label} may not write this record: ${decision.reason}`);
 
     const anchor: RecordAnchorState = {
       docType: 'recordAnchor',

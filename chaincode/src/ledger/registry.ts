@@ -1,7 +1,7 @@
 import type { Context } from 'fabric-contract-api';
 import { ADMIN_ATTRIBUTE } from '../contracts/names';
 import { forbidden, integrityViolation, notFound } from '../lib/errors';
-import type { ConsentState, OrganizationState, UserState } from '../model/ledger-types';
+import type { ConsentState, OrganizationState, ServiceAccountState, UserState } from '../model/ledger-types';
 import type { AccessActor } from '../policy';
 import { KEY_TYPES, listState, readState, stateKey } from './state';
 
@@ -14,6 +14,8 @@ import { KEY_TYPES, listState, readState, stateKey } from './state';
  * the API server's own identity is such an admin, which is how patient self-registration reaches the
  * ledger. Writes made on behalf of a user (anchoring, break-glass) must come from that user's
  * organization's MSP. Consent changes need the patient's signature instead of an identity.
+ * Service accounts are registered and revoked by org admins like users; a record version they
+ * author is anchored like one of their organization's users' (see `requireAuthor`).
  */
 
 export function callerMspId(ctx: Context): string {
@@ -48,6 +50,10 @@ export function userKey(ctx: Context, userId: string): string {
   return stateKey(ctx, KEY_TYPES.user, [userId]);
 }
 
+export function serviceAccountKey(ctx: Context, serviceAccountId: string): string {
+  return stateKey(ctx, KEY_TYPES.serviceAccount, [serviceAccountId]);
+}
+
 export function consentKey(ctx: Context, consentId: string): string {
   return stateKey(ctx, KEY_TYPES.consent, [consentId]);
 }
@@ -70,9 +76,50 @@ export async function requireUserWithOrganization(
   userId: string,
 ): Promise<{ user: UserState; organization: OrganizationState }> {
   const user = await requireUser(ctx, userId);
-  const organization = await readState<OrganizationState>(ctx, organizationKey(ctx, user.organizationId));
-  if (!organization) throw integrityViolation(`user ${userId} refers to missing organization ${user.organizationId}`);
-  return { user, organization };
+  return { user, organization: await requireOrganizationOf(ctx, `user ${userId}`, user.organizationId) };
+}
+
+/** The organization a registered principal belongs to: its absence is corrupted state, not a caller error. */
+async function requireOrganizationOf(ctx: Context, principal: string, organizationId: string): Promise<OrganizationState> {
+  const organization = await readState<OrganizationState>(ctx, organizationKey(ctx, organizationId));
+  if (!organization) throw integrityViolation(`${principal} refers to missing organization ${organizationId}`);
+  return organization;
+}
+
+export async function requireServiceAccount(ctx: Context, serviceAccountId: string): Promise<ServiceAccountState> {
+  const account = await readState<ServiceAccountState>(ctx, serviceAccountKey(ctx, serviceAccountId));
+  if (!account) throw notFound(`service account ${serviceAccountId} is not registered`);
+  return account;
+}
+
+/** Whoever may author a write: a user, or a service account acting for its organization. */
+export interface Author {
+  /** What the policy evaluates: a service account is an actor of its role and organization with no attributes. */
+  readonly actor: AccessActor;
+  readonly organization: OrganizationState;
+  /** For messages: `user <id>` or `service account <id>`. */
+  readonly label: string;
+}
+
+/**
+ * The author of a write: a registered user, else a registered ACTIVE service account (FORBIDDEN once
+ * revoked), with the organization it belongs to, which must exist.
+ */
+export async function requireAuthor(ctx: Context, authorId: string): Promise<Author> {
+  const user = await readState<UserState>(ctx, userKey(ctx, authorId));
+  if (user) {
+    const label = `user ${authorId}`;
+    return { actor: toAccessActor(user), organization: await requireOrganizationOf(ctx, label, user.organizationId), label };
+  }
+  const account = await readState<ServiceAccountState>(ctx, serviceAccountKey(ctx, authorId));
+  if (!account) throw notFound(`author ${authorId} is neither a registered user nor a registered service account`);
+  if (account.status !== 'ACTIVE') throw forbidden(`service account ${authorId} was revoked at ${account.revokedAt}`);
+  const label = `service account ${authorId}`;
+  return {
+    actor: { id: account.id, role: account.role, organizationId: account.organizationId, attributes: {} },
+    organization: await requireOrganizationOf(ctx, label, account.organizationId),
+    label,
+  };
 }
 
 export async function listPatientConsents(ctx: Context, patientId: string): Promise<ConsentState[]> {

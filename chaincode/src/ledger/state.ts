@@ -16,6 +16,7 @@ import { formatInstant } from '../lib/time';
 export const KEY_TYPES = {
   organization: 'hl.org',
   user: 'hl.user',
+  serviceAccount: 'hl.service-account',
   record: 'hl.record',
   recordAnchor: 'hl.anchor',
   consent: 'hl.consent',

@@ -6,6 +6,8 @@ import type {
   Purpose,
   RecordCategory,
   Role,
+  ServiceAccountRole,
+  ServiceAccountStatus,
 } from '../policy';
 
 /**
@@ -41,6 +43,25 @@ export interface UserState {
   readonly txId: string;
 }
 
+/**
+ * A non-human principal of an organization (a lab instrument, a partner's integration) that may
+ * author record versions. It holds no keys: it never signs consents and never unwraps a record key
+ * (record keys are wrapped with public keys only). An anchor it authors is checked with the shared
+ * policy exactly as for a user of the same role and organization; a REVOKED one authors nothing more.
+ * Its id is never also a user's id, so an anchor's `authorId` names one principal.
+ */
+export interface ServiceAccountState {
+  readonly docType: 'serviceAccount';
+  readonly id: string;
+  readonly role: ServiceAccountRole;
+  readonly organizationId: string;
+  readonly status: ServiceAccountStatus;
+  readonly registeredAt: string;
+  readonly txId: string;
+  readonly revokedAt: string | null;
+  readonly revokeTxId: string | null;
+}
+
 export interface RecordHeadState {
   readonly docType: 'record';
   readonly recordId: string;
@@ -62,6 +83,7 @@ export interface RecordAnchorState {
   /** SHA-256 hex of the stored ciphertext. */
   readonly ciphertextHash: string;
   readonly category: RecordCategory;
+  /** A registered user's or service account's id. */
   readonly authorId: string;
   /** Which policy rule allowed the author to write: PATIENT_SELF, CONSENT or OWN_ORGANIZATION_WRITE. */
   readonly authorization: AccessDecisionResult['code'];

@@ -1,5 +1,12 @@
 export { decideAccess, granteeMatches } from './decide-access';
-export { MAX_EMERGENCY_ACCESS_MS, OWN_ORGANIZATION_WRITE_PURPOSE, ROLE_PERMISSIONS, type RolePermissions } from './rbac';
+export {
+  MAX_EMERGENCY_ACCESS_MS,
+  OWN_ORGANIZATION_WRITE_PURPOSE,
+  ROLE_PERMISSIONS,
+  SERVICE_ACCOUNT_ROLES,
+  type RolePermissions,
+  type ServiceAccountRole,
+} from './rbac';
 export {
   ACCESS_REASON_CODES,
   type AccessActor,
@@ -19,6 +26,7 @@ export {
   PURPOSES,
   RECORD_CATEGORIES,
   ROLES,
+  SERVICE_ACCOUNT_STATUSES,
   isOneOf,
   type AccessDecision,
   type ConsentAction,
@@ -26,6 +34,7 @@ export {
   type Purpose,
   type RecordCategory,
   type Role,
+  type ServiceAccountStatus,
 } from './vocabulary';
 export {
   POLICY_CONSENT_STATES,

@@ -68,3 +68,13 @@ export const OWN_ORGANIZATION_WRITE_PURPOSE: Purpose = 'TREATMENT';
 
 /** Longest break-glass window the ledger records (the API may choose shorter). */
 export const MAX_EMERGENCY_ACCESS_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Roles a service account (a non-human principal of an organization: a lab instrument, a partner's
+ * integration) may be registered with. Never PATIENT: the patient-self rule must only ever match the
+ * patient's own identity. Never ADMIN: administration is done by people, and the role has no record
+ * permissions anyway. Within these, a service account is judged by `decideAccess` exactly like a user
+ * of the same role and organization.
+ */
+export const SERVICE_ACCOUNT_ROLES = ['DOCTOR', 'NURSE', 'LAB', 'RESEARCHER', 'AUDITOR'] as const satisfies readonly Role[];
+export type ServiceAccountRole = (typeof SERVICE_ACCOUNT_ROLES)[number];

@@ -29,6 +29,10 @@ export type AccessDecision = (typeof ACCESS_DECISIONS)[number];
 export const CONSENT_STATUSES = ['ACTIVE', 'REVOKED'] as const;
 export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
 
+/** Stored service account status on the ledger. Revocation is final: a revoked account is never reactivated. */
+export const SERVICE_ACCOUNT_STATUSES = ['ACTIVE', 'REVOKED'] as const;
+export type ServiceAccountStatus = (typeof SERVICE_ACCOUNT_STATUSES)[number];
+
 export function isOneOf<T extends string>(values: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (values as readonly string[]).includes(value);
 }
