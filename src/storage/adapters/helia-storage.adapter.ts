@@ -65,8 +65,12 @@ export interface HeliaStorageOptions {
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 /** Matches @helia/unixfs / Kubo's "unixfs-v1-2025" profile: 1024 links per node. */
 const MAX_CHILDREN_PER_NODE = 1024;
-/** Leaves hashed and written while the next one is produced (memory: this many leaves). */
-const LEAF_WRITE_DEPTH = 4;
+/**
+ * Leaves being written (each waits on its fdatasync) while the next one is produced; memory: this
+ * many leaves. 8 rather than 4 since writes are durable: put 485-517 vs 383-465 MB/s for 100 MiB
+ * (three runs each), peak RSS +4 MB.
+ */
+const LEAF_WRITE_DEPTH = 8;
 /** Leaves read ahead of the consumer (and so held in memory at most); more only adds memory on one disk. */
 const BLOCK_READ_AHEAD = 4;
 const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
