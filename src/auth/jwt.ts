@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { decodeBase64UrlStrict } from '../crypto/index.js';
 
 /*
  * HS256 JSON Web Tokens (RFC 7519), implemented on node:crypto so that verification accepts exactly
@@ -76,7 +77,7 @@ export class JwtCodec {
     ) {
       throw new InvalidTokenError('unsupported header');
     }
-    const signature = decodeCanonical(encodedSignature);
+    const signature = decodeBase64UrlStrict(encodedSignature);
     const expected = this.mac(`${encodedHeader}.${encodedPayload}`);
     if (!signature || signature.byteLength !== expected.byteLength || !timingSafeEqual(signature, expected)) {
       throw new InvalidTokenError('bad signature');
@@ -107,7 +108,7 @@ export class JwtCodec {
   }
 
   openSessionKey(claim: unknown, jti: string): Buffer {
-    const bytes = typeof claim === 'string' ? decodeCanonical(claim) : undefined;
+    const bytes = typeof claim === 'string' ? decodeBase64UrlStrict(claim) : undefined;
     if (!bytes || bytes.byteLength !== 12 + 32 + 16) throw new InvalidTokenError('malformed session key');
     const decipher = createDecipheriv('aes-256-gcm', this.claimKey, bytes.subarray(0, 12));
     decipher.setAAD(Buffer.from(`sk:${jti}`, 'utf8'));
@@ -124,13 +125,8 @@ export class JwtCodec {
   }
 }
 
-function decodeCanonical(part: string): Buffer | undefined {
-  const bytes = Buffer.from(part, 'base64url');
-  return bytes.toString('base64url') === part ? bytes : undefined;
-}
-
 function parseJsonPart(part: string): Record<string, unknown> | undefined {
-  const bytes = decodeCanonical(part);
+  const bytes = decodeBase64UrlStrict(part);
   if (!bytes) return undefined;
   try {
     const value: unknown = JSON.parse(bytes.toString('utf8'));

@@ -21,9 +21,15 @@ export function fromBase64Url(text: string, what: string, makeError: (message: s
   if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text)) {
     throw makeError(`${what} is not base64url`);
   }
-  const bytes = Buffer.from(text, 'base64url');
-  if (bytes.toString('base64url') !== text) throw makeError(`${what} is not canonical base64url`);
+  const bytes = decodeBase64UrlStrict(text);
+  if (bytes === undefined) throw makeError(`${what} is not canonical base64url`);
   return bytes;
+}
+
+/** {@link fromBase64Url} for callers that refuse silently (token checks): undefined unless canonical. */
+export function decodeBase64UrlStrict(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
 }
 
 function inputError(message: string): Error {

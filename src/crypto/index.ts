@@ -1,6 +1,6 @@
 export { CryptoInputError, CryptoIntegrityError } from './crypto.errors.js';
 export type { ContentBinding } from './encoding.js';
-export { fromBase64Url, toBase64Url } from './encoding.js';
+export { decodeBase64UrlStrict, fromBase64Url, toBase64Url } from './encoding.js';
 export { sha256Hex, sha256HexOfStream, type Sha256Tap, tapSha256 } from './hashing.js';
 export {
   generateX25519KeyPair,

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
-import { fromBase64Url, sealWithKey, toBase64Url, unsealWithKey } from '../crypto/index.js';
+import { decodeBase64UrlStrict, fromBase64Url, sealWithKey, toBase64Url, unsealWithKey } from '../crypto/index.js';
 import { RecordContentTicketEntity } from './records.entities.js';
 
 export type TicketKind = 'upload' | 'download';
@@ -159,8 +159,8 @@ export class ContentTickets {
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) return undefined;
     const expected = this.mac(body);
-    const given = Buffer.from(mac, 'base64url');
-    if (given.byteLength !== expected.byteLength || !timingSafeEqual(given, expected)) return undefined;
+    const given = decodeBase64UrlStrict(mac);
+    if (given === undefined || given.byteLength !== expected.byteLength || !timingSafeEqual(given, expected)) return undefined;
     try {
       const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TokenPayload;
       if (typeof payload.t !== 'string' || typeof payload.e !== 'number' || !Number.isSafeInteger(payload.v)) return undefined;

@@ -133,6 +133,11 @@ describe('records: upload, download, access, verification, reconciliation', () =
     const forged = await put(`${pathPart}?token=${payload}.${flipped}`, Buffer.from('x'));
     expect(forged.status).toBe(403);
     expect((await readJson(forged)).error.code).toBe('FORBIDDEN');
+    // The same MAC bytes spelled differently (the last character's spare bits): refused as well.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = `${mac!.slice(0, -1)}${alphabet[alphabet.indexOf(mac!.at(-1)!) ^ 1]}`;
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(mac!, 'base64url'))).toBe(true);
+    expect((await put(`${pathPart}?token=${payload}.${respelled}`, Buffer.from('x'))).status).toBe(403);
 
     const other = await createRecord(patientA, patientA.user.id);
     const misdirected = await put(`/records/${other.data!.createRecord.record.id}/content?token=${token}`, Buffer.from('x'));
