@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     const put = await request(port, 'PUT', small.uploadUrl, { 'content-type': 'application/octet-stream', 'content-length': '1024' }, randomBytes(1024));
     if (put.status !== 201) throw new Error(`upload failed: ${put.status} ${put.body.toString()}`);
 
-    console.log(`api bench: ${CONNECTIONS} connections, ${SECONDS} s each, node ${process.version}, embedded backends`);
+    console.log(`api bench: ${CONNECTIONS} connections, ${SECONDS} s each, node ${process.version}, database ${config.database.kind}, cache ${config.cache.kind}, ledger ${config.ledger.kind}, storage ${config.storage.kind}, audit batches of ${config.audit.batchMaxEvents}`);
     const bare = await load(port, '{ __typename } (anonymous)', Buffer.from(JSON.stringify({ query: '{ __typename }' })));
     const recordQuery = Buffer.from(JSON.stringify({ query: 'query($id: ID!) { record(id: $id) { id title status version cid } }', variables: { id: small.record.id } }));
     const authorized = await load(port, 'record(id) (authorized, audited)', recordQuery, patient.accessToken);
