@@ -39,7 +39,7 @@ import { copyingChunker, BufferPool, passThrough, pipelinedRawLeaves } from './l
 import { loadOrCreatePeerKey } from './peer-key.js';
 import { ReadWriteLock } from './read-write-lock.js';
 import { readUnixFsFile } from './unixfs-file-reader.js';
-import { VerifyingBlockstore } from './verifying-blockstore.js';
+import { concatChunks, VerifyingBlockstore } from './verifying-blockstore.js';
 
 export interface HeliaStorageNetworkOptions {
   /** libp2p TCP listen multiaddrs, e.g. `/ip4/127.0.0.1/tcp/4001`. */
@@ -233,7 +233,7 @@ export class HeliaStorage implements StoragePort {
           await drain(this.readBlock(running, block, {}));
           return undefined;
         }
-        return concat(this.readBlock(running, block, {}));
+        return concatChunks(this.readBlock(running, block, {}));
       });
       await running.local.sync();
       await this.writePin(parsed);
@@ -262,7 +262,7 @@ export class HeliaStorage implements StoragePort {
         if (!live.has(blockKey(block))) doomed.push(block);
         if (block.code === raw.code) return undefined;
         try {
-          return await concat(running.blockstore.get(block));
+          return await concatChunks(running.blockstore.get(block));
         } catch {
           // Missing or unreadable: its children cannot be listed; the next gc reclaims them.
           return undefined;
@@ -380,7 +380,7 @@ export class HeliaStorage implements StoragePort {
     signal: AbortSignal | undefined,
   ): AsyncGenerator<Uint8Array> {
     await this.connectPeers(running);
-    const fetch = (block: CID, fetchSignal: AbortSignal) => concat(this.readBlock(running, block, { signal: fetchSignal }));
+    const fetch = (block: CID, fetchSignal: AbortSignal) => concatChunks(this.readBlock(running, block, { signal: fetchSignal }));
     try {
       yield* readUnixFsFile(cid, fetch, { ...range, readAhead: BLOCK_READ_AHEAD, signal });
     } catch (err) {
@@ -446,7 +446,7 @@ export class HeliaStorage implements StoragePort {
         if (block.code === raw.code) return undefined;
         if (!(await running.blockstore.has(block))) return undefined;
         try {
-          return await concat(running.helia.blockstore.get(block, { offline: true }));
+          return await concatChunks(running.helia.blockstore.get(block, { offline: true }));
         } catch (err) {
           throw toStorageError(err, block);
         }
@@ -594,12 +594,6 @@ function toStorageError(err: unknown, cid: CID): unknown {
     return new StorageIntegrityError(cid.toString(), (err as Error).message);
   }
   return err;
-}
-
-async function concat(source: Chunks): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of source) chunks.push(chunk);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 async function drain(source: Chunks): Promise<void> {

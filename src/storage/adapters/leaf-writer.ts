@@ -58,9 +58,8 @@ export function copyingChunker(size: number, counter: { bytes: number } = { byte
 }
 
 /**
- * Block-sized buffers handed back once used (a leaf once written, a read buffer once the exporter
- * copied it), so a long import or export cycles through a few buffers instead of allocating one
- * per block. On this machine a fresh 1 MiB buffer cost ~1 ms of main-thread time (page faults,
+ * Block-sized buffers handed back once used (a leaf once written), so a long import cycles
+ * through a few buffers instead of allocating one per block. On this machine a fresh 1 MiB buffer cost ~1 ms of main-thread time (page faults,
  * and every fresh MiB counts towards V8's external-memory trigger for full GCs), against ~0.05 ms
  * to copy into a reused one. Writes recycle only into blockstores that keep no reference to the
  * bytes once put() resolves (the file blockstore; not helia's networked wrapper, which may hand

@@ -95,7 +95,8 @@ export class VerifyingBlockstore {
   }
 }
 
-async function concatChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+/** A block delivered in chunks (a stream, or helia's generators), as one buffer. */
+export async function concatChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const chunk of chunks) parts.push(chunk);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
