@@ -57,6 +57,7 @@ export interface BatchRunResult {
  */
 export class AuditBatcher {
   private running: Promise<BatchRunResult> | undefined;
+  private queued: Promise<BatchRunResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private recordedSinceRun = 0;
@@ -74,6 +75,7 @@ export class AuditBatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+    await this.queued?.catch(() => undefined);
   }
 
   /** Hint from the outbox writer: a full batch waiting is cut now rather than at the next tick. */
@@ -86,10 +88,23 @@ export class AuditBatcher {
     return { lastError: this.lastError, lastAnchoredAt: this.lastAnchoredAt };
   }
 
-  /** One batching run (concurrent calls in this process share it). Rejects when the ledger or database fails. */
+  /**
+   * A batching run that starts after this call, so it sees every event committed before it. A run
+   * already in flight may have claimed its batch before the caller's events committed: callers
+   * during it share one follow-up run. Rejects when the ledger or database fails.
+   */
   runOnce(): Promise<BatchRunResult> {
-    this.running ??= this.runLocked().finally(() => (this.running = undefined));
-    return this.running;
+    if (!this.running) {
+      this.running = this.runLocked().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    this.queued ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.runOnce();
+      });
+    return this.queued;
   }
 
   async backlog(): Promise<AuditBacklog> {

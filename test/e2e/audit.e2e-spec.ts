@@ -202,6 +202,32 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
     expect((await verifyAuditDatabase(db, chain.anchors)).problems).toEqual([]);
   });
 
+  it('batches, in a run asked for during another, the events recorded after that other run claimed', async () => {
+    // Hold the first run at its ledger submit: its batch is claimed, the next event is not in it.
+    const submit = ledger.submit.bind(ledger);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let claimed!: () => void;
+    const claimedOnce = new Promise<void>((resolve) => (claimed = resolve));
+    ledger.submit = async (...args: Parameters<LedgerPort['submit']>) => {
+      claimed();
+      await gate;
+      return submit(...args);
+    };
+    try {
+      await audit.record(event({ requestId: 'during-0' }));
+      const first = batcher.runOnce();
+      await claimedOnce;
+      await audit.record(event({ requestId: 'during-1' }));
+      const second = batcher.runOnce();
+      release();
+      await Promise.all([first, second]);
+    } finally {
+      ledger.submit = submit;
+    }
+    expect(await batcher.backlog()).toEqual({ unbatched: 0, pending: 0, pendingBatches: 0 });
+  });
+
   it('lets only the advisory-lock holder batch', async () => {
     const other = db.createQueryRunner();
     await other.connect();
