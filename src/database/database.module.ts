@@ -35,7 +35,10 @@ export class DatabaseServer implements OnApplicationShutdown {
       useFactory: async (config: AppConfig, moduleRef: ModuleRef) =>
         new DatabaseServer(
           config.database.kind === 'pglite'
-            ? await EmbeddedPostgres.start(config.database.dir, config.database.poolSize)
+            ? await EmbeddedPostgres.start(config.database.dir, config.database.poolSize, (error) =>
+                // Every query fails from here on, and /health says so; the log says why.
+                new Logger('Database').error(`the embedded database stopped: ${error.message}`),
+              )
             : undefined,
           moduleRef,
         ),

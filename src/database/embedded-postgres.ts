@@ -1,12 +1,20 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
-import { connect, createServer, type Server } from 'node:net';
-import { PgliteSessionQueue } from './pglite-session-queue.js';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 /** The port number only names the socket file (`.s.PGSQL.<port>`); nothing listens on TCP. */
 const SOCKET_PORT = 5432;
+
+/** What the worker is started with. */
+export interface EmbeddedPostgresWorkerData {
+  dataDir: string;
+  socketPath: string;
+  maxConnections: number;
+}
+export type EmbeddedPostgresRequest = { type: 'stop' };
+export type EmbeddedPostgresReply = { type: 'ready' } | { type: 'stopped' } | { type: 'failed'; message: string };
 
 /**
  * PGlite (PostgreSQL in WASM) served over the PostgreSQL wire protocol on a Unix socket inside
@@ -15,85 +23,88 @@ const SOCKET_PORT = 5432;
  * connection's protocol conversation, and each transaction, has the session to itself
  * ({@link PgliteSessionQueue}; see test/e2e/database.e2e-spec.ts). pglite-socket's handler parses
  * the wire protocol; its server's own queue is not used, because it interleaves conversations.
+ *
+ * The database runs on a worker thread of its own (embedded-postgres.worker.ts). PGlite executes SQL
+ * synchronously in WASM: on the API's thread every statement, and every audit batch claim, stalled
+ * every request in flight; on its own thread it uses the second core, as PostgreSQL's own processes do.
  */
 export class EmbeddedPostgres {
   private constructor(
-    private readonly db: PGlite,
-    private readonly server: Server,
-    private readonly handlers: Set<PGLiteSocketHandler>,
+    private readonly worker: Worker,
     readonly socketDir: string,
     readonly maxConnections: number,
   ) {}
 
-  static async start(dir: string, maxConnections: number): Promise<EmbeddedPostgres> {
-    const dataDir = path.join(dir, 'data');
+  static async start(dir: string, maxConnections: number, onCrash: (error: Error) => void = () => undefined): Promise<EmbeddedPostgres> {
     const socketDir = path.join(dir, 'run');
-    // PGlite does not create missing parent directories.
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    await mkdir(socketDir, { recursive: true, mode: 0o700 });
-    const socketPath = path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
-    await removeStaleSocket(socketPath);
-    const db = await PGlite.create(dataDir);
-    const queue = new PgliteSessionQueue(db);
-    const handlers = new Set<PGLiteSocketHandler>();
-    const server = createServer((socket) => {
-      if (handlers.size >= maxConnections) {
-        socket.end();
-        return;
-      }
-      // The handler only needs the queue's enqueue/clear methods; PgliteSessionQueue provides them.
-      const handler = new PGLiteSocketHandler({
-        queryQueue: queue as unknown as ConstructorParameters<typeof PGLiteSocketHandler>[0]['queryQueue'],
-        closeOnDetach: true,
-      });
-      handlers.add(handler);
-      const forget = () => handlers.delete(handler);
-      handler.addEventListener('close', forget);
-      handler.addEventListener('error', forget);
-      handler.attach(socket).catch(() => {
-        forget();
-        socket.destroy();
-      });
-    });
-    server.maxConnections = maxConnections;
+    const data: EmbeddedPostgresWorkerData = {
+      dataDir: path.join(dir, 'data'),
+      socketPath: path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`),
+      maxConnections,
+    };
+    const worker = startWorker(data);
+    let reply: EmbeddedPostgresReply;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(socketPath, () => resolve());
-      });
+      // once() rejects if the thread throws (a module that fails to load) before it answers.
+      [reply] = (await Promise.race([
+        once(worker, 'message'),
+        once(worker, 'exit').then(([code]) => [{ type: 'failed', message: `the embedded database thread exited (${code})` }]),
+      ])) as [EmbeddedPostgresReply];
     } catch (error) {
-      await db.close();
-      throw error;
+      reply = { type: 'failed', message: (error as Error).message };
     }
-    return new EmbeddedPostgres(db, server, handlers, socketDir, maxConnections);
+    if (reply.type !== 'ready') {
+      await worker.terminate();
+      throw new Error(reply.type === 'failed' ? reply.message : `the embedded database thread answered ${reply.type}`);
+    }
+    const embedded = new EmbeddedPostgres(worker, socketDir, maxConnections);
+    let crashed = false;
+    const crash = (error: Error) => {
+      if (crashed || embedded.stopping) return;
+      crashed = true;
+      onCrash(error);
+    };
+    worker.on('error', crash);
+    worker.on('exit', (code) => crash(new Error(`the embedded database thread exited (${code})`)));
+    return embedded;
   }
+
+  private stopping = false;
 
   /** `pg` connection options: a directory as host means "the Unix socket in it". */
   get connectionOptions() {
     return { host: this.socketDir, port: SOCKET_PORT, username: 'postgres', database: 'postgres' };
   }
 
+  /** Closes the connections, the socket server and PGlite (flushing it), then ends the thread. */
   async stop(): Promise<void> {
-    await Promise.all([...this.handlers].map((handler) => handler.detach(true)));
-    this.handlers.clear();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await this.db.close();
+    if (this.stopping) return;
+    this.stopping = true;
+    const exited = once(this.worker, 'exit');
+    const replied = once(this.worker, 'message') as Promise<[EmbeddedPostgresReply]>;
+    this.worker.postMessage({ type: 'stop' } satisfies EmbeddedPostgresRequest);
+    const [reply] = await Promise.race([replied, exited.then(() => [{ type: 'stopped' } as EmbeddedPostgresReply])]);
+    await exited;
+    if (reply.type === 'failed') throw new Error(`the embedded database did not close cleanly: ${reply.message}`);
   }
 }
 
 /**
- * A socket file left by a process that crashed would make listen() fail. One that still answers
- * belongs to a live server on the same DATA_DIR, which must not be started twice.
+ * The compiled worker next to this file; under the TypeScript sources (tests, tsx) the worker is
+ * TypeScript too, so it loads tsx's ESM hooks first (a worker does not inherit the parent's loaders).
  */
-async function removeStaleSocket(socketPath: string): Promise<void> {
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`Another HealthLedger process is using the embedded database at ${socketPath}`);
-  await rm(socketPath, { force: true });
+function startWorker(data: EmbeddedPostgresWorkerData): Worker {
+  const source = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./embedded-postgres.worker.${source ? 'ts' : 'js'}`, import.meta.url);
+  if (!source) return new Worker(entry, { workerData: data, name: 'embedded-postgres' });
+  const bootstrap = `import(${JSON.stringify(tsxEsmApi())}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: data, name: 'embedded-postgres' });
+}
+
+/** tsx's ESM API entry as a URL, from its exports map (its CommonJS entry registers the hooks from a wrong base when imported). */
+function tsxEsmApi(): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve('tsx/package.json');
+  const manifest = require(manifestPath) as { exports: Record<string, { import: { default: string } }> };
+  return pathToFileURL(path.join(path.dirname(manifestPath), manifest.exports['./esm/api']!.import.default)).href;
 }
