@@ -9,6 +9,7 @@ import { AppConfig } from '../config/app-config.js';
 import { CryptoIntegrityError } from '../crypto/index.js';
 import { badInput, forbidden, INVALID_CREDENTIALS, unauthenticated } from './auth.errors.js';
 import { InvalidTokenError, JWT_AUDIENCE, JWT_ISSUER, JwtCodec } from './jwt.js';
+import { VerifiedTokens } from './verified-tokens.js';
 import {
   generateRecoveryCode,
   generateUserKeys,
@@ -73,6 +74,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class AuthService {
   private readonly logger = new Logger('Auth');
   private readonly jwt: JwtCodec;
+  private readonly tokens: VerifiedTokens;
   readonly hasher: PasswordHasher;
 
   constructor(
@@ -84,6 +86,7 @@ export class AuthService {
     private readonly backoff: LoginBackoff,
   ) {
     this.jwt = new JwtCodec(config.secrets.jwtSecret);
+    this.tokens = new VerifiedTokens(this.jwt);
     this.hasher = new PasswordHasher(config.auth.argon2);
   }
 
@@ -278,13 +281,14 @@ export class AuthService {
 
   /** Verifies a bearer token and builds its actor; UNAUTHENTICATED for anything not currently valid. */
   async authenticate(token: string, now: Date): Promise<Actor> {
-    let claims;
+    let verified;
     try {
-      claims = this.jwt.verify(token, Math.floor(now.getTime() / 1000));
+      verified = this.tokens.verify(token, Math.floor(now.getTime() / 1000));
     } catch (error) {
       if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
       throw error;
     }
+    const { claims, sessionKey } = verified;
     if (await this.cache.get<boolean>(denylistKey(claims.jti))) throw unauthenticated('This access token has been revoked');
     if (claims.typ === 'service') {
       const principal = await this.cache.getOrLoad(serviceCacheKey(claims.sub), () => this.loadServicePrincipal(claims.sub), PRINCIPAL_CACHE_MS);
@@ -300,14 +304,7 @@ export class AuthService {
         tokenId: claims.jti,
       };
     }
-    if (!claims.sid) throw unauthenticated('Invalid or expired access token');
-    const sessionKey = (() => {
-      try {
-        return this.jwt.openSessionKey(claims.sk, claims.jti);
-      } catch {
-        throw unauthenticated('Invalid or expired access token');
-      }
-    })();
+    if (!claims.sid || !sessionKey) throw unauthenticated('Invalid or expired access token');
     const principal = await this.cache.getOrLoad(sessionCacheKey(claims.sid), () => this.loadSessionPrincipal(claims.sid!), PRINCIPAL_CACHE_MS);
     if (!principal || principal.userId !== claims.sub || principal.sessionExpiresAt <= now.getTime()) {
       throw unauthenticated('This session has ended; sign in again');
