@@ -18,15 +18,20 @@ import { withTimeout } from './with-timeout.js';
 export class CacheService {
   private readonly logger = new Logger('Cache');
 
+  /** A network cache gets a deadline; the in-process store answers at once and is spared a timer per operation. */
+  private readonly bounded: <T>(operation: Promise<T>) => Promise<T>;
+
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     private readonly availability: CacheAvailability,
-  ) {}
+  ) {
+    this.bounded = availability.backend === 'redis' ? withTimeout : (operation) => operation;
+  }
 
   async get<T>(key: string): Promise<T | undefined> {
     if (!this.availability.isUp) return undefined;
     try {
-      const value = await withTimeout(this.cache.get<T>(key));
+      const value = await this.bounded(this.cache.get<T>(key));
       return value ?? undefined;
     } catch (error) {
       this.availability.markDown(error as Error);
@@ -37,7 +42,7 @@ export class CacheService {
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
     if (!this.availability.isUp) return;
     try {
-      await withTimeout(this.cache.set(key, value, ttlMs));
+      await this.bounded(this.cache.set(key, value, ttlMs));
     } catch (error) {
       this.availability.markDown(error as Error);
     }
@@ -55,7 +60,7 @@ export class CacheService {
   /** Rejects if the cache is configured but unreachable: callers invalidating security state must know. */
   async delete(key: string): Promise<void> {
     try {
-      await withTimeout(this.cache.del(key));
+      await this.bounded(this.cache.del(key));
     } catch (error) {
       this.availability.markDown(error as Error);
       this.logger.warn(`could not invalidate a cache entry: ${(error as Error).message}`);
