@@ -181,42 +181,49 @@ export class AuditBatcher {
     return result;
   }
 
-  /** Assigns the oldest unbatched events to a new PENDING batch, proofs and all, in one transaction. */
+  /**
+   * Assigns the oldest unbatched events to a new PENDING batch, proofs and all, in one transaction.
+   * The events are read and the tree is built before the transaction opens, so it holds the database
+   * for two statements only: on embedded PGlite a transaction has the one session to itself, and one
+   * spanning the reads and the hashing (each step waiting its turn on a busy API thread) stalled every
+   * request's own audit write behind it. Reading first is safe under the advisory lock: nothing else
+   * sets batch_id, and the UPDATE re-checks it anyway.
+   */
   private async claim(runner: QueryRunner): Promise<AuditBatchRow | undefined> {
+    const [previous] = await sql<{ sequence: string; merkle_root: string }>(
+      runner,
+      'SELECT sequence, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1',
+    );
+    const rows = await sql<AccessEventRow>(
+      runner,
+      // No FOR UPDATE: the advisory lock already makes this the only batcher, nothing else sets
+      // batch_id, and locking rows would write every tuple once more just to mark it locked. The
+      // UPDATE below re-checks batch_id IS NULL and the claim is undone if any row was taken.
+      `SELECT seq, ${EVENT_COLUMNS} FROM access_event WHERE batch_id IS NULL ORDER BY seq LIMIT $1`,
+      [this.options.maxEvents],
+    );
+    if (rows.length === 0) return undefined;
+    const leafHashes = rows.map((row) => accessEventLeafHash(accessEventFromRow(row)));
+    const tree = buildMerkleTree(leafHashes.map((hash) => Buffer.from(hash, 'hex')));
+    const proofs = rows.map((_, i) => JSON.stringify(tree.inclusionProof(i).map((node) => node.toString('hex'))));
+    const root = tree.root.toString('hex');
+    const sequence = previous ? BigInt(previous.sequence) + 1n : 1n;
+    const batch: AuditBatchRow = {
+      sequence: sequence.toString(),
+      // Position and content: the same claim always anchors under the same id.
+      id: `ab-${sequence.toString().padStart(12, '0')}-${root.slice(0, 16)}`,
+      merkle_root: root,
+      tree_size: rows.length,
+      previous_root: previous?.merkle_root ?? GENESIS_AUDIT_ROOT,
+      status: 'PENDING',
+      anchored_at: null,
+      ledger_tx_id: null,
+      ledger_block: null,
+    };
     await runner.startTransaction();
     try {
-      const [previous] = await sql<{ sequence: string; merkle_root: string }>(
-        runner,
-        'SELECT sequence, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1',
-      );
-      const rows = await sql<AccessEventRow>(
-        runner,
-        // No FOR UPDATE: the advisory lock already makes this the only batcher, nothing else sets
-        // batch_id, and locking rows would write every tuple once more just to mark it locked. The
-        // UPDATE below re-checks batch_id IS NULL and the claim is undone if any row was taken.
-        `SELECT seq, ${EVENT_COLUMNS} FROM access_event WHERE batch_id IS NULL ORDER BY seq LIMIT $1`,
-        [this.options.maxEvents],
-      );
-      if (rows.length === 0) {
-        await runner.commitTransaction();
-        return undefined;
-      }
-      const leafHashes = rows.map((row) => accessEventLeafHash(accessEventFromRow(row)));
-      const tree = buildMerkleTree(leafHashes.map((hash) => Buffer.from(hash, 'hex')));
-      const root = tree.root.toString('hex');
-      const sequence = previous ? BigInt(previous.sequence) + 1n : 1n;
-      const batch: AuditBatchRow = {
-        sequence: sequence.toString(),
-        // Position and content: the same claim always anchors under the same id.
-        id: `ab-${sequence.toString().padStart(12, '0')}-${root.slice(0, 16)}`,
-        merkle_root: root,
-        tree_size: rows.length,
-        previous_root: previous?.merkle_root ?? GENESIS_AUDIT_ROOT,
-        status: 'PENDING',
-        anchored_at: null,
-        ledger_tx_id: null,
-        ledger_block: null,
-      };
+      // sequence is the primary key: had a batch been claimed since the read above, this insert
+      // fails on it and nothing is written.
       await runner.query(
         `INSERT INTO audit_batch (sequence, id, merkle_root, tree_size, previous_root, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')`,
         [batch.sequence, batch.id, batch.merkle_root, batch.tree_size, batch.previous_root],
@@ -225,13 +232,7 @@ export class AuditBatcher {
         `UPDATE access_event e SET batch_id = $1, leaf_index = u.leaf_index, leaf_hash = u.leaf_hash, proof = u.proof::jsonb
          FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[]) AS u(id, leaf_index, leaf_hash, proof)
          WHERE e.id = u.id AND e.batch_id IS NULL`,
-        [
-          batch.id,
-          rows.map((row) => row.id),
-          rows.map((_, i) => i),
-          leafHashes,
-          rows.map((_, i) => JSON.stringify(tree.inclusionProof(i).map((node) => node.toString('hex')))),
-        ],
+        [batch.id, rows.map((row) => row.id), rows.map((_, i) => i), leafHashes, proofs],
       );
       if (affectedRows(claimed) !== rows.length) {
         throw new AuditIntegrityError(`audit batch ${batch.id}: ${rows.length} events read, but ${affectedRows(claimed)} were still unbatched when claimed`);
