@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
+import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
 
 // The compiled app: Nest needs the decorator metadata that tsc emits and tsx (esbuild) does not.
 const { createApp } = (await import('../dist/src/app.factory.js' as string)) as typeof import('../src/app.factory.js');
@@ -156,6 +157,10 @@ async function* plaintext(size: number): AsyncGenerator<Buffer> {
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hl-bench-api-'));
+  // On PostgreSQL, a database of the run's own: a second run would otherwise meet the first one's
+  // users and organizations, which its fresh embedded ledger does not know.
+  const baseDatabaseUrl = process.env.DATABASE_URL;
+  const databaseUrl = baseDatabaseUrl ? await ownPostgresDatabase(baseDatabaseUrl, dataDir) : '';
   const admin = { email: 'bench-admin@example.org', password: PASSWORD };
   const config = await loadAppConfig({
     NODE_ENV: 'test',
@@ -169,7 +174,7 @@ async function main(): Promise<void> {
     RATE_LIMIT_USER_POINTS: '100000000',
     RATE_LIMIT_IP_POINTS: '100000000',
     UPLOAD_MAX_BYTES: String(Math.max(SIZE, 1024)),
-    DATABASE_URL: process.env.DATABASE_URL ?? '',
+    DATABASE_URL: databaseUrl,
     REDIS_URL: process.env.REDIS_URL ?? '',
     ...(process.env.AUDIT_BATCH_MAX_EVENTS ? { AUDIT_BATCH_MAX_EVENTS: process.env.AUDIT_BATCH_MAX_EVENTS } : {}),
     ...(process.env.AUDIT_BATCH_INTERVAL_MS ? { AUDIT_BATCH_INTERVAL_MS: process.env.AUDIT_BATCH_INTERVAL_MS } : {}),
@@ -221,6 +226,7 @@ async function main(): Promise<void> {
     agent.destroy();
     await app.close();
     await rm(dataDir, { recursive: true, force: true });
+    if (baseDatabaseUrl) await dropPostgresDatabase(baseDatabaseUrl, databaseUrl);
   }
 }
 

@@ -2,12 +2,12 @@ import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import { inject } from 'vitest';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory.js';
 import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
 import { createRootLogger } from '../../src/observability/logger.js';
+import { dropPostgresDatabase, ownPostgresDatabase } from './postgres-database.js';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -101,36 +101,8 @@ async function seedEmbeddedDatabase(dataDir: string): Promise<void> {
   await cp(inject('pgliteTemplate'), target, { recursive: true });
 }
 
-/**
- * On PostgreSQL every test app gets a database of its own, named after its DATA_DIR (so a restart on
- * the same DATA_DIR finds it again): apps share nothing through the database, just as each has its
- * own embedded ledger and blockstore. Otherwise one app's audit chain or users would meet another
- * app's fresh ledger.
- */
-async function ownPostgresDatabase(baseUrl: string, dataDir: string): Promise<string> {
-  const name = `hl_${path.basename(dataDir).replace(/[^a-zA-Z0-9]/g, '_').toLowerCase()}`.slice(0, 63);
-  const client = new pg.Client({ connectionString: baseUrl });
-  await client.connect();
-  try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 async function discardData(dataDir: string, databaseUrl: string): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
   if (!databaseUrl || !process.env.DATABASE_URL) return;
-  const name = new URL(databaseUrl).pathname.slice(1);
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  await dropPostgresDatabase(process.env.DATABASE_URL, databaseUrl);
 }
