@@ -1,4 +1,4 @@
-import { Global, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Global, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
@@ -35,7 +35,7 @@ function createBatcher(
 
 /** Starts the batcher once the app is up, reports its backlog in /health, stops it before the ledger closes. */
 @Injectable()
-class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+class AuditLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -66,7 +66,8 @@ class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     this.batcher.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before any onApplicationShutdown (the database and the ledger close there): a run in flight finishes first. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.unsubscribe?.();
     await this.batcher.stop();
   }

@@ -30,8 +30,9 @@ const hex256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters 
  * mostly per event (each event's proof is written), but the per-batch part (transaction, lock,
  * ledger round) decides whether the batcher keeps up under load: on PostgreSQL, beside 50 readers
  * and ~5,500 events/s arriving, 2,000-event batches anchored ~4,500 events/s against ~3,300 with
- * 500. Embedded PGlite runs SQL on the API's own thread, where claiming 2,000 events stalls every
- * request (API bench p99 233-328 ms, against 158 ms with 500). A batch is still cut every
+ * 500. Embedded PGlite has a single session, held by a claim while it writes the batch's proofs,
+ * so every request's own audit write waits behind it: 2,000-event claims stalled requests (API
+ * bench p99 233-328 ms, against 158 ms with 500). A batch is still cut every
  * AUDIT_BATCH_INTERVAL_MS when fewer wait: this bounds proof length and stalls, not latency.
  */
 export const DEFAULT_AUDIT_BATCH_MAX_EVENTS = { postgres: 2000, pglite: 500 } as const;
