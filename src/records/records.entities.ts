@@ -112,6 +112,18 @@ export class RecordVersionEntity {
   @Column({ name: 'upload_deadline', type: 'timestamptz' })
   uploadDeadline: Date;
 
+  /** How often the ledger has refused to anchor this STORED version (not counting outages). */
+  @Column({ name: 'anchor_refusals', type: 'integer', default: 0 })
+  anchorRefusals: number;
+
+  /** After a refusal, the reconciler tries again from then on, backing off (null: at its next pass). */
+  @Column({ name: 'next_anchor_attempt_at', type: 'timestamptz', nullable: true })
+  nextAnchorAttemptAt: Date | null;
+
+  /** The ledger's last refusal, for the operator who has to decide about the version. */
+  @Column({ name: 'last_anchor_refusal', type: 'text', nullable: true })
+  lastAnchorRefusal: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

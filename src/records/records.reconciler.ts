@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull, LessThanOrEqual } from 'typeorm';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
 import { AppConfig } from '../config/app-config.js';
+import { LedgerError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePin, StoragePort } from '../storage/ports/storage.port.js';
 import { ContentTickets } from './content-tickets.js';
@@ -22,9 +23,16 @@ const SWEEP_LOOKUP_BATCH = 1000;
 /** Orphans removed per pass: each removal re-marks every pinned root and holds uploads off meanwhile. */
 const SWEEP_MAX_REMOVALS = 100;
 
+/** A minute after the first refusal, doubling, at most a day: a refusal may be lifted (an operator fixes the ledger's view), so it is retried. */
+export function anchorRetryDelayMs(refusals: number): number {
+  return Math.min(60_000 * 2 ** Math.max(0, refusals - 1), 24 * 60 * 60_000);
+}
+
 export interface ReconcileReport {
   anchored: number;
   anchorFailures: number;
+  /** Of the failures, those the ledger refused (rather than could not be reached): backed off. */
+  anchorRefusals: number;
   abandonedRemoved: number;
   ticketsPurged: number;
   /** Pinned storage roots no record version references, removed by the storage sweep. */
@@ -92,7 +100,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
-    const report: ReconcileReport = { anchored: 0, anchorFailures: 0, abandonedRemoved: 0, ticketsPurged: 0, orphansRemoved: 0, revocationsCaughtUp: 0 };
+    const report: ReconcileReport = { anchored: 0, anchorFailures: 0, anchorRefusals: 0, abandonedRemoved: 0, ticketsPurged: 0, orphansRemoved: 0, revocationsCaughtUp: 0 };
     try {
       report.revocationsCaughtUp = await this.serviceAccounts.syncPendingRevocations(BATCH);
     } catch (error) {
@@ -100,16 +108,38 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn(`service-account revocations not yet on the ledger: ${(error as Error).message}`);
     }
     try {
-      const stored = await this.dataSource
-        .getRepository(RecordVersionEntity)
-        .find({ where: { status: 'STORED' }, order: { createdAt: 'ASC', version: 'ASC' }, take: BATCH });
+      const versions = this.dataSource.getRepository(RecordVersionEntity);
+      const stored = await versions.find({
+        where: [
+          { status: 'STORED', nextAnchorAttemptAt: IsNull() },
+          { status: 'STORED', nextAnchorAttemptAt: LessThanOrEqual(now) },
+        ],
+        order: { createdAt: 'ASC', version: 'ASC' },
+        take: BATCH,
+      });
       for (const row of stored) {
         try {
           const result = await this.anchoring.anchor(row.recordId, row.version);
           if (result.status === 'ANCHORED') report.anchored++;
         } catch (error) {
           report.anchorFailures++;
-          this.logger.warn(`record ${row.recordId} version ${row.version} still not anchored: ${(error as Error).message}`);
+          const message = (error as Error).message;
+          if (!(error instanceof LedgerError) || error instanceof LedgerUnavailableError) {
+            this.logger.warn(`record ${row.recordId} version ${row.version} still not anchored: ${message}`);
+            continue;
+          }
+          // The ledger answered, and said no: the same request next pass would be refused the same way,
+          // and the oldest refused versions would fill every pass's batch ahead of anchorable ones.
+          report.anchorRefusals++;
+          const refusals = row.anchorRefusals + 1;
+          const next = new Date(now.getTime() + anchorRetryDelayMs(refusals));
+          await versions.update(
+            { recordId: row.recordId, version: row.version, status: 'STORED' },
+            { anchorRefusals: refusals, nextAnchorAttemptAt: next, lastAnchorRefusal: message },
+          );
+          this.logger.error(
+            `record ${row.recordId} version ${row.version} refused by the ledger (${refusals} time(s)), next attempt ${next.toISOString()}: ${message}`,
+          );
         }
       }
       report.abandonedRemoved = await this.records.removeAbandonedUploads(now);

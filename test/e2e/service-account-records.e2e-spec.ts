@@ -191,6 +191,41 @@ describe('records authored by service accounts reach the ledger', () => {
     await expect(ledger().evaluate('records:GetRecordAnchor', [recordId, '1'])).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('a version its service account stored during an outage, then lost with its revocation, is refused by the ledger and backed off, not retried every pass', async () => {
+    const lab = await createServiceAccount(hospitalAdmin);
+    const created = await createRecord(lab.token, patient.user.id);
+    expect(created.code).toBeUndefined();
+    const recordId = created.data!.createRecord.record.id;
+    const port = ledger();
+    const submit = port.submit.bind(port);
+    port.submit = async () => {
+      throw new LedgerUnavailableError('ledger down (test)');
+    };
+    try {
+      // The bytes are stored while the account is valid; anchoring waits for the ledger.
+      const uploaded = await put(created.data!.createRecord.uploadUrl, randomBytes(1024));
+      expect(uploaded.body).toMatchObject({ version: 1, status: 'STORED' });
+      expect((await gql(hospitalAdmin.accessToken, REVOKE, { id: lab.id })).code).toBeUndefined();
+    } finally {
+      port.submit = submit;
+    }
+
+    // Back: the revocation reaches the ledger first, then the ledger refuses the revoked author.
+    const reconciler = t.app.get(RecordsReconciler);
+    const now = Date.now();
+    const first = await reconciler.runOnce(new Date(now));
+    expect(first).toMatchObject({ revocationsCaughtUp: 1, anchorRefusals: 1 });
+    const refused = await versionRow(recordId);
+    expect(refused).toMatchObject({ status: 'STORED', anchorRefusals: 1, nextAnchorAttemptAt: new Date(now + 60_000) });
+    expect(refused.lastAnchorRefusal).toMatch(/revoked/);
+    // Not tried again before its time (it would otherwise take a place in every pass's batch)…
+    expect(await reconciler.runOnce(new Date(now + 59_000))).toMatchObject({ anchorFailures: 0, anchorRefusals: 0 });
+    // …then tried, refused again, and the wait doubles.
+    expect(await reconciler.runOnce(new Date(now + 60_000))).toMatchObject({ anchorRefusals: 1 });
+    expect(await versionRow(recordId)).toMatchObject({ anchorRefusals: 2, nextAnchorAttemptAt: new Date(now + 60_000 + 120_000) });
+    await expect(ledger().evaluate('records:GetRecordAnchor', [recordId, '1'])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it("refuses writes the shared policy does not allow: another organization's account, a role that may not write", async () => {
     const foreign = await createServiceAccount(otherAdmin);
     expect((await createRecord(foreign.token, patient.user.id)).code).toBe('FORBIDDEN');
