@@ -224,6 +224,9 @@ describe('records authored by service accounts reach the ledger', () => {
     expect(await reconciler.runOnce(new Date(now + 60_000))).toMatchObject({ anchorRefusals: 1 });
     expect(await versionRow(recordId)).toMatchObject({ anchorRefusals: 2, nextAnchorAttemptAt: new Date(now + 60_000 + 120_000) });
     await expect(ledger().evaluate('records:GetRecordAnchor', [recordId, '1'])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // The operator sees it.
+    const health = await readJson(await fetch(`${t.url}/health`));
+    expect(health.components.records).toMatchObject({ status: 'degraded', details: { refusedByLedger: 1 } });
   });
 
   it("refuses writes the shared policy does not allow: another organization's account, a role that may not write", async () => {
