@@ -73,6 +73,19 @@ describe('records authored by service accounts reach the ledger', () => {
       'mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { id } uploadUrl } }',
       { i: { patientId, title: 'Blood panel', category: 'LAB_RESULT', contentType: 'application/pdf' } },
     );
+  /** Runs `action` while every ledger submit fails as unavailable. */
+  const whileLedgerDown = async (action: () => Promise<void>) => {
+    const port = ledger();
+    const submit = port.submit.bind(port);
+    port.submit = async () => {
+      throw new LedgerUnavailableError('ledger down (test)');
+    };
+    try {
+      await action();
+    } finally {
+      port.submit = submit;
+    }
+  };
   const put = async (url: string, body: Uint8Array) => {
     const response = await fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
     return { status: response.status, body: await readJson(response) };
@@ -158,16 +171,9 @@ describe('records authored by service accounts reach the ledger', () => {
     const recordId = created.data!.createRecord.record.id;
 
     // Revoked during a ledger outage: the API revocation holds at once, the ledger's is deferred.
-    const port = ledger();
-    const submit = port.submit.bind(port);
-    port.submit = async () => {
-      throw new LedgerUnavailableError('ledger down (test)');
-    };
-    try {
+    await whileLedgerDown(async () => {
       expect((await gql(hospitalAdmin.accessToken, REVOKE, { id: lab.id })).code).toBeUndefined();
-    } finally {
-      port.submit = submit;
-    }
+    });
     expect((await createRecord(lab.token, patient.user.id)).code).toBe('UNAUTHENTICATED');
     expect(await accountRow(lab.id)).toMatchObject({ revokedAt: expect.any(Date), ledgerRevocationTxId: null });
     expect(await evaluate<ServiceAccountState>('identity:GetServiceAccount', lab.id)).toMatchObject({ status: 'ACTIVE' });
@@ -196,19 +202,12 @@ describe('records authored by service accounts reach the ledger', () => {
     const created = await createRecord(lab.token, patient.user.id);
     expect(created.code).toBeUndefined();
     const recordId = created.data!.createRecord.record.id;
-    const port = ledger();
-    const submit = port.submit.bind(port);
-    port.submit = async () => {
-      throw new LedgerUnavailableError('ledger down (test)');
-    };
-    try {
+    await whileLedgerDown(async () => {
       // The bytes are stored while the account is valid; anchoring waits for the ledger.
       const uploaded = await put(created.data!.createRecord.uploadUrl, randomBytes(1024));
       expect(uploaded.body).toMatchObject({ version: 1, status: 'STORED' });
       expect((await gql(hospitalAdmin.accessToken, REVOKE, { id: lab.id })).code).toBeUndefined();
-    } finally {
-      port.submit = submit;
-    }
+    });
 
     // Back: the revocation reaches the ledger first, then the ledger refuses the revoked author.
     const reconciler = t.app.get(RecordsReconciler);
