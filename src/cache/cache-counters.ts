@@ -1,7 +1,7 @@
 import type { RedisClientType } from '@keyv/redis';
 import { BoundedMap } from './bounded-map.js';
 import { CacheAvailability } from './cache-availability.js';
-import { withTimeout } from './with-timeout.js';
+import { cacheDeadline } from './with-timeout.js';
 
 /** Where counters live: one atomic add-and-read per call. */
 export interface CounterBackend {
@@ -59,15 +59,19 @@ export class MemoryCounters implements CounterBackend {
  * open) rather than fail the request.
  */
 export class CacheCounters {
+  private readonly bounded: <T>(operation: Promise<T>) => Promise<T>;
+
   constructor(
     private readonly backend: CounterBackend,
     private readonly availability: CacheAvailability,
-  ) {}
+  ) {
+    this.bounded = cacheDeadline(availability.backend);
+  }
 
   async add(key: string, by: number, ttlMs: number): Promise<number | undefined> {
     if (!this.availability.isUp) return undefined;
     try {
-      return await withTimeout(this.backend.add(key, by, ttlMs));
+      return await this.bounded(this.backend.add(key, by, ttlMs));
     } catch (error) {
       this.availability.markDown(error as Error);
       return undefined;

@@ -2,7 +2,7 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { CacheAvailability } from './cache-availability.js';
-import { withTimeout } from './with-timeout.js';
+import { cacheDeadline } from './with-timeout.js';
 
 /**
  * The app's only door to the cache. A cache is an optimisation, never the source of truth: when it
@@ -18,14 +18,13 @@ import { withTimeout } from './with-timeout.js';
 export class CacheService {
   private readonly logger = new Logger('Cache');
 
-  /** A network cache gets a deadline; the in-process store answers at once and is spared a timer per operation. */
   private readonly bounded: <T>(operation: Promise<T>) => Promise<T>;
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     private readonly availability: CacheAvailability,
   ) {
-    this.bounded = availability.backend === 'redis' ? withTimeout : (operation) => operation;
+    this.bounded = cacheDeadline(availability.backend);
   }
 
   async get<T>(key: string): Promise<T | undefined> {

@@ -14,3 +14,11 @@ export async function withTimeout<T>(operation: Promise<T>): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * The deadline an operation on this cache backend gets: a network cache (Redis) can hang, the
+ * in-process store answers at once and is spared a timer per operation.
+ */
+export function cacheDeadline(backend: 'redis' | 'memory'): <T>(operation: Promise<T>) => Promise<T> {
+  return backend === 'redis' ? withTimeout : (operation) => operation;
+}
