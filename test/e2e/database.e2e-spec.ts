@@ -1,5 +1,10 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { EmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { readJson } from '../support/http.js';
 
@@ -112,6 +117,32 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded database persistenc
       expect(await second.app.get(DataSource).query(`SELECT v FROM persisted`)).toEqual([{ v: 'kept' }]);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded database thread', () => {
+  it('refuses a second server on a DATA_DIR in use, and reports its thread dying', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hl-embedded-thread-'));
+    await cp(inject('pgliteTemplate'), path.join(dir, 'data'), { recursive: true });
+    const crashes: Error[] = [];
+    const first = await EmbeddedPostgres.start(dir, 2, (error) => crashes.push(error));
+    const db = new DataSource({ type: 'postgres', ...first.connectionOptions, poolSize: 1 });
+    try {
+      await expect(EmbeddedPostgres.start(dir, 2)).rejects.toThrow(/Another HealthLedger process is using the embedded database/);
+      await db.initialize();
+      expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      await db.destroy();
+      // A thread that dies (here: killed) is reported, not silently lost.
+      await (first as unknown as { worker: Worker }).worker.terminate();
+      expect(crashes.map((error) => error.message)).toEqual([expect.stringMatching(/embedded database thread exited/)]);
+      // A clean stop reports nothing.
+      const again = await EmbeddedPostgres.start(dir, 2, (error) => crashes.push(error));
+      await again.stop();
+      expect(crashes).toHaveLength(1);
+    } finally {
+      if (db.isInitialized) await db.destroy();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
