@@ -3,7 +3,10 @@
  * `record(id)` metadata query (policy decision cached, audit event written) against a bare
  * `{ __typename }`; then upload and download MB/s of one file over HTTP (PUT/GET the signed URLs).
  *
- *   npm run build && node --import tsx bench/api.bench.ts [--seconds=10] [--connections=50] [--size=100M]
+ *   npm run build && node --import tsx bench/api.bench.ts [--seconds=10] [--connections=50] [--size=100M] [--rounds=1]
+ *
+ * --rounds=N alternates the two phases N times on the same server and prints the medians: on a
+ * shared machine whose speed drifts between minutes, a ratio of two phases run once each is noise.
  *
  * Boots the real app (embedded PGlite, embedded ledger, embedded Helia) in a temporary DATA_DIR,
  * removed at the end. Rate limits are raised for the run (they would otherwise be what is measured).
@@ -29,6 +32,7 @@ const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/
 const SECONDS = Number(args.seconds ?? 10);
 const CONNECTIONS = Number(args.connections ?? 50);
 const SIZE = parseSize(args.size ?? '100M');
+const ROUNDS = Number(args.rounds ?? 1);
 const MB = 1_000_000;
 const PASSWORD = 'bench passphrase long enough';
 
@@ -89,7 +93,14 @@ async function gql<T>(port: number, query: string, variables: Record<string, unk
  * core and never shares the server's event loop: on 2 cores, generating load in-process cost the
  * server ~30% of its throughput.
  */
-async function load(port: number, label: string, body: Buffer, token?: string): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(port: number, label: string, body: Buffer, token?: string): Promise<LoadResult> {
   const options = {
     url: `http://127.0.0.1:${port}/graphql`,
     method: 'POST',
@@ -204,10 +215,29 @@ async function main(): Promise<void> {
     if (put.status !== 201) throw new Error(`upload failed: ${put.status} ${put.body.toString()}`);
 
     console.log(`api bench: ${CONNECTIONS} connections, ${SECONDS} s each, node ${process.version}, database ${config.database.kind}, cache ${config.cache.kind}, ledger ${config.ledger.kind}, storage ${config.storage.kind}, audit batches of ${config.audit.batchMaxEvents}`);
-    const bare = await load(port, '{ __typename } (anonymous)', Buffer.from(JSON.stringify({ query: '{ __typename }' })));
+    const bareQuery = Buffer.from(JSON.stringify({ query: '{ __typename }' }));
     const recordQuery = Buffer.from(JSON.stringify({ query: 'query($id: ID!) { record(id: $id) { id title status version cid } }', variables: { id: small.record.id } }));
-    const authorized = await load(port, 'record(id) (authorized, audited)', recordQuery, patient.accessToken);
-    console.log(`authorized / bare throughput: ${((authorized.rps / bare.rps) * 100).toFixed(0)} %`);
+    const rounds: Array<{ bare: LoadResult; authorized: LoadResult; ratio: number }> = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const suffix = ROUNDS > 1 ? ` #${round}` : '';
+      const bare = await load(port, `{ __typename } (anonymous)${suffix}`, bareQuery);
+      const authorized = await load(port, `record(id) (authorized, audited)${suffix}`, recordQuery, patient.accessToken);
+      rounds.push({ bare, authorized, ratio: authorized.rps / bare.rps });
+      console.log(`authorized / bare throughput: ${(rounds.at(-1)!.ratio * 100).toFixed(0)} %`);
+    }
+    if (ROUNDS > 1) {
+      const median = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        const middle = Math.floor(sorted.length / 2);
+        return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+      };
+      const of = (phase: 'bare' | 'authorized', key: keyof LoadResult) => median(rounds.map((r) => r[phase][key]));
+      console.log(`medians of ${ROUNDS} rounds:`);
+      for (const phase of ['bare', 'authorized'] as const) {
+        console.log(`  ${phase.padEnd(10)} ${of(phase, 'rps').toFixed(0).padStart(6)} req/s   p50 ${of(phase, 'p50').toFixed(1)} ms   p99 ${of(phase, 'p99').toFixed(1)} ms`);
+      }
+      console.log(`  authorized / bare (per round): ${(median(rounds.map((r) => r.ratio)) * 100).toFixed(0)} %`);
+    }
 
     const big = await createRecord();
     let started = performance.now();
