@@ -8,7 +8,7 @@ export interface VerifiedToken {
 }
 
 /** About 1 KB each: a few MB at most, far more than the tokens in use on one API node at once. */
-export const VERIFIED_TOKENS_MAX_ENTRIES = 5_000;
+const VERIFIED_TOKENS_MAX_ENTRIES = 5_000;
 
 /**
  * Access tokens already verified by this process, until they expire. A client sends the same token

@@ -1,7 +1,7 @@
 import type { RedisClientType } from '@keyv/redis';
 import { BoundedMap } from './bounded-map.js';
 import { CacheAvailability } from './cache-availability.js';
-import { cacheDeadline } from './with-timeout.js';
+import { type CacheDeadline, cacheDeadline } from './with-timeout.js';
 
 /** Where counters live: one atomic add-and-read per call. */
 export interface CounterBackend {
@@ -59,7 +59,7 @@ export class MemoryCounters implements CounterBackend {
  * open) rather than fail the request.
  */
 export class CacheCounters {
-  private readonly bounded: <T>(operation: Promise<T>) => Promise<T>;
+  private readonly bounded: CacheDeadline;
 
   constructor(
     private readonly backend: CounterBackend,

@@ -2,7 +2,7 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { CacheAvailability } from './cache-availability.js';
-import { cacheDeadline } from './with-timeout.js';
+import { type CacheDeadline, cacheDeadline } from './with-timeout.js';
 
 /**
  * The app's only door to the cache. A cache is an optimisation, never the source of truth: when it
@@ -18,7 +18,7 @@ import { cacheDeadline } from './with-timeout.js';
 export class CacheService {
   private readonly logger = new Logger('Cache');
 
-  private readonly bounded: <T>(operation: Promise<T>) => Promise<T>;
+  private readonly bounded: CacheDeadline;
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,

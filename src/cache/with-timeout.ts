@@ -15,10 +15,13 @@ export async function withTimeout<T>(operation: Promise<T>): Promise<T> {
   }
 }
 
+/** An operation as a cache backend bounds it. */
+export type CacheDeadline = <T>(operation: Promise<T>) => Promise<T>;
+
 /**
  * The deadline an operation on this cache backend gets: a network cache (Redis) can hang, the
  * in-process store answers at once and is spared a timer per operation.
  */
-export function cacheDeadline(backend: 'redis' | 'memory'): <T>(operation: Promise<T>) => Promise<T> {
+export function cacheDeadline(backend: 'redis' | 'memory'): CacheDeadline {
   return backend === 'redis' ? withTimeout : (operation) => operation;
 }

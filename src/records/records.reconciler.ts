@@ -25,7 +25,7 @@ const SWEEP_LOOKUP_BATCH = 1000;
 const SWEEP_MAX_REMOVALS = 100;
 
 /** A minute after the first refusal, doubling, at most a day: a refusal may be lifted (an operator fixes the ledger's view), so it is retried. */
-export function anchorRetryDelayMs(refusals: number): number {
+function anchorRetryDelayMs(refusals: number): number {
   return Math.min(60_000 * 2 ** Math.max(0, refusals - 1), 24 * 60 * 60_000);
 }
 
