@@ -75,6 +75,7 @@ export {
   type OrganizationState,
   type RecordAnchorState,
   type RecordHeadState,
+  type RevokedConsentEntry,
   type ServiceAccountState,
   type UserState,
 } from './model/ledger-types';

@@ -169,6 +169,17 @@ describe('consent contract', () => {
     it('answers NOT_FOUND for an unknown consent', async () => {
       expectError(await revokeConsent(net, 'consent-9'), 'NOT_FOUND');
     });
+
+    it('lists every revoked consent of the channel, and only those, in GetRevokedConsents', async () => {
+      expectOk(await grantConsent(net, consentPayload({ consentId: 'consent-2' })));
+      expect(expectOk(await net.ledger.evaluate(net.clientB, 'consent:GetRevokedConsents'))).toEqual([]);
+      net.ledger.advance(HOUR);
+      const result = await revokeConsent(net, 'consent-1');
+      expectOk(result);
+      expect(expectOk(await net.ledger.evaluate(net.clientB, 'consent:GetRevokedConsents'))).toEqual([
+        { consentId: 'consent-1', patientId: 'patient-1', revokedAt: '2030-06-15T13:00:00.000Z', revokeTxId: result.txId },
+      ]);
+    });
   });
 
   describe('CheckAccess', () => {

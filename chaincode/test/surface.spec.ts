@@ -38,6 +38,7 @@ describe('chaincode surface', () => {
         'SUBMIT RevokeConsent(payloadJson, signature)',
         'EVALUATE GetConsent(consentId)',
         'EVALUATE GetPatientConsents(patientId)',
+        'EVALUATE GetRevokedConsents()',
         'EVALUATE GetConsentHistory(consentId)',
         'SUBMIT RecordEmergencyAccess(requestJson)',
         'EVALUATE GetPatientEmergencyAccesses(patientId)',

@@ -21,6 +21,7 @@ import type {
   ConsentState,
   EmergencyAccessState,
   RecordHeadState,
+  RevokedConsentEntry,
   UserState,
 } from '../model/ledger-types';
 import { parseConsentGrantPayload, parseConsentRevokePayload } from '../model/payloads';
@@ -154,6 +155,22 @@ export class ConsentContract extends Contract {
   @Returns('string')
   async GetPatientConsents(ctx: Context, patientId: string): Promise<string> {
     return result(await listPatientConsents(ctx, requireId(patientId, 'patientId')));
+  }
+
+  /**
+   * Returns RevokedConsentEntry[] `{ consentId, patientId, revokedAt, revokeTxId }` of every revoked
+   * consent on the channel, ordered by consent id. An API node loads this once at start and then
+   * follows ConsentRevoked events, so no database write can bring a revoked consent back.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async GetRevokedConsents(ctx: Context): Promise<string> {
+    const revoked: RevokedConsentEntry[] = [];
+    for (const consent of await listState<ConsentState>(ctx, KEY_TYPES.consent, [])) {
+      if (consent.status !== 'REVOKED') continue;
+      revoked.push({ consentId: consent.id, patientId: consent.patientId, revokedAt: consent.revokedAt!, revokeTxId: consent.revokeTxId! });
+    }
+    return result(revoked);
   }
 
   /** Returns ConsentHistoryEntry[]: every committed version of the consent (grant, then revocation). */

@@ -148,6 +148,14 @@ export interface ConsentState {
   readonly revocation: { readonly payload: ConsentRevokePayload; readonly signature: string } | null;
 }
 
+/** One revoked consent, as `consent:GetRevokedConsents` lists it (and a ConsentRevoked event announces it). */
+export interface RevokedConsentEntry {
+  readonly consentId: string;
+  readonly patientId: string;
+  readonly revokedAt: string;
+  readonly revokeTxId: string;
+}
+
 export interface ConsentHistoryEntry {
   readonly txId: string;
   readonly timestamp: string;
