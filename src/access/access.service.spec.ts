@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CONSENT_GRANT_TYPE, CONSENT_REVOKE_TYPE, type ConsentGrantPayload, type Purpose } from 'healthledger-chaincode/shared';
+import {
+  CONSENT_GRANT_TYPE,
+  CONSENT_REVOKE_TYPE,
+  toPolicyConsent,
+  type ConsentGrantPayload,
+  type ConsentState,
+  type EmergencyAccessState,
+  type Purpose,
+} from 'healthledger-chaincode/shared';
 import { BoundedMap } from '../cache/bounded-map.js';
 import { CacheAvailability } from '../cache/cache-availability.js';
 import { CacheService } from '../cache/cache.service.js';
@@ -16,7 +24,7 @@ import { EmbeddedLedger } from '../ledger/adapters/embedded-ledger.adapter.js';
 import { AbilityFactory, type RecordAttributes } from './ability.factory.js';
 import { AccessDecisionCache } from './access-decision-cache.js';
 import { AccessService } from './access.service.js';
-import { LedgerConsentSource } from './ledger-consent-source.js';
+import type { ConsentSource } from './consent-source.js';
 
 vi.hoisted(() => {
   // fabric-shim logs every refused transaction straight to the console.
@@ -57,6 +65,29 @@ function user(id: string, role: UserActor['role'], organizationId: string | null
   };
 }
 
+/**
+ * Consents and break-glass grants as the ledger holds them, and revocations as a node learns them
+ * (`revoked`, filled by the test): the inputs the app's VerifiedConsents gives AccessService.
+ */
+function ledgerConsentSource(ledger: EmbeddedLedger, revoked: Set<string>): ConsentSource {
+  const query = async <T>(fn: string, patientId: string) => JSON.parse((await ledger.evaluate(`consent:${fn}`, [patientId])).toString('utf8')) as T;
+  return {
+    async grantsFor(patientId, actorId) {
+      const [consents, emergencies] = await Promise.all([
+        query<ConsentState[]>('GetPatientConsents', patientId),
+        query<EmergencyAccessState[]>('GetPatientEmergencyAccesses', patientId),
+      ]);
+      return {
+        consents: consents.map(toPolicyConsent),
+        emergencies: emergencies
+          .filter((access) => access.actorId === actorId)
+          .map(({ id, actorId: actor, patientId: patient, grantedAt, expiresAt }) => ({ id, actorId: actor, patientId: patient, grantedAt, expiresAt })),
+      };
+    },
+    isRevoked: (consentId) => revoked.has(consentId),
+  };
+}
+
 const ctxOf = (actor: Actor | undefined, purpose?: Purpose, now = new Date()): RequestContext => ({
   requestId: randomUUID(),
   actor,
@@ -68,6 +99,7 @@ describe('AccessService over the embedded ledger (consents and break-glass as re
   let dir: string;
   let ledger: EmbeddedLedger;
   let access: AccessService;
+  const knownRevoked = new Set<string>();
   const hospital = `org-${randomUUID()}`;
   const clinic = `org-${randomUUID()}`;
   const patientKeys = generateEd25519KeyPair();
@@ -94,7 +126,7 @@ describe('AccessService over the embedded ledger (consents and break-glass as re
     for (const id of [hospital, clinic]) await ledger.submit('identity:RegisterOrganization', [JSON.stringify({ id, name: id })]);
     await register(patient, patientKeys.publicKey);
     await register(doctor);
-    access = new AccessService(new AbilityFactory(), new LedgerConsentSource(ledger), new AccessDecisionCache(memoryCacheService()));
+    access = new AccessService(new AbilityFactory(), ledgerConsentSource(ledger, knownRevoked), new AccessDecisionCache(memoryCacheService()));
   });
   afterAll(async () => {
     await ledger.stop();
@@ -137,6 +169,11 @@ describe('AccessService over the embedded ledger (consents and break-glass as re
 
     const revocation = { type: CONSENT_REVOKE_TYPE, consentId: grant.consentId, patientId: patient.id, issuedAt: new Date().toISOString() };
     await ledger.submit('consent:RevokeConsent', [JSON.stringify(revocation), signCanonical(revocation, patientKeys.privateKey)]);
+    // The cache was not told (its invalidation failed, or it came back with old entries), but the node
+    // knows the revocation: the cached grant that rests on it is not served.
+    expect((await access.decide(ctxOf(doctor), 'READ', labResult)).decision).toBe('GRANTED');
+    knownRevoked.add(grant.consentId);
+    expect(await access.decide(ctxOf(doctor), 'READ', labResult)).toMatchObject({ decision: 'DENIED', code: 'CONSENT_REVOKED' });
     await access.invalidateForPatient(patient.id);
     expect(await access.decide(ctxOf(doctor), 'READ', labResult)).toMatchObject({ decision: 'DENIED', code: 'CONSENT_REVOKED' });
   });
@@ -208,6 +245,41 @@ describe('AccessDecisionCache', () => {
     const cache = new AccessDecisionCache(memoryCacheService(new UnreachableStore()));
     await expect(cache.invalidateForPatient('patient-1')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     await expect(cache.invalidateForActor('doctor-1')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+  });
+
+  it('after a change that took effect: an invalidation that cannot reach the cache is retried until it can, without failing the caller', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const reachable = new BoundedMap<string, unknown>(100);
+      let down = false;
+      const flaky = new Proxy(reachable, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (down && (property === 'get' || property === 'set' || property === 'delete')) {
+            return () => {
+              throw new Error('connection refused');
+            };
+          }
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const availability = new CacheAvailability('memory');
+      const cache = new AccessDecisionCache(new CacheService(createCache({ stores: [new Keyv({ store: flaky, throwOnErrors: true })] }), availability));
+      const now = new Date();
+      const key = await cache.keyFor('p1', 'a1', { action: 'READ' });
+      await cache.set(key, 'GRANTED', now, { consents: [], emergencies: [] });
+      down = true;
+      expect(await cache.invalidateForPatientOrRetry('p1')).toBe(false);
+      down = false;
+      availability.markUp();
+      // The cache is back with the old entry: until the retry runs, the stale decision is still there.
+      expect(await cache.get(await cache.keyFor('p1', 'a1', { action: 'READ' }), now)).toBe('GRANTED');
+      await vi.advanceTimersByTimeAsync(2_500);
+      expect(await cache.get(await cache.keyFor('p1', 'a1', { action: 'READ' }), now)).toBeUndefined();
+      cache.onModuleDestroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('drops every decision of a patient or of an actor, and nothing else', async () => {

@@ -80,7 +80,9 @@ export class AccessService {
       resource,
     });
     const cached = await this.decisions.get<AccessCheck>(key, ctx.now);
-    if (cached) return cached;
+    // A grant cached before a revocation this node knows of (from the ledger, or made here) is stale even
+    // if the cache was never told: the invalidation may have failed, or the cache came back with old entries.
+    if (cached && !(cached.consentId && this.consents.isRevoked(cached.consentId))) return cached;
 
     const grants = await this.consents.grantsFor(resource.patientId, actor.id);
     const check = this.decideWith(ctx, grants, action, resource);
@@ -153,6 +155,11 @@ export class AccessService {
   /** Call before a consent or break-glass change returns; throws SERVICE_UNAVAILABLE if the cache can't be reached. */
   invalidateForPatient(patientId: string): Promise<void> {
     return this.decisions.invalidateForPatient(patientId);
+  }
+
+  /** After a consent change that already took effect: never throws; retried in the background while the cache is down. */
+  invalidateForPatientOrRetry(patientId: string): Promise<boolean> {
+    return this.decisions.invalidateForPatientOrRetry(patientId);
   }
 
   /** Call before a role, membership or attribute change returns; throws like invalidateForPatient. */

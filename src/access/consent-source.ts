@@ -3,11 +3,13 @@ import type { PatientGrants } from './ability.factory.js';
 /**
  * Where the access policy's ABAC inputs come from: a patient's consents (every status; the policy
  * checks status, window, grantee, action, purpose and scope itself) and the emergency (break-glass)
- * grants one actor holds for that patient. The consent module implements it over its own store; until
- * then `LedgerConsentSource` reads the ledger, where consents live.
+ * grants one actor holds for that patient. The consent store implements it (VerifiedConsents: signed
+ * rows, revoked wherever the ledger says so).
  */
 export interface ConsentSource {
   grantsFor(patientId: string, actorId: string): Promise<PatientGrants>;
+  /** Whether this consent is known to be revoked (a cached decision that rests on it is stale). */
+  isRevoked(consentId: string): boolean;
 }
 
 /** Injection token of the app's {@link ConsentSource}. */

@@ -13,6 +13,7 @@ import type { ConsentSource } from './consent-source.js';
 const factory = new AbilityFactory();
 const unusedSource: ConsentSource = {
   grantsFor: () => Promise.reject(new Error('the policy table passes its grants directly')),
+  isRevoked: () => false,
 };
 const unusedCache = {} as AccessDecisionCache;
 const service = new AccessService(factory, unusedSource, unusedCache);

@@ -9,6 +9,8 @@ import {
   parseConsentRevokePayload,
   type ConsentAction,
   type ConsentGrantPayload,
+  type ConsentState,
+  type PolicyConsent,
   type Purpose,
   type RecordCategory,
 } from 'healthledger-chaincode/shared';
@@ -27,9 +29,10 @@ import { RecordEntity } from '../records/records.entities.js';
 import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
 import { KeyRotationJob, queueKeyRotations } from './key-rotation.job.js';
+import { LedgerRevocations } from './ledger-revocations.js';
 import type { ConsentStatusValue } from './models/consent-enums.js';
 import type { Consent } from './models/consent.model.js';
-import { VerifiedConsents, consentRecipient } from './verified-consents.js';
+import { VerifiedConsents, consentRecipient, type HonouredConsent } from './verified-consents.js';
 
 /** A consent without an explicit end lasts this long. */
 export const DEFAULT_CONSENT_DAYS = 90;
@@ -66,6 +69,7 @@ export class ConsentService {
     private readonly verified: VerifiedConsents,
     private readonly parties: ConsentParties,
     private readonly rotations: KeyRotationJob,
+    private readonly revocations: LedgerRevocations,
   ) {}
 
   async grantConsent(ctx: RequestContext, input: GrantConsentRequest, options: { accessRequestId?: string } = {}): Promise<Consent> {
@@ -105,8 +109,8 @@ export class ConsentService {
     });
     const recipient = consentRecipient(payload);
     if (recipient) await this.wrapRecordsInScope(ctx, payload, recipient);
-    await this.access.invalidateForPatient(patient.id);
-    return (await this.toModels([row], ctx.now))[0];
+    await this.access.invalidateForPatientOrRetry(patient.id);
+    return this.modelOf(ctx, patient.id, row.id);
   }
 
   async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
@@ -115,7 +119,12 @@ export class ConsentService {
     const row = await repository.findOneBy({ id });
     if (!row || row.patientId !== patient.id) throw accessDenied();
     this.access.assertCan(ctx, 'revoke', 'Consent', { patientId: row.patientId });
-    if (row.status === 'REVOKED') return (await this.toModels([row], ctx.now))[0];
+    if (row.status === 'REVOKED') {
+      // Asked again (a retry, a second click): drop cached decisions once more, since the first
+      // revocation's invalidation may not have reached the cache.
+      await this.access.invalidateForPatientOrRetry(row.patientId);
+      return this.modelOf(ctx, row.patientId, row.id);
+    }
 
     const payload = parseConsentRevokePayload({ type: CONSENT_REVOKE_TYPE, consentId: row.id, patientId: row.patientId, issuedAt: ctx.now.toISOString() });
     const keys = await this.auth.unsealSessionKeys(ctx);
@@ -147,28 +156,33 @@ export class ConsentService {
         await this.stripRevokedGrantee(manager, row, recipient, ctx.now);
       });
     }
-    // Effective from here on: no cached decision may still grant, and the grantee holds no key.
-    await this.access.invalidateForPatient(row.patientId);
+    // Effective from here on: this node holds the signed revocation (no later database write undoes it
+    // here), the grantee holds no key, and no cached decision still grants. The revocation has taken
+    // effect, so an unreachable cache does not fail the request: the invalidation is retried, and
+    // meanwhile every node refuses cached grants of consents it knows to be revoked.
+    this.revocations.noteSigned({ consentId: row.id, patientId: row.patientId, revokedAt: ctx.now.toISOString(), txId: null });
+    await this.access.invalidateForPatientOrRetry(row.patientId);
 
     try {
-      const { txId } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RevokeConsent`, [JSON.stringify(payload), signature]);
+      const { txId, result } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RevokeConsent`, [JSON.stringify(payload), signature]);
+      const anchored = JSON.parse(result.toString('utf8')) as ConsentState;
+      this.revocations.noteSigned({ consentId: row.id, patientId: row.patientId, revokedAt: anchored.revokedAt!, txId: anchored.revokeTxId });
       await repository.update({ id: row.id }, { revokeLedgerTxId: txId });
       // A decision cached from the ledger between the first invalidation and the commit.
-      await this.access.invalidateForPatient(row.patientId);
+      await this.access.invalidateForPatientOrRetry(row.patientId);
     } catch (error) {
       // Already effective in the API and cryptographically (wraps gone); the job anchors it later.
       this.logger.warn(`revocation of consent ${row.id} is not anchored yet: ${(error as Error).message}`);
     }
     void this.rotations.kick();
-    return (await this.toModels([(await repository.findOneByOrFail({ id: row.id }))], ctx.now))[0];
+    return this.modelOf(ctx, row.patientId, row.id);
   }
 
   /** The patient's consents (their own only), newest first; `activeOnly`: ACTIVE and not past validUntil. */
   async consents(ctx: RequestContext, patientId: string, activeOnly = false): Promise<Consent[]> {
     requireActor(ctx);
     this.access.assertCan(ctx, 'read', 'Consent', { patientId });
-    const honoured = (await this.verified.honouredFor(patientId)).map(({ row }) => row).reverse();
-    const models = await this.toModels(honoured, ctx.now);
+    const models = await this.toModels((await this.verified.honouredFor(patientId)).reverse(), ctx.now);
     return activeOnly ? models.filter((consent) => consent.status === 'ACTIVE') : models;
   }
 
@@ -266,13 +280,25 @@ export class ConsentService {
     return [...inScope];
   }
 
-  async toModels(rows: readonly ConsentEntity[], now: Date): Promise<Consent[]> {
+  /** One consent as the policy sees it (signed, revoked wherever the ledger says so). */
+  private async modelOf(ctx: RequestContext, patientId: string, consentId: string): Promise<Consent> {
+    const honoured = (await this.verified.honouredFor(patientId)).find(({ row }) => row.id === consentId);
+    if (!honoured) throw new DomainError('INTEGRITY_VIOLATION', `consent ${consentId} is not backed by a valid patient signature`);
+    return (await this.toModels([honoured], ctx.now))[0];
+  }
+
+  /**
+   * Status and revocation come from what the consent store proved (the ledger's revocations, signed
+   * rows), not from the row's status columns; the other columns equal the signed payload (checked there).
+   */
+  private async toModels(honoured: readonly HonouredConsent[], now: Date): Promise<Consent[]> {
+    const rows = honoured.map(({ row }) => row);
     const users = await this.parties.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
     const organizations = await this.parties.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
     const rotations = rows.length
       ? await this.dataSource.getRepository(KeyRotationEntity).find({ where: { consentId: In(rows.map((row) => row.id)) }, order: { createdAt: 'ASC' } })
       : [];
-    return rows.map((row) => ({
+    return honoured.map(({ row, consent, revocation }) => ({
       id: row.id,
       patient: partyOf(users, row.patientId),
       grantee: row.granteeUserId ? partyOf(users, row.granteeUserId) : null,
@@ -283,12 +309,12 @@ export class ConsentService {
       purposes: row.purposes,
       validFrom: row.validFrom,
       validUntil: row.validUntil,
-      status: statusAt(row, now),
+      status: statusAt(consent, now),
       ledgerTxId: row.ledgerTxId,
-      revokeLedgerTxId: row.revokeLedgerTxId,
+      revokeLedgerTxId: revocation?.txId ?? row.revokeLedgerTxId,
       signature: row.grantSignature,
       createdAt: row.createdAt,
-      revokedAt: row.revokedAt,
+      revokedAt: revocation ? new Date(revocation.revokedAt) : row.revokedAt,
       keyRotations: rotations
         .filter((rotation) => rotation.consentId === row.id)
         .map((rotation) => ({
@@ -302,9 +328,9 @@ export class ConsentService {
   }
 }
 
-function statusAt(row: ConsentEntity, now: Date): ConsentStatusValue {
-  if (row.status === 'REVOKED') return 'REVOKED';
-  return new Date(row.validUntil).getTime() <= now.getTime() ? 'EXPIRED' : 'ACTIVE';
+function statusAt(consent: PolicyConsent, now: Date): ConsentStatusValue {
+  if (consent.status === 'REVOKED') return 'REVOKED';
+  return Date.parse(consent.validUntil) <= now.getTime() ? 'EXPIRED' : 'ACTIVE';
 }
 
 function toRow(payload: ConsentGrantPayload, signature: string, ledgerTxId: string, accessRequestId: string | null): ConsentEntity {

@@ -14,6 +14,7 @@ import { LEDGER } from '../ledger/ledger.module.js';
 import type { LedgerPort } from '../ledger/ports/ledger.port.js';
 import type { RecipientRef, RecordKeyRecipientsPort, RecordKeyScope } from '../records/record-keys.js';
 import { ConsentEntity } from './consent.entities.js';
+import { LedgerRevocations, type KnownRevocation } from './ledger-revocations.js';
 import { honouredConsent } from './signed-consent.js';
 
 /** How long a patient's registered signing key is reused before it is read from the ledger again. */
@@ -23,12 +24,15 @@ const MAX_CACHED_SIGNING_KEYS = 10_000;
 export interface HonouredConsent {
   readonly row: ConsentEntity;
   readonly consent: PolicyConsent;
+  /** Known from the ledger (or a signature this node verified): the row's own revocation columns may be gone. */
+  readonly revocation: KnownRevocation | undefined;
 }
 
 /**
  * The consents the database holds that the patient provably signed (see `honouredConsent`), checked
  * against the signing key registered on the ledger rather than the copy in the users table, so
- * neither a forged consent row nor a swapped public key in the database counts. Serves the access
+ * neither a forged consent row nor a swapped public key in the database counts; revoked wherever the
+ * ledger says so (LedgerRevocations), so no edited or restored row brings one back. Serves the access
  * policy (ConsentSource: consents from here, break-glass grants from the ledger, where only a
  * DOCTOR/NURSE of the right organization can record one) and key wrapping for new record versions
  * (RecordKeyRecipientsPort).
@@ -40,6 +44,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly revocations: LedgerRevocations,
   ) {}
 
   /** Every honoured consent of the patient (any status), oldest first; with `manager`, as that transaction sees them. */
@@ -49,9 +54,15 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
     const key = await this.signingKeyOf(patientId);
     if (!key) return [];
     return rows.flatMap((row) => {
-      const consent = honouredConsent(row, key);
-      return consent ? [{ row, consent }] : [];
+      const revocation = this.revocations.get(row.id);
+      const consent = honouredConsent(row, key, revocation !== undefined);
+      return consent ? [{ row, consent, revocation }] : [];
     });
+  }
+
+  /** Whether the ledger (or a signature this node verified) says this consent is revoked: a cached grant that names it is stale. */
+  isRevoked(consentId: string): boolean {
+    return this.revocations.has(consentId);
   }
 
   async grantsFor(patientId: string, actorId: string): Promise<PatientGrants> {
