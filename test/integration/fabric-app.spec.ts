@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson } from '../support/http.js';
 import { startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
+import { revocationTamperSuite } from '../support/revocation-tamper-suite.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('the app with LEDGER=fabric', () => {
@@ -48,5 +49,38 @@ describe('the app with LEDGER=fabric', () => {
         FABRIC_KEY: options.keyPath,
       }),
     ).rejects.toThrow(/127\.0\.0\.1:1/);
+  });
+});
+
+describe('over the Fabric Gateway test server', () => {
+  let dir: string;
+  let network: FabricTestNetwork;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'hl-fabric-revocations-'));
+    network = await startFabricTestNetwork(path.join(dir, 'network'));
+  });
+  afterAll(async () => {
+    await network?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // The revoked-consent set loaded with consent:GetRevokedConsents and followed through the gateway's
+  // chaincode events, on the same database the CI's PostgreSQL gives this project.
+  revocationTamperSuite('fabric', (env, dataDir) => {
+    const options = network.ledgerOptions;
+    return startTestApp(
+      {
+        LEDGER: 'fabric',
+        FABRIC_PEER_ENDPOINT: options.peerEndpoint,
+        FABRIC_PEER_HOST_ALIAS: options.peerHostAlias!,
+        FABRIC_TLS_CERT: options.tlsCertPath!,
+        FABRIC_MSP_ID: options.mspId,
+        FABRIC_CERT: options.certPath,
+        FABRIC_KEY: options.keyPath,
+        ...env,
+      },
+      dataDir,
+    );
   });
 });
