@@ -8,7 +8,8 @@ import { type CacheDeadline, cacheDeadline } from './with-timeout.js';
  * The app's only door to the cache. A cache is an optimisation, never the source of truth: when it
  * fails (Redis gone, slow, or refusing), reads fall through to the loader (the database) and writes
  * are skipped, so the API keeps answering. While the cache is known to be down it is not even tried,
- * so requests do not pay a timeout each; it is used again as soon as it reconnects.
+ * so requests do not pay a timeout each; it is used again as soon as a probe finds it answering
+ * (see CacheAvailability).
  *
  * Security-relevant entries (denylist, decisions) must be invalidated with `delete` before a mutation
  * returns: `delete` rejects when it could not reach the cache, so such a mutation can refuse rather
@@ -28,7 +29,7 @@ export class CacheService {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    if (!this.availability.isUp) return undefined;
+    if (!this.availability.usable()) return undefined;
     try {
       const value = await this.bounded(this.cache.get<T>(key));
       return value ?? undefined;
@@ -39,7 +40,7 @@ export class CacheService {
   }
 
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
-    if (!this.availability.isUp) return;
+    if (!this.availability.usable()) return;
     try {
       await this.bounded(this.cache.set(key, value, ttlMs));
     } catch (error) {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
+import { createClient } from '@keyv/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheService } from '../../src/cache/cache.service.js';
 import { readJson } from '../support/http.js';
@@ -100,5 +101,44 @@ describe('cache on Redis that goes away and comes back', () => {
     await cache.getOrLoad('probe:3', async () => ++loads);
     expect(loads).toBe(1);
     expect(warnings()).toHaveLength(1);
+  });
+
+  it('comes back by itself after one call timed out on a connection that stayed open', async () => {
+    // A second connection pauses every client for 1.5 s: the app's next call hits its 500 ms deadline
+    // and the cache is marked down, while its connection stays open (no reconnect, no 'ready' event).
+    const other = createClient({ url: `redis://127.0.0.1:${port}` });
+    await other.connect();
+    try {
+      await other.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+      expect(await cache.get('probe:timeout')).toBeUndefined();
+      expect(warnings().at(-1)).toMatch(/did not answer within 500 ms/);
+      expect(await cacheState()).toBe('degraded');
+    } finally {
+      await other.close();
+    }
+    // Closing waited for the pause to end: the cache must be back within seconds.
+    await waitFor(async () => (await cacheState()) === 'up', 5_000);
+    let loads = 0;
+    await cache.getOrLoad('probe:after-timeout', async () => ++loads);
+    await cache.getOrLoad('probe:after-timeout', async () => ++loads);
+    expect(loads).toBe(1);
+  });
+
+  it('probes from requests too, not only from /health', async () => {
+    const other = createClient({ url: `redis://127.0.0.1:${port}` });
+    await other.connect();
+    try {
+      await other.sendCommand(['CLIENT', 'PAUSE', '800', 'ALL']);
+      expect(await cache.get('probe:timeout-2')).toBeUndefined();
+    } finally {
+      await other.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    let loads = 0;
+    // While down the first call starts a probe (at most one a second) and answers from the loader.
+    await waitFor(async () => {
+      await cache.getOrLoad('probe:requests', async () => ++loads);
+      return loads > 0 && (await cache.get('probe:requests')) !== undefined;
+    }, 5_000);
   });
 });
