@@ -152,7 +152,11 @@ export class AuthService {
     return { ...access, refreshToken: newRefresh, user: await this.toUserModel(user), recoveryCode: null };
   }
 
-  /** Ends the caller's session: its token is denylisted until it expires, its sealed keys erased. */
+  /**
+   * Ends the caller's session: its row is revoked and its sealed keys erased, which every node sees on
+   * its next look at the session (its cached copy is invalidated); the token is also denylisted until it
+   * expires. Works without the cache: the database is what ends the session.
+   */
   async logout(ctx: RequestContext): Promise<boolean> {
     const actor = requireUser(ctx);
     const expiresInMs = Math.max(1000, this.config.auth.accessTokenTtlSeconds * 1000);
@@ -518,7 +522,8 @@ export class AuthService {
     await this.dataSource
       .getRepository(SessionEntity)
       .update({ id: sessionId }, { revokedAt: () => 'COALESCE(revoked_at, now())', revokedReason: reason, keysSealedBySession: null });
-    await this.cache.delete(sessionCacheKey(sessionId));
+    // The row is the truth: a cache that cannot be reached now is cleaned before this node uses it again.
+    await this.cache.invalidate(sessionCacheKey(sessionId));
   }
 
   private async revokeUserSessions(userId: string, reason: string, except?: string): Promise<void> {

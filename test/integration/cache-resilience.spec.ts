@@ -52,6 +52,24 @@ describe('cache on Redis that goes away and comes back', () => {
   let cache: CacheService;
   const cacheState = async () => (await readJson(await fetch(`${t.url}/health`))).components.cache.status as string;
   const warnings = () => t.logs.filter((line) => line.includes('cache unavailable'));
+  let users = 0;
+  const register = async () => {
+    const { body } = await t.graphql<{ register: { accessToken: string; user: { id: string } } }>(
+      'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
+      { input: { email: `pat${++users}@example.org`, password: 'a long enough passphrase', name: 'Pat Ient' } },
+    );
+    expect(body.errors).toBeUndefined();
+    return body.data!.register;
+  };
+  const bearer = (auth: { accessToken: string }) => ({ authorization: `Bearer ${auth.accessToken}` });
+  const me = async (auth: { accessToken: string }) => {
+    const { body } = await t.graphql<{ me: { id: string } }>('{ me { id } }', {}, bearer(auth));
+    return body.data?.me.id ?? body.errors?.[0]?.extensions.code;
+  };
+  const logout = async (auth: { accessToken: string }) => {
+    const { body } = await t.graphql<{ logout: boolean }>('mutation { logout }', {}, bearer(auth));
+    return body.data?.logout ?? body.errors?.[0]?.extensions.code;
+  };
 
   beforeAll(async () => {
     port = await freePort();
@@ -92,6 +110,13 @@ describe('cache on Redis that goes away and comes back', () => {
     expect(warnings()).toHaveLength(1);
   });
 
+  it('logout works without Redis: it says so, and the token is refused from then on', async () => {
+    const auth = await register();
+    expect(await me(auth)).toBe(auth.user.id);
+    expect(await logout(auth)).toBe(true);
+    expect(await me(auth)).toBe('UNAUTHENTICATED');
+  });
+
   it('uses Redis again once it is back', async () => {
     redis = await startRedis(port);
     await waitFor(async () => (await cacheState()) === 'up');
@@ -122,6 +147,22 @@ describe('cache on Redis that goes away and comes back', () => {
     await cache.getOrLoad('probe:after-timeout', async () => ++loads);
     await cache.getOrLoad('probe:after-timeout', async () => ++loads);
     expect(loads).toBe(1);
+  });
+
+  it('logout while Redis does not answer: it says it worked; the token is refused then and once Redis answers again', async () => {
+    const auth = await register();
+    expect(await me(auth)).toBe(auth.user.id); // its session is now cached in Redis
+    const other = createClient({ url: `redis://127.0.0.1:${port}` });
+    await other.connect();
+    try {
+      await other.sendCommand(['CLIENT', 'PAUSE', '2000', 'ALL']);
+      expect(await logout(auth)).toBe(true);
+      expect(await me(auth)).toBe('UNAUTHENTICATED');
+    } finally {
+      await other.close();
+    }
+    await waitFor(async () => (await cacheState()) === 'up', 5_000);
+    expect(await me(auth)).toBe('UNAUTHENTICATED');
   });
 
   it('probes from requests too, not only from /health', async () => {
