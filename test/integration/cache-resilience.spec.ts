@@ -45,6 +45,8 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): P
   throw new Error('condition not met in time');
 }
 
+const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
+
 describe('cache on Redis that goes away and comes back', () => {
   let port: number;
   let redis: ChildProcess;
@@ -74,7 +76,7 @@ describe('cache on Redis that goes away and comes back', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis(port);
-    t = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    t = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}`, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     cache = t.app.get(CacheService);
   });
   afterAll(async () => {
@@ -82,7 +84,48 @@ describe('cache on Redis that goes away and comes back', () => {
     if (redis) await stopRedis(redis);
   });
 
+  /** A service account's token, issued while Redis is up (so the account is cached there). */
+  const serviceAccount = async () => {
+    const gql = async <T>(token: string | undefined, query: string, variables: Record<string, unknown> = {}) => {
+      const { body } = await t.graphql<T>(query, variables, token ? { authorization: `Bearer ${token}` } : {});
+      expect(body.errors).toBeUndefined();
+      return body.data!;
+    };
+    const signIn = async (email: string, password: string) =>
+      (await gql<{ login: { accessToken: string } }>(undefined, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', { e: email, p: password }))
+        .login.accessToken;
+    const root = await signIn(ADMIN.email, ADMIN.password);
+    const { createOrganization: org } = await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Lab Corp" }) { id } }');
+    await gql(root, 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { email: 'admin@lab.example', password: 'a long enough passphrase', name: 'Lab Admin', role: 'ADMIN', organizationId: org.id },
+    });
+    const admin = await signIn('admin@lab.example', 'a long enough passphrase');
+    const { createServiceAccount: created } = await gql<{ createServiceAccount: { serviceAccount: { id: string }; clientId: string; clientSecret: string } }>(
+      admin,
+      'mutation { createServiceAccount(input: { name: "LIS", role: LAB, scopes: ["records:create"] }) { serviceAccount { id } clientId clientSecret } }',
+    );
+    const { serviceToken } = await gql<{ serviceToken: { accessToken: string } }>(
+      undefined,
+      'mutation($c: String!, $s: String!) { serviceToken(clientId: $c, clientSecret: $s) { accessToken } }',
+      { c: created.clientId, s: created.clientSecret },
+    );
+    const service = { accessToken: serviceToken.accessToken };
+    const probe = async () => (await t.graphql('{ me { id } }', {}, bearer(service))).body.errors?.[0]?.extensions.code;
+    expect(await probe()).toBe('FORBIDDEN'); // authenticated (a service account has no profile)
+    const revoke = async () => {
+      const { body } = await t.graphql<{ revokeServiceAccount: { revokedAt: string | null } }>(
+        'mutation($id: ID!) { revokeServiceAccount(id: $id) { revokedAt } }',
+        { id: created.serviceAccount.id },
+        bearer({ accessToken: admin }),
+      );
+      return body.data?.revokeServiceAccount.revokedAt ? 'revoked' : body.errors?.[0]?.extensions.code;
+    };
+    return { probe, revoke };
+  };
+  let lis: Awaited<ReturnType<typeof serviceAccount>>;
+
   it('reads through Redis while it is up', async () => {
+    lis = await serviceAccount();
     expect(await cacheState()).toBe('up');
     let loads = 0;
     const load = async () => ({ loaded: ++loads });
@@ -108,6 +151,11 @@ describe('cache on Redis that goes away and comes back', () => {
     }
     await expect(cache.delete('probe:1')).rejects.toThrow();
     expect(warnings()).toHaveLength(1);
+  });
+
+  it('revoking a service account works without Redis: it says so, and its token is refused from then on', async () => {
+    expect(await lis.revoke()).toBe('revoked');
+    expect(await lis.probe()).toBe('UNAUTHENTICATED');
   });
 
   it('logout works without Redis: it says so, and the token is refused from then on', async () => {
