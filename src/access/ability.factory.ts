@@ -262,7 +262,7 @@ function addManagementRules(builder: AbilityBuilder<AppAbility>, actor: Actor, p
 
   if (actor.systemAdmin) {
     can(['create', 'read'], 'Organization');
-    can(['create', 'read'], 'User');
+    can(['create', 'read', 'update'], 'User'); // update: disable and enable any user
   }
   if (actor.role === 'ADMIN' && actor.organizationId) {
     can(['create', 'read', 'update'], 'User', { organizationId: actor.organizationId });

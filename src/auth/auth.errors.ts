@@ -1,7 +1,13 @@
 import { DomainError } from '../common/domain-error.js';
 
-/** The one message every failed sign-in gets: it must not say whether the account exists. */
-export const INVALID_CREDENTIALS = 'Invalid email or password';
+/**
+ * The one message every failed sign-in gets: it must not say whether the account exists, nor whether
+ * the password was right for a disabled account.
+ */
+export const INVALID_CREDENTIALS = 'Invalid email or password, or the account is disabled';
+
+/** The same for a failed account recovery. */
+export const INVALID_RECOVERY = 'Invalid email or recovery code, or the account is disabled';
 
 export function unauthenticated(message = 'Authentication required'): DomainError {
   return new DomainError('UNAUTHENTICATED', message);

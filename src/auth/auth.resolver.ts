@@ -55,6 +55,21 @@ export class AuthResolver {
     return this.auth.createUser(ctx, input);
   }
 
+  @Mutation(() => User, {
+    description:
+      'Disables a user: their sessions end on every node, sign-in, refresh and their keys are refused; what they signed before stays valid. By an ADMIN of their organization or a system administrator, never yourself',
+  })
+  @RequirePermission('update', 'User', 'ADMIN of the user’s organization, or a system administrator; not oneself')
+  disableUser(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<User> {
+    return this.auth.disableUser(ctx, id);
+  }
+
+  @Mutation(() => User, { description: 'Lets a disabled user sign in again (their old sessions stay ended). Same callers as disableUser' })
+  @RequirePermission('update', 'User', 'ADMIN of the user’s organization, or a system administrator; not oneself')
+  enableUser(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<User> {
+    return this.auth.enableUser(ctx, id);
+  }
+
   @Mutation(() => Organization, { description: 'By a system administrator' })
   @RequirePermission('create', 'Organization', 'system administrators')
   createOrganization(@Ctx() ctx: RequestContext, @Args('input') input: CreateOrganizationInput): Promise<Organization> {

@@ -7,7 +7,7 @@ import { DomainError } from '../common/domain-error.js';
 import type { Actor, RequestContext, UserActor } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { CryptoIntegrityError } from '../crypto/index.js';
-import { badInput, forbidden, INVALID_CREDENTIALS, unauthenticated } from './auth.errors.js';
+import { badInput, forbidden, INVALID_CREDENTIALS, INVALID_RECOVERY, unauthenticated } from './auth.errors.js';
 import { InvalidTokenError, JWT_AUDIENCE, JWT_ISSUER, JwtCodec } from './jwt.js';
 import { VerifiedTokens } from './verified-tokens.js';
 import {
@@ -76,6 +76,13 @@ export class AuthService {
   private readonly jwt: JwtCodec;
   private readonly tokens: VerifiedTokens;
   readonly hasher: PasswordHasher;
+  /**
+   * Whether sessions and service accounts are looked up through the cache: only where every node sees
+   * their invalidation (Redis, or the one process of the embedded database). API nodes sharing a
+   * PostgreSQL database with no Redis each have their own in-process cache, which a revocation on
+   * another node cannot reach: they ask the database on every request.
+   */
+  private readonly cachePrincipals: boolean;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -88,6 +95,7 @@ export class AuthService {
     this.jwt = new JwtCodec(config.secrets.jwtSecret);
     this.tokens = new VerifiedTokens(this.jwt);
     this.hasher = new PasswordHasher(config.auth.argon2);
+    this.cachePrincipals = config.cache.kind === 'redis' || config.database.kind === 'pglite';
   }
 
   /** Self-service sign-up: always a PATIENT of the built-in patient organization. */
@@ -110,7 +118,9 @@ export class AuthService {
     await this.backoff.check(account, ctx.ip, now);
     const user = await this.findByEmail(account);
     const valid = await this.hasher.verifyOrBurn(user?.passwordHash, password);
-    if (!user || !valid) {
+    // A disabled account gets the answer (and the back-off) of a wrong password: the right password
+    // reveals nothing more to whoever tries it.
+    if (!user || !valid || user.disabledAt) {
       await this.backoff.recordFailure(account, ctx.ip, now);
       throw unauthenticated(INVALID_CREDENTIALS);
     }
@@ -130,6 +140,8 @@ export class AuthService {
     if (!session || session.revokedAt || !session.keysSealedBySession || session.expiresAt.getTime() <= ctx.now.getTime()) {
       throw invalid();
     }
+    const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id: session.userId });
+    if (!user || user.disabledAt) throw invalid();
     // Claim the token atomically: of two concurrent exchanges only one wins; the other is a reuse.
     const claimed: unknown[] = await this.dataSource.query(
       `UPDATE auth_refresh_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL RETURNING id`,
@@ -146,13 +158,16 @@ export class AuthService {
     } catch {
       throw invalid();
     }
-    const user = await this.dataSource.getRepository(UserEntity).findOneByOrFail({ id: session.userId });
     const newRefresh = await this.issueRefreshToken(this.dataSource.manager, session.id, parsed.sessionKey);
     const access = this.issueAccessToken(user.id, session, parsed.sessionKey, ctx.now);
     return { ...access, refreshToken: newRefresh, user: await this.toUserModel(user), recoveryCode: null };
   }
 
-  /** Ends the caller's session: its token is denylisted until it expires, its sealed keys erased. */
+  /**
+   * Ends the caller's session: its row is revoked and its sealed keys erased, which every node sees on
+   * its next look at the session (its cached copy is invalidated); the token is also denylisted until it
+   * expires. Works without the cache: the database is what ends the session.
+   */
   async logout(ctx: RequestContext): Promise<boolean> {
     const actor = requireUser(ctx);
     const expiresInMs = Math.max(1000, this.config.auth.accessTokenTtlSeconds * 1000);
@@ -227,6 +242,53 @@ export class AuthService {
   }
 
   /**
+   * Disables a user: from now on they cannot sign in, refresh or open their keys (so they sign
+   * nothing more), and every session they had ends on every node. Their ledger registration stays:
+   * what they signed before remains valid and verifiable. An ADMIN of the user's organization, or a
+   * system administrator; nobody disables themselves.
+   */
+  async disableUser(ctx: RequestContext, userId: string): Promise<User> {
+    const user = await this.userManagedBy(ctx, userId, 'disable');
+    const users = this.dataSource.getRepository(UserEntity);
+    // Disabled first, then the sessions: a session a concurrent sign-in opens in between is refused by
+    // the disabled user check of every session lookup (authenticate, unsealSessionKeys, refresh).
+    await users.update({ id: user.id, disabledAt: IsNull() }, { disabledAt: ctx.now });
+    await this.revokeUserSessions(user.id, 'user disabled');
+    this.logger.log(`user ${user.id} disabled by ${ctx.actor?.id}`);
+    return this.toUserModel(await users.findOneByOrFail({ id: user.id }));
+  }
+
+  /** Lets a disabled user sign in again (their old sessions stay ended). Same callers as disableUser. */
+  async enableUser(ctx: RequestContext, userId: string): Promise<User> {
+    const user = await this.userManagedBy(ctx, userId, 'enable');
+    const users = this.dataSource.getRepository(UserEntity);
+    await users.update({ id: user.id }, { disabledAt: null });
+    this.logger.log(`user ${user.id} enabled by ${ctx.actor?.id}`);
+    return this.toUserModel(await users.findOneByOrFail({ id: user.id }));
+  }
+
+  /**
+   * The user an admin may disable or enable: any other user for a system administrator; another user
+   * of their own organization (not a system administrator) for an organization ADMIN, who gets the
+   * same FORBIDDEN whether a user of another organization exists or not.
+   */
+  private async userManagedBy(ctx: RequestContext, userId: string, verb: 'disable' | 'enable'): Promise<UserEntity> {
+    const actor = requireUser(ctx);
+    if (typeof userId !== 'string' || !UUID.test(userId)) throw badInput('id must be a user id', { field: 'id' });
+    if (userId.toLowerCase() === actor.id.toLowerCase()) throw forbidden(`You cannot ${verb} your own account`);
+    const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id: userId });
+    if (actor.systemAdmin) {
+      if (!user) throw new DomainError('NOT_FOUND', `User ${userId} does not exist`);
+      return user;
+    }
+    const ownOrganization = actor.role === 'ADMIN' && actor.organizationId !== null && user?.organizationId === actor.organizationId;
+    if (!user || !ownOrganization || user.systemAdmin) {
+      throw forbidden(`Only an ADMIN of the user's organization, or a system administrator, may ${verb} this user`);
+    }
+    return user;
+  }
+
+  /**
    * Lost password: the one-time recovery code opens the keys, which are re-sealed under the new
    * password and a fresh recovery code (returned once). Every old session ends; access to every
    * record is kept, since the key pairs themselves do not change.
@@ -242,9 +304,9 @@ export class AuthService {
     } catch (error) {
       if (!(error instanceof CryptoIntegrityError) && !(error as { code?: string }).code) throw error;
     }
-    if (!user || !keys) {
+    if (!user || !keys || user.disabledAt) {
       await this.backoff.recordFailure(account, ctx.ip, now);
-      throw unauthenticated('Invalid email or recovery code');
+      throw unauthenticated(INVALID_RECOVERY);
     }
     requireAcceptablePassword(input.newPassword, user.email, 'newPassword');
     await this.backoff.recordSuccess(account);
@@ -272,7 +334,14 @@ export class AuthService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     if (actor.kind !== 'user') throw forbidden('This needs a signed-in user: a service account holds no private keys');
-    const session = await this.dataSource.getRepository(SessionEntity).findOneBy({ id: actor.sessionId });
+    // The session's keys, and only while its user is enabled: disabling revokes the sessions too, this
+    // also covers a session opened by a sign-in that raced with the disabling.
+    const session = await this.dataSource
+      .getRepository(SessionEntity)
+      .createQueryBuilder('session')
+      .innerJoin(UserEntity, 'user', 'user.id = session.userId AND user.disabledAt IS NULL')
+      .where('session.id = :id', { id: actor.sessionId })
+      .getOne();
     if (!session?.keysSealedBySession || session.revokedAt || session.userId !== actor.id) {
       throw unauthenticated('This session has ended; sign in again');
     }
@@ -291,7 +360,7 @@ export class AuthService {
     const { claims, sessionKey } = verified;
     if (await this.cache.get<boolean>(denylistKey(claims.jti))) throw unauthenticated('This access token has been revoked');
     if (claims.typ === 'service') {
-      const principal = await this.cache.getOrLoad(serviceCacheKey(claims.sub), () => this.loadServicePrincipal(claims.sub), PRINCIPAL_CACHE_MS);
+      const principal = await this.principal(serviceCacheKey(claims.sub), () => this.loadServicePrincipal(claims.sub));
       if (!principal) throw unauthenticated('This service account has been revoked');
       const granted = (claims.scope ?? '').split(' ').filter((scope) => principal.scopes.includes(scope));
       return {
@@ -305,7 +374,8 @@ export class AuthService {
       };
     }
     if (!claims.sid || !sessionKey) throw unauthenticated('Invalid or expired access token');
-    const principal = await this.cache.getOrLoad(sessionCacheKey(claims.sid), () => this.loadSessionPrincipal(claims.sid!), PRINCIPAL_CACHE_MS);
+    const sessionId = claims.sid;
+    const principal = await this.principal(sessionCacheKey(sessionId), () => this.loadSessionPrincipal(sessionId));
     if (!principal || principal.userId !== claims.sub || principal.sessionExpiresAt <= now.getTime()) {
       throw unauthenticated('This session has ended; sign in again');
     }
@@ -393,6 +463,7 @@ export class AuthService {
       wrappingPublicKey: user.wrappingPublicKey,
       signingPublicKey: user.signingPublicKey,
       createdAt: user.createdAt,
+      disabledAt: user.disabledAt ?? null,
     };
   }
 
@@ -518,7 +589,8 @@ export class AuthService {
     await this.dataSource
       .getRepository(SessionEntity)
       .update({ id: sessionId }, { revokedAt: () => 'COALESCE(revoked_at, now())', revokedReason: reason, keysSealedBySession: null });
-    await this.cache.delete(sessionCacheKey(sessionId));
+    // The row is the truth: a cache that cannot be reached now is cleaned before this node uses it again.
+    await this.cache.invalidate(sessionCacheKey(sessionId));
   }
 
   private async revokeUserSessions(userId: string, reason: string, except?: string): Promise<void> {
@@ -526,11 +598,15 @@ export class AuthService {
     for (const session of sessions) if (session.id !== except) await this.revokeSession(session.id, reason);
   }
 
+  private principal<T>(key: string, load: () => Promise<T | null>): Promise<T | null> {
+    return this.cachePrincipals ? this.cache.getOrLoad(key, load, PRINCIPAL_CACHE_MS) : load();
+  }
+
   private async loadSessionPrincipal(sessionId: string): Promise<SessionPrincipal | null> {
     const session = await this.dataSource.getRepository(SessionEntity).findOneBy({ id: sessionId });
     if (!session || session.revokedAt || !session.keysSealedBySession) return null;
     const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id: session.userId });
-    if (!user) return null;
+    if (!user || user.disabledAt) return null;
     return {
       userId: user.id,
       role: user.role,

@@ -48,6 +48,26 @@ describe('RateLimiter', () => {
     expect(await rl.consume([{ key: 'user:u1', limit: 10 }], 1, WINDOW_S, T0)).toMatchObject({ allowed: true, remaining: 9 });
     expect(availability.isUp).toBe(false);
   });
+
+  it('counts again once a probe finds the backend answering: one failure does not switch the limits off for good', async () => {
+    let failing = true;
+    const counters = new MemoryCounters(1000);
+    const flaky: CounterBackend = { add: (...args) => (failing ? Promise.reject(new Error('timed out')) : counters.add(...args)) };
+    let now = T0;
+    const availability = new CacheAvailability('redis', () => now);
+    availability.useProbe(() => (failing ? Promise.reject(new Error('timed out')) : Promise.resolve('PONG')));
+    const rl = limiter(flaky, availability);
+    const bucket = [{ key: 'user:u1', limit: 2 }];
+    await rl.consume(bucket, 1, WINDOW_S, T0);
+    expect(availability.isUp).toBe(false);
+    failing = false;
+    now += 1_000;
+    await rl.consume(bucket, 1, WINDOW_S, T0); // fails open, and starts the probe
+    await availability.probeNow();
+    expect(availability.isUp).toBe(true);
+    expect((await rl.consume(bucket, 2, WINDOW_S, T0)).allowed).toBe(true);
+    expect((await rl.consume(bucket, 1, WINDOW_S, T0)).allowed).toBe(false);
+  });
 });
 
 describe('MemoryCounters', () => {

@@ -111,7 +111,8 @@ export class ServiceAccountService {
     if (!account.revokedAt) {
       account.revokedAt = ctx.now;
       await this.dataSource.getRepository(ServiceAccountEntity).update({ id }, { revokedAt: ctx.now });
-      await this.cache.delete(serviceCacheKey(id));
+      // The row is the truth (as for a user's sessions): a cache out of reach does not fail the revocation.
+      await this.cache.invalidate(serviceCacheKey(id));
     }
     // Then the ledger, so it anchors nothing more by this account. The credential is already dead in
     // the API, so a ledger outage must not fail the revocation: what is left is caught up before any

@@ -50,6 +50,10 @@ export class UserEntity {
   @Column({ name: 'ledger_tx_id', type: 'text', nullable: true })
   ledgerTxId: string | null;
 
+  /** Set by disableUser: no sign-in, refresh or key use until enableUser clears it. */
+  @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
+  disabledAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

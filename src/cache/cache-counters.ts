@@ -69,7 +69,7 @@ export class CacheCounters {
   }
 
   async add(key: string, by: number, ttlMs: number): Promise<number | undefined> {
-    if (!this.availability.isUp) return undefined;
+    if (!this.availability.usable()) return undefined;
     try {
       return await this.bounded(this.backend.add(key, by, ttlMs));
     } catch (error) {

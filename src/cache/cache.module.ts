@@ -7,6 +7,7 @@ import { BoundedMap } from './bounded-map.js';
 import { CacheAvailability } from './cache-availability.js';
 import { CacheCounters, MemoryCounters, RedisCounters } from './cache-counters.js';
 import { CacheService } from './cache.service.js';
+import { withTimeout } from './with-timeout.js';
 
 const MEMORY_CACHE_MAX_ENTRIES = 50_000;
 
@@ -16,7 +17,8 @@ const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 /**
  * The Redis connection when REDIS_URL is set. Commands fail fast while disconnected (no offline
  * queue), so a missing Redis costs a request nothing; the client keeps reconnecting in the
- * background and the cache is used again once it is back.
+ * background and the cache is used again once a probe (a PING within the cache deadline) answers:
+ * after a reconnect, and while the connection stayed open but a call timed out.
  */
 function createRedisClient(url: string, availability: CacheAvailability): RedisClient {
   const client: RedisClient = createClient({
@@ -28,7 +30,8 @@ function createRedisClient(url: string, availability: CacheAvailability): RedisC
     },
   });
   client.on('error', (error: Error) => availability.markDown(error));
-  client.on('ready', () => availability.markUp());
+  availability.useProbe(() => withTimeout(client.ping()));
+  client.on('ready', () => void availability.probeNow());
   client.on('end', () => availability.markDown(new Error('connection closed')));
   return client;
 }
@@ -49,10 +52,10 @@ class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
     }
     this.health.register('cache', async () => {
       if (!this.redis) return { status: 'up', backend: 'memory' };
-      if (!this.availability.isUp || !this.redis.isReady) {
+      // Probes every time, so a cache marked down by one slow call is seen (and used) again.
+      if (!this.redis.isReady || !(await this.availability.probeNow())) {
         return { status: 'degraded', backend: 'redis', error: this.availability.error ?? 'not connected' };
       }
-      await this.redis.ping();
       return { status: 'up', backend: 'redis' };
     });
   }
@@ -64,7 +67,6 @@ class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
     this.logger.log('redis connection closed');
   }
 }
-
 
 /** The one Redis client (or none) and its availability flag, shared by the cache store and the service. */
 @Module({

@@ -43,4 +43,7 @@ export class User {
 
   @Field()
   createdAt: Date;
+
+  @Field(() => Date, { nullable: true, description: 'Set while the account is disabled: no sign-in, no session, no use of its keys' })
+  disabledAt: Date | null;
 }
