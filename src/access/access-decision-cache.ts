@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { CacheService } from '../cache/cache.service.js';
 import { DomainError } from '../common/domain-error.js';
 import type { PatientGrants } from './ability.factory.js';
@@ -8,8 +8,6 @@ import type { PatientGrants } from './ability.factory.js';
 export const DECISION_TTL_MS = 60_000;
 /** A decision whose next window boundary is closer than this is not worth caching. */
 const MIN_DECISION_TTL_MS = 1_000;
-/** How often invalidations that could not reach the cache are tried again. */
-const INVALIDATION_RETRY_MS = 2_000;
 
 const generationKey = (scope: 'patient' | 'actor', id: string) => `access:gen:${scope}:${id}`;
 
@@ -21,19 +19,8 @@ const generationKey = (scope: 'patient' | 'actor', id: string) => `access:gen:${
  * computed from data older than an invalidation is always stored under a dead generation.
  */
 @Injectable()
-export class AccessDecisionCache implements OnModuleDestroy {
-  private readonly logger = new Logger('AccessDecisionCache');
-  /** Patients whose decisions must still be dropped: their invalidation could not reach the cache. */
-  private readonly pendingPatients = new Set<string>();
-  private retryTimer: NodeJS.Timeout | undefined;
-  private destroyed = false;
-
+export class AccessDecisionCache {
   constructor(private readonly cache: CacheService) {}
-
-  onModuleDestroy(): void {
-    this.destroyed = true;
-    clearTimeout(this.retryTimer);
-  }
 
   /** The key of one decision; `parts` identify the actor's attributes, the action, purpose and resource. */
   async keyFor(patientId: string, actorId: string, parts: unknown): Promise<string> {
@@ -72,45 +59,16 @@ export class AccessDecisionCache implements OnModuleDestroy {
   /**
    * For a change that has already taken effect (a committed revocation), where failing the request
    * would tell the user it did not: drops the patient's decisions now, or, while the cache cannot be
-   * reached, keeps trying in the background until it can (meanwhile AccessService refuses cached
-   * grants of consents the node knows to be revoked). Resolves whether it happened now; never throws.
+   * reached, before this node uses it again (CacheService.invalidate). Meanwhile AccessService refuses
+   * cached grants of consents the node knows to be revoked. Never throws.
    */
-  async invalidateForPatientOrRetry(patientId: string): Promise<boolean> {
-    try {
-      await this.invalidateForPatient(patientId);
-      this.pendingPatients.delete(patientId);
-      return true;
-    } catch {
-      this.logger.warn(`could not drop the cached access decisions of patient ${patientId}; retrying every ${INVALIDATION_RETRY_MS} ms`);
-      this.pendingPatients.add(patientId);
-      this.scheduleRetry();
-      return false;
-    }
+  invalidateForPatientOrLater(patientId: string): Promise<void> {
+    return this.cache.invalidate(generationKey('patient', patientId));
   }
 
   /** Drops every cached decision of this actor (role, membership or attribute change). Throws like invalidateForPatient. */
   invalidateForActor(actorId: string): Promise<void> {
     return this.invalidate(generationKey('actor', actorId));
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.destroyed) return;
-    this.retryTimer = setTimeout(() => void this.retryPending(), INVALIDATION_RETRY_MS);
-    this.retryTimer.unref();
-  }
-
-  private async retryPending(): Promise<void> {
-    this.retryTimer = undefined;
-    for (const patientId of [...this.pendingPatients]) {
-      try {
-        await this.invalidateForPatient(patientId);
-        this.pendingPatients.delete(patientId);
-      } catch {
-        break;
-      }
-    }
-    if (this.pendingPatients.size > 0) this.scheduleRetry();
-    else this.logger.log('every pending invalidation of cached access decisions is done');
   }
 
   private async generation(key: string): Promise<string> {

@@ -157,9 +157,9 @@ export class AccessService {
     return this.decisions.invalidateForPatient(patientId);
   }
 
-  /** After a consent change that already took effect: never throws; retried in the background while the cache is down. */
-  invalidateForPatientOrRetry(patientId: string): Promise<boolean> {
-    return this.decisions.invalidateForPatientOrRetry(patientId);
+  /** After a consent change that already took effect: never throws; done before this node uses the cache again if it is down. */
+  invalidateForPatientOrLater(patientId: string): Promise<void> {
+    return this.decisions.invalidateForPatientOrLater(patientId);
   }
 
   /** Call before a role, membership or attribute change returns; throws like invalidateForPatient. */

@@ -109,7 +109,7 @@ export class ConsentService {
     });
     const recipient = consentRecipient(payload);
     if (recipient) await this.wrapRecordsInScope(ctx, payload, recipient);
-    await this.access.invalidateForPatientOrRetry(patient.id);
+    await this.access.invalidateForPatientOrLater(patient.id);
     return this.modelOf(ctx, patient.id, row.id);
   }
 
@@ -122,7 +122,7 @@ export class ConsentService {
     if (row.status === 'REVOKED') {
       // Asked again (a retry, a second click): drop cached decisions once more, since the first
       // revocation's invalidation may not have reached the cache.
-      await this.access.invalidateForPatientOrRetry(row.patientId);
+      await this.access.invalidateForPatientOrLater(row.patientId);
       return this.modelOf(ctx, row.patientId, row.id);
     }
 
@@ -158,10 +158,10 @@ export class ConsentService {
     }
     // Effective from here on: this node holds the signed revocation (no later database write undoes it
     // here), the grantee holds no key, and no cached decision still grants. The revocation has taken
-    // effect, so an unreachable cache does not fail the request: the invalidation is retried, and
-    // meanwhile every node refuses cached grants of consents it knows to be revoked.
+    // effect, so an unreachable cache does not fail the request: the invalidation is done before this
+    // node uses the cache again, and meanwhile every node refuses cached grants of consents it knows to be revoked.
     this.revocations.noteSigned({ consentId: row.id, patientId: row.patientId, revokedAt: ctx.now.toISOString(), txId: null });
-    await this.access.invalidateForPatientOrRetry(row.patientId);
+    await this.access.invalidateForPatientOrLater(row.patientId);
 
     try {
       const { txId, result } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RevokeConsent`, [JSON.stringify(payload), signature]);
@@ -169,7 +169,7 @@ export class ConsentService {
       this.revocations.noteSigned({ consentId: row.id, patientId: row.patientId, revokedAt: anchored.revokedAt!, txId: anchored.revokeTxId });
       await repository.update({ id: row.id }, { revokeLedgerTxId: txId });
       // A decision cached from the ledger between the first invalidation and the commit.
-      await this.access.invalidateForPatientOrRetry(row.patientId);
+      await this.access.invalidateForPatientOrLater(row.patientId);
     } catch (error) {
       // Already effective in the API and cryptographically (wraps gone); the job anchors it later.
       this.logger.warn(`revocation of consent ${row.id} is not anchored yet: ${(error as Error).message}`);
