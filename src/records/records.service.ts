@@ -365,7 +365,10 @@ export class RecordsService {
     throw accessDenied();
   }
 
-  /** The record as the ledger has it: its patient (and that patient's organization) and category. */
+  /**
+   * The record as the ledger has it: its patient and category (the patient's organization from the
+   * users table, which is enough here: this decides only who is told of the tampering, never who reads).
+   */
   private async resourceOnLedger(record: RecordView, head: LedgerRecordHead): Promise<RecordResource> {
     const patient = await this.dataSource.getRepository(UserEntity).findOneBy({ id: head.patientId });
     return { patientId: head.patientId, patientOrganizationId: patient?.organizationId ?? record.patientOrganizationId, category: head.category };
