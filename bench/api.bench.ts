@@ -203,9 +203,9 @@ async function main(): Promise<void> {
     const patient = await login('bench-patient@example.org');
 
     const createRecord = async () =>
-      (await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+      (await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
         port,
-        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { id } uploadUrl } }',
+        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
         { i: { patientId: patient.user.id, title: 'Bench scan', category: 'IMAGING', contentType: 'application/pdf' } },
         patient.accessToken,
       )).createRecord;
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
 
     console.log(`api bench: ${CONNECTIONS} connections, ${SECONDS} s each, node ${process.version}, database ${config.database.kind}, cache ${config.cache.kind}, ledger ${config.ledger.kind}, storage ${config.storage.kind}, audit batches of ${config.audit.batchMaxEvents}`);
     const bareQuery = Buffer.from(JSON.stringify({ query: '{ __typename }' }));
-    const recordQuery = Buffer.from(JSON.stringify({ query: 'query($id: ID!) { record(id: $id) { id title status version cid } }', variables: { id: small.record.id } }));
+    const recordQuery = Buffer.from(JSON.stringify({ query: 'query($id: ID!) { record(id: $id) { id title status version cid } }', variables: { id: small.recordId } }));
     const rounds: Array<{ bare: LoadResult; authorized: LoadResult; ratio: number }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const suffix = ROUNDS > 1 ? ` #${round}` : '';
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     if (upload.status !== 201) throw new Error(`upload failed: ${upload.status} ${upload.body.toString()}`);
     console.log(`upload   ${(SIZE / 1024 ** 2).toFixed(0)} MiB over HTTP (hash+encrypt+store+wrap+anchor): ${(SIZE / MB / uploadSeconds).toFixed(1)} MB/s (${uploadSeconds.toFixed(2)} s)`);
 
-    const { record } = await gql<{ record: { downloadUrl: string } }>(port, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id: big.record.id }, patient.accessToken);
+    const { record } = await gql<{ record: { downloadUrl: string } }>(port, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id: big.recordId }, patient.accessToken);
     started = performance.now();
     const download = await request(port, 'GET', record.downloadUrl, {});
     const downloadSeconds = (performance.now() - started) / 1000;

@@ -23,11 +23,25 @@ export interface LedgerAuditAnchor {
   blockNumber: number;
 }
 
+/** A RecordAnchored event as the embedded chain holds it. */
+export interface LedgerRecordAnchor {
+  recordId: string;
+  version: number;
+  patientId: string;
+  category: string;
+  cidHash: string;
+  ciphertextHash: string;
+  txId: string;
+  blockNumber: number;
+}
+
 export interface EmbeddedChainReport {
   height: number;
   headHash: string;
-  /** Anchors in chain order. */
+  /** Audit batch anchors in chain order. */
   anchors: LedgerAuditAnchor[];
+  /** Record version anchors in chain order. */
+  recordAnchors: LedgerRecordAnchor[];
   problems: string[];
 }
 
@@ -35,7 +49,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * Walks the embedded chain with the ledger's own BlockFile (full hash-chain and Merkle verification)
- * and collects the audit anchors and the audit root chain. Reads a copy of the block file, so a
+ * and collects the audit anchors, the audit root chain and the record anchors. Reads a copy of the block file, so a
  * running server is not disturbed and a torn tail is never truncated in place.
  */
 export async function readEmbeddedChain(ledgerDir: string): Promise<EmbeddedChainReport> {
@@ -46,13 +60,14 @@ export async function readEmbeddedChain(ledgerDir: string): Promise<EmbeddedChai
     try {
       await copyFile(join(ledgerDir, 'blocks.bin'), copy);
     } catch (error) {
-      return { height: 0, headHash: '', anchors: [], problems: [`cannot read ${join(ledgerDir, 'blocks.bin')}: ${(error as Error).message}`] };
+      return { height: 0, headHash: '', anchors: [], recordAnchors: [], problems: [`cannot read ${join(ledgerDir, 'blocks.bin')}: ${(error as Error).message}`] };
     }
     const blockFile = await BlockFile.open(copy, {
       allowCorruptedChain: true,
       logger: { info: () => undefined, warn: (m) => problems.push(m), error: (m) => problems.push(m) },
     });
     const anchors: LedgerAuditAnchor[] = [];
+    const recordAnchors: LedgerRecordAnchor[] = [];
     try {
       for (let n = 0; n < blockFile.height; n++) {
         let transactions;
@@ -63,12 +78,13 @@ export async function readEmbeddedChain(ledgerDir: string): Promise<EmbeddedChai
           continue;
         }
         for (const tx of transactions) {
-          if (tx.validation !== 'VALID' || tx.event?.name !== LEDGER_EVENTS.auditBatchAnchored) continue;
-          const payload = JSON.parse(Buffer.from(tx.event.payload, 'base64').toString('utf8')) as Omit<LedgerAuditAnchor, 'txId' | 'blockNumber'>;
-          anchors.push({ ...payload, txId: tx.txId, blockNumber: n });
+          if (tx.validation !== 'VALID' || !tx.event) continue;
+          const payload = JSON.parse(Buffer.from(tx.event.payload, 'base64').toString('utf8'));
+          if (tx.event.name === LEDGER_EVENTS.auditBatchAnchored) anchors.push({ ...(payload as Omit<LedgerAuditAnchor, 'txId' | 'blockNumber'>), txId: tx.txId, blockNumber: n });
+          if (tx.event.name === LEDGER_EVENTS.recordAnchored) recordAnchors.push({ ...(payload as Omit<LedgerRecordAnchor, 'txId' | 'blockNumber'>), txId: tx.txId, blockNumber: n });
         }
       }
-      return { height: blockFile.height, headHash: blockFile.headHash, anchors, problems: [...problems, ...checkRootChain(anchors)] };
+      return { height: blockFile.height, headHash: blockFile.headHash, anchors, recordAnchors, problems: [...problems, ...checkRootChain(anchors)] };
     } finally {
       await blockFile.close();
     }
@@ -148,6 +164,83 @@ export async function verifyAuditDatabase(db: SqlExecutor, anchors: readonly Led
     if (!seen.has(anchor.batchId)) problems.push(`ledger batch ${anchor.batchId} (sequence ${anchor.sequence}) is missing from the database`);
   }
   return { batches: batches.length, events, problems };
+}
+
+export interface DatabaseRecordsReport {
+  records: number;
+  anchoredVersions: number;
+  problems: string[];
+}
+
+const RECORD_PAGE = 5000;
+/** Sorts before every record id: where paging starts. */
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Checks the records in the database against the chain's record anchors (trust rule: the database
+ * alone may not move a record to another patient or category, nor claim an anchor): each record's
+ * patient and category must be the ones its anchors name (the chaincode fixes both for the record's
+ * life); each version the database calls ANCHORED must be anchored with the same hashes in the same
+ * transaction; each anchored record must still be in the database. Reads the tables a page at a time.
+ */
+export async function verifyRecordDatabase(db: SqlExecutor, recordAnchors: readonly LedgerRecordAnchor[]): Promise<DatabaseRecordsReport> {
+  const problems: string[] = [];
+  const onLedger = new Map<string, Map<number, LedgerRecordAnchor>>();
+  for (const anchor of recordAnchors) {
+    const versions = onLedger.get(anchor.recordId) ?? new Map<number, LedgerRecordAnchor>();
+    versions.set(anchor.version, anchor);
+    onLedger.set(anchor.recordId, versions);
+  }
+
+  const seen = new Set<string>();
+  let records = 0;
+  for (let after = NIL_UUID; ; ) {
+    const rows = await sql<{ id: string; patient_id: string; category: string }>(
+      db,
+      'SELECT id, patient_id, category FROM records WHERE id > $1 ORDER BY id LIMIT $2',
+      [after, RECORD_PAGE],
+    );
+    for (const row of rows) {
+      records++;
+      seen.add(row.id);
+      const first = onLedger.get(row.id)?.values().next().value;
+      if (first && (first.patientId !== row.patient_id || first.category !== row.category)) {
+        problems.push(
+          `record ${row.id}: the database names patient ${row.patient_id}, category ${row.category}; ` +
+            `its ledger anchors name patient ${first.patientId}, category ${first.category}`,
+        );
+      }
+    }
+    if (rows.length < RECORD_PAGE) break;
+    after = rows.at(-1)!.id;
+  }
+
+  let anchoredVersions = 0;
+  for (let after = { id: NIL_UUID, version: 0 }; ; ) {
+    const rows = await sql<{ record_id: string; version: number; cid_sha256: string | null; ciphertext_sha256: string | null; ledger_tx_id: string | null }>(
+      db,
+      `SELECT record_id, version, cid_sha256, ciphertext_sha256, ledger_tx_id FROM record_versions
+        WHERE status = 'ANCHORED' AND (record_id, version) > ($1::uuid, $2::int) ORDER BY record_id, version LIMIT $3`,
+      [after.id, after.version, RECORD_PAGE],
+    );
+    for (const row of rows) {
+      anchoredVersions++;
+      const anchor = onLedger.get(row.record_id)?.get(row.version);
+      const where = `record ${row.record_id} version ${row.version}`;
+      if (!anchor) problems.push(`${where} is marked anchored but the ledger has no such anchor`);
+      else {
+        if (anchor.cidHash !== row.cid_sha256 || anchor.ciphertextHash !== row.ciphertext_sha256) problems.push(`${where}: its hashes differ from the ledger anchor's`);
+        if (anchor.txId !== row.ledger_tx_id) problems.push(`${where}: its anchoring transaction differs from the ledger's ${anchor.txId}`);
+      }
+    }
+    if (rows.length < RECORD_PAGE) break;
+    after = { id: rows.at(-1)!.record_id, version: rows.at(-1)!.version };
+  }
+
+  for (const [recordId, versions] of onLedger) {
+    if (!seen.has(recordId)) problems.push(`record ${recordId} is anchored on the ledger (${versions.size} version(s)) but missing from the database`);
+  }
+  return { records, anchoredVersions, problems };
 }
 
 export interface ProofCheck {

@@ -52,10 +52,10 @@ export class RecordAnchoring {
     return versions.findOneByOrFail({ recordId, version });
   }
 
-  /** The ledger's anchor of a version, or undefined when it has none. */
-  async anchorOnLedger(recordId: string, version: number): Promise<RecordAnchorState | undefined> {
+  /** The ledger's anchor of a version (or of the latest one), or undefined when it has none. */
+  async anchorOnLedger(recordId: string, version: number | 'latest'): Promise<RecordAnchorState | undefined> {
     try {
-      const bytes = await this.ledger.evaluate(`${CONTRACT_NAMES.records}:GetRecordAnchor`, [recordId, String(version)]);
+      const bytes = await this.ledger.evaluate(`${CONTRACT_NAMES.records}:GetRecordAnchor`, [recordId, version === 'latest' ? '' : String(version)]);
       return JSON.parse(bytes.toString('utf8')) as RecordAnchorState;
     } catch (error) {
       if (error instanceof LedgerNotFoundError) return undefined;

@@ -3,6 +3,7 @@ import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { DATA_KEY_ROTATOR } from '../consent/key-rotation.job.js';
 import { ContentTickets } from './content-tickets.js';
+import { LedgerRecordHeads } from './ledger-record-heads.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordContentService } from './record-content.service.js';
 import { RecordKeyService } from './record-key.service.js';
@@ -28,6 +29,7 @@ import { RecordsService } from './records.service.js';
     RecordKeyService,
     RecordContentService,
     RecordAnchoring,
+    LedgerRecordHeads,
     RecordMetadataCache,
     ContentTickets,
     RecordsReconciler,

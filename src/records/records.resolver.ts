@@ -7,7 +7,7 @@ import { RecordCategoryEnum } from '../consent/models/record-category.js';
 import { AmendRecordInput, CreateRecordInput } from './dto/record.inputs.js';
 import { MedicalRecord, MedicalRecordConnection, RecordUpload, RecordVerification } from './models/medical-record.model.js';
 import { toMedicalRecord } from './models/to-medical-record.js';
-import { RecordsService } from './records.service.js';
+import { RecordsService, type RecordUploadTicket } from './records.service.js';
 
 @Resolver(() => MedicalRecord)
 export class RecordsResolver {
@@ -16,8 +16,7 @@ export class RecordsResolver {
   @Mutation(() => RecordUpload, { description: 'A new record (PENDING) and a short-lived, single-use URL to PUT its content to' })
   @Authenticated('who may write for the patient is decided per record by AccessService (WRITE)')
   async createRecord(@Ctx() ctx: RequestContext, @Args('input') input: CreateRecordInput): Promise<RecordUpload> {
-    const upload = await this.service.createRecord(ctx, input);
-    return { ...upload, record: toMedicalRecord(upload.record) };
+    return toRecordUpload(await this.service.createRecord(ctx, input));
   }
 
   @Mutation(() => RecordUpload, { description: 'A new version of the record, with an upload URL for its content' })
@@ -27,8 +26,7 @@ export class RecordsResolver {
     @Args('recordId', { type: () => ID }) recordId: string,
     @Args('input') input: AmendRecordInput,
   ): Promise<RecordUpload> {
-    const upload = await this.service.amendRecord(ctx, recordId, input);
-    return { ...upload, record: toMedicalRecord(upload.record) };
+    return toRecordUpload(await this.service.amendRecord(ctx, recordId, input));
   }
 
   @Query(() => MedicalRecord, { nullable: true, description: 'FORBIDDEN without policy and consent, whether or not the record exists' })
@@ -69,4 +67,8 @@ export class RecordsResolver {
     if (record.version === 0) return null;
     return this.service.downloadUrl(ctx, record.id, record.version);
   }
+}
+
+function toRecordUpload(upload: RecordUploadTicket): RecordUpload {
+  return { ...upload, record: upload.record && toMedicalRecord(upload.record) };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RECORD_CATEGORIES, type AccessDecision, type ConsentAction, type Purpose, type RecordCategory } from 'healthledger-chaincode/shared';
 import { DataSource, LessThan, type EntityManager } from 'typeorm';
 import { DEFAULT_PURPOSE } from '../access/ability.factory.js';
@@ -13,6 +13,7 @@ import { sha256Hex, sha256HexOfStream } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
 import { ContentTickets } from './content-tickets.js';
+import { contradicts, type LedgerRecordHead, LedgerRecordHeads } from './ledger-record-heads.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordKeyService } from './record-key.service.js';
 import { RecordMetadataCache, type RecordView } from './record-metadata.cache.js';
@@ -33,7 +34,11 @@ export interface AmendRecordCommand {
 }
 
 export interface RecordUploadTicket {
-  record: RecordView;
+  recordId: string;
+  /** The version the upload URL fills. */
+  version: number;
+  /** The record as the caller may read it; null for a caller who may write it but not read it ("writing blind"). */
+  record: RecordView | null;
   uploadUrl: string;
   expiresAt: Date;
 }
@@ -68,6 +73,8 @@ export const UPLOAD_GRACE_MS = 6 * 60 * 60_000;
  */
 @Injectable()
 export class RecordsService {
+  private readonly logger = new Logger('Records');
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly access: AccessService,
@@ -76,6 +83,7 @@ export class RecordsService {
     private readonly tickets: ContentTickets,
     private readonly keys: RecordKeyService,
     private readonly anchoring: RecordAnchoring,
+    private readonly heads: LedgerRecordHeads,
     @Inject(STORAGE) private readonly storage: StoragePort,
   ) {}
 
@@ -113,18 +121,19 @@ export class RecordsService {
     });
     await this.recordEvent(ctx, 'CREATE', resource, recordId, check);
     await this.metadata.invalidate(recordId);
-    return { record: (await this.metadata.get(recordId))!, ...upload };
+    return { recordId, version: 1, record: await this.viewIfReadable(ctx, recordId, resource), ...upload };
   }
 
   async amendRecord(ctx: RequestContext, recordId: string, input: AmendRecordCommand): Promise<RecordUploadTicket> {
-    const view = await this.readableView(ctx, recordId, 'WRITE', 'UPDATE');
-    const { record, check } = view;
+    const { record, check } = await this.readableView(ctx, recordId, 'WRITE', 'UPDATE');
     const changes = {
       title: input.title == null ? undefined : requireText(input.title, 'title', 200),
       contentType: input.contentType == null ? undefined : requireContentType(input.contentType),
       description: input.description === undefined ? undefined : optionalText(input.description, 'description', 2000),
     };
-    const upload = await this.dataSource.transaction(async (manager) => {
+    // A blind writer's empty amendment carries the previous title, content type and description into
+    // the new version: stored, never echoed (the answer shows the record only to a reader).
+    const { version, ...upload } = await this.dataSource.transaction(async (manager) => {
       const versions = manager.getRepository(RecordVersionEntity);
       const pending = await versions.findOneBy({ recordId, status: 'PENDING' });
       if (pending) {
@@ -133,11 +142,12 @@ export class RecordsService {
       }
       const latest = await versions.findOne({ where: { recordId }, order: { version: 'DESC' } });
       const base = latest ?? { title: record.title, contentType: record.contentType, description: record.description };
-      return this.openVersion(
+      const next = (latest?.version ?? 0) + 1;
+      const opened = await this.openVersion(
         ctx,
         manager,
         recordId,
-        (latest?.version ?? 0) + 1,
+        next,
         {
           title: changes.title ?? base.title,
           contentType: changes.contentType ?? base.contentType,
@@ -145,10 +155,21 @@ export class RecordsService {
         },
         check,
       );
+      return { version: next, ...opened };
     });
     await this.recordEvent(ctx, 'UPDATE', record, recordId, check);
     await this.metadata.invalidate(recordId);
-    return { record: (await this.metadata.get(recordId))!, ...upload };
+    return { recordId, version, record: await this.viewIfReadable(ctx, recordId, record), ...upload };
+  }
+
+  /**
+   * What a write answers about its record: the view when the caller may also READ it (the same
+   * decision `record(id)` makes), else null. A write permission (e.g. OWN_ORGANIZATION_WRITE, a lab
+   * uploading a result) reveals nothing the caller could not read.
+   */
+  private async viewIfReadable(ctx: RequestContext, recordId: string, resource: RecordResource): Promise<RecordView | null> {
+    const read = await this.decide(ctx, 'READ', resource, recordId);
+    return read.decision === 'DENIED' ? null : this.metadata.get(recordId);
   }
 
   /** One record the actor may read: FORBIDDEN otherwise, whether or not it exists. */
@@ -182,14 +203,24 @@ export class RecordsService {
     }
     const rows = await query.orderBy('record.created_at', 'DESC').addOrderBy('record.id', 'DESC').take(first + 1).getMany();
     const page = rows.slice(0, first);
-    const views = await this.metadata.loadMany(page);
-    const edges = views.map((node, index) => ({ cursor: encodeCursor(page[index]!), node }));
+    // The filter trusted the rows' patient and category: a row the ledger contradicts is left out.
+    const heads = await Promise.all(page.map((row) => this.heads.headOf(row.id)));
+    const shown = page.filter((row, index) => {
+      const head = heads[index]!;
+      if (!contradicts(row, head)) return true;
+      this.alertContradiction(ctx, row, head);
+      return false;
+    });
+    const views = await this.metadata.loadMany(shown);
+    const edges = views.map((node, index) => ({ cursor: encodeCursor(shown[index]!), node }));
     await this.audit.record(this.eventInput(ctx, 'SEARCH', { patientId, patientOrganizationId: null }, null, {
       decision: 'GRANTED',
       code: 'FILTERED',
       purpose: ctx.purpose ?? DEFAULT_PURPOSE,
     }));
-    return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+    // The cursor is the last row read, shown or not, so the next page starts after a left-out one.
+    const last = page.at(-1);
+    return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last) : null }, totalCount };
   }
 
   /** A short-lived, single-use URL that streams the decrypted current version (or `version`) to the holder. */
@@ -221,8 +252,9 @@ export class RecordsService {
    * anchor. Lists every problem found; never throws for a mismatch.
    */
   async verifyRecord(ctx: RequestContext, recordId: string, version?: number | null): Promise<RecordVerification> {
-    const { record, check } = await this.readableView(ctx, recordId, 'READ', 'VERIFY');
-    await this.recordEvent(ctx, 'VERIFY', record, recordId, check);
+    // A row the ledger contradicts is reported here, not refused: this is where the tampering shows.
+    const { record, check, audited, contradicted } = await this.reachableView(ctx, recordId, 'READ', 'VERIFY');
+    await this.recordEvent(ctx, 'VERIFY', audited, recordId, check);
     const wanted = version ?? record.version;
     const row = await this.dataSource.getRepository(RecordVersionEntity).findOneBy({ recordId, version: wanted });
     if (!row || row.status === 'PENDING' || !row.cid) {
@@ -260,7 +292,7 @@ export class RecordsService {
       contentHashMatches = false;
       problems.push('the ciphertext hash does not match the ledger anchor');
     }
-    if (anchor && (anchor.patientId !== record.patientId || anchor.category !== record.category)) {
+    if (contradicted || contradicts(record, anchor ?? null)) {
       problems.push('the ledger anchor names another patient or category');
     }
     if (row.status === 'ANCHORED' && anchor && row.ledgerTxId !== anchor.txId) problems.push('the anchoring transaction differs from the ledger');
@@ -274,8 +306,37 @@ export class RecordsService {
     };
   }
 
-  /** Loads the record's view and checks the action; refusals and unknown ids are the same FORBIDDEN, audited. */
+  /**
+   * The record the actor may `action`, held against the ledger: refusals and unknown ids are the same
+   * FORBIDDEN (audited); a row the ledger contradicts is INTEGRITY_VIOLATION (audited, logged), told
+   * only to a caller the access check let in, so nobody learns of a record they could not reach.
+   */
   private async readableView(ctx: RequestContext, recordId: string, action: ConsentAction, auditAction: string): Promise<{ record: RecordView; check: AccessCheck }> {
+    const reached = await this.reachableView(ctx, recordId, action, auditAction);
+    if (reached.contradicted) {
+      await this.recordEvent(ctx, auditAction, reached.audited, recordId, { decision: 'DENIED', code: 'LEDGER_MISMATCH', purpose: reached.check.purpose });
+      throw new DomainError('INTEGRITY_VIOLATION', 'This record does not match its anchor on the ledger');
+    }
+    return reached;
+  }
+
+  /**
+   * Loads the record's view and checks the action on what the row says. When the row lets the actor
+   * in, the ledger's record head must agree with it (`contradicted` otherwise). When the row refuses,
+   * a row the ledger contradicts is checked once more on the ledger's patient and category: the real
+   * patient (and whom they consented to) still reach their moved record, to be told of the tampering.
+   *
+   * With the ledger unreachable and the head not kept by this process, a read the row allows fails
+   * with SERVICE_UNAVAILABLE (fail closed): serving would let one database write plus a cut ledger
+   * connection move a record to another patient, which the trust rule forbids; heads already read
+   * keep serving through an outage, as they cannot change.
+   */
+  private async reachableView(
+    ctx: RequestContext,
+    recordId: string,
+    action: ConsentAction,
+    auditAction: string,
+  ): Promise<{ record: RecordView; check: AccessCheck; audited: AuditedResource; contradicted: boolean }> {
     requireActor(ctx);
     const record = UUID.test(recordId) ? await this.metadata.get(recordId) : null;
     // A record whose first upload never finished does not exist for reads.
@@ -283,23 +344,60 @@ export class RecordsService {
       await this.recordEvent(ctx, auditAction, { patientId: null, patientOrganizationId: null }, UUID.test(recordId) ? recordId : null, deniedCheck(ctx, 'NOT_FOUND'));
       throw accessDenied();
     }
-    const check = await this.checkOrRefuse(ctx, action, auditAction, record, recordId);
-    return { record, check };
+    const check = await this.decide(ctx, action, record, recordId);
+    if (check.decision !== 'DENIED') {
+      const head = await this.heads.headOf(recordId);
+      if (!contradicts(record, head)) return { record, check, audited: record, contradicted: false };
+      this.alertContradiction(ctx, record, head);
+      return { record, check, audited: await this.resourceOnLedger(record, head), contradicted: true };
+    }
+    // The caller is refused whatever the ledger says unless its head contradicts the row; an unreachable ledger changes nothing.
+    const head = await this.heads.headOf(recordId).catch(() => null);
+    if (contradicts(record, head)) {
+      const truth = await this.resourceOnLedger(record, head);
+      const truthCheck = await this.decide(ctx, action, truth, recordId);
+      if (truthCheck.decision !== 'DENIED') {
+        this.alertContradiction(ctx, record, head);
+        return { record, check: truthCheck, audited: truth, contradicted: true };
+      }
+    }
+    await this.recordEvent(ctx, auditAction, record, recordId, check);
+    throw accessDenied();
+  }
+
+  /**
+   * The record as the ledger has it: its patient and category (the patient's organization from the
+   * users table, which is enough here: this decides only who is told of the tampering, never who reads).
+   */
+  private async resourceOnLedger(record: RecordView, head: LedgerRecordHead): Promise<RecordResource> {
+    const patient = await this.dataSource.getRepository(UserEntity).findOneBy({ id: head.patientId });
+    return { patientId: head.patientId, patientOrganizationId: patient?.organizationId ?? record.patientOrganizationId, category: head.category };
+  }
+
+  private alertContradiction(ctx: RequestContext, row: { id: string; patientId: string; category: RecordCategory }, head: LedgerRecordHead): void {
+    this.logger.error(
+      `ALERT INTEGRITY_VIOLATION: record ${row.id}: the database names patient ${row.patientId}, category ${row.category}; ` +
+        `its ledger anchor names patient ${head.patientId}, category ${head.category} (request ${ctx.requestId}); withheld`,
+    );
+  }
+
+  private decide(ctx: RequestContext, action: ConsentAction, resource: RecordResource, recordId: string | null): Promise<AccessCheck> {
+    return this.access.decide(ctx, action, {
+      patientId: resource.patientId,
+      patientOrganizationId: resource.patientOrganizationId,
+      category: resource.category,
+      ...(recordId ? { recordId } : {}),
+    });
   }
 
   private async checkOrRefuse(
     ctx: RequestContext,
     action: ConsentAction,
     auditAction: string,
-    resource: { patientId: string; patientOrganizationId: string | null; category: RecordCategory },
+    resource: RecordResource,
     recordId: string | null,
   ): Promise<AccessCheck> {
-    const check = await this.access.decide(ctx, action, {
-      patientId: resource.patientId,
-      patientOrganizationId: resource.patientOrganizationId,
-      category: resource.category,
-      ...(recordId ? { recordId } : {}),
-    });
+    const check = await this.decide(ctx, action, resource, recordId);
     if (check.decision === 'DENIED') {
       await this.recordEvent(ctx, auditAction, resource, recordId, check);
       throw accessDenied();
@@ -341,7 +439,7 @@ export class RecordsService {
   private recordEvent(
     ctx: RequestContext,
     action: string,
-    resource: { patientId: string | null; patientOrganizationId: string | null },
+    resource: AuditedResource,
     recordId: string | null,
     check: AuditedDecision,
   ): Promise<unknown> {
@@ -351,7 +449,7 @@ export class RecordsService {
   private eventInput(
     ctx: RequestContext,
     action: string,
-    resource: { patientId: string | null; patientOrganizationId: string | null },
+    resource: AuditedResource,
     recordId: string | null,
     check: AuditedDecision,
   ): AccessEventInput {
@@ -393,6 +491,12 @@ function ticketActor(ctx: RequestContext, check: AccessCheck) {
   const actor = requireActor(ctx);
   return { role: actor.role, organizationId: actor.organizationId, purpose: check.purpose, decision: check.decision, reason: check.code };
 }
+
+/** What an access decision is about: the record's patient, their organization, its category. */
+type RecordResource = { patientId: string; patientOrganizationId: string | null; category: RecordCategory };
+
+/** Whose record an audit event names (nobody's for an unknown record). */
+type AuditedResource = { patientId: string | null; patientOrganizationId: string | null };
 
 /** What an audit event says about a decision: an access check's, or the service's own (unknown record, filtered list). */
 type AuditedDecision = { decision: AccessDecision; code: string; purpose: Purpose };

@@ -104,15 +104,15 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
     return result.data!.revokeConsent;
   };
   const uploadFor = async (author: Auth, category: RecordCategory, bytes: Buffer) => {
-    const created = await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+    const created = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
       author,
-      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { record { id } uploadUrl } }',
+      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { recordId uploadUrl } }',
       { input: { patientId: patient.user.id, title: 'A result', category, contentType: 'application/octet-stream' } },
     );
     expect(created.error).toBeUndefined();
     const put = await fetch(new URL(created.data!.createRecord.uploadUrl, t.url), { method: 'PUT', headers: bearer(author), body: bytes });
     expect(put.status).toBeLessThan(300);
-    return created.data!.createRecord.record.id;
+    return created.data!.createRecord.recordId;
   };
   /** Whether the recipient holds a key to the record's current version (a revocation's key rotation moves it past version 1). */
   const hasWrap = async (kind: 'user' | 'organization', id: string, recordId: string) => {

@@ -31,14 +31,14 @@ describe('key rotation: audited with the version switch', () => {
 
   const { headers, gql, login, staff } = apiClient(() => t, PASSWORD);
   const uploadRecord = async () => {
-    const { createRecord } = await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+    const { createRecord } = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
       lab,
-      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { record { id } uploadUrl } }',
+      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { recordId uploadUrl } }',
       { input: { patientId: patient.user.id, title: 'A result', category: 'LAB_RESULT', contentType: 'application/octet-stream' } },
     );
     const response = await fetch(new URL(createRecord.uploadUrl, t.url), { method: 'PUT', headers: headers(lab), body: randomBytes(1500) });
     expect(response.status).toBeLessThan(300);
-    return createRecord.record.id;
+    return createRecord.recordId;
   };
   const rotationEvents = async (recordId: string) =>
     (

@@ -30,9 +30,9 @@ describe('records housekeeping: configured URL lifetimes, storage sweep of orpha
     (await gql<{ login: Auth }>(null, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', { e: email, p: password })).login;
   const createRecord = async () =>
     (
-      await gql<{ createRecord: { record: { id: string }; uploadUrl: string; expiresAt: string } }>(
+      await gql<{ createRecord: { recordId: string; uploadUrl: string; expiresAt: string } }>(
         patient,
-        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { id } uploadUrl expiresAt } }',
+        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl expiresAt } }',
         { i: { patientId: patient.user.id, title: 'Scan', category: 'IMAGING', contentType: 'application/octet-stream' } },
       )
     ).createRecord;
@@ -41,7 +41,7 @@ describe('records housekeeping: configured URL lifetimes, storage sweep of orpha
     const created = await createRecord();
     const response = await put(created.uploadUrl, bytes);
     expect(response.status).toBe(201);
-    return { id: created.record.id, cid: (await readJson(response)).cid as string };
+    return { id: created.recordId, cid: (await readJson(response)).cid as string };
   };
   const downloadUrl = async (id: string) => (await gql<{ record: { downloadUrl: string } }>(patient, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id })).record.downloadUrl;
   const download = async (id: string) => Buffer.from(await (await fetch(`${t.url}${await downloadUrl(id)}`)).arrayBuffer());

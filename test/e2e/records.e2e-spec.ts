@@ -6,6 +6,7 @@ import { CID } from 'multiformats/cid';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptStream, type WrappedKey, unwrapKey } from '../../src/crypto/index.js';
+import { readEmbeddedChain, verifyRecordDatabase } from '../../src/audit/audit-verifier.js';
 import { LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
@@ -14,6 +15,7 @@ import type { StoragePort } from '../../src/storage/ports/storage.port.js';
 import { KeyRotationJob } from '../../src/consent/key-rotation.job.js';
 import { ContentTickets } from '../../src/records/content-tickets.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
+import { RecordMetadataCache } from '../../src/records/record-metadata.cache.js';
 import { RecordRotationService } from '../../src/records/record-rotation.service.js';
 import { RecordsReconciler } from '../../src/records/records.reconciler.js';
 import { readJson } from '../support/http.js';
@@ -55,22 +57,50 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect(created.code).toBeUndefined();
     return login(email, PASSWORD);
   };
+  type Upload = { recordId: string; version: number; record: Record<string, unknown> | null; uploadUrl: string; expiresAt: string };
   const createRecord = (auth: Auth, patientId: string, category = 'LAB_RESULT') =>
-    gql<{ createRecord: { record: { id: string; status: string; version: number }; uploadUrl: string; expiresAt: string } }>(
+    gql<{ createRecord: Upload }>(
       auth,
-      `mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { ${RECORD_FIELDS} } uploadUrl expiresAt } }`,
+      `mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId version record { ${RECORD_FIELDS} } uploadUrl expiresAt } }`,
       { i: { patientId, title: 'Blood panel', category, contentType: 'application/pdf', description: 'fasting' } },
+    );
+  const amendRecord = (auth: Auth, id: string, input: Record<string, unknown> = {}) =>
+    gql<{ amendRecord: Upload }>(
+      auth,
+      `mutation($id: ID!, $i: AmendRecordInput!) { amendRecord(recordId: $id, input: $i) { recordId version record { ${RECORD_FIELDS} } uploadUrl expiresAt } }`,
+      { id, i: input },
     );
   const put = (url: string, body: Uint8Array, headers: Record<string, string> = {}) =>
     fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...headers }, body });
-  const uploaded = async (auth: Auth, patientId: string, bytes: Uint8Array) => {
-    const created = await createRecord(auth, patientId);
+  const uploaded = async (auth: Auth, patientId: string, bytes: Uint8Array, category?: string) => {
+    const created = await createRecord(auth, patientId, category);
     expect(created.code).toBeUndefined();
     const response = await put(created.data!.createRecord.uploadUrl, bytes);
     expect(response.status).toBe(201);
-    return { id: created.data!.createRecord.record.id, result: await readJson(response) };
+    return { id: created.data!.createRecord.recordId, result: await readJson(response) };
   };
   const downloadUrl = async (auth: Auth, id: string) => gql<{ record: { downloadUrl: string } }>(auth, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id });
+  const readRecord = (auth: Auth, id: string) => gql<{ record: { id: string; title: string } }>(auth, 'query($id: ID!) { record(id: $id) { id title } }', { id });
+  const verifyRecord = (auth: Auth, id: string) =>
+    gql<{ verifyRecord: { valid: boolean; problems: string[] } }>(auth, 'query($id: ID!) { verifyRecord(id: $id) { valid problems } }', { id });
+  const listed = async (auth: Auth, patientId: string) => {
+    const list = await gql<{ records: { edges: Array<{ node: { id: string } }> } }>(auth, 'query($p: ID!) { records(patientId: $p, first: 100) { edges { node { id } } } }', { p: patientId });
+    return { code: list.code, ids: list.data?.records.edges.map((edge) => edge.node.id) ?? [] };
+  };
+  const grant = async (patient: Auth, input: Record<string, unknown>) => {
+    const granted = await gql<{ grantConsent: { id: string } }>(patient, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', {
+      i: { actions: ['READ'], purposes: ['TREATMENT'], ...input },
+    });
+    expect(granted.code).toBeUndefined();
+    return granted.data!.grantConsent.id;
+  };
+  /** A direct database write, as an attacker with database access would make it; the metadata cache would hide it for 60 s. */
+  const tamper = async (sql: string, parameters: unknown[], recordId: string) => {
+    await t.app.get(DataSource).query(sql, parameters);
+    await t.app.get(RecordMetadataCache).invalidate(recordId);
+  };
+  const alerts = (recordId: string) =>
+    t.logs.map((line) => JSON.parse(line) as { level: number; msg?: string }).filter((line) => line.level >= 50 && line.msg?.includes(`ALERT INTEGRITY_VIOLATION: record ${recordId}`));
   const download = async (url: string) => {
     const response = await fetch(`${t.url}${url}`);
     return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
@@ -98,12 +128,13 @@ describe('records: upload, download, access, verification, reconciliation', () =
     const bytes = randomBytes(3 * 1024 * 1024 + 12345);
     const created = await createRecord(lab, patientA.user.id);
     expect(created.code).toBeUndefined();
-    expect(created.data!.createRecord.record).toMatchObject({ status: 'PENDING', version: 0 });
+    // The lab writes blind: it may not read what it writes, so the answer names only the record id and version.
+    expect(created.data!.createRecord).toMatchObject({ version: 1, record: null });
     const url = created.data!.createRecord.uploadUrl;
     const response = await put(url, bytes);
     expect(response.status).toBe(201);
     const body = await readJson(response);
-    expect(body).toMatchObject({ id: created.data!.createRecord.record.id, version: 1, size: bytes.length, status: 'ANCHORED' });
+    expect(body).toMatchObject({ id: created.data!.createRecord.recordId, version: 1, size: bytes.length, status: 'ANCHORED' });
 
     const replay = await put(url, bytes);
     expect(replay.status).toBe(409);
@@ -140,13 +171,13 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect((await put(`${pathPart}?token=${payload}.${respelled}`, Buffer.from('x'))).status).toBe(403);
 
     const other = await createRecord(patientA, patientA.user.id);
-    const misdirected = await put(`/records/${other.data!.createRecord.record.id}/content?token=${token}`, Buffer.from('x'));
+    const misdirected = await put(`/records/${other.data!.createRecord.recordId}/content?token=${token}`, Buffer.from('x'));
     expect(misdirected.status).toBe(403);
 
     const tickets = t.app.get(ContentTickets);
     const expired = await tickets.issue({
       kind: 'upload',
-      recordId: created.data!.createRecord.record.id,
+      recordId: created.data!.createRecord.recordId,
       version: 1,
       userId: patientA.user.id,
       actor: { role: 'PATIENT', organizationId: hospital.id, purpose: 'TREATMENT', decision: 'GRANTED', reason: 'PATIENT_SELF' },
@@ -170,9 +201,9 @@ describe('records: upload, download, access, verification, reconciliation', () =
     const tooBig = await fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: stream, duplex: 'half' } as RequestInit);
     expect(tooBig.status).toBe(400);
     expect((await readJson(tooBig)).error.code).toBe('BAD_USER_INPUT');
-    const gone = await gql(patientA, 'query($id: ID!) { record(id: $id) { id } }', { id: created.data!.createRecord.record.id });
+    const gone = await gql(patientA, 'query($id: ID!) { record(id: $id) { id } }', { id: created.data!.createRecord.recordId });
     expect(gone.code).toBe('FORBIDDEN');
-    const rows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [created.data!.createRecord.record.id]);
+    const rows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [created.data!.createRecord.recordId]);
     expect(rows[0].n).toBe(0);
   });
 
@@ -186,8 +217,9 @@ describe('records: upload, download, access, verification, reconciliation', () =
     }
     expect((await gql(patientB, 'mutation($id: ID!) { amendRecord(recordId: $id, input: { title: "x" }) { uploadUrl } }', { id })).code).toBe('FORBIDDEN');
     // Staff of the patient's own organization may write (TREATMENT) without a consent, yet not read.
-    const amended = await gql<{ amendRecord: { record: { id: string } } }>(doctor, 'mutation($id: ID!) { amendRecord(recordId: $id, input: { title: "Addendum" }) { record { id } } }', { id });
+    const amended = await amendRecord(doctor, id, { title: 'Addendum' });
     expect(amended.code).toBeUndefined();
+    expect(amended.data!.amendRecord).toMatchObject({ recordId: id, record: null });
     // Another patient may not create records for A; an unknown record id gets the same answer as a refused one.
     expect((await createRecord(patientB, patientA.user.id)).code).toBe('FORBIDDEN');
     const unknown = await gql(patientA, 'query($id: ID!) { record(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' });
@@ -205,6 +237,133 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect(mine.data!.records.edges).toHaveLength(1);
     const events = await t.app.get(DataSource).query(`SELECT action, decision FROM access_event WHERE record_id = $1 AND actor_id = $2`, [id, doctor.user.id]);
     expect(events.map((e: { decision: string }) => e.decision)).toContain('DENIED');
+  });
+
+  it('writing blind: a caller who may write but not read a record is shown nothing of it (amendRecord, createRecord, the upload answer)', async () => {
+    const { id } = await uploaded(patientA, patientA.user.id, Buffer.from('a note only A and her readers see'), 'CLINICAL_NOTE');
+    // The doctor of A's organization may write for her without consent (OWN_ORGANIZATION_WRITE), not read.
+    expect((await readRecord(doctor, id)).code).toBe('FORBIDDEN');
+    const blind = await amendRecord(doctor, id);
+    expect(blind.code).toBeUndefined();
+    expect(blind.data!.amendRecord).toMatchObject({ recordId: id, version: 2, record: null });
+    // The upload answer names only what the writer sent and where it went.
+    const response = await put(blind.data!.amendRecord.uploadUrl, Buffer.from('addendum'));
+    expect(response.status).toBe(201);
+    const body = await readJson(response);
+    expect(Object.keys(body).sort()).toEqual(['cid', 'id', 'size', 'status', 'version']);
+    expect(body).toMatchObject({ id, version: 2, size: 8 });
+    // The empty amendment carried the previous title into version 2: stored, shown to a reader only.
+    expect((await readRecord(patientA, id)).data!.record).toEqual({ id, title: 'Blood panel' });
+    // A blind creator: the doctor creating a record for A.
+    const created = await createRecord(doctor, patientA.user.id, 'CLINICAL_NOTE');
+    expect(created.data!.createRecord).toMatchObject({ version: 1, record: null });
+    expect(created.data!.createRecord.recordId).toMatch(/^[0-9a-f-]{36}$/);
+
+    // The patient, and a doctor holding a read consent, see what they write.
+    const own = await createRecord(patientA, patientA.user.id, 'CLINICAL_NOTE');
+    expect(own.data!.createRecord).toMatchObject({ version: 1, record: { id: own.data!.createRecord.recordId, title: 'Blood panel', patient: { id: patientA.user.id } } });
+    const reader = await createUser('DOCTOR');
+    await grant(patientA, { granteeId: reader.user.id, recordIds: [id] });
+    const seen = await amendRecord(reader, id, { title: 'Reviewed' });
+    expect(seen.code).toBeUndefined();
+    expect(seen.data!.amendRecord).toMatchObject({ recordId: id, version: 3, record: { id, title: 'Blood panel', version: 2 } });
+  });
+
+  it('a record moved to another patient by a database write is withheld from both lists, refused as INTEGRITY_VIOLATION, reported by verifyRecord and the sweep', async () => {
+    const { id } = await uploaded(patientA, patientA.user.id, Buffer.from('belongs to A'));
+    expect((await listed(patientA, patientA.user.id)).ids).toContain(id);
+    expect((await readRecord(patientA, id)).code).toBeUndefined();
+
+    await tamper('UPDATE records SET patient_id = $1 WHERE id = $2', [patientB.user.id, id], id);
+    // B: the row says it is hers; the ledger says it is A's.
+    const listOfB = await listed(patientB, patientB.user.id);
+    expect(listOfB.code).toBeUndefined();
+    expect(listOfB.ids).not.toContain(id);
+    expect(await readRecord(patientB, id)).toMatchObject({ code: 'INTEGRITY_VIOLATION', data: { record: null } });
+    expect((await downloadUrl(patientB, id)).code).toBe('INTEGRITY_VIOLATION');
+    expect((await amendRecord(patientB, id)).code).toBe('INTEGRITY_VIOLATION');
+    expect((await verifyRecord(patientB, id)).data!.verifyRecord).toEqual({ valid: false, problems: ['the ledger anchor names another patient or category'] });
+    // A: the row no longer lists it for her, but the ledger's head still names her: she is told of the tampering.
+    expect((await listed(patientA, patientA.user.id)).ids).not.toContain(id);
+    expect((await readRecord(patientA, id)).code).toBe('INTEGRITY_VIOLATION');
+    expect((await verifyRecord(patientA, id)).data!.verifyRecord).toEqual({ valid: false, problems: ['the ledger anchor names another patient or category'] });
+    // Whoever could reach it neither through the row nor through the ledger learns nothing.
+    expect((await readRecord(doctor, id)).code).toBe('FORBIDDEN');
+    expect((await verifyRecord(doctor, id)).code).toBe('FORBIDDEN');
+    // Logged as an alert, audited against the ledger's patient.
+    expect(alerts(id).length).toBeGreaterThanOrEqual(4);
+    const refusals = await t.app.get(DataSource).query(`SELECT actor_id, patient_id FROM access_event WHERE record_id = $1 AND reason = 'LEDGER_MISMATCH'`, [id]);
+    expect(refusals).toEqual(expect.arrayContaining([{ actor_id: patientB.user.id, patient_id: patientA.user.id }]));
+    // The offline sweep compares the records table with the chain's anchors.
+    const chain = await readEmbeddedChain(path.join(t.dataDir, 'ledger'));
+    const sweep = await verifyRecordDatabase(t.app.get(DataSource), chain.recordAnchors);
+    expect(sweep.problems.filter((problem) => problem.includes(id))).toEqual([
+      `record ${id}: the database names patient ${patientB.user.id}, category LAB_RESULT; its ledger anchors name patient ${patientA.user.id}, category LAB_RESULT`,
+    ]);
+
+    // Put back, it is A's again everywhere.
+    await tamper('UPDATE records SET patient_id = $1 WHERE id = $2', [patientA.user.id, id], id);
+    expect((await readRecord(patientA, id)).code).toBeUndefined();
+    expect((await listed(patientA, patientA.user.id)).ids).toContain(id);
+    expect((await verifyRecord(patientA, id)).data!.verifyRecord.valid).toBe(true);
+    const swept = await verifyRecordDatabase(t.app.get(DataSource), (await readEmbeddedChain(path.join(t.dataDir, 'ledger'))).recordAnchors);
+    expect(swept.problems.filter((problem) => problem.includes(id))).toEqual([]);
+  });
+
+  it('a category changed by a database write does not widen a category-scoped consent', async () => {
+    const patient = await createUser('PATIENT');
+    const labReader = await createUser('DOCTOR');
+    await grant(patient, { granteeId: labReader.user.id, categories: ['LAB_RESULT'] });
+    const note = await uploaded(patient, patient.user.id, Buffer.from('a clinical note'), 'CLINICAL_NOTE');
+    const result = await uploaded(patient, patient.user.id, Buffer.from('a lab result'), 'LAB_RESULT');
+    expect((await readRecord(labReader, result.id)).code).toBeUndefined();
+    expect((await readRecord(labReader, note.id)).code).toBe('FORBIDDEN');
+
+    await tamper(`UPDATE records SET category = 'LAB_RESULT' WHERE id = $1`, [note.id], note.id);
+    expect((await readRecord(labReader, note.id)).code).toBe('INTEGRITY_VIOLATION');
+    expect((await downloadUrl(labReader, note.id)).code).toBe('INTEGRITY_VIOLATION');
+    const list = await listed(labReader, patient.user.id);
+    expect(list.ids).toContain(result.id);
+    expect(list.ids).not.toContain(note.id);
+    // The patient may not amend it either: the new version's key would go to the consent holder.
+    expect((await amendRecord(patient, note.id)).code).toBe('INTEGRITY_VIOLATION');
+    expect((await verifyRecord(patient, note.id)).data!.verifyRecord.problems).toContain('the ledger anchor names another patient or category');
+    const chain = await readEmbeddedChain(path.join(t.dataDir, 'ledger'));
+    expect((await verifyRecordDatabase(t.app.get(DataSource), chain.recordAnchors)).problems.join('\n')).toContain(
+      `record ${note.id}: the database names patient ${patient.user.id}, category LAB_RESULT; its ledger anchors name patient ${patient.user.id}, category CLINICAL_NOTE`,
+    );
+    await tamper(`UPDATE records SET category = 'CLINICAL_NOTE' WHERE id = $1`, [note.id], note.id);
+  });
+
+  it("asks the ledger for a record's patient once per process; while it is unreachable, a record not checked yet is SERVICE_UNAVAILABLE", async () => {
+    const patient = await createUser('PATIENT');
+    const checked = await uploaded(patient, patient.user.id, Buffer.from('read before the outage'));
+    const unchecked = await uploaded(patient, patient.user.id, Buffer.from('not read before the outage'));
+    const ledger = t.app.get<LedgerPort>(LEDGER);
+    const evaluate = ledger.evaluate.bind(ledger);
+    let headReads = 0;
+    ledger.evaluate = async (name, args) => {
+      if (name === 'records:GetRecordAnchor' && args[1] === '') headReads++;
+      return evaluate(name, args);
+    };
+    try {
+      for (let i = 0; i < 3; i++) expect((await readRecord(patient, checked.id)).code).toBeUndefined();
+      expect(headReads).toBe(1);
+      // Only the record anchors are out of reach: the access decisions (which read consents from the ledger) still work.
+      ledger.evaluate = async (name, args) => {
+        if (name === 'records:GetRecordAnchor') throw new LedgerUnavailableError('ledger down (test)');
+        return evaluate(name, args);
+      };
+      expect((await readRecord(patient, checked.id)).code).toBeUndefined();
+      expect((await readRecord(patient, unchecked.id)).code).toBe('SERVICE_UNAVAILABLE');
+      expect((await listed(patient, patient.user.id)).code).toBe('SERVICE_UNAVAILABLE');
+      // A caller the row refuses is refused as before.
+      expect((await readRecord(patientB, unchecked.id)).code).toBe('FORBIDDEN');
+    } finally {
+      ledger.evaluate = evaluate;
+    }
+    expect((await readRecord(patient, unchecked.id)).code).toBeUndefined();
+    expect((await listed(patient, patient.user.id)).ids).toEqual(expect.arrayContaining([checked.id, unchecked.id]));
   });
 
   it('amends: a new version, the old one still listed; a second pending upload is a conflict', async () => {
@@ -266,7 +425,7 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect(before.data!.record.status).toBe('STORED');
 
     const abandoned = await createRecord(patientA, patientA.user.id);
-    const abandonedId = abandoned.data!.createRecord.record.id;
+    const abandonedId = abandoned.data!.createRecord.recordId;
     const report = await t.app.get(RecordsReconciler).runOnce(new Date(Date.now() + 7 * 60 * 60_000));
     expect(report.anchored).toBeGreaterThanOrEqual(1);
     expect(report.abandonedRemoved).toBeGreaterThanOrEqual(1);

@@ -68,9 +68,9 @@ describe('records authored by service accounts reach the ledger', () => {
     return { id: serviceAccount.id, token: token.data!.serviceToken.accessToken };
   };
   const createRecord = (token: string, patientId: string) =>
-    gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+    gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
       token,
-      'mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { id } uploadUrl } }',
+      'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
       { i: { patientId, title: 'Blood panel', category: 'LAB_RESULT', contentType: 'application/pdf' } },
     );
   /** Runs `action` while every ledger submit fails as unavailable. */
@@ -118,7 +118,7 @@ describe('records authored by service accounts reach the ledger', () => {
 
     const created = await createRecord(lab.token, patient.user.id);
     expect(created.code).toBeUndefined();
-    const recordId = created.data!.createRecord.record.id;
+    const recordId = created.data!.createRecord.recordId;
     const uploaded = await put(created.data!.createRecord.uploadUrl, randomBytes(4096));
     expect(uploaded.status).toBe(201);
     expect(uploaded.body).toMatchObject({ version: 1, status: 'ANCHORED' });
@@ -159,7 +159,7 @@ describe('records authored by service accounts reach the ledger', () => {
     expect((await accountRow(legacy.id)).ledgerTxId).toEqual(expect.any(String));
     expect(await evaluate<ServiceAccountState>('identity:GetServiceAccount', legacy.id)).toMatchObject({ status: 'ACTIVE', organizationId: hospital.id });
     const verification = await gql<{ verifyRecord: { valid: boolean; problems: string[] } }>(patient.accessToken, VERIFY, {
-      id: created.data!.createRecord.record.id,
+      id: created.data!.createRecord.recordId,
     });
     expect(verification.data!.verifyRecord).toMatchObject({ valid: true, problems: [] });
   });
@@ -168,7 +168,7 @@ describe('records authored by service accounts reach the ledger', () => {
     const lab = await createServiceAccount(hospitalAdmin);
     const created = await createRecord(lab.token, patient.user.id);
     expect(created.code).toBeUndefined();
-    const recordId = created.data!.createRecord.record.id;
+    const recordId = created.data!.createRecord.recordId;
 
     // Revoked during a ledger outage: the API revocation holds at once, the ledger's is deferred.
     await whileLedgerDown(async () => {
@@ -201,7 +201,7 @@ describe('records authored by service accounts reach the ledger', () => {
     const lab = await createServiceAccount(hospitalAdmin);
     const created = await createRecord(lab.token, patient.user.id);
     expect(created.code).toBeUndefined();
-    const recordId = created.data!.createRecord.record.id;
+    const recordId = created.data!.createRecord.recordId;
     await whileLedgerDown(async () => {
       // The bytes are stored while the account is valid; anchoring waits for the ledger.
       const uploaded = await put(created.data!.createRecord.uploadUrl, randomBytes(1024));

@@ -70,13 +70,13 @@ describe('story: a patient’s record from upload to break-glass', () => {
     const erDoctor = await staff(root, 'er.doctor@example.org', 'DOCTOR', hospital);
 
     // A lab uploads a result for the patient.
-    const created = await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+    const created = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
       lab,
-      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { record { id } uploadUrl } }',
+      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { recordId uploadUrl } }',
       { input: { patientId: patient.user.id, title: 'Blood panel', category: 'LAB_RESULT', contentType: 'application/pdf' } },
     );
     expect(created.error).toBeUndefined();
-    const recordId = created.data!.createRecord.record.id;
+    const recordId = created.data!.createRecord.recordId;
     const put = await fetch(new URL(created.data!.createRecord.uploadUrl, t.url), { method: 'PUT', headers: headers(lab), body: content });
     expect(put.status).toBeLessThan(300);
 

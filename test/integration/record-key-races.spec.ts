@@ -43,9 +43,9 @@ describe('record data keys: consent changes racing uploads and key rotations', (
   /** A new LAB_RESULT record of the patient (PENDING) and the URL its content goes to. */
   const createRecord = async (owner = patient) =>
     (
-      await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+      await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
         lab,
-        'mutation($input: CreateRecordInput!) { createRecord(input: $input) { record { id } uploadUrl } }',
+        'mutation($input: CreateRecordInput!) { createRecord(input: $input) { recordId uploadUrl } }',
         { input: { patientId: owner.user.id, title: 'A result', category: 'LAB_RESULT', contentType: 'application/octet-stream' } },
       )
     ).createRecord;
@@ -115,41 +115,41 @@ describe('record data keys: consent changes racing uploads and key rotations', (
 
   it('a consent granted while a version is being stored covers that version', { timeout: 300_000 }, async () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const { record, uploadUrl } = await createRecord();
+      const { recordId, uploadUrl } = await createRecord();
       const content = randomBytes(2048 + round);
-      await Promise.all([jitter(30).then(() => upload(uploadUrl, content)), jitter(30).then(() => grant(grantee.user.id, { recordIds: [record.id] }))]);
+      await Promise.all([jitter(30).then(() => upload(uploadUrl, content)), jitter(30).then(() => grant(grantee.user.id, { recordIds: [recordId] }))]);
 
-      const version = await currentVersion(record.id);
+      const version = await currentVersion(recordId);
       expect(version, `round ${round}`).toBe(1);
-      expect(await wrappedVersions(grantee.user.id, record.id), `round ${round}: the grantee's wraps`).toEqual([1]);
-      expect((await download(grantee, record.id)).equals(content), `round ${round}: the grantee's download`).toBe(true);
+      expect(await wrappedVersions(grantee.user.id, recordId), `round ${round}: the grantee's wraps`).toEqual([1]);
+      expect((await download(grantee, recordId)).equals(content), `round ${round}: the grantee's download`).toBe(true);
     }
   });
 
   it('a consent revoked while a version is being stored leaves its grantee no key to it', { timeout: 300_000 }, async () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const { record, uploadUrl } = await createRecord();
-      const consentId = await grant(revokedGrantee.user.id, { recordIds: [record.id] });
+      const { recordId, uploadUrl } = await createRecord();
+      const consentId = await grant(revokedGrantee.user.id, { recordIds: [recordId] });
       await Promise.all([jitter(30).then(() => upload(uploadUrl, randomBytes(1024))), jitter(30).then(() => revoke(consentId))]);
 
       // Stored before the revocation: its wrap was deleted with it; after: it was never wrapped for the grantee.
-      expect(await wrappedVersions(revokedGrantee.user.id, record.id), `round ${round}: the revoked grantee's wraps`).toEqual([]);
-      expect(await currentVersion(record.id), `round ${round}`).toBeGreaterThanOrEqual(1);
+      expect(await wrappedVersions(revokedGrantee.user.id, recordId), `round ${round}: the revoked grantee's wraps`).toEqual([]);
+      expect(await currentVersion(recordId), `round ${round}`).toBeGreaterThanOrEqual(1);
     }
   });
 
   it('a consent granted while the data key rotates covers the rotated version', { timeout: 300_000 }, async () => {
     const rotation = t.app.get(RecordRotationService);
     for (let round = 0; round < ROUNDS; round++) {
-      const { record, uploadUrl } = await createRecord();
+      const { recordId, uploadUrl } = await createRecord();
       const content = randomBytes(4096 + round);
       await upload(uploadUrl, content);
-      await Promise.all([jitter(30).then(() => rotation.rotateDataKey(record.id)), jitter(30).then(() => grant(rotationGrantee.user.id, { recordIds: [record.id] }))]);
+      await Promise.all([jitter(30).then(() => rotation.rotateDataKey(recordId)), jitter(30).then(() => grant(rotationGrantee.user.id, { recordIds: [recordId] }))]);
 
       // The rotation retired version 1 (its wraps are gone): only a wrap of version 2 gives access.
-      expect(await currentVersion(record.id), `round ${round}`).toBe(2);
-      expect(await wrappedVersions(rotationGrantee.user.id, record.id), `round ${round}: the grantee's wraps`).toEqual([2]);
-      expect((await download(rotationGrantee, record.id)).equals(content), `round ${round}: the grantee's download`).toBe(true);
+      expect(await currentVersion(recordId), `round ${round}`).toBe(2);
+      expect(await wrappedVersions(rotationGrantee.user.id, recordId), `round ${round}: the grantee's wraps`).toEqual([2]);
+      expect((await download(rotationGrantee, recordId)).equals(content), `round ${round}: the grantee's download`).toBe(true);
     }
   });
 
@@ -183,7 +183,7 @@ describe('record data keys: consent changes racing uploads and key rotations', (
       vi.spyOn(audit, 'record').mockImplementation(async (input, manager) => {
         if (input.action === 'REVOKE_CONSENT' && !racing) {
           const created = await createRecord(owner);
-          racing = { recordId: created.record.id, uploaded: upload(created.uploadUrl, randomBytes(512)) };
+          racing = { recordId: created.recordId, uploaded: upload(created.uploadUrl, randomBytes(512)) };
           await atWrap;
           revocationWritten = true;
         }

@@ -2,13 +2,14 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { EmbeddedPostgres } from '../../database/embedded-postgres.js';
-import { readEmbeddedChain, verifyAuditDatabase } from '../audit-verifier.js';
+import { readEmbeddedChain, verifyAuditDatabase, verifyRecordDatabase } from '../audit-verifier.js';
 import type { SqlExecutor } from '../audit-store.js';
 import type { CliIo } from './verify-proof.js';
 
 /**
  * `healthledger-verify ledger [--data-dir DIR]`: verifies the embedded chain end to end, then every
- * audit batch and event in the database against the ledger's anchors, and prints every problem.
+ * audit batch and event, and every record's patient, category and anchored versions, in the database
+ * against the ledger's anchors, and prints every problem.
  * Database: DATABASE_URL, else the embedded one in DATA_DIR/pg (through the running server's socket
  * when there is one). Exit 0 when nothing is wrong, 1 when anything is, 2 on usage errors.
  */
@@ -21,7 +22,7 @@ export async function runVerifyLedger(args: string[], env: NodeJS.ProcessEnv, io
   }
   dataDir = path.resolve(dataDir);
   const chain = await readEmbeddedChain(path.join(dataDir, 'ledger'));
-  io.out(`ledger: ${chain.height} blocks, head ${chain.headHash}, ${chain.anchors.length} audit batches anchored`);
+  io.out(`ledger: ${chain.height} blocks, head ${chain.headHash}, ${chain.anchors.length} audit batches and ${chain.recordAnchors.length} record versions anchored`);
   const problems = [...chain.problems.map((p) => `ledger: ${p}`)];
 
   const database = await openDatabase(dataDir, env.DATABASE_URL);
@@ -29,11 +30,14 @@ export async function runVerifyLedger(args: string[], env: NodeJS.ProcessEnv, io
     const report = await verifyAuditDatabase(database.executor, chain.anchors);
     io.out(`database: ${report.batches} batches, ${report.events} batched events checked`);
     problems.push(...report.problems.map((p) => `database: ${p}`));
+    const records = await verifyRecordDatabase(database.executor, chain.recordAnchors);
+    io.out(`database: ${records.records} records, ${records.anchoredVersions} anchored versions checked`);
+    problems.push(...records.problems.map((p) => `database: ${p}`));
   } finally {
     await database.close();
   }
   for (const problem of problems) io.err(`PROBLEM: ${problem}`);
-  io.out(problems.length === 0 ? 'OK: the chain, the anchors and the audit events agree' : `${problems.length} problem(s) found`);
+  io.out(problems.length === 0 ? 'OK: the chain, its anchors, the audit events and the records agree' : `${problems.length} problem(s) found`);
   return problems.length === 0 ? 0 : 1;
 }
 

@@ -85,10 +85,19 @@ export class MedicalRecord {
   versions: MedicalRecordVersion[];
 }
 
-@ObjectType()
+@ObjectType({ description: 'What createRecord and amendRecord answer: where to upload the version, and the record if the caller may read it' })
 export class RecordUpload {
-  @Field(() => MedicalRecord)
-  record: MedicalRecord;
+  @Field(() => ID)
+  recordId: string;
+
+  @Field(() => Int, { description: 'The version the upload URL fills' })
+  version: number;
+
+  @Field(() => MedicalRecord, {
+    nullable: true,
+    description: 'The record, to a caller who may also read it (as record(id) decides); null to one who may write but not read it (a lab uploading a result, staff writing for their organization\'s patient)',
+  })
+  record: MedicalRecord | null;
 
   @Field({ description: 'PUT the raw bytes here (Content-Type application/octet-stream); single use' })
   uploadUrl: string;
