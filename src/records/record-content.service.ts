@@ -206,7 +206,10 @@ export class RecordContentService implements OnModuleInit {
     return recipients;
   }
 
-  /** A failed upload leaves nothing behind: its version (and a record that has no other) and its blocks go. */
+  /**
+   * A failed upload leaves nothing behind: its version (and a record that has no other) and its
+   * content go. A put that itself failed (the client went away mid-stream) took back its blocks.
+   */
   private async abandon(recordId: string, version: number, cid: string | undefined): Promise<void> {
     try {
       await this.dataSource.transaction(async (manager) => {

@@ -15,14 +15,12 @@ const INTERVAL_MS = 30_000;
 /** Versions anchored per pass: a long ledger outage drains gradually instead of in one burst. */
 const BATCH = 100;
 /**
- * The storage sweep lists every pin and looks each old one up in the database, so it runs at most
- * this often (orphans come from crashes only; a few more hours on disk cost nothing).
+ * The storage sweep lists every pin, looks each old one up in the database and walks every block
+ * (holding uploads off meanwhile), so it runs at most this often (a few more hours on disk cost nothing).
  */
 export const SWEEP_INTERVAL_MS = 60 * 60_000;
 /** Pinned roots looked up in the database per query. */
 const SWEEP_LOOKUP_BATCH = 1000;
-/** Orphans removed per pass: each removal re-marks every pinned root and holds uploads off meanwhile. */
-const SWEEP_MAX_REMOVALS = 100;
 
 /** A minute after the first refusal, doubling, at most a day: a refusal may be lifted (an operator fixes the ledger's view), so it is retried. */
 function anchorRetryDelayMs(refusals: number): number {
@@ -36,8 +34,10 @@ export interface ReconcileReport {
   anchorRefusals: number;
   abandonedRemoved: number;
   ticketsPurged: number;
-  /** Pinned storage roots no record version references, removed by the storage sweep. */
+  /** Pinned storage roots no record version references, unpinned by the storage sweep. */
   orphansRemoved: number;
+  /** Storage blocks no pin keeps (orphans' and those of uploads that failed or were killed), removed by the sweep. */
+  blocksRemoved: number;
   /** Service-account revocations made during a ledger outage that have now reached the ledger. */
   revocationsCaughtUp: number;
 }
@@ -46,9 +46,11 @@ export interface ReconcileReport {
  * Finishes or undoes writes a crash or an outage interrupted, on start and every 30 s: STORED
  * versions are anchored (oldest first, so a record's versions reach the ledger in order); PENDING
  * versions past their upload deadline are removed with any record left without a version; used
- * or expired URL tickets are purged; and (at most hourly) content pinned in this node's storage that
- * no record version references, left by a crash between `storage.put` and the transaction that
- * records the CID (an upload or a key rotation), is deleted once it is older than the grace period.
+ * or expired URL tickets are purged; and (at most hourly) this node's storage is swept: content
+ * pinned that no record version references, left by a crash between `storage.put` and the
+ * transaction that records the CID (an upload or a key rotation), is unpinned once it is older than
+ * the grace period, and every block no pin keeps that is older than the grace period is removed
+ * (those of uploads that failed without taking them back: killed mid-stream, or while another upload ran).
  * Service-account revocations made while the ledger was away are carried to it. Every step is
  * idempotent, so several API nodes may run it.
  */
@@ -67,7 +69,9 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
    * version exists, which is until the upload deadline (URL lifetime + UPLOAD_GRACE_MS after the
    * URL was issued), and this same pass removes versions past it before sweeping. So a pin older
    * than that belongs to no upload that can still commit. A rotation records its CID right after
-   * its put; the same hours cover it.
+   * its put; the same hours cover it. Unpinned blocks get the same age: the blocks of a put still
+   * running are written after its URL was issued, so they are younger than the grace period until
+   * its version is past its deadline (and the storage's lock keeps gc off a put in flight anyway).
    */
   readonly orphanGraceMs: number;
 
@@ -123,7 +127,16 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
-    const report: ReconcileReport = { anchored: 0, anchorFailures: 0, anchorRefusals: 0, abandonedRemoved: 0, ticketsPurged: 0, orphansRemoved: 0, revocationsCaughtUp: 0 };
+    const report: ReconcileReport = {
+      anchored: 0,
+      anchorFailures: 0,
+      anchorRefusals: 0,
+      abandonedRemoved: 0,
+      ticketsPurged: 0,
+      orphansRemoved: 0,
+      blocksRemoved: 0,
+      revocationsCaughtUp: 0,
+    };
     try {
       report.revocationsCaughtUp = await this.serviceAccounts.syncPendingRevocations(BATCH);
     } catch (error) {
@@ -171,34 +184,32 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
       if (this.lastSweep === undefined || now.getTime() - this.lastSweep >= SWEEP_INTERVAL_MS) {
         // Set first: a sweep that fails is retried after an interval, not every 30 s.
         this.lastSweep = now.getTime();
-        const sweep = await this.sweepOrphanedContent(now);
-        report.orphansRemoved = sweep.removed;
-        // Stopped at the per-pass limit: the next pass goes on instead of waiting an interval.
-        if (!sweep.complete) this.lastSweep = undefined;
+        report.orphansRemoved = await this.unpinOrphanedContent(now);
+        // One mark and sweep for the orphans just unpinned and every block a failed upload left.
+        report.blocksRemoved = (await this.storage.gc({ writtenBefore: this.graceCutoff(now) })).removedBlocks;
       }
     } catch (error) {
       this.logger.error(`reconciliation pass failed: ${(error as Error).message}`);
     }
-    if (report.anchored || report.abandonedRemoved || report.orphansRemoved) {
+    if (report.anchored || report.abandonedRemoved || report.orphansRemoved || report.blocksRemoved) {
       this.logger.log(
-        `reconciled: ${report.anchored} anchored, ${report.abandonedRemoved} abandoned uploads removed, ${report.orphansRemoved} orphaned contents removed`,
+        `reconciled: ${report.anchored} anchored, ${report.abandonedRemoved} abandoned uploads removed, ${report.orphansRemoved} orphaned contents removed, ${report.blocksRemoved} unused storage blocks removed`,
       );
     }
     return report;
   }
 
-  /** Deletes (unpins and removes) pinned roots older than the grace period that no record version references. */
-  private async sweepOrphanedContent(now: Date): Promise<{ removed: number; complete: boolean }> {
-    const cutoff = now.getTime() - this.orphanGraceMs;
-    let removed = 0;
+  /** Unpins the roots pinned before the grace period that no record version references (gc then removes their blocks). */
+  private async unpinOrphanedContent(now: Date): Promise<number> {
+    const cutoff = this.graceCutoff(now).getTime();
+    let unpinned = 0;
     let batch: StoragePin[] = [];
     const flush = async () => {
-      const orphans = await this.unreferenced(batch);
+      const lookup = batch;
       batch = [];
-      for (const pin of orphans) {
-        if (removed >= SWEEP_MAX_REMOVALS) return;
-        await this.storage.delete(pin.cid);
-        removed++;
+      for (const pin of await this.unreferenced(lookup)) {
+        await this.storage.unpin(pin.cid);
+        unpinned++;
         this.logger.warn(`removed orphaned content ${pin.cid}: pinned ${pin.pinnedAt.toISOString()}, referenced by no record version`);
       }
     };
@@ -206,10 +217,13 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
       if (pin.pinnedAt.getTime() >= cutoff) continue;
       batch.push(pin);
       if (batch.length >= SWEEP_LOOKUP_BATCH) await flush();
-      if (removed >= SWEEP_MAX_REMOVALS) return { removed, complete: false };
     }
-    if (batch.length > 0) await flush();
-    return { removed, complete: removed < SWEEP_MAX_REMOVALS };
+    await flush();
+    return unpinned;
+  }
+
+  private graceCutoff(now: Date): Date {
+    return new Date(now.getTime() - this.orphanGraceMs);
   }
 
   /** The pins of `batch` whose CID no record_versions row holds. */

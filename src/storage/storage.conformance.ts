@@ -155,6 +155,46 @@ export function runStoragePortConformance(name: string, factory: StorageConforma
       expect((await storage.gc()).removedBlocks).toBe(0);
     });
 
+    it('gc with writtenBefore removes only unreachable blocks written before that time', async () => {
+      const kept = randomBytes(chunk + 17);
+      const keptCid = (await storage.put(streamOf(kept))).cid;
+      const { cid } = await storage.put(streamOf(randomBytes(2 * chunk + 17)));
+      await storage.unpin(cid);
+      expect((await storage.gc({ writtenBefore: new Date(Date.now() - 60_000) })).removedBlocks).toBe(0);
+      expect(await storage.has(cid)).toBe(true);
+      expect((await storage.gc({ writtenBefore: new Date(Date.now() + CLOCK_SLACK_MS) })).removedBlocks).toBe(4);
+      expect(await storage.has(cid)).toBe(false);
+      expect(sha256(await collect(storage.get(keptCid)))).toBe(sha256(kept));
+    });
+
+    it('takes back the blocks of a put that fails midway, except those pinned content shares', async () => {
+      const shared = randomBytes(chunk);
+      const kept = Buffer.concat([shared, randomBytes(chunk + 17)]);
+      const keptCid = (await storage.put(streamOf(kept))).cid;
+      const before = (await factory.blockFiles(dataDir)).sort();
+      const failure = new Error('the client went away');
+      async function* failingMidway(): AsyncGenerator<Uint8Array> {
+        yield shared;
+        yield randomBytes(2 * chunk);
+        yield randomBytes(100);
+        throw failure;
+      }
+      await expect(storage.put(failingMidway())).rejects.toBe(failure);
+      expect((await factory.blockFiles(dataDir)).sort()).toEqual(before);
+      expect(sha256(await collect(storage.get(keptCid)))).toBe(sha256(kept));
+      expect((await storage.gc()).removedBlocks).toBe(0);
+
+      // Cancelled through its signal: the same.
+      const abort = new AbortController();
+      async function* abortedMidway(): AsyncGenerator<Uint8Array> {
+        yield randomBytes(3 * chunk);
+        abort.abort(failure);
+        yield randomBytes(chunk);
+      }
+      await expect(storage.put(abortedMidway(), { signal: abort.signal })).rejects.toBeDefined();
+      expect((await factory.blockFiles(dataDir)).sort()).toEqual(before);
+    });
+
     it('pin is idempotent and protects content again after an unpin', async () => {
       const data = randomBytes(chunk + 1);
       const { cid } = await storage.put(streamOf(data));

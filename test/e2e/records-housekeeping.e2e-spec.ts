@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordsReconciler, SWEEP_INTERVAL_MS } from '../../src/records/records.reconciler.js';
@@ -11,6 +14,26 @@ const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' 
 const PASSWORD = 'a long enough passphrase';
 /** The shortest lifetime the configuration accepts: the expiry test waits it out on the real clock. */
 const URL_TTL_SECONDS = 10;
+
+/** Bytes of every file under the storage's block directory (a temporary file renamed meanwhile counts once, as the block). */
+async function blockBytes(dataDir: string): Promise<number> {
+  const dir = join(dataDir, 'ipfs', 'blocks');
+  let total = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    total += (await stat(join(entry.parentPath, entry.name)).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await sleep(100);
+  }
+  return condition();
+}
 
 interface Auth {
   accessToken: string;
@@ -84,7 +107,7 @@ describe('records housekeeping: configured URL lifetimes, storage sweep of orpha
     expect((await readJson(lateDownload)).error).toMatchObject({ code: 'FORBIDDEN', message: 'This download URL has expired' });
   });
 
-  it('sweeps pinned content no record version references once past the grace period, and keeps younger orphans and referenced content', async () => {
+  it('sweeps pinned content no record version references and blocks no pin keeps once past the grace period, and keeps younger ones and referenced content', async () => {
     const storage = t.app.get<StoragePort>(STORAGE);
     const reconciler = t.app.get(RecordsReconciler);
     // A pass already in flight (the 30 s timer) would be joined and answer for the real clock: let it end first.
@@ -106,18 +129,24 @@ describe('records housekeeping: configured URL lifetimes, storage sweep of orpha
     // What a crash between storage.put and the version's transaction leaves behind.
     const orphan = (await storage.put(one(randomBytes(5000)))).cid;
     await sleep(50);
+    // What an upload killed mid-stream leaves behind: blocks no pin keeps (three leaves and their root).
+    const loose = (await storage.put(one(randomBytes(2 * 1024 * 1024 + 5000)))).cid;
+    await storage.unpin(loose);
     const young = (await storage.put(one(randomBytes(5000)))).cid;
     const pins = await pinTimes();
     expect(pins.get(kept.cid)).toBeLessThanOrEqual(pins.get(orphan)!);
     expect(pins.get(young)).toBeGreaterThan(pins.get(orphan)!);
 
-    // The grace period ends between the two orphans' pins: the older one (and the record's content) is past it.
-    const cutoff = (pins.get(orphan)! + pins.get(young)!) / 2;
+    // The grace period ends 25 ms after the orphan's pin: the orphan (and the record's content) is past
+    // it; what was written after the 50 ms pause (the loose blocks, the young orphan) is not.
+    const cutoff = pins.get(orphan)! + 25;
     const sweptAt = cutoff + reconciler.orphanGraceMs;
     const report = await reconcileAt(sweptAt);
     expect(report.orphansRemoved).toBe(1);
+    expect(report.blocksRemoved).toBe(1);
     expect(await storage.has(orphan)).toBe(false);
     expect(await storage.has(young)).toBe(true);
+    expect(await storage.has(loose)).toBe(true);
     expect((await pinTimes()).has(orphan)).toBe(false);
     expect(t.logs.some((line) => line.includes(`removed orphaned content ${orphan}`))).toBe(true);
     expect((await download(kept.id)).equals(keptBytes)).toBe(true);
@@ -126,8 +155,35 @@ describe('records housekeeping: configured URL lifetimes, storage sweep of orpha
     const youngPastGrace = pins.get(young)! + reconciler.orphanGraceMs + 1;
     expect((await reconcileAt(youngPastGrace)).orphansRemoved).toBe(0);
     expect(await storage.has(young)).toBe(true);
-    expect((await reconcileAt(sweptAt + SWEEP_INTERVAL_MS)).orphansRemoved).toBe(1);
+    const later = await reconcileAt(sweptAt + SWEEP_INTERVAL_MS);
+    expect(later.orphansRemoved).toBe(1);
+    expect(later.blocksRemoved).toBe(1 + 4);
     expect(await storage.has(young)).toBe(false);
+    expect(await storage.has(loose)).toBe(false);
     expect((await download(kept.id)).equals(keptBytes)).toBe(true);
+  });
+
+  it('takes back the blocks of an upload the client aborted mid-stream, once the request has ended', async () => {
+    const kept = await upload(randomBytes(300_000));
+    const before = await blockBytes(t.dataDir);
+    const created = await createRecord();
+    // 4 MiB of a promised 64 MiB, then the connection is cut.
+    const cut = request(`${t.url}${created.uploadUrl}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(64 * 1024 * 1024) },
+    });
+    cut.on('error', () => undefined);
+    cut.write(randomBytes(4 * 1024 * 1024));
+    // Stored blocks (1 MiB leaves) show the upload got under way before the cut.
+    expect(await until(async () => (await blockBytes(t.dataDir)) >= before + 2 * 1024 * 1024, 10_000)).toBe(true);
+    const during = await blockBytes(t.dataDir);
+    cut.destroy();
+
+    await until(async () => (await blockBytes(t.dataDir)) === before, 10_000);
+    expect({ before, during, after: await blockBytes(t.dataDir) }).toEqual({ before, during, after: before });
+    expect((await download(kept.id)).byteLength).toBe(300_000);
+    // Nothing is left for a later sweep either.
+    const { blocksRemoved } = await t.app.get(RecordsReconciler).runOnce(new Date(Date.now() + 365 * 24 * 60 * 60_000));
+    expect(blocksRemoved).toBe(0);
   });
 });

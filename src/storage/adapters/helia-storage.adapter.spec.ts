@@ -142,3 +142,48 @@ describe('HeliaStorage durable writes', () => {
     }
   });
 });
+
+describe('HeliaStorage failed puts', () => {
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'storage-failed-'));
+  });
+
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('leaves the blocks of a failed put while another put is in flight (it may be writing the same ones), and that put takes them back when it ends', async () => {
+    const storage = new HeliaStorage({ dataDir, chunkSize: 4096 });
+    await storage.start();
+    const blockCount = async () => (await filesUnder(join(dataDir, 'ipfs', 'blocks'))).length;
+    try {
+      const slowData = randomBytes(3 * 4096);
+      let resume!: () => void;
+      const resumed = new Promise<void>((resolve) => (resume = resolve));
+      async function* slow(): AsyncGenerator<Uint8Array> {
+        yield slowData.subarray(0, 2 * 4096);
+        await resumed;
+        yield slowData.subarray(2 * 4096);
+      }
+      const slowPut = storage.put(slow());
+
+      const failure = new Error('the client went away');
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield randomBytes(4 * 4096);
+        throw failure;
+      }
+      await expect(storage.put(failing())).rejects.toBe(failure);
+      // Its four leaves, and whichever of the slow put's first two are written by now.
+      expect(await blockCount()).toBeGreaterThanOrEqual(4);
+
+      resume();
+      const { cid } = await slowPut;
+      expect(await blockCount()).toBe(4); // the slow put's three leaves and root
+      expect((await collect(storage.get(cid))).equals(slowData)).toBe(true);
+    } finally {
+      await storage.stop();
+    }
+  });
+});

@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, opendir, readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { withBitswap } from '@helia/bitswap';
-import { unixfs, type UnixFS } from '@helia/unixfs';
+import { unixfs } from '@helia/unixfs';
 import { identify } from '@libp2p/identify';
 import { noise } from '@libp2p/noise';
 import { tcp } from '@libp2p/tcp';
@@ -20,6 +20,7 @@ import { createUnsafe } from 'multiformats/block';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import type {
+  StorageGcOptions,
   StorageGcResult,
   StorageGetOptions,
   StorageHealth,
@@ -86,12 +87,14 @@ interface Running {
   /** The filesystem blockstore with re-hashing reads, under helia's network-aware wrapper. */
   local: VerifyingBlockstore;
   /**
-   * Networked: UnixFS over helia's blockstore, so writes announce to bitswap peers. Embedded:
-   * straight over `local`, since helia's wrapper only adds an existence check (one more file
+   * What UnixFS writes into. Networked: helia's blockstore, so writes announce to bitswap peers.
+   * Embedded: straight `local`, since helia's wrapper only adds an existence check (one more file
    * system call) before every block write and read.
    */
-  writer: UnixFS;
+  writeStore: UnixFsBlockstore;
 }
+
+type UnixFsBlockstore = Parameters<typeof unixfs>[0]['blockstore'];
 
 /**
  * StoragePort on Helia: UnixFS (CIDv1, sha2-256, raw leaves, balanced DAG) over a filesystem
@@ -110,6 +113,11 @@ export class HeliaStorage implements StoragePort {
   private running: Running | undefined;
   private starting: Promise<void> | undefined;
   private readonly dialErrors = new Map<string, string>();
+  /**
+   * Blocks written by puts that failed, by block key, not yet removed: a failed put removes them
+   * only while no other write holds the lock (see discardUnwanted).
+   */
+  private readonly unwanted = new Map<string, CID>();
 
   constructor(private readonly options: HeliaStorageOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
@@ -170,11 +178,14 @@ export class HeliaStorage implements StoragePort {
   async put(source: AsyncIterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<StoragePutResult> {
     const running = this.requireRunning();
     const release = await this.lock.shared();
+    // Every block this put writes (or finds there already), by key: what a failure leaves to take back.
+    const written = new Map<string, CID>();
     try {
       const counter = { bytes: 0 };
       // Networked writes go through helia to bitswap, which may keep the bytes: no recycling there.
       const pool = running.libp2p === undefined ? new BufferPool(this.chunkSize, LEAF_WRITE_DEPTH + 2) : undefined;
-      const cid = await running.writer.addByteStream(source, {
+      const writer = unixfs({ blockstore: notingPuts(running.writeStore, written) });
+      const cid = await writer.addByteStream(source, {
         cidVersion: 1,
         rawLeaves: true,
         reduceSingleLeafToSelf: true,
@@ -188,8 +199,12 @@ export class HeliaStorage implements StoragePort {
       await running.local.sync();
       await this.writePin(cid);
       return { cid: cid.toString(), size: counter.bytes };
+    } catch (err) {
+      for (const [key, block] of written) this.unwanted.set(key, block);
+      throw err;
     } finally {
       release();
+      await this.discardUnwanted(running);
     }
   }
 
@@ -279,15 +294,22 @@ export class HeliaStorage implements StoragePort {
     return this.listPinsWithTimes();
   }
 
-  async gc(): Promise<StorageGcResult> {
+  async gc(options: StorageGcOptions = {}): Promise<StorageGcResult> {
     const running = this.requireRunning();
+    const writtenBefore = options.writtenBefore?.getTime();
     const release = await this.lock.exclusive();
     try {
       const live = await this.markLive(running);
       let removedBlocks = 0;
       for await (const { cid } of running.blockstore.getAll()) {
-        if (live.has(blockKey(cid))) continue;
+        const key = blockKey(cid);
+        if (live.has(key)) continue;
+        if (writtenBefore !== undefined) {
+          const writtenAt = await running.local.writtenAt(cid);
+          if (writtenAt === undefined || writtenAt.getTime() >= writtenBefore) continue;
+        }
         await running.blockstore.delete(cid);
+        this.unwanted.delete(key);
         removedBlocks += 1;
       }
       // Temporary files of writes a crash interrupted (none is in flight under the exclusive lock).
@@ -363,8 +385,8 @@ export class HeliaStorage implements StoragePort {
       await blockstore.close();
       throw new StorageUnavailableError(`storage failed to start: ${String(err)}`, { cause: err });
     }
-    const writer = libp2p === undefined ? unixfs({ blockstore: local }) : unixfs(helia);
-    this.running = { helia, blockstore, datastore, libp2p, local, writer };
+    const writeStore = libp2p === undefined ? local : helia.blockstore;
+    this.running = { helia, blockstore, datastore, libp2p, local, writeStore };
     await this.connectPeers(this.running);
   }
 
@@ -428,6 +450,29 @@ export class HeliaStorage implements StoragePort {
       const decoded = createUnsafe({ cid: block, bytes, codec: await running.helia.getCodec(block.code) });
       const children = [...decoded.links()].map(([, link]) => link);
       for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i]!);
+    }
+  }
+
+  /**
+   * Removes the blocks of failed puts that no pinned root uses. Only while nobody else holds the
+   * lock: a put in flight may be writing the very same blocks (content addressing shares them)
+   * before its pin, and waiting for it to finish would hold up every upload queued behind. Blocks
+   * left over go with the next put that finds the lock free, or with gc.
+   */
+  private async discardUnwanted(running: Running): Promise<void> {
+    if (this.unwanted.size === 0) return;
+    const release = this.lock.tryExclusive();
+    if (release === undefined) return;
+    try {
+      const live = await this.markLive(running);
+      for (const [key, block] of this.unwanted) {
+        if (!live.has(key)) await running.blockstore.delete(block);
+        this.unwanted.delete(key);
+      }
+    } catch {
+      // Kept in `unwanted` for the next attempt (and gc sweeps them anyway): the put's own outcome stands.
+    } finally {
+      release();
     }
   }
 
@@ -531,6 +576,19 @@ export class HeliaStorage implements StoragePort {
 }
 
 type Chunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/** `store`, noting in `written` the key of every block put through it. */
+function notingPuts(store: UnixFsBlockstore, written: Map<string, CID>): UnixFsBlockstore {
+  return {
+    get: (cid, options) => store.get(cid, options),
+    has: (cid, options) => store.has(cid, options),
+    put: (cid, bytes, options) => {
+      // Noted before the write starts: a write cut short may still have renamed its file into place.
+      written.set(blockKey(cid), cid);
+      return store.put(cid, bytes, options);
+    },
+  };
+}
 
 function peerIdOf(address: Multiaddr): string | undefined {
   return address.getComponents().find((component) => component.name === 'p2p')?.value;

@@ -1,7 +1,8 @@
 /**
  * FIFO readers-writer lock. Uploads hold the shared side from the first block until their pin is
  * recorded; gc and delete take the exclusive side, so a sweep never sees an upload's blocks before
- * the pin that protects them.
+ * the pin that protects them. `tryExclusive` is for work that may as well be left to a later sweep
+ * (the clean-up of a failed upload): it never waits, so it never holds up the uploads queued behind it.
  */
 export type Release = () => void;
 
@@ -21,6 +22,13 @@ export class ReadWriteLock {
 
   exclusive(): Promise<Release> {
     return this.enqueue(true);
+  }
+
+  /** The exclusive side if nobody holds or waits for the lock right now, otherwise undefined. */
+  tryExclusive(): Release | undefined {
+    if (this.writer || this.readers > 0 || this.queue.length > 0) return undefined;
+    this.writer = true;
+    return this.releaser(true);
   }
 
   private enqueue(exclusive: boolean): Promise<Release> {

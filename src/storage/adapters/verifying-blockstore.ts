@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FsBlockstore } from 'blockstore-fs';
 import type { ShardingStrategy } from 'blockstore-fs/sharding';
@@ -55,6 +55,19 @@ export class VerifyingBlockstore {
     const bytes = await this.readBlockFile(cid, () => readFile(this.pathOf(cid), { signal: options?.signal }));
     await verifyBlock(cid, bytes);
     yield bytes;
+  }
+
+  /**
+   * When the block's file was last written (every put of a block writes its file anew), or
+   * undefined when there is none.
+   */
+  async writtenAt(cid: CID): Promise<Date | undefined> {
+    try {
+      return (await stat(this.pathOf(cid))).mtime;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   private pathOf(cid: CID): string {

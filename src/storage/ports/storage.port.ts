@@ -35,6 +35,14 @@ export interface StoragePin {
   pinnedAt: Date;
 }
 
+export interface StorageGcOptions {
+  /**
+   * Removes only blocks last written before this time: a grace period for content put or
+   * unpinned since (default: every unreachable block, whatever its age).
+   */
+  writtenBefore?: Date;
+}
+
 export interface StorageGcResult {
   removedBlocks: number;
 }
@@ -45,7 +53,11 @@ export interface StorageHealth {
 }
 
 export interface StoragePort {
-  /** Streams the source into the store and pins it. Never buffers the whole content. */
+  /**
+   * Streams the source into the store and pins it. Never buffers the whole content. When it fails
+   * (the source throws, the signal aborts, a write fails) it removes the blocks it wrote that no
+   * pinned content uses, unless other writes are in flight then: those blocks are left to `gc`.
+   */
   put(source: AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<StoragePutResult>;
   /** Streams the content (or a byte range of it); every block is verified before it is yielded. */
   get(cid: string, options?: StorageGetOptions): AsyncIterable<Uint8Array>;
@@ -63,8 +75,8 @@ export interface StoragePort {
    * millions). Roots pinned or unpinned while it runs may or may not be listed.
    */
   pins(): AsyncIterable<StoragePin>;
-  /** Removes every block not reachable from a pinned root. */
-  gc(): Promise<StorageGcResult>;
+  /** Removes every block not reachable from a pinned root (with `writtenBefore`, only the older ones). */
+  gc(options?: StorageGcOptions): Promise<StorageGcResult>;
   health(): Promise<StorageHealth>;
   start(): Promise<void>;
   stop(): Promise<void>;
