@@ -4,6 +4,7 @@ import { PURPOSES, ROLES, type Purpose, type Role } from 'healthledger-chaincode
 import { DataSource, type EntityManager, IsNull, In } from 'typeorm';
 import { CacheService } from '../cache/cache.service.js';
 import { DomainError } from '../common/domain-error.js';
+import { isUuid } from '../common/input-rules.js';
 import type { Actor, RequestContext, UserActor } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { CryptoIntegrityError } from '../crypto/index.js';
@@ -67,9 +68,6 @@ export type BootstrapOutcome = 'created' | 'exists';
  * Users, sessions and tokens, and custody of users' private keys. Every method takes the request
  * context first; the actor in it comes from `authenticate`, which the middleware calls once per request.
  */
-/** Ids that can be user ids; anything else (SYSTEM, service accounts' client ids) has no name to find. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger('Auth');
@@ -368,7 +366,8 @@ export class AuthService {
   /** Drops cached principals of every session of a user (after a role or membership change). */
   /** Display names of users by id (unknown ids are absent): for lists that name actors, one query per page. */
   async displayNames(userIds: readonly string[]): Promise<Map<string, string>> {
-    const ids = [...new Set(userIds)].filter((id) => UUID.test(id));
+    // Only ids that can be user ids: anything else (SYSTEM, service accounts' client ids) has no name to find.
+    const ids = [...new Set(userIds)].filter(isUuid);
     if (ids.length === 0) return new Map();
     const rows = await this.dataSource.getRepository(UserEntity).find({ where: { id: In(ids) }, select: { id: true, name: true } });
     return new Map(rows.map((row) => [row.id, row.name]));
