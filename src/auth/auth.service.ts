@@ -8,7 +8,7 @@ import { isUuid } from '../common/input-rules.js';
 import type { Actor, RequestContext, UserActor } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { CryptoIntegrityError } from '../crypto/index.js';
-import { badInput, forbidden, INVALID_CREDENTIALS, unauthenticated } from './auth.errors.js';
+import { badInput, forbidden, INVALID_CREDENTIALS, onlyPatientsThere, unauthenticated } from './auth.errors.js';
 import { InvalidTokenError, JWT_AUDIENCE, JWT_ISSUER, JwtCodec } from './jwt.js';
 import { VerifiedTokens } from './verified-tokens.js';
 import {
@@ -191,6 +191,9 @@ export class AuthService {
       // Only a system admin can get here with a foreign id; an org admin was refused above.
       throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
     }
+    // Staff there would be staff of every self-registered patient (an auditor reading all their access
+    // events, a doctor writing their records): whoever asks, this organization holds patients only.
+    if (organization.isDefaultPatientOrganization && input.role !== 'PATIENT') throw onlyPatientsThere();
     const { user } = await this.createUserRecord({
       email: input.email,
       password: input.password,
