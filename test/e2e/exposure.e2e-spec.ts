@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type Auth } from '../support/api-client.js';
 import { readJson } from '../support/http.js';
@@ -44,6 +46,12 @@ describe('exposure to anonymous callers in production', () => {
     expect(asAdmin.components.ledger.details.verified).toBe(true);
     const asPatient = await fetch(`${t.url}/health`, { headers: headers(patient) });
     expect(await asPatient.text()).not.toContain(t.dataDir);
+  });
+
+  it('keeps the generated secrets out of DATA_DIR, so a copy of it holds no key', async () => {
+    expect(await readdir(t.dataDir)).not.toContain('secrets');
+    expect(t.config.secretsDir).not.toContain(t.dataDir + path.sep);
+    expect((await readdir(t.config.secretsDir)).sort()).toEqual(['jwt-secret', 'master-key']);
   });
 
   it.each(['POST', 'DELETE', 'PATCH'])('%s to a content URL is refused without echoing the URL or its token', async (method) => {

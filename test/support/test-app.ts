@@ -45,6 +45,8 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dir,
+    // Generated secrets beside the temporary DATA_DIR (a restart on it finds them again), removed with it.
+    SECRETS_DIR: secretsDirOf(dir),
     // Cheaper Argon2 (still Argon2id) and no login throttle from 127.0.0.1: e2e suites sign in often.
     // The production defaults are exercised by the auth tests that set them explicitly.
     ARGON2_MEMORY_KIB: '1024',
@@ -106,8 +108,11 @@ async function seedEmbeddedDatabase(dataDir: string): Promise<void> {
   await cp(inject('pgliteTemplate'), target, { recursive: true });
 }
 
+const secretsDirOf = (dataDir: string) => `${dataDir}-secrets`;
+
 async function discardData(dataDir: string, databaseUrl: string): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
+  await rm(secretsDirOf(dataDir), { recursive: true, force: true });
   if (!databaseUrl || !process.env.DATABASE_URL) return;
   await dropPostgresDatabase(process.env.DATABASE_URL, databaseUrl);
 }
