@@ -179,6 +179,7 @@ async function main(): Promise<void> {
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dataDir,
+    SECRETS_DIR: `${dataDir}-secrets`,
     ARGON2_MEMORY_KIB: '1024',
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
@@ -256,6 +257,7 @@ async function main(): Promise<void> {
     agent.destroy();
     await app.close();
     await rm(dataDir, { recursive: true, force: true });
+    await rm(`${dataDir}-secrets`, { recursive: true, force: true });
     if (baseDatabaseUrl) await dropPostgresDatabase(baseDatabaseUrl, databaseUrl);
   }
 }

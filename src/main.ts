@@ -6,6 +6,7 @@ import { createRootLogger } from './observability/logger.js';
 async function main(): Promise<void> {
   const config = await loadAppConfig();
   const logger = createRootLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
   const app = await createApp(config, { logger });
   await app.listen(config.http.port, config.http.host);
   const scheme = config.http.tls ? 'https' : 'http';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
       ledger: config.ledger.kind,
       storage: config.storage.kind,
       dataDir: config.dataDir,
+      secretsDir: config.secretsDir,
     },
     `HealthLedger listening on ${scheme}://${config.http.host}:${(app.getHttpServer().address() as { port: number }).port}`,
   );

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import { DomainError } from '../common/domain-error.js';
+import { UuidPipe } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { AuditQueryService } from './audit-query.service.js';
 
@@ -26,8 +27,8 @@ export class AuditExportController {
     @Ctx() ctx: RequestContext,
     @Res() res: Response,
     @Query('format') format = 'ndjson',
-    @Query('patientId') patientId?: string,
-    @Query('recordId') recordId?: string,
+    @Query('patientId', new UuidPipe({ optional: true })) patientId?: string,
+    @Query('recordId', new UuidPipe({ optional: true })) recordId?: string,
   ): Promise<void> {
     if (format !== 'ndjson' && format !== 'fhir') {
       throw new DomainError('BAD_USER_INPUT', 'format must be ndjson or fhir');

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { isUuid } from '../common/input-rules.js';
 import { verifyMerkleInclusion } from '../crypto/merkle.js';
 import { LEDGER } from '../ledger/ledger.module.js';
 import type { LedgerPort } from '../ledger/ports/ledger.port.js';
@@ -7,8 +8,6 @@ import { type AccessEvent, accessEventLeafHash, accessEventToJson } from './acce
 import { ledgerAuditBatch } from './audit-batcher.js';
 import { AuditEventNotFoundError } from './audit.errors.js';
 import { type AccessEventRow, accessEventFromRow, EVENT_COLUMNS, sql } from './audit-store.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AuditEventVerification {
   event: AccessEvent;
@@ -51,7 +50,7 @@ export class AuditVerificationService {
   ) {}
 
   async verifyEvent(id: string): Promise<AuditEventVerification> {
-    if (!UUID.test(id)) throw new AuditEventNotFoundError(id);
+    if (!isUuid(id)) throw new AuditEventNotFoundError(id);
     const [row] = await sql<AccessEventRow>(
       this.dataSource,
       `SELECT seq, ${EVENT_COLUMNS}, batch_id, leaf_index, leaf_hash, proof FROM access_event WHERE id = $1`,

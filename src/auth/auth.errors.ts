@@ -24,3 +24,8 @@ export function forbidden(message = 'Access denied'): DomainError {
 export function rateLimited(retryAfterSeconds: number, message: string): DomainError {
   return new DomainError('RATE_LIMITED', message, { retryAfterSeconds });
 }
+
+/** The built-in organization of self-registered patients holds PATIENT accounts only (no staff, no service accounts). */
+export function onlyPatientsThere(): DomainError {
+  return badInput('The organization of self-registered patients holds PATIENT accounts only', { field: 'role' });
+}

@@ -4,10 +4,11 @@ import { PURPOSES, ROLES, type Purpose, type Role } from 'healthledger-chaincode
 import { DataSource, type EntityManager, IsNull, In } from 'typeorm';
 import { CacheService } from '../cache/cache.service.js';
 import { DomainError } from '../common/domain-error.js';
+import { isUuid } from '../common/input-rules.js';
 import type { Actor, RequestContext, UserActor } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { CryptoIntegrityError } from '../crypto/index.js';
-import { badInput, forbidden, INVALID_CREDENTIALS, INVALID_RECOVERY, unauthenticated } from './auth.errors.js';
+import { badInput, forbidden, INVALID_CREDENTIALS, INVALID_RECOVERY, onlyPatientsThere, unauthenticated } from './auth.errors.js';
 import { InvalidTokenError, JWT_AUDIENCE, JWT_ISSUER, JwtCodec } from './jwt.js';
 import { VerifiedTokens } from './verified-tokens.js';
 import {
@@ -67,9 +68,6 @@ export type BootstrapOutcome = 'created' | 'exists';
  * Users, sessions and tokens, and custody of users' private keys. Every method takes the request
  * context first; the actor in it comes from `authenticate`, which the middleware calls once per request.
  */
-/** Ids that can be user ids; anything else (SYSTEM, service accounts' client ids) has no name to find. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger('Auth');
@@ -208,6 +206,9 @@ export class AuthService {
       // Only a system admin can get here with a foreign id; an org admin was refused above.
       throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
     }
+    // Staff there would be staff of every self-registered patient (an auditor reading all their access
+    // events, a doctor writing their records): whoever asks, this organization holds patients only.
+    if (organization.isDefaultPatientOrganization && input.role !== 'PATIENT') throw onlyPatientsThere();
     const { user } = await this.createUserRecord({
       email: input.email,
       password: input.password,
@@ -438,7 +439,8 @@ export class AuthService {
   /** Drops cached principals of every session of a user (after a role or membership change). */
   /** Display names of users by id (unknown ids are absent): for lists that name actors, one query per page. */
   async displayNames(userIds: readonly string[]): Promise<Map<string, string>> {
-    const ids = [...new Set(userIds)].filter((id) => UUID.test(id));
+    // Only ids that can be user ids: anything else (SYSTEM, service accounts' client ids) has no name to find.
+    const ids = [...new Set(userIds)].filter(isUuid);
     if (ids.length === 0) return new Map();
     const rows = await this.dataSource.getRepository(UserEntity).find({ where: { id: In(ids) }, select: { id: true, name: true } });
     return new Map(rows.map((row) => [row.id, row.name]));

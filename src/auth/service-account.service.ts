@@ -6,7 +6,7 @@ import { CacheService } from '../cache/cache.service.js';
 import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
 import { LedgerError } from '../ledger/ledger.errors.js';
-import { badInput, forbidden, unauthenticated } from './auth.errors.js';
+import { badInput, forbidden, onlyPatientsThere, unauthenticated } from './auth.errors.js';
 import { AuthService, serviceCacheKey } from './auth.service.js';
 import { LoginBackoff } from './login-backoff.js';
 import type { ServiceAccount, ServiceAccountCredentials, ServiceToken } from './models/service-account.model.js';
@@ -62,9 +62,9 @@ export class ServiceAccountService {
     if (unknown.length > 0) {
       throw badInput(`unknown scopes: ${unknown.join(', ')} (expected records:create|read|amend[:CATEGORY] or audit:read)`, { field: 'scopes' });
     }
-    if (!(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))) {
-      throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
-    }
+    const organization = await this.dataSource.getRepository(OrganizationEntity).findOneBy({ id: organizationId });
+    if (!organization) throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
+    if (organization.isDefaultPatientOrganization) throw onlyPatientsThere();
     const clientId = `hlsa_${randomBytes(12).toString('base64url')}`;
     const clientSecret = `hlss_${randomBytes(32).toString('base64url')}`;
     const account = await this.dataSource.transaction(async (manager) => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ describe('configuration', () => {
   });
   afterEach(async () => {
     await rm(dataDir, { recursive: true, force: true });
+    await rm(`${dataDir}-secrets`, { recursive: true, force: true });
   });
 
   it('defaults to the embedded mode', async () => {
@@ -114,7 +115,7 @@ describe('configuration', () => {
     expect(first.secrets.masterKey).toHaveLength(32);
     expect(second.secrets.jwtSecret).toBe(first.secrets.jwtSecret);
     expect(second.secrets.masterKey.equals(first.secrets.masterKey)).toBe(true);
-    const file = path.join(dataDir, 'secrets', 'master-key');
+    const file = path.join(`${dataDir}-secrets`, 'master-key');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await readFile(file, 'utf8')).trim()).toBe(first.secrets.masterKey.toString('hex'));
   });
@@ -125,5 +126,51 @@ describe('configuration', () => {
     expect(config.secrets.masterKey.toString('hex')).toBe(masterKey);
     expect(config.secrets.jwtSecret).toBe('x'.repeat(40));
     await expect(stat(path.join(dataDir, 'secrets', 'master-key'))).rejects.toThrow();
+    await expect(stat(`${dataDir}-secrets`)).rejects.toThrow();
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('keeps generated secrets outside DATA_DIR: beside it by default, or in SECRETS_DIR', async () => {
+    const config = await loadAppConfig({ DATA_DIR: dataDir });
+    expect(config.secretsDir).toBe(`${dataDir}-secrets`);
+    expect((await readdir(`${dataDir}-secrets`)).sort()).toEqual(['jwt-secret', 'master-key']);
+    expect(await readdir(dataDir)).toEqual([]);
+    expect(config.warnings).toEqual([]);
+
+    const elsewhere = path.join(dataDir, '..', `${path.basename(dataDir)}-secrets`, 'vault');
+    const chosen = await loadAppConfig({ DATA_DIR: dataDir, SECRETS_DIR: elsewhere });
+    expect(chosen.secretsDir).toBe(path.resolve(elsewhere));
+    expect((await readdir(elsewhere)).sort()).toEqual(['jwt-secret', 'master-key']);
+    expect(chosen.secrets.masterKey.equals(config.secrets.masterKey)).toBe(false);
+  });
+
+  it('warns when secrets and data share a directory tree, either way round', async () => {
+    const inside = await loadAppConfig({ DATA_DIR: dataDir, SECRETS_DIR: path.join(dataDir, 'keys') });
+    expect(inside.warnings).toEqual([expect.stringMatching(/SECRETS_DIR .* and DATA_DIR .* share a directory tree/)]);
+    const around = await loadAppConfig({ DATA_DIR: path.join(dataDir, 'data'), SECRETS_DIR: dataDir });
+    expect(around.warnings).toHaveLength(1);
+  });
+
+  it('moves the secrets of an older installation out of DATA_DIR/secrets, keeping their values', async () => {
+    const legacyDir = path.join(dataDir, 'secrets');
+    await mkdir(legacyDir, { mode: 0o700 });
+    await writeFile(path.join(legacyDir, 'master-key'), `${'cd'.repeat(32)}\n`, { mode: 0o600 });
+    await writeFile(path.join(legacyDir, 'jwt-secret'), `${'j'.repeat(48)}\n`, { mode: 0o600 });
+    const config = await loadAppConfig({ DATA_DIR: dataDir });
+    expect(config.secrets.masterKey.toString('hex')).toBe('cd'.repeat(32));
+    expect(config.secrets.jwtSecret).toBe('j'.repeat(48));
+    expect(config.warnings).toEqual([expect.stringMatching(/moved jwt-secret and master-key from .* to SECRETS_DIR/)]);
+    await expect(stat(legacyDir)).rejects.toThrow();
+    expect((await stat(path.join(`${dataDir}-secrets`, 'master-key'))).mode & 0o777).toBe(0o600);
+    const again = await loadAppConfig({ DATA_DIR: dataDir });
+    expect(again.secrets.masterKey.toString('hex')).toBe('cd'.repeat(32));
+    expect(again.warnings).toEqual([]);
+  });
+
+  it('refuses to start when DATA_DIR/secrets and SECRETS_DIR hold different secrets', async () => {
+    await loadAppConfig({ DATA_DIR: dataDir });
+    await mkdir(path.join(dataDir, 'secrets'));
+    await writeFile(path.join(dataDir, 'secrets', 'master-key'), 'ef'.repeat(32));
+    await expect(loadAppConfig({ DATA_DIR: dataDir })).rejects.toThrow(/hold different secrets/);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_AUDIT_BATCH_MAX_EVENTS, envSchema, type Env } from './config.schema.js';
 
@@ -41,6 +42,8 @@ export class AppConfig {
   readonly nodeEnv: Env['NODE_ENV'];
   readonly isProduction: boolean;
   readonly dataDir: string;
+  /** Where the embedded mode keeps its generated secrets (master key, JWT secret): never inside dataDir by default. */
+  readonly secretsDir: string;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly http: {
     host: string;
@@ -70,10 +73,13 @@ export class AppConfig {
   constructor(
     env: Env,
     readonly secrets: { jwtSecret: string; masterKey: Buffer },
+    /** What the operator should know at start (main.ts logs each as a warning). */
+    readonly warnings: readonly string[] = [],
   ) {
     this.nodeEnv = env.NODE_ENV;
     this.isProduction = env.NODE_ENV === 'production';
     this.dataDir = path.resolve(env.DATA_DIR);
+    this.secretsDir = secretsDirOf(env);
     this.logLevel = env.LOG_LEVEL;
     this.http = {
       host: env.HOST,
@@ -147,21 +153,85 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
   throw new ConfigValidationError(problems);
 }
 
+/**
+ * Default SECRETS_DIR: beside DATA_DIR, named after it (`./data` → `./data-secrets`). Never inside the
+ * data tree, so a copy or backup of DATA_DIR holds no key that decrypts it; named after DATA_DIR, so
+ * each installation (and each test's temporary DATA_DIR) keeps its own, never the working directory's.
+ */
+function secretsDirOf(env: Env): string {
+  return path.resolve(env.SECRETS_DIR ?? `${path.resolve(env.DATA_DIR)}-secrets`);
+}
+
+const SECRET_FILES = ['jwt-secret', 'master-key'] as const;
+
 export async function loadAppConfig(source: NodeJS.ProcessEnv = process.env): Promise<AppConfig> {
   const env = parseEnv(source);
   const dataDir = path.resolve(env.DATA_DIR);
+  const secretsDir = secretsDirOf(env);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const jwtSecret = env.JWT_SECRET ?? (await readOrCreateSecret(dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url')));
-  const masterKeyHex = env.MASTER_KEY ?? (await readOrCreateSecret(dataDir, 'master-key', () => randomBytes(32).toString('hex')));
-  return new AppConfig(env, { jwtSecret, masterKey: Buffer.from(masterKeyHex, 'hex') });
+  const warnings = await moveLegacySecrets(dataDir, secretsDir);
+  if ((!env.JWT_SECRET || !env.MASTER_KEY) && sharesTree(dataDir, secretsDir)) {
+    warnings.push(
+      `SECRETS_DIR (${secretsDir}) and DATA_DIR (${dataDir}) share a directory tree: a copy of one then carries the keys ` +
+        'that decrypt the other. Keep them apart, and keep SECRETS_DIR out of backups of DATA_DIR',
+    );
+  }
+  const jwtSecret = env.JWT_SECRET ?? (await readOrCreateSecret(secretsDir, 'jwt-secret', () => randomBytes(48).toString('base64url')));
+  const masterKeyHex = env.MASTER_KEY ?? (await readOrCreateSecret(secretsDir, 'master-key', () => randomBytes(32).toString('hex')));
+  return new AppConfig(env, { jwtSecret, masterKey: Buffer.from(masterKeyHex, 'hex') }, warnings);
+}
+
+function sharesTree(a: string, b: string): boolean {
+  const inside = (child: string, parent: string) => !path.relative(parent, child).startsWith('..') && !path.isAbsolute(path.relative(parent, child));
+  return inside(a, b) || inside(b, a);
+}
+
+/**
+ * Installations from before SECRETS_DIR kept their generated secrets in DATA_DIR/secrets: they are
+ * moved to SECRETS_DIR (copied, then removed), so the data directory stops carrying its keys from
+ * this start on. The same secret in both places is fine; two different ones stop the start (which one
+ * seals the organization keys is not for a program to guess).
+ */
+async function moveLegacySecrets(dataDir: string, secretsDir: string): Promise<string[]> {
+  const legacyDir = path.join(dataDir, 'secrets');
+  if (path.resolve(legacyDir) === secretsDir) return [];
+  const moved: string[] = [];
+  for (const name of SECRET_FILES) {
+    const legacy = await readFile(path.join(legacyDir, name), 'utf8').catch(ifMissing(undefined));
+    if (legacy === undefined) continue;
+    const target = path.join(secretsDir, name);
+    await mkdir(secretsDir, { recursive: true, mode: 0o700 });
+    await copyFile(path.join(legacyDir, name), target, constants.COPYFILE_EXCL).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+    if ((await readFile(target, 'utf8')).trim() !== legacy.trim()) {
+      throw new ConfigValidationError([
+        `SECRETS_DIR: ${target} and ${path.join(legacyDir, name)} hold different secrets; keep the one your data was sealed with in SECRETS_DIR and remove the other`,
+      ]);
+    }
+    await chmod(target, 0o600);
+    await unlink(path.join(legacyDir, name));
+    moved.push(name);
+  }
+  const left = await readdir(legacyDir).catch(ifMissing(undefined));
+  if (left?.length === 0) await rmdir(legacyDir);
+  return moved.length === 0
+    ? []
+    : [`moved ${moved.join(' and ')} from ${legacyDir} to SECRETS_DIR (${secretsDir}); copies and backups of DATA_DIR made before now still hold them`];
+}
+
+function ifMissing<T>(fallback: T) {
+  return (error: NodeJS.ErrnoException): T => {
+    if (error.code === 'ENOENT') return fallback;
+    throw error;
+  };
 }
 
 /**
  * Embedded mode only (production requires the variables): a secret generated once and kept, owner-only,
- * under DATA_DIR/secrets so restarts keep tokens and sealed keys valid.
+ * in SECRETS_DIR so restarts keep tokens and sealed keys valid.
  */
-async function readOrCreateSecret(dataDir: string, name: string, generate: () => string): Promise<string> {
-  const dir = path.join(dataDir, 'secrets');
+async function readOrCreateSecret(dir: string, name: string, generate: () => string): Promise<string> {
   const file = path.join(dir, name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   try {

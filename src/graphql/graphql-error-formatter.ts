@@ -54,5 +54,14 @@ function classify(formatted: GraphQLFormattedError, original: unknown): PublicEr
   if (typeof code === 'string' && (REQUEST_ERROR_CODES.has(code) || isErrorCode(code))) {
     return toPublicError(new DomainError(isErrorCode(code) ? code : 'BAD_USER_INPUT', formatted.message));
   }
+  // Apollo refuses some requests with a 4xx status and no code of its own (a persisted-query hash that
+  // does not match its query, an unsupported persisted-query version): the client's doing too.
+  if (!formatted.path && isClientStatus(httpStatusOf(original))) return toPublicError(new DomainError('BAD_USER_INPUT', formatted.message));
   return toPublicError(original);
 }
+
+function httpStatusOf(error: unknown): unknown {
+  return (error as { extensions?: { http?: { status?: unknown } } } | undefined)?.extensions?.http?.status;
+}
+
+const isClientStatus = (status: unknown): boolean => typeof status === 'number' && status >= 400 && status < 500;

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { createGraphqlErrorFormatter } from './graphql-error-formatter.js';
 import { graphqlMetricsPlugin, queryLimitsPlugin } from './graphql-plugins.js';
+import { inputValidationPlugin } from './input-validation.plugin.js';
 import { GraphqlIdeController } from './ide/graphql-ide.controller.js';
 
 @Module({
@@ -25,7 +26,7 @@ import { GraphqlIdeController } from './ide/graphql-ide.controller.js';
           graphiql: false,
           includeStacktraceInErrorResponses: development,
           formatError: createGraphqlErrorFormatter(metrics, development),
-          plugins: [queryLimitsPlugin(config.graphql), graphqlMetricsPlugin(metrics)],
+          plugins: [queryLimitsPlugin(config.graphql), inputValidationPlugin(), graphqlMetricsPlugin(metrics)],
           context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }),
         };
       },

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Put, Query, Req, Res } from '@nestjs/common';
+import { All, Controller, Get, Param, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Public } from '../access/public.decorator.js';
 import { DomainError } from '../common/domain-error.js';
@@ -55,6 +55,18 @@ export class RecordsController {
       // Headers are out: cutting the connection is the only signal left (the length is then never reached).
       response.destroy();
     }
+  }
+
+  /**
+   * Any other method on a content URL. Without this route the framework's 404 would repeat the whole
+   * URL, signed token included, in its message (and so wherever clients and proxies log responses).
+   */
+  @All(':id/content')
+  @Public('refuses every method but PUT and GET, naming no part of the URL')
+  refuseOtherMethods(@Req() request: Request, @Res({ passthrough: true }) response: Response): never {
+    response.setHeader('allow', 'GET, PUT');
+    if (!request.readableEnded) response.setHeader('connection', 'close');
+    throw new DomainError('BAD_USER_INPUT', `${request.method} is not served here: content URLs take PUT (upload) or GET (download)`);
   }
 }
 

@@ -123,13 +123,9 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
   beforeAll(async () => {
     t = await startTestApp({ ARGON2_MEMORY_KIB: '1024', LOGIN_RATE_LIMIT: '100000', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     root = await login(ADMIN.email);
-    const registered = await gql<{ register: Auth }>(
-      undefined,
-      'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id role organization { id } } } }',
-      { input: { email: 'pat@example.org', password: PASSWORD, name: 'Pat Ient' } },
-    );
-    patient = registered.data!.register;
-    patientOrganizationId = patient.user.organization!.id;
+    // Patient and lab of one clinic (the built-in organization of self-registered patients has no staff).
+    patientOrganizationId = await createOrganization('Patient Clinic');
+    patient = await createStaff('PATIENT', patientOrganizationId);
     hospital = await createOrganization('St. Example Hospital');
     otherHospital = await createOrganization('Other Hospital');
     doctor = await createStaff('DOCTOR', hospital);

@@ -60,14 +60,12 @@ describe('key rotation: audited with the version switch', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
-    patient = (
-      await gql<{ register: Auth }>(undefined, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id organization { id } } } }', {
-        input: { email: 'rotation.patient@example.org', password: PASSWORD, name: 'Rotation Patient' },
-      })
-    ).register;
     const root = await login(ADMIN.email, ADMIN.password);
+    // Patient and lab of one clinic: the lab writes its patients' results without a consent.
+    const clinic = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Rotation Clinic" }) { id } }')).createOrganization.id;
+    patient = await staff(root, 'rotation.patient@example.org', 'PATIENT', clinic);
     const hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Rotation Hospital" }) { id } }')).createOrganization.id;
-    lab = await staff(root, 'rotation.lab@example.org', 'LAB', patient.user.organization!.id);
+    lab = await staff(root, 'rotation.lab@example.org', 'LAB', clinic);
     doctor = await staff(root, 'rotation.doctor@example.org', 'DOCTOR', hospital);
   });
   afterAll(async () => {

@@ -65,9 +65,16 @@ describe('story: a patient’s record from upload to break-glass', () => {
     ).data!.register;
     const root = await login(ADMIN.email, ADMIN.password);
     const hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "General Hospital" }) { id } }')).data!.createOrganization.id;
-    const lab = await staff(root, 'lab@example.org', 'LAB', patient.user.organization!.id);
+    const cityLab = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "City Lab" }) { id } }')).data!.createOrganization.id;
+    const lab = await staff(root, 'lab@example.org', 'LAB', cityLab);
     const doctor = await staff(root, 'doctor@example.org', 'DOCTOR', hospital);
     const erDoctor = await staff(root, 'er.doctor@example.org', 'DOCTOR', hospital);
+
+    // The patient lets the lab write results (staff of the patients' built-in organization would need no consent: there are none).
+    const labConsent = await gql(patient, 'mutation($input: GrantConsentInput!) { grantConsent(input: $input) { id } }', {
+      input: { granteeOrganizationId: cityLab, categories: ['LAB_RESULT'], actions: ['WRITE'], purposes: ['TREATMENT'] },
+    });
+    expect(labConsent.error).toBeUndefined();
 
     // A lab uploads a result for the patient.
     const created = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(

@@ -84,10 +84,12 @@ describe.skipIf(!existsSync(MAIN))('the server process', () => {
   });
   afterAll(async () => {
     await rm(dataDir, { recursive: true, force: true });
+    await rm(`${dataDir}-secrets`, { recursive: true, force: true });
   });
 
   const env = () => ({
     DATA_DIR: dataDir,
+    SECRETS_DIR: `${dataDir}-secrets`,
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
   });

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { inject } from 'vitest';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory.js';
-import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
+import { AppConfig, loadAppConfig, parseEnv } from '../../src/config/app-config.js';
 import { createRootLogger } from '../../src/observability/logger.js';
 import { dropPostgresDatabase, ownPostgresDatabase } from './postgres-database.js';
 
@@ -38,12 +38,15 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'hl-e2e-')));
   await seedEmbeddedDatabase(dir);
   const databaseUrl = process.env.DATABASE_URL ? await ownPostgresDatabase(process.env.DATABASE_URL, dir) : '';
-  const config = await loadAppConfig({
-    NODE_ENV: 'test',
+  const { NODE_ENV: mode, ...overrides } = env;
+  const source = {
+    NODE_ENV: mode === undefined || mode === 'production' ? 'test' : mode,
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dir,
+    // Generated secrets beside the temporary DATA_DIR (a restart on it finds them again), removed with it.
+    SECRETS_DIR: secretsDirOf(dir),
     // Cheaper Argon2 (still Argon2id) and no login throttle from 127.0.0.1: e2e suites sign in often.
     // The production defaults are exercised by the auth tests that set them explicitly.
     ARGON2_MEMORY_KIB: '1024',
@@ -52,8 +55,12 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     CACHE_NAMESPACE: `test-${path.basename(dir)}`,
     DATABASE_URL: databaseUrl,
     REDIS_URL: process.env.REDIS_URL ?? '',
-    ...env,
-  });
+    ...overrides,
+  };
+  const testConfig = await loadAppConfig(source);
+  // NODE_ENV=production: what production mode changes, on the embedded backends and the generated
+  // secrets (the schema itself would demand DATABASE_URL and operator-provided secrets).
+  const config = mode === 'production' ? new AppConfig({ ...parseEnv(source), NODE_ENV: 'production' }, testConfig.secrets) : testConfig;
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, callback) {
@@ -101,8 +108,11 @@ async function seedEmbeddedDatabase(dataDir: string): Promise<void> {
   await cp(inject('pgliteTemplate'), target, { recursive: true });
 }
 
+const secretsDirOf = (dataDir: string) => `${dataDir}-secrets`;
+
 async function discardData(dataDir: string, databaseUrl: string): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
+  await rm(secretsDirOf(dataDir), { recursive: true, force: true });
   if (!databaseUrl || !process.env.DATABASE_URL) return;
   await dropPostgresDatabase(process.env.DATABASE_URL, databaseUrl);
 }

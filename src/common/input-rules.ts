@@ -1,0 +1,26 @@
+import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
+import { DomainError } from './domain-error.js';
+
+/**
+ * What every id and string a client sends must satisfy before it reaches a service, checked once at
+ * the edge (the GraphQL input plugin, the REST pipes below): ids are UUIDs (every table keys on
+ * one), and no string holds a NUL byte (PostgreSQL text cannot store it and answers with an error).
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+
+export const hasNul = (value: string): boolean => value.includes('\u0000');
+
+/** A route parameter or query value that must be an id: BAD_USER_INPUT otherwise (absent is fine when optional). */
+@Injectable()
+export class UuidPipe implements PipeTransform<unknown, string | undefined> {
+  constructor(private readonly options: { optional?: boolean } = {}) {}
+
+  transform(value: unknown, metadata: ArgumentMetadata): string | undefined {
+    if (value === undefined && this.options.optional) return undefined;
+    if (isUuid(value)) return value;
+    const name = metadata.data ?? metadata.type;
+    throw new DomainError('BAD_USER_INPUT', `${name} must be an id (a UUID)`, { field: name });
+  }
+}
