@@ -8,8 +8,10 @@
  * operation in the first and the last minute (what grew). Exits 1, loudly, when the last minute's
  * throughput is under 80 % of the first's.
  *
- *   npm run bench:soak -- [--minutes=10] [--workers=8]
+ *   npm run bench:soak -- [--minutes=10] [--workers=8] [--profile=DIR]
  *
+ * --profile=DIR writes a V8 CPU profile of the whole server run into DIR (node --cpu-prof), to see
+ * what grows.
  * Rate limits are raised for the run (they would otherwise be what is measured).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -89,7 +91,8 @@ async function cpuMs(pid: number): Promise<number> {
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (const started = Date.now(); ; ) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
     const up = await request(port, 'GET', '/health', {}).then(
@@ -191,10 +194,10 @@ async function main(): Promise<void> {
     }
 
     const upload = async (worker: Worker) => {
-      const { createRecord } = await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+      const { createRecord } = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
         port,
         worker.patient.token,
-        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { id } uploadUrl } }',
+        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
         { i: { patientId: worker.patient.id, title: 'Soak result', category: pick(CATEGORIES), contentType: 'application/octet-stream' } },
       );
       const bytes = randomBytes(2048);
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
         'content-length': String(bytes.length),
       }, bytes);
       if (put.status !== 201) throw new Error(`upload: ${put.status} ${put.body.toString()}`);
-      worker.records.push(createRecord.record.id);
+      worker.records.push(createRecord.recordId);
     };
     for (const worker of workers) for (let i = 0; i < 3; i++) await upload(worker);
 

@@ -275,7 +275,7 @@ export class AuthService {
    */
   private async userManagedBy(ctx: RequestContext, userId: string, verb: 'disable' | 'enable'): Promise<UserEntity> {
     const actor = requireUser(ctx);
-    if (typeof userId !== 'string' || !UUID.test(userId)) throw badInput('id must be a user id', { field: 'id' });
+    if (typeof userId !== 'string' || !isUuid(userId)) throw badInput('id must be a user id', { field: 'id' });
     if (userId.toLowerCase() === actor.id.toLowerCase()) throw forbidden(`You cannot ${verb} your own account`);
     const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id: userId });
     if (actor.systemAdmin) {

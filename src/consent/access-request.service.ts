@@ -7,7 +7,8 @@ import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ACCESS_REQUEST_STATUSES, AccessRequestEntity, type AccessRequestStatus } from './consent.entities.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
-import { ConsentService, badInput, isUuid, requirePatient } from './consent.service.js';
+import { isUuid } from '../common/input-rules.js';
+import { ConsentService, badInput, requirePatient } from './consent.service.js';
 import type { AccessRequest } from './models/consent.model.js';
 
 const DAY_MS = 86_400_000;

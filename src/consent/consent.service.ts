@@ -19,6 +19,7 @@ import { AccessService, accessDenied, requireActor } from '../access/access.serv
 import { AuthService } from '../auth/auth.service.js';
 import { OrganizationEntity } from '../auth/organization.entity.js';
 import { DomainError } from '../common/domain-error.js';
+import { isUuid } from '../common/input-rules.js';
 import type { RequestContext, UserActor } from '../common/request-context.js';
 import { signCanonical } from '../crypto/index.js';
 import { LEDGER } from '../ledger/ledger.module.js';
@@ -231,14 +232,8 @@ export class ConsentService {
     try {
       await this.dataSource.transaction(async (manager) => {
         await this.recordKeys.lockRecords(manager, scopeOf(payload.patientId, payload.scope));
-        for (const { recordId, version } of await this.versionsInScope(payload.patientId, payload.scope, manager)) {
-          const dek = await this.recordKeys.unwrapOwn(patient, keys.wrappingPrivateKey, recordId, version, manager);
-          try {
-            await this.recordKeys.wrapForRecipients(recordId, version, dek, [recipient], manager);
-          } finally {
-            dek.fill(0);
-          }
-        }
+        const versions = await this.versionsInScope(payload.patientId, payload.scope, manager);
+        await this.recordKeys.extendWraps(patient, keys.wrappingPrivateKey, versions, [recipient], manager);
       });
     } finally {
       keys.wrappingPrivateKey.fill(0);
@@ -264,7 +259,7 @@ export class ConsentService {
    */
   private async recordsOnlyThisConsentOpens(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
     const inScope = new Set((await this.versionsInScope(row.patientId, row.grantPayload.scope, manager)).map((ref) => ref.recordId));
-    const others = (await this.verified.honouredFor(row.patientId, manager)).filter(({ consent }) => {
+    const others = (await this.verified.liveFor(row.patientId, manager)).filter(({ consent }) => {
       const other = consentRecipient(consent);
       return (
         consent.id !== row.id &&
@@ -379,6 +374,3 @@ function isoInstant(value: Date, field: string): string {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw badInput(`${field} is not a valid time`, field);
   return value.toISOString();
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string): boolean => UUID.test(value);

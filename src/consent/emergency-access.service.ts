@@ -9,7 +9,8 @@ import { LEDGER } from '../ledger/ledger.module.js';
 import type { LedgerPort } from '../ledger/ports/ledger.port.js';
 import { EmergencyAccessEntity } from './consent.entities.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
-import { badInput, isUuid } from './consent.service.js';
+import { isUuid } from '../common/input-rules.js';
+import { badInput } from './consent.service.js';
 import type { EmergencyAccess } from './models/consent.model.js';
 
 export const DEFAULT_BREAK_GLASS_MINUTES = 60;

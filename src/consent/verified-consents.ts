@@ -6,7 +6,7 @@ import {
   type PolicyEmergencyGrant,
   type UserState,
 } from 'healthledger-chaincode/shared';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { PatientGrants } from '../access/ability.factory.js';
 import type { ConsentSource } from '../access/consent-source.js';
 import { BoundedMap } from '../cache/bounded-map.js';
@@ -20,6 +20,8 @@ import { honouredConsent } from './signed-consent.js';
 /** How long a patient's registered signing key is reused before it is read from the ledger again. */
 const SIGNING_KEY_TTL_MS = 60_000;
 const MAX_CACHED_SIGNING_KEYS = 10_000;
+/** Consents past their use (revoked, expired) still read for an access check: the latest name a refusal's reason. */
+const RECENT_INACTIVE_CONSENTS = 10;
 
 export interface HonouredConsent {
   readonly row: ConsentEntity;
@@ -49,7 +51,30 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
 
   /** Every honoured consent of the patient (any status), oldest first; with `manager`, as that transaction sees them. */
   async honouredFor(patientId: string, manager: EntityManager = this.dataSource.manager): Promise<HonouredConsent[]> {
-    const rows = await manager.getRepository(ConsentEntity).find({ where: { patientId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.honoured(patientId, await manager.getRepository(ConsentEntity).find({ where: { patientId }, order: { createdAt: 'ASC', id: 'ASC' } }));
+  }
+
+  /**
+   * The consents an access decision or a key wrap needs, oldest first: those whose row is ACTIVE and
+   * not past validUntil (each still verified and checked against the ledger's revocations), plus the
+   * patient's most recent others, which name the reason of a refusal (CONSENT_REVOKED, ...). A
+   * patient's history of revoked and expired consents would otherwise be read, verified and evaluated
+   * on every check. Filtering on the row is safe: a row can hide a consent (take access away), never
+   * make one count that its signature and the ledger do not back.
+   */
+  async liveFor(patientId: string, manager: EntityManager = this.dataSource.manager): Promise<HonouredConsent[]> {
+    const repository = manager.getRepository(ConsentEntity);
+    const [live, recent] = await Promise.all([
+      repository.find({ where: { patientId, status: 'ACTIVE', validUntil: MoreThan(new Date()) } }),
+      repository.find({ where: { patientId }, order: { createdAt: 'DESC', id: 'DESC' }, take: RECENT_INACTIVE_CONSENTS }),
+    ]);
+    const rows = [...new Map([...live, ...recent].map((row) => [row.id, row])).values()].sort(
+      (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+    return this.honoured(patientId, rows);
+  }
+
+  private async honoured(patientId: string, rows: readonly ConsentEntity[]): Promise<HonouredConsent[]> {
     if (rows.length === 0) return [];
     const key = await this.signingKeyOf(patientId);
     if (!key) return [];
@@ -66,7 +91,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   }
 
   async grantsFor(patientId: string, actorId: string): Promise<PatientGrants> {
-    const [honoured, emergencies] = await Promise.all([this.honouredFor(patientId), this.emergencyGrants(patientId, actorId)]);
+    const [honoured, emergencies] = await Promise.all([this.liveFor(patientId), this.emergencyGrants(patientId, actorId)]);
     return { consents: honoured.map(({ consent }) => consent), emergencies };
   }
 
@@ -78,7 +103,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   async consentRecipientsFor(scope: RecordKeyScope, manager?: EntityManager): Promise<readonly RecipientRef[]> {
     const now = Date.now();
     const recipients = new Map<string, RecipientRef>();
-    for (const { consent } of await this.honouredFor(scope.patientId, manager)) {
+    for (const { consent } of await this.liveFor(scope.patientId, manager)) {
       if (consent.status !== 'ACTIVE' || Date.parse(consent.validUntil) <= now) continue;
       if (!consent.scope.recordIds.includes(scope.recordId) && !consent.scope.categories.includes(scope.category)) continue;
       const recipient = consentRecipient(consent);

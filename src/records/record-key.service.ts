@@ -8,12 +8,26 @@ import { OrganizationService } from '../auth/organization.service.js';
 import { UserEntity } from '../auth/user.entity.js';
 import { SYSTEM_ACTOR, type RequestContext } from '../common/request-context.js';
 import { DomainError } from '../common/domain-error.js';
-import { unwrapKey, wrapKey, type WrapRecipient } from '../crypto/index.js';
+import { privateKeyFromRaw, unwrapKey, wrapKey, type WrapRecipient } from '../crypto/index.js';
 import type { RecipientRef, RecordKeyOperations, RecordVersionRef, WrapDeletionScope } from './record-keys.js';
 import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './records.entities.js';
 
 /** The key id a wrap names (authenticated inside the wrap): the recipient, so a wrap moved to another row fails. */
 export const wrapKeyId = (recipient: RecipientRef): string => `${recipient.kind}:${recipient.id}`;
+
+/** Wraps per INSERT statement (each row binds 6 parameters). */
+const WRAP_INSERT_BATCH = 500;
+
+function wrapRow(recordId: string, version: number, dek: Uint8Array, { recipient, target }: { recipient: RecipientRef; target: WrapRecipient }) {
+  return {
+    recordId,
+    version,
+    recipientKind: recipient.kind,
+    recipientId: recipient.id,
+    keyId: target.keyId,
+    wrappedKey: wrapKey(dek, target, { recordId, version }),
+  };
+}
 
 /**
  * Owns `record_key_wraps`: wraps a version's data key for recipients (public keys only), deletes a
@@ -61,29 +75,68 @@ export class RecordKeyService implements RecordKeyOperations {
     recipients: readonly RecipientRef[],
     manager: EntityManager = this.dataSource.manager,
   ): Promise<number> {
+    const targets = await this.wrapTargets(recipients, manager);
+    return this.insertWraps(targets.map((target) => wrapRow(recordId, version, dek, target)), manager);
+  }
+
+  /**
+   * Gives the recipients the data keys of these versions: each is unwrapped with `holder`'s own wrap
+   * and private key (the patient's, unsealed in session beforehand) and wrapped for them. A fixed
+   * number of statements whatever the number of versions: a grant over a category covers every
+   * record of the patient in it. FORBIDDEN when the holder lacks a wrap of one of them.
+   */
+  async extendWraps(
+    holder: RecipientRef,
+    holderPrivateKey: Uint8Array,
+    versions: readonly RecordVersionRef[],
+    recipients: readonly RecipientRef[],
+    manager: EntityManager,
+  ): Promise<number> {
+    if (versions.length === 0) return 0;
+    const targets = await this.wrapTargets(recipients, manager);
+    const own = await manager.getRepository(RecordKeyWrapEntity).findBy({
+      recipientKind: holder.kind,
+      recipientId: holder.id,
+      recordId: In([...new Set(versions.map((ref) => ref.recordId))]),
+    });
+    const ownByVersion = new Map(own.map((wrap) => [`${wrap.recordId}:${wrap.version}`, wrap]));
+    const privateKey = privateKeyFromRaw('x25519', holderPrivateKey);
+    const rows = versions.flatMap(({ recordId, version }) => {
+      const wrap = ownByVersion.get(`${recordId}:${version}`);
+      if (!wrap) throw accessDenied();
+      const dek = unwrapKey(wrap.wrappedKey, privateKey, { recordId, version });
+      try {
+        return targets.map((target) => wrapRow(recordId, version, dek, target));
+      } finally {
+        dek.fill(0);
+      }
+    });
+    return this.insertWraps(rows, manager);
+  }
+
+  /** The recipients with their current public keys; BAD_USER_INPUT for one that has none. */
+  private async wrapTargets(recipients: readonly RecipientRef[], manager: EntityManager): Promise<Array<{ recipient: RecipientRef; target: WrapRecipient }>> {
     const unique = [...new Map(recipients.map((recipient) => [wrapKeyId(recipient), recipient])).values()];
-    if (unique.length === 0) return 0;
+    if (unique.length === 0) return [];
     const keys = await this.publicKeysOf(unique, manager);
-    const rows = unique.map((recipient) => {
+    return unique.map((recipient) => {
       const publicKey = keys.get(wrapKeyId(recipient));
       if (!publicKey) throw new DomainError('BAD_USER_INPUT', `Unknown key recipient ${recipient.kind} ${recipient.id}`);
-      const target: WrapRecipient = { keyId: wrapKeyId(recipient), publicKey };
-      return {
-        recordId,
-        version,
-        recipientKind: recipient.kind,
-        recipientId: recipient.id,
-        keyId: target.keyId,
-        wrappedKey: wrapKey(dek, target, { recordId, version }),
-      };
+      return { recipient, target: { keyId: wrapKeyId(recipient), publicKey } };
     });
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(RecordKeyWrapEntity)
-      .values(rows)
-      .orUpdate(['key_id', 'wrapped_key'], ['record_id', 'version', 'recipient_kind', 'recipient_id'])
-      .execute();
+  }
+
+  /** Writes wraps, replacing an existing wrap of the same recipient and version; returns how many. */
+  private async insertWraps(rows: ReadonlyArray<Partial<RecordKeyWrapEntity>>, manager: EntityManager): Promise<number> {
+    for (let start = 0; start < rows.length; start += WRAP_INSERT_BATCH) {
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(RecordKeyWrapEntity)
+        .values(rows.slice(start, start + WRAP_INSERT_BATCH))
+        .orUpdate(['key_id', 'wrapped_key'], ['record_id', 'version', 'recipient_kind', 'recipient_id'])
+        .execute();
+    }
     return rows.length;
   }
 
@@ -111,14 +164,6 @@ export class RecordKeyService implements RecordKeyOperations {
       .addOrderBy('v.version')
       .getMany();
     return rows.map((row) => ({ recordId: row.recordId, version: row.version }));
-  }
-
-  async unwrapOwn(holder: RecipientRef, privateKey: Uint8Array, recordId: string, version: number, manager: EntityManager): Promise<Buffer> {
-    const own = await manager
-      .getRepository(RecordKeyWrapEntity)
-      .findOneBy({ recordId, version, recipientKind: holder.kind, recipientId: holder.id });
-    if (!own) throw accessDenied();
-    return unwrapKey(own.wrappedKey, privateKey, { recordId, version });
   }
 
   async hasWrap(recipient: RecipientRef, recordId: string, version: number): Promise<boolean> {

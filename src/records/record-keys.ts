@@ -8,8 +8,8 @@ import type { RequestContext } from '../common/request-context.js';
  * `record_key_wraps` table that RecordKeyService owns:
  *   - records wraps a NEW version for the patient, the patient's organization emergency key, and
  *     every consent holder RecordKeyRecipientsPort lists (the consent module implements it);
- *   - consent adds wraps for a grantee on grant (`wrapForRecipients`, with a DEK the patient unwrapped
- *     in session through `unwrapOwn`) and deletes a grantee's wraps on revoke (`deleteWrapsFor`).
+ *   - consent adds wraps for a grantee on grant (`extendWraps`, with DEKs the patient's own wraps give
+ *     up to the key unsealed in session) and deletes a grantee's wraps on revoke (`deleteWrapsFor`).
  *
  * Who holds a wrap must follow the consents, whichever side commits first. So every change to a
  * record's wrap set (an upload's STORED step, a key rotation, a grant, a revocation) runs in one
@@ -94,10 +94,11 @@ export interface RecordKeyOperations {
    */
   unwrapFor(ctx: RequestContext, recordId: string, version: number): Promise<Buffer>;
   /**
-   * The same through `holder`'s own wrap with a private key the caller unsealed beforehand, read
-   * through `manager`: for work inside a transaction, where unsealing would need another connection.
+   * Wraps the DEKs of these versions for the recipients, each unwrapped through `holder`'s own wrap
+   * with a private key the caller unsealed beforehand (work inside a transaction, where unsealing would
+   * need another connection), read and written through `manager`. FORBIDDEN when a wrap is missing.
    */
-  unwrapOwn(holder: RecipientRef, privateKey: Uint8Array, recordId: string, version: number, manager: EntityManager): Promise<Buffer>;
+  extendWraps(holder: RecipientRef, holderPrivateKey: Uint8Array, versions: readonly RecordVersionRef[], recipients: readonly RecipientRef[], manager: EntityManager): Promise<number>;
   /** Versions (STORED or ANCHORED, not replaced by a key rotation) of the patient's records within the scope, e.g. to wrap on grant. */
   versionsInScope(scope: WrapDeletionScope, manager?: EntityManager): Promise<RecordVersionRef[]>;
 }

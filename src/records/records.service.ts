@@ -8,6 +8,7 @@ import type { AccessEventInput } from '../audit/access-event.js';
 import { AuditService } from '../audit/audit.service.js';
 import { UserEntity } from '../auth/user.entity.js';
 import { DomainError } from '../common/domain-error.js';
+import { isUuid } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { sha256Hex, sha256HexOfStream } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
@@ -58,7 +59,6 @@ export interface RecordVerification {
   problems: string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
 /** Columns the access filter may name, for `records` listed under the alias `record`. */
@@ -93,7 +93,7 @@ export class RecordsService {
     const contentType = requireContentType(input.contentType);
     const description = optionalText(input.description, 'description', 2000);
     if (!RECORD_CATEGORIES.includes(input.category)) throw new DomainError('BAD_USER_INPUT', 'Unknown record category');
-    const patient = UUID.test(input.patientId)
+    const patient = isUuid(input.patientId)
       ? await this.dataSource.getRepository(UserEntity).findOneBy({ id: input.patientId, role: 'PATIENT' })
       : null;
     const resource = { patientId: input.patientId, patientOrganizationId: patient?.organizationId ?? null, category: input.category };
@@ -187,7 +187,7 @@ export class RecordsService {
   ): Promise<RecordPage> {
     requireActor(ctx);
     const first = Math.min(Math.max(options.first ?? DEFAULT_PAGE, 1), MAX_PAGE);
-    if (!UUID.test(patientId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+    if (!isUuid(patientId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     const filter = await this.access.recordFilter(ctx, 'READ', patientId, { alias: 'record', fields: RECORD_FILTER_FIELDS });
     const query = this.dataSource
       .getRepository(RecordEntity)
@@ -338,10 +338,10 @@ export class RecordsService {
     auditAction: string,
   ): Promise<{ record: RecordView; check: AccessCheck; audited: AuditedResource; contradicted: boolean }> {
     requireActor(ctx);
-    const record = UUID.test(recordId) ? await this.metadata.get(recordId) : null;
+    const record = isUuid(recordId) ? await this.metadata.get(recordId) : null;
     // A record whose first upload never finished does not exist for reads.
     if (!record || (action === 'READ' && record.version === 0)) {
-      await this.recordEvent(ctx, auditAction, { patientId: null, patientOrganizationId: null }, UUID.test(recordId) ? recordId : null, deniedCheck(ctx, 'NOT_FOUND'));
+      await this.recordEvent(ctx, auditAction, { patientId: null, patientOrganizationId: null }, isUuid(recordId) ? recordId : null, deniedCheck(ctx, 'NOT_FOUND'));
       throw accessDenied();
     }
     const check = await this.decide(ctx, action, record, recordId);
@@ -534,7 +534,7 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const date = new Date(at);
-    if (typeof id === 'string' && UUID.test(id) && !Number.isNaN(date.getTime())) return { at: date, id };
+    if (typeof id === 'string' && isUuid(id) && !Number.isNaN(date.getTime())) return { at: date, id };
   } catch {
     // fall through to the error below
   }

@@ -43,9 +43,9 @@ export function revocationTamperSuite(ledger: string, start: (env: Record<string
       return { data: body.data, code: body.errors?.[0]?.extensions.code };
     };
     const upload = async (category: RecordCategory, bytes: string) => {
-      const { createRecord } = await api.gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+      const { createRecord } = await api.gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
         patient,
-        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { record { id } uploadUrl } }',
+        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
         { i: { patientId: patient.user.id, title: 'Result', category, contentType: 'text/plain' } },
       );
       const put = await fetch(new URL(createRecord.uploadUrl, t.url), {
@@ -54,7 +54,7 @@ export function revocationTamperSuite(ledger: string, start: (env: Record<string
         body: Buffer.from(bytes),
       });
       expect(put.status).toBe(201);
-      return createRecord.record.id;
+      return createRecord.recordId;
     };
     const grant = async () =>
       (
