@@ -8,8 +8,10 @@
  * operation in the first and the last minute (what grew). Exits 1, loudly, when the last minute's
  * throughput is under 80 % of the first's.
  *
- *   npm run bench:soak -- [--minutes=10] [--workers=8] [--profile=DIR]
+ *   npm run bench:soak -- [--minutes=10] [--workers=8] [--mix=read:30,upload:0,...] [--profile=DIR]
  *
+ * --mix overrides the weight of the operations named (e.g. upload:0 keeps the data from growing:
+ * what degrades then is not the data's size).
  * --profile=DIR writes a V8 CPU profile of the whole server run into DIR (node --cpu-prof), to see
  * what grows.
  * Rate limits are raised for the run (they would otherwise be what is measured).
@@ -42,7 +44,10 @@ const MIX: Array<[Op, number]> = [
   ['grant', 10],
   ['revoke', 10],
   ['audit', 10],
-];
+].map(([op, weight]) => {
+  const override = (args.mix ?? '').split(',').find((entry) => entry.startsWith(`${op}:`));
+  return [op as Op, override ? Number(override.split(':')[1]) : (weight as number)];
+});
 const CATEGORIES = ['LAB_RESULT', 'CLINICAL_NOTE', 'IMAGING'] as const;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: WORKERS * 2 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   Inject,
   Injectable,
@@ -39,6 +40,14 @@ const MAX_ATTEMPTS = 8;
 /** A RUNNING row not touched for this long belongs to a node that died: taken over. */
 const STALE_RUNNING_MS = 10 * 60_000;
 const backoffMs = (attempts: number) => Math.min(5 * 60_000, 1_000 * 2 ** attempts);
+/**
+ * After each rotation the job rests this many times as long as the rotation took (at most
+ * MAX_REST_MS): a backlog of rotations takes at most a quarter of the node's time, and requests keep
+ * the rest. A revocation is effective without its rotation (the grantee's wraps are deleted with it);
+ * the rotation re-encrypts for whoever kept an old key, and its progress shows on the consent.
+ */
+const REST_FACTOR = 3;
+const MAX_REST_MS = 1_000;
 
 /** Queues the rotations a revocation needs, inside the revocation's transaction. */
 export async function queueKeyRotations(
@@ -80,6 +89,7 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private wakeFromRest: (() => void) | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -96,6 +106,7 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.wakeFromRest?.();
     await this.running;
   }
 
@@ -121,8 +132,23 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
     for (;;) {
       const claimed = await this.claim();
       if (claimed.length === 0 || this.stopped) return;
-      for (const row of claimed) await this.rotate(row, this.rotator);
+      for (const row of claimed) {
+        if (this.stopped) return;
+        const started = performance.now();
+        await this.rotate(row, this.rotator);
+        await this.rest(Math.min(MAX_REST_MS, (performance.now() - started) * REST_FACTOR));
+      }
     }
+  }
+
+  private rest(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeFromRest = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /** Claims due rows, one per record (rows of the same record are done by one rotation). */

@@ -60,8 +60,8 @@ export interface WrappedKey {
 
 export interface WrapRecipient {
   keyId: string;
-  /** base64url (no padding) of the raw 32-byte X25519 public key */
-  publicKey: string;
+  /** base64url (no padding) of the raw 32-byte X25519 public key, or that key already imported (wrapping many keys for one recipient) */
+  publicKey: string | KeyObject;
 }
 
 export interface WrapKeyOptions {

@@ -8,7 +8,7 @@ import { OrganizationService } from '../auth/organization.service.js';
 import { UserEntity } from '../auth/user.entity.js';
 import { SYSTEM_ACTOR, type RequestContext } from '../common/request-context.js';
 import { DomainError } from '../common/domain-error.js';
-import { privateKeyFromRaw, unwrapKey, wrapKey, type WrapRecipient } from '../crypto/index.js';
+import { privateKeyFromRaw, publicKeyFromBase64Url, unwrapKey, wrapKey, type WrapRecipient } from '../crypto/index.js';
 import type { RecipientRef, RecordKeyOperations, RecordVersionRef, WrapDeletionScope } from './record-keys.js';
 import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './records.entities.js';
 
@@ -122,7 +122,8 @@ export class RecordKeyService implements RecordKeyOperations {
     return unique.map((recipient) => {
       const publicKey = keys.get(wrapKeyId(recipient));
       if (!publicKey) throw new DomainError('BAD_USER_INPUT', `Unknown key recipient ${recipient.kind} ${recipient.id}`);
-      return { recipient, target: { keyId: wrapKeyId(recipient), publicKey } };
+      // Imported once: a grant wraps every version in its scope for the same recipient.
+      return { recipient, target: { keyId: wrapKeyId(recipient), publicKey: publicKeyFromBase64Url('x25519', publicKey) } };
     });
   }
 

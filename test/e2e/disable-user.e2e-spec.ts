@@ -93,13 +93,13 @@ describe('disableUser / enableUser', () => {
     doctor = (await newUser(clinicAdmin, 'DOCTOR', clinic)).auth;
 
     // A lab result of the patient, and the patient's signed consent for the clinic's doctor to read it.
-    const created = await gql<{ createRecord: { record: { id: string }; uploadUrl: string } }>(
+    const created = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
       lab,
-      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { record { id } uploadUrl } }',
+      'mutation($input: CreateRecordInput!) { createRecord(input: $input) { recordId uploadUrl } }',
       { input: { patientId: patient.user.id, title: 'A result', category: 'LAB_RESULT', contentType: 'text/plain' } },
     );
     expect(created.error).toBeUndefined();
-    recordId = created.data!.createRecord.record.id;
+    recordId = created.data!.createRecord.recordId;
     const put = await fetch(new URL(created.data!.createRecord.uploadUrl, t.url), { method: 'PUT', body: 'potassium 4.1 mmol/L' });
     expect(put.status).toBeLessThan(300);
     const granted = await gql<{ grantConsent: typeof consent }>(
