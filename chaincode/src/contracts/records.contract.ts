@@ -4,7 +4,7 @@ import { FieldReader, parseJsonArgument, requireId, requirePositiveIntegerText }
 import { listPatientConsents, requireAuthor, requireCallerOf, requireUserWithOrganization, toPolicyConsent } from '../ledger/registry';
 import { KEY_TYPES, emitEvent, listState, readState, result, stateKey, txInstant, versionKeyPart, writeState } from '../ledger/state';
 import type { RecordAnchorState, RecordHeadState } from '../model/ledger-types';
-import { PURPOSES, RECORD_CATEGORIES, decideAccess } from '../policy';
+import { PURPOSES, RECORD_CATEGORIES, decideAccess, type AccessActor } from '../policy';
 import { CONTRACT_NAMES, LEDGER_EVENTS } from './names';
 
 const ANCHOR_FIELDS = ['recordId', 'version', 'patientId', 'cidHash', 'ciphertextHash', 'category', 'authorId', 'purpose'];
@@ -86,7 +86,10 @@ export class RecordsContract extends Contract {
       },
       action: 'WRITE',
       purpose,
-      consents: (await listPatientConsents(ctx, input.patientId)).map(toPolicyConsent),
+      // The policy's first rule (the patient's own record) looks at no consent: a patient's history of
+      // consents is neither read (nor made part of the read set, where every consent change of the
+      // patient would conflict with the anchor) for the patient's own uploads and key rotations.
+      consents: selfAuthored(author.actor, input.patientId) ? [] : (await listPatientConsents(ctx, input.patientId)).map(toPolicyConsent),
       emergency: null,
       now,
     });
@@ -154,4 +157,8 @@ export class RecordsContract extends Contract {
     if (anchors.length === 0) throw notFound(`record ${recordId} has no anchored version`);
     return result(anchors);
   }
+}
+
+function selfAuthored(actor: AccessActor, patientId: string): boolean {
+  return actor.role === 'PATIENT' && actor.id === patientId;
 }
