@@ -80,10 +80,11 @@ export class RecordKeyService implements RecordKeyOperations {
   }
 
   /**
-   * Gives the recipients the data keys of these versions: each is unwrapped with `holder`'s own wrap
-   * and private key (the patient's, unsealed in session beforehand) and wrapped for them. A fixed
-   * number of statements whatever the number of versions: a grant over a category covers every
-   * record of the patient in it. FORBIDDEN when the holder lacks a wrap of one of them.
+   * Gives the recipients the data keys of these versions they do not hold yet (another consent may
+   * open a version to them already): each is unwrapped with `holder`'s own wrap and private key (the
+   * patient's, unsealed in session beforehand) and wrapped for them. A fixed number of statements
+   * whatever the number of versions: a grant over a category covers every record of the patient in
+   * it. FORBIDDEN when the holder lacks a wrap it needs.
    */
   async extendWraps(
     holder: RecipientRef,
@@ -94,19 +95,22 @@ export class RecordKeyService implements RecordKeyOperations {
   ): Promise<number> {
     if (versions.length === 0) return 0;
     const targets = await this.wrapTargets(recipients, manager);
-    const own = await manager.getRepository(RecordKeyWrapEntity).findBy({
-      recipientKind: holder.kind,
-      recipientId: holder.id,
-      recordId: In([...new Set(versions.map((ref) => ref.recordId))]),
+    const wraps = await manager.getRepository(RecordKeyWrapEntity).find({
+      select: { recordId: true, version: true, recipientKind: true, recipientId: true, wrappedKey: true },
+      where: { recordId: In([...new Set(versions.map((ref) => ref.recordId))]) },
     });
-    const ownByVersion = new Map(own.map((wrap) => [`${wrap.recordId}:${wrap.version}`, wrap]));
+    const key = (ref: RecordVersionRef, recipient: RecipientRef) => `${ref.recordId}:${ref.version}:${recipient.kind}:${recipient.id}`;
+    const held = new Map(wraps.map((wrap) => [key(wrap, { kind: wrap.recipientKind, id: wrap.recipientId }), wrap]));
     const privateKey = privateKeyFromRaw('x25519', holderPrivateKey);
-    const rows = versions.flatMap(({ recordId, version }) => {
-      const wrap = ownByVersion.get(`${recordId}:${version}`);
-      if (!wrap) throw accessDenied();
-      const dek = unwrapKey(wrap.wrappedKey, privateKey, { recordId, version });
+    const rows = versions.flatMap((ref) => {
+      // A recipient that holds the version's key already (another consent opens it) needs no new wrap.
+      const missing = targets.filter(({ recipient }) => !held.has(key(ref, recipient)));
+      if (missing.length === 0) return [];
+      const own = held.get(key(ref, holder));
+      if (!own) throw accessDenied();
+      const dek = unwrapKey(own.wrappedKey, privateKey, ref);
       try {
-        return targets.map((target) => wrapRow(recordId, version, dek, target));
+        return missing.map((target) => wrapRow(ref.recordId, ref.version, dek, target));
       } finally {
         dek.fill(0);
       }
