@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
+import { benchServerEnv } from './bench-env.js';
 
 // The compiled app: Nest needs the decorator metadata that tsc emits and tsx (esbuild) does not.
 const { createApp } = (await import('../dist/src/app.factory.js' as string)) as typeof import('../src/app.factory.js');
@@ -174,20 +175,9 @@ async function main(): Promise<void> {
   const databaseUrl = baseDatabaseUrl ? await ownPostgresDatabase(baseDatabaseUrl, dataDir) : '';
   const admin = { email: 'bench-admin@example.org', password: PASSWORD };
   const config = await loadAppConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
+    ...benchServerEnv({ dataDir, secretsDir: `${dataDir}-secrets`, admin, databaseUrl }),
     PORT: '0',
-    DATA_DIR: dataDir,
-    SECRETS_DIR: `${dataDir}-secrets`,
-    ARGON2_MEMORY_KIB: '1024',
-    ADMIN_EMAIL: admin.email,
-    ADMIN_PASSWORD: admin.password,
-    RATE_LIMIT_USER_POINTS: '100000000',
-    RATE_LIMIT_IP_POINTS: '100000000',
     UPLOAD_MAX_BYTES: String(Math.max(SIZE, 1024)),
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: process.env.REDIS_URL ?? '',
     ...(process.env.AUDIT_BATCH_MAX_EVENTS ? { AUDIT_BATCH_MAX_EVENTS: process.env.AUDIT_BATCH_MAX_EVENTS } : {}),
     ...(process.env.AUDIT_BATCH_INTERVAL_MS ? { AUDIT_BATCH_INTERVAL_MS: process.env.AUDIT_BATCH_INTERVAL_MS } : {}),
   });

@@ -14,7 +14,6 @@
  * what degrades then is not the data's size).
  * --profile=DIR writes a V8 CPU profile of the whole server run into DIR (node --cpu-prof), to see
  * what grows.
- * Rate limits are raised for the run (they would otherwise be what is measured).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
+import { benchServerEnv } from './bench-env.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string]));
 const MINUTES = Number(args.minutes ?? 10);
@@ -160,21 +160,7 @@ async function main(): Promise<void> {
   const baseDatabaseUrl = process.env.DATABASE_URL;
   const databaseUrl = baseDatabaseUrl ? await ownPostgresDatabase(baseDatabaseUrl, dataDir) : '';
   const admin = { email: 'soak-admin@example.org', password: PASSWORD };
-  const server = await startServer({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    DATA_DIR: join(dataDir, 'data'),
-    SECRETS_DIR: join(dataDir, 'secrets'),
-    ARGON2_MEMORY_KIB: '1024',
-    ADMIN_EMAIL: admin.email,
-    ADMIN_PASSWORD: admin.password,
-    RATE_LIMIT_USER_POINTS: '100000000',
-    RATE_LIMIT_IP_POINTS: '100000000',
-    LOGIN_RATE_LIMIT: '100000',
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: process.env.REDIS_URL ?? '',
-  });
+  const server = await startServer(benchServerEnv({ dataDir: join(dataDir, 'data'), secretsDir: join(dataDir, 'secrets'), admin, databaseUrl }));
   const { port } = server;
   const samples: Sample[] = [];
   try {

@@ -7,6 +7,20 @@ import { startFabricTestNetwork, type FabricTestNetwork } from '../support/fabri
 import { revocationTamperSuite } from '../support/revocation-tamper-suite.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
+/** The app's configuration for the network's gateway peer, as an org admin identity of Org1 over TLS. */
+function fabricEnv(network: FabricTestNetwork): Record<string, string> {
+  const options = network.ledgerOptions;
+  return {
+    LEDGER: 'fabric',
+    FABRIC_PEER_ENDPOINT: options.peerEndpoint,
+    FABRIC_PEER_HOST_ALIAS: options.peerHostAlias!,
+    FABRIC_TLS_CERT: options.tlsCertPath!,
+    FABRIC_MSP_ID: options.mspId,
+    FABRIC_CERT: options.certPath,
+    FABRIC_KEY: options.keyPath,
+  };
+}
+
 describe('the app with LEDGER=fabric', () => {
   let dir: string;
   let network: FabricTestNetwork;
@@ -15,16 +29,7 @@ describe('the app with LEDGER=fabric', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'hl-fabric-app-'));
     network = await startFabricTestNetwork(path.join(dir, 'network'));
-    const options = network.ledgerOptions;
-    t = await startTestApp({
-      LEDGER: 'fabric',
-      FABRIC_PEER_ENDPOINT: options.peerEndpoint,
-      FABRIC_PEER_HOST_ALIAS: options.peerHostAlias!,
-      FABRIC_TLS_CERT: options.tlsCertPath!,
-      FABRIC_MSP_ID: options.mspId,
-      FABRIC_CERT: options.certPath,
-      FABRIC_KEY: options.keyPath,
-    });
+    t = await startTestApp(fabricEnv(network));
   });
   afterAll(async () => {
     await t?.close();
@@ -67,20 +72,5 @@ describe('over the Fabric Gateway test server', () => {
 
   // The revoked-consent set loaded with consent:GetRevokedConsents and followed through the gateway's
   // chaincode events, on the same database the CI's PostgreSQL gives this project.
-  revocationTamperSuite('fabric', (env, dataDir) => {
-    const options = network.ledgerOptions;
-    return startTestApp(
-      {
-        LEDGER: 'fabric',
-        FABRIC_PEER_ENDPOINT: options.peerEndpoint,
-        FABRIC_PEER_HOST_ALIAS: options.peerHostAlias!,
-        FABRIC_TLS_CERT: options.tlsCertPath!,
-        FABRIC_MSP_ID: options.mspId,
-        FABRIC_CERT: options.certPath,
-        FABRIC_KEY: options.keyPath,
-        ...env,
-      },
-      dataDir,
-    );
-  });
+  revocationTamperSuite('fabric', (env, dataDir) => startTestApp({ ...fabricEnv(network), ...env }, dataDir));
 });
