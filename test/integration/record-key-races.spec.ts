@@ -35,6 +35,7 @@ describe('record data keys: consent changes racing uploads and key rotations', (
   let revokedGrantee: Auth;
   let rotationGrantee: Auth;
   let root: Auth;
+  let clinic: string;
   /** Test hooks, run inside the app before a wrap is written (with the record id) and before records are locked. */
   let beforeWrap: ((recordId: string) => Promise<void>) | undefined;
   let beforeLock: (() => Promise<void>) | undefined;
@@ -83,15 +84,12 @@ describe('record data keys: consent changes racing uploads and key rotations', (
 
   beforeAll(async () => {
     t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
-    patient = (
-      await gql<{ register: Auth }>(undefined, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id organization { id } } } }', {
-        input: { email: 'race.patient@example.org', password: PASSWORD, name: 'Race Patient' },
-      })
-    ).register;
     root = await login(ADMIN.email, ADMIN.password);
+    // Patients and a lab of one clinic: the lab writes its patients' results without a consent.
+    clinic = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Race Clinic" }) { id } }')).createOrganization.id;
+    patient = await staff(root, 'race.patient@example.org', 'PATIENT', clinic);
     const hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Race Hospital" }) { id } }')).createOrganization.id;
-    // A lab of the patient's own organization writes results without a consent.
-    lab = await staff(root, 'race.lab@example.org', 'LAB', patient.user.organization!.id);
+    lab = await staff(root, 'race.lab@example.org', 'LAB', clinic);
     grantee = await staff(root, 'race.doctor@example.org', 'DOCTOR', hospital);
     revokedGrantee = await staff(root, 'race.revoked@example.org', 'DOCTOR', hospital);
     rotationGrantee = await staff(root, 'race.rotation@example.org', 'DOCTOR', hospital);
@@ -164,11 +162,7 @@ describe('record data keys: consent changes racing uploads and key rotations', (
     'a record created while a category consent is revoked keeps no key for the revoked grantee',
     { timeout: 60_000 },
     async () => {
-      const owner = (
-        await gql<{ register: Auth }>(undefined, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id organization { id } } } }', {
-          input: { email: 'race.sweep@example.org', password: PASSWORD, name: 'Sweep Patient' },
-        })
-      ).register;
+      const owner = await staff(root, 'race.sweep@example.org', 'PATIENT', clinic);
       const doctor = await staff(root, 'race.sweep.doctor@example.org', 'DOCTOR', grantee.user.organization!.id);
       const consentId = await grant(doctor.user.id, { categories: ['LAB_RESULT'] }, owner);
 
