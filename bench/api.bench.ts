@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
 import { benchServerEnv } from './bench-env.js';
+import { benchHttpClient } from './bench-http.js';
 
 // The compiled app: Nest needs the decorator metadata that tsc emits and tsx (esbuild) does not.
 const { createApp } = (await import('../dist/src/app.factory.js' as string)) as typeof import('../src/app.factory.js');
@@ -44,50 +45,7 @@ function parseSize(text: string): number {
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-
-function request(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: Buffer | AsyncIterable<Buffer>,
-): Promise<{ status: number; body: Buffer; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      // Large downloads are counted, not kept.
-      const keep = !(res.headers['content-type'] ?? '').startsWith('application/pdf');
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (keep) chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (body === undefined) req.end();
-    else if (Buffer.isBuffer(body)) req.end(body);
-    else {
-      void (async () => {
-        for await (const chunk of body) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
-        req.end();
-      })().catch(reject);
-    }
-  });
-}
-
-async function gql<T>(port: number, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
-  const body = Buffer.from(JSON.stringify({ query, variables }));
-  const response = await request(port, 'POST', '/graphql', {
-    'content-type': 'application/json',
-    'content-length': String(body.length),
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-  }, body);
-  const parsed = JSON.parse(response.body.toString()) as { data?: T; errors?: Array<{ message: string }> };
-  if (parsed.errors) throw new Error(`${query.slice(0, 40)}: ${parsed.errors[0]!.message}`);
-  return parsed.data!;
-}
+const { request, gql } = benchHttpClient(agent);
 
 /**
  * Load from a separate process (autocannon's own HTTP client), so the load generator has its own
@@ -187,18 +145,18 @@ async function main(): Promise<void> {
   const { port } = app.getHttpServer().address() as { port: number };
   try {
     const login = async (email: string) =>
-      (await gql<{ login: { accessToken: string; user: { id: string } } }>(port, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', { e: email, p: PASSWORD })).login;
+      (await gql<{ login: { accessToken: string; user: { id: string } } }>(port, undefined, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', { e: email, p: PASSWORD })).login;
     const root = await login(admin.email);
-    const org = (await gql<{ createOrganization: { id: string } }>(port, 'mutation { createOrganization(input: { name: "Bench Hospital" }) { id } }', {}, root.accessToken)).createOrganization;
-    await gql(port, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email: 'bench-patient@example.org', password: PASSWORD, name: 'Bench Patient', role: 'PATIENT', organizationId: org.id } }, root.accessToken);
+    const org = (await gql<{ createOrganization: { id: string } }>(port, root.accessToken, 'mutation { createOrganization(input: { name: "Bench Hospital" }) { id } }')).createOrganization;
+    await gql(port, root.accessToken, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email: 'bench-patient@example.org', password: PASSWORD, name: 'Bench Patient', role: 'PATIENT', organizationId: org.id } });
     const patient = await login('bench-patient@example.org');
 
     const createRecord = async () =>
       (await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
         port,
+        patient.accessToken,
         'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
         { i: { patientId: patient.user.id, title: 'Bench scan', category: 'IMAGING', contentType: 'application/pdf' } },
-        patient.accessToken,
       )).createRecord;
 
     const small = await createRecord();
@@ -237,7 +195,7 @@ async function main(): Promise<void> {
     if (upload.status !== 201) throw new Error(`upload failed: ${upload.status} ${upload.body.toString()}`);
     console.log(`upload   ${(SIZE / 1024 ** 2).toFixed(0)} MiB over HTTP (hash+encrypt+store+wrap+anchor): ${(SIZE / MB / uploadSeconds).toFixed(1)} MB/s (${uploadSeconds.toFixed(2)} s)`);
 
-    const { record } = await gql<{ record: { downloadUrl: string } }>(port, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id: big.recordId }, patient.accessToken);
+    const { record } = await gql<{ record: { downloadUrl: string } }>(port, patient.accessToken, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id: big.recordId });
     started = performance.now();
     const download = await request(port, 'GET', record.downloadUrl, {});
     const downloadSeconds = (performance.now() - started) / 1000;

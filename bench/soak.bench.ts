@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
 import { benchServerEnv } from './bench-env.js';
+import { benchHttpClient } from './bench-http.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string]));
 const MINUTES = Number(args.minutes ?? 10);
@@ -51,31 +52,7 @@ const MIX: Array<[Op, number]> = [
 const CATEGORIES = ['LAB_RESULT', 'CLINICAL_NOTE', 'IMAGING'] as const;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: WORKERS * 2 });
-
-function request(port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function gql<T>(port: number, token: string | undefined, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const body = Buffer.from(JSON.stringify({ query, variables }));
-  const response = await request(port, 'POST', '/graphql', {
-    'content-type': 'application/json',
-    'content-length': String(body.length),
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-  }, body);
-  const parsed = JSON.parse(response.body.toString()) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-  if (parsed.errors) throw new Error(`${parsed.errors[0]!.extensions?.code}: ${parsed.errors[0]!.message} (${query.slice(0, 50)})`);
-  return parsed.data!;
-}
+const { request, gql } = benchHttpClient(agent);
 
 async function freePort(): Promise<number> {
   const server = createServer();
