@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { dataSourceOptions } from './data-source-options.js';
+import { EmbeddedAutovacuum } from './embedded-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { InstallationService } from './installation.service.js';
 
@@ -80,7 +81,7 @@ class DatabaseHealth implements OnModuleInit {
       }),
     }),
   ],
-  providers: [DatabaseHealth, InstallationService],
+  providers: [DatabaseHealth, InstallationService, EmbeddedAutovacuum],
   exports: [InstallationService],
 })
 export class DatabaseModule {}

@@ -1,0 +1,99 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+
+/** How often the tables' counters are read (PostgreSQL's autovacuum_naptime is 60 s). */
+const NAPTIME_MS = 30_000;
+
+/** A table the pass found due, and for what. */
+export interface DueTable {
+  readonly table: string;
+  readonly vacuum: boolean;
+}
+
+/** What one pass did. */
+export interface AutovacuumReport {
+  readonly vacuumed: string[];
+  readonly analyzed: string[];
+}
+
+/**
+ * Autovacuum for the embedded database. PGlite is a single PostgreSQL backend with no autovacuum
+ * launcher: nothing ever vacuums or analyzes its tables. Every UPDATE and DELETE leaves a dead row
+ * behind (each access event is updated once when it is batched, every record, version, consent, key
+ * rotation and content ticket changes status), so tables and indexes only grow, scans read ever more
+ * dead rows, and the planner never learns the tables' sizes: a server on the embedded default got
+ * slower the longer it ran. This pass applies PostgreSQL's own default thresholds from
+ * `pg_stat_user_tables` (dead rows > 50 + 20 % of live rows; rows inserted since the last vacuum >
+ * 1000 + 20 %, which keeps the visibility map fresh for index-only scans; rows changed since the last
+ * analyze > 50 + 10 %) and vacuums or analyzes only the tables that are due, one at a time, outside any
+ * transaction. On PostgreSQL proper its own autovacuum does this, and the pass is not started.
+ */
+@Injectable()
+export class EmbeddedAutovacuum implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('EmbeddedAutovacuum');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.database.kind === 'pglite') this.schedule();
+  }
+
+  /** Before the pool closes: no new pass, and the one running finishes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** The next pass starts a naptime after the previous one ended: passes never overlap. */
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((error: unknown) => this.logger.warn(`autovacuum pass failed: ${(error as Error).message}`))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+    }, NAPTIME_MS);
+    this.timer.unref();
+  }
+
+  /** Vacuums (with analyze) or analyzes each table that is due now; returns what it did. */
+  async runOnce(): Promise<AutovacuumReport> {
+    const report = { vacuumed: [] as string[], analyzed: [] as string[] };
+    for (const { table, vacuum } of await this.dueTables()) {
+      if (this.stopped) break;
+      // Identifiers come from the catalog; quoted all the same.
+      const name = `"${table.replace(/"/g, '""')}"`;
+      await this.dataSource.query(vacuum ? `VACUUM (ANALYZE) ${name}` : `ANALYZE ${name}`);
+      (vacuum ? report.vacuumed : report.analyzed).push(table);
+    }
+    if (report.vacuumed.length + report.analyzed.length > 0) {
+      this.logger.debug(`vacuumed ${report.vacuumed.join(', ') || 'none'}; analyzed ${report.analyzed.join(', ') || 'none'}`);
+    }
+    return report;
+  }
+
+  /** Tables of the public schema past PostgreSQL's default autovacuum or autoanalyze thresholds. */
+  async dueTables(): Promise<DueTable[]> {
+    const rows: Array<{ table: string; vacuum: boolean }> = await this.dataSource.query(
+      `SELECT relname AS "table",
+              (n_dead_tup > 50 + 0.2 * n_live_tup OR n_ins_since_vacuum > 1000 + 0.2 * n_live_tup) AS vacuum
+         FROM pg_stat_user_tables
+        WHERE schemaname = 'public'
+          AND (n_dead_tup > 50 + 0.2 * n_live_tup
+               OR n_ins_since_vacuum > 1000 + 0.2 * n_live_tup
+               OR n_mod_since_analyze > 50 + 0.1 * n_live_tup)
+        ORDER BY n_dead_tup DESC, relname`,
+    );
+    return rows.map((row) => ({ table: row.table, vacuum: row.vacuum }));
+  }
+}
