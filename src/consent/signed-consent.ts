@@ -5,26 +5,65 @@ import {
   type PolicyConsent,
 } from 'healthledger-chaincode/shared';
 import { createHash } from 'node:crypto';
-import { canonicalJson } from 'healthledger-chaincode/shared';
 import { BoundedMap } from '../cache/bounded-map.js';
 import { verifyCanonical } from '../crypto/index.js';
 import type { ConsentEntity } from './consent.entities.js';
 
-/** Outcomes of signature checks already made, by digest of (key, signature, canonical message). */
-const VERIFICATIONS_MAX_ENTRIES = 20_000;
-const verifications = new BoundedMap<string, boolean>(VERIFICATIONS_MAX_ENTRIES);
+/**
+ * Outcomes of `honouredConsent` already computed, by a digest of everything it reads. Every access
+ * check reads all of a patient's live consents, and parsing, canonicalizing and verifying each one
+ * was the per-check cost that grew with a patient's consents (Ed25519 first, then the strict parsing
+ * of every payload). A changed byte anywhere in a row, the key or the ledger's verdict is a new entry.
+ */
+const OUTCOMES_MAX_ENTRIES = 20_000;
+const outcomes = new BoundedMap<string, PolicyConsent | null>(OUTCOMES_MAX_ENTRIES);
+
+export function honouredConsent(row: ConsentEntity, patientSigningKey: string, revokedOnLedger = false): PolicyConsent | undefined {
+  const key = outcomeKey(row, patientSigningKey, revokedOnLedger);
+  const known = outcomes.get(key);
+  if (known !== undefined) return known ?? undefined;
+  const outcome = decide(row, patientSigningKey, revokedOnLedger);
+  outcomes.set(key, outcome ? deepFreeze(outcome) : null);
+  return outcome;
+}
 
 /**
- * The consent a stored row proves, or undefined when it proves none. A row counts only when its
- * grant payload parses as the ledger parses it, its patient's Ed25519 signature over the canonical
- * payload verifies against `patientSigningKey` (the key registered on the ledger), and its indexed
- * columns say what the payload says. The policy reads the consent from the signed payload, never
- * from the columns: a row written into the database by anyone but the patient grants nothing.
- * A row is REVOKED if the ledger says so (`revokedOnLedger`: the node's ledger-derived set, which no
- * database write can shrink), if it carries a valid signed revocation, or if its status says so (a
- * row can only take access away by itself, never give it back).
+ * Everything `decide` reads, serialized (JSON.stringify is exact for strings, arrays and dates, and
+ * jsonb columns arrive with their keys in a fixed order), then hashed so that an entry's size does
+ * not depend on the row's.
  */
-export function honouredConsent(row: ConsentEntity, patientSigningKey: string, revokedOnLedger = false): PolicyConsent | undefined {
+function outcomeKey(row: ConsentEntity, patientSigningKey: string, revokedOnLedger: boolean): string {
+  const read = [
+    patientSigningKey,
+    revokedOnLedger,
+    row.id,
+    row.patientId,
+    row.granteeUserId,
+    row.granteeOrganizationId,
+    row.recordIds,
+    row.categories,
+    row.actions,
+    row.purposes,
+    row.validFrom,
+    row.validUntil,
+    row.status,
+    row.grantPayload,
+    row.grantSignature,
+    row.revokePayload,
+    row.revokeSignature,
+  ];
+  return createHash('sha256').update(JSON.stringify(read)).digest('base64url');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+function decide(row: ConsentEntity, patientSigningKey: string, revokedOnLedger: boolean): PolicyConsent | undefined {
   let payload: ConsentGrantPayload;
   try {
     payload = parseConsentGrantPayload(row.grantPayload);
@@ -76,28 +115,11 @@ function columnsMatchPayload(row: ConsentEntity, payload: ConsentGrantPayload): 
   );
 }
 
-/**
- * A malformed key or signature is a failed verification here: the row is simply not honoured.
- * Every access check reads all of a patient's consents, so outcomes are remembered by a digest of
- * exactly what was checked (a changed byte anywhere is a new check): Ed25519 verification was the
- * per-consent cost that grew with a patient's consent history.
- */
+/** A malformed key or signature is a failed verification here: the row is simply not honoured. */
 function verifiesQuietly(value: unknown, signature: string, publicKey: string): boolean {
-  let message: string;
   try {
-    message = canonicalJson(value);
+    return verifyCanonical(value, signature, publicKey);
   } catch {
     return false;
   }
-  const key = createHash('sha256').update(publicKey).update('\0').update(String(signature)).update('\0').update(message).digest('base64url');
-  const known = verifications.get(key);
-  if (known !== undefined) return known;
-  let valid: boolean;
-  try {
-    valid = verifyCanonical(value, signature, publicKey);
-  } catch {
-    valid = false;
-  }
-  verifications.set(key, valid);
-  return valid;
 }
