@@ -255,29 +255,42 @@ export class ConsentService {
 
   /**
    * Records in the revoked consent's scope that no other live consent of the same patient opens to the
-   * same recipient: their wraps go, and their data keys rotate.
+   * same recipient: their wraps go, and their data keys rotate. The other consents' scopes are read as
+   * one union (one query however many there are).
    */
   private async recordsOnlyThisConsentOpens(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
-    const inScope = new Set((await this.versionsInScope(row.patientId, row.grantPayload.scope, manager)).map((ref) => ref.recordId));
-    const others = (await this.verified.liveFor(row.patientId, manager)).filter(({ consent }) => {
-      const other = consentRecipient(consent);
-      return (
-        consent.id !== row.id &&
-        consent.status === 'ACTIVE' &&
-        Date.parse(consent.validUntil) > now.getTime() &&
-        other?.kind === recipient.kind &&
-        other.id === recipient.id
-      );
-    });
-    for (const { consent } of others) {
-      for (const ref of await this.versionsInScope(row.patientId, consent.scope, manager)) inScope.delete(ref.recordId);
-    }
-    return [...inScope];
+    // Records with content (a first upload still in progress wraps for current consents only when it lands).
+    const inScope = [...new Set((await this.versionsInScope(row.patientId, row.grantPayload.scope, manager)).map((ref) => ref.recordId))];
+    if (inScope.length === 0) return [];
+    const others = (await this.verified.liveFor(row.patientId, manager))
+      .map(({ consent }) => consent)
+      .filter((consent) => {
+        const other = consentRecipient(consent);
+        return (
+          consent.id !== row.id &&
+          consent.status === 'ACTIVE' &&
+          Date.parse(consent.validUntil) > now.getTime() &&
+          other?.kind === recipient.kind &&
+          other.id === recipient.id
+        );
+      });
+    if (others.length === 0) return inScope;
+    const stillOpen = new Set(
+      await this.recordKeys.recordIdsInScope(
+        {
+          patientId: row.patientId,
+          recordIds: [...new Set(others.flatMap((consent) => consent.scope.recordIds))],
+          categories: [...new Set(others.flatMap((consent) => consent.scope.categories))],
+        },
+        manager,
+      ),
+    );
+    return inScope.filter((recordId) => !stillOpen.has(recordId));
   }
 
   /** One consent as the policy sees it (signed, revoked wherever the ledger says so). */
   private async modelOf(ctx: RequestContext, patientId: string, consentId: string): Promise<Consent> {
-    const honoured = (await this.verified.honouredFor(patientId)).find(({ row }) => row.id === consentId);
+    const honoured = await this.verified.honouredOne(patientId, consentId);
     if (!honoured) throw new DomainError('INTEGRITY_VIOLATION', `consent ${consentId} is not backed by a valid patient signature`);
     return (await this.toModels([honoured], ctx.now))[0];
   }

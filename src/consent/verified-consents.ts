@@ -54,6 +54,12 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
     return this.honoured(patientId, await manager.getRepository(ConsentEntity).find({ where: { patientId }, order: { createdAt: 'ASC', id: 'ASC' } }));
   }
 
+  /** One consent of the patient, if honoured (a patient's history is not read to show one of its consents). */
+  async honouredOne(patientId: string, consentId: string): Promise<HonouredConsent | undefined> {
+    const row = await this.dataSource.getRepository(ConsentEntity).findOneBy({ id: consentId, patientId });
+    return row ? (await this.honoured(patientId, [row]))[0] : undefined;
+  }
+
   /**
    * The consents an access decision or a key wrap needs, oldest first: those whose row is ACTIVE and
    * not past validUntil (each still verified and checked against the ledger's revocations), plus the

@@ -156,6 +156,16 @@ export class RecordKeyService implements RecordKeyOperations {
     return result.affected ?? 0;
   }
 
+  async recordIdsInScope(scope: WrapDeletionScope, manager: EntityManager = this.dataSource.manager): Promise<string[]> {
+    const rows = await manager
+      .createQueryBuilder()
+      .select('r.id', 'id')
+      .from(RecordEntity, 'r')
+      .where(`r.id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope))
+      .getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
+  }
+
   async versionsInScope(scope: WrapDeletionScope, manager: EntityManager = this.dataSource.manager): Promise<RecordVersionRef[]> {
     const rows = await manager
       .getRepository(RecordVersionEntity)

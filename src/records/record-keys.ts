@@ -99,6 +99,8 @@ export interface RecordKeyOperations {
    * need another connection), read and written through `manager`. FORBIDDEN when a wrap is missing.
    */
   extendWraps(holder: RecipientRef, holderPrivateKey: Uint8Array, versions: readonly RecordVersionRef[], recipients: readonly RecipientRef[], manager: EntityManager): Promise<number>;
+  /** Ids of the patient's records within the scope (any status), e.g. those other consents still open. */
+  recordIdsInScope(scope: WrapDeletionScope, manager?: EntityManager): Promise<string[]>;
   /** Versions (STORED or ANCHORED, not replaced by a key rotation) of the patient's records within the scope, e.g. to wrap on grant. */
   versionsInScope(scope: WrapDeletionScope, manager?: EntityManager): Promise<RecordVersionRef[]>;
 }
