@@ -3,9 +3,10 @@ import { Auth1763910000001 } from '../../auth/migrations/1763910000001-auth.js';
 import { ServiceAccountLedger1764000000001 } from '../../auth/migrations/1764000000001-service-account-ledger.js';
 import { UserDisabled1764200000001 } from '../../auth/migrations/1764200000001-user-disabled.js';
 import { Consent1763970000001 } from '../../consent/migrations/1763970000001-consent.js';
+import { KeyRotationsByRecord1764300000001 } from '../../consent/migrations/1764300000001-key-rotations-by-record.js';
 import { Records1763960000001 } from '../../records/migrations/1763960000001-records.js';
 import { RecordVersionsHousekeeping1764100000001 } from '../../records/migrations/1764100000001-record-versions-housekeeping.js';
 import { Installation1763900000000 } from './1763900000000-installation.js';
 
 /** Every migration, oldest first. Listed explicitly (no glob) so the ESM build and the CLI agree. */
-export const migrations = [Installation1763900000000, Auth1763910000001, AuditOutbox1763930000001, Records1763960000001, Consent1763970000001, ServiceAccountLedger1764000000001, RecordVersionsHousekeeping1764100000001, UserDisabled1764200000001];
+export const migrations = [Installation1763900000000, Auth1763910000001, AuditOutbox1763930000001, Records1763960000001, Consent1763970000001, ServiceAccountLedger1764000000001, RecordVersionsHousekeeping1764100000001, UserDisabled1764200000001, KeyRotationsByRecord1764300000001];
