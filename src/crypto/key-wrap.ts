@@ -83,12 +83,9 @@ export function wrapKey(
   requireKeyBytes(dek, WRAPPED_KEY_LENGTH, 'data key');
   requireKeyId(recipient?.keyId, (message) => new CryptoInputError(message));
   const recipientKey = toPublicKeyObject('x25519', recipient.publicKey);
-  const recipientPublic = rawPublicKey(recipientKey);
+  const recipientPublic = rawPublicKeyOf(recipientKey);
   const aad = wrapAad(recipient.keyId, binding);
-  const ephemeral = options.ephemeralPrivateKey
-    ? privateKeyFromRaw('x25519', options.ephemeralPrivateKey)
-    : generateKeyPairSync('x25519').privateKey;
-  const ephemeralPublic = rawPublicKey(ephemeral);
+  const { ephemeral, ephemeralPublic } = ephemeralKeyPair(options.ephemeralPrivateKey);
 
   let shared: Buffer;
   try {
@@ -108,6 +105,25 @@ export function wrapKey(
     ephemeralPublicKey: toBase64Url(ephemeralPublic),
     ciphertext: toBase64Url(ciphertext),
   };
+}
+
+/** The raw bytes of public keys already exported: a grant wraps every version in its scope for the same recipient key. */
+const rawPublicKeys = new WeakMap<KeyObject, Buffer>();
+
+function rawPublicKeyOf(key: KeyObject): Buffer {
+  let raw = rawPublicKeys.get(key);
+  if (!raw) rawPublicKeys.set(key, (raw = rawPublicKey(key)));
+  return raw;
+}
+
+/** A fresh ephemeral pair; its public half is exported from the generated pair (not derived again from the private key). */
+function ephemeralKeyPair(fixedPrivateKey: Uint8Array | undefined): { ephemeral: KeyObject; ephemeralPublic: Buffer } {
+  if (fixedPrivateKey) {
+    const ephemeral = privateKeyFromRaw('x25519', fixedPrivateKey);
+    return { ephemeral, ephemeralPublic: rawPublicKey(ephemeral) };
+  }
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  return { ephemeral: privateKey, ephemeralPublic: rawPublicKey(publicKey) };
 }
 
 /**
