@@ -14,6 +14,38 @@ export default tseslint.config(
     },
   },
   {
+    // The chaincode is called through ChaincodeClient only (src/ledger/chaincode-client.ts): the port,
+    // its injection token and the contract names stay inside src/ledger, so no other code builds
+    // `contract:Function` strings or decodes results itself. Specs may still drive the port.
+    files: ['src/**/*.ts'],
+    ignores: ['src/ledger/**', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'healthledger-chaincode/shared',
+              importNames: ['CONTRACT_NAMES'],
+              message: 'Call the chaincode through ChaincodeClient (src/ledger/chaincode-client.ts).',
+            },
+          ],
+          patterns: [
+            { group: ['**/ledger/ports/ledger.port.js', '**/ledger/ledger.token.js'], message: 'Use ChaincodeClient instead of the LedgerPort.' },
+            { group: ['**/ledger/ledger.module.js'], importNames: ['LEDGER'], message: 'Use ChaincodeClient instead of the LedgerPort.' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'Literal[value=/^(identity|records|consent|audit):[A-Z]/]',
+          message: 'Chaincode functions are called through ChaincodeClient, not by name.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**', '**/*.spec.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -30,6 +30,7 @@ import { buildMerkleTree, merkleLeafHash, verifyMerkleInclusion } from '../src/c
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { EmbeddedLedger } from '../src/ledger/adapters/embedded-ledger.adapter.js';
+import { ChaincodeClient } from '../src/ledger/chaincode-client.js';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL ??= 'CRITICAL';
 
@@ -104,10 +105,11 @@ async function main(): Promise<void> {
   const ledger = new EmbeddedLedger({ dataDir: join(dir, 'ledger'), logger: silent });
   await ledger.start();
   const audit = new AuditService(dataSource);
-  const batcher = new AuditBatcher({ dataSource, ledger, maxEvents: BATCH, intervalMs: 1000, logger: silent });
+  const chaincode = new ChaincodeClient(ledger);
+  const batcher = new AuditBatcher({ dataSource, ledger: chaincode, maxEvents: BATCH, intervalMs: 1000, logger: silent });
   audit.onRecorded((count) => batcher.eventsRecorded(count));
   const query = new AuditQueryService(dataSource);
-  const verification = new AuditVerificationService(dataSource, ledger);
+  const verification = new AuditVerificationService(dataSource, chaincode);
   try {
     const seeded = performance.now();
     for (let i = 0; i < HISTORY; i += 5000) {

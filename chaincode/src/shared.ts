@@ -72,6 +72,8 @@ export {
   type ConsentState,
   type EmergencyAccessState,
   type KeyRotationPayload,
+  type LedgerEventName,
+  type LedgerEventPayloads,
   type OrganizationState,
   type RecordAnchorState,
   type RecordHeadState,

@@ -2,7 +2,7 @@ import { GENESIS_AUDIT_ROOT, type AuditBatchState } from 'healthledger-chaincode
 import type { DataSource, QueryRunner } from 'typeorm';
 import { buildMerkleTree } from '../crypto/merkle.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import type { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { accessEventLeafHash } from './access-event.js';
 import { AuditIntegrityError } from './audit.errors.js';
 import { type AccessEventRow, accessEventFromRow, type AuditBatchRow, EVENT_COLUMNS, sql } from './audit-store.js';
@@ -22,7 +22,7 @@ export interface AuditBatcherLogger {
 
 export interface AuditBatcherOptions {
   dataSource: DataSource;
-  ledger: LedgerPort;
+  ledger: ChaincodeClient;
   /** Most events per batch (tree size). */
   maxEvents: number;
   /** The timer period when started; a full batch waiting also starts a run. */
@@ -52,7 +52,7 @@ export interface BatchRunResult {
  * previous root. A batch is first claimed in one database transaction (its events get batch id, leaf
  * index, leaf hash and proof; the batch row is PENDING with root, size and previous root), then
  * anchored, then marked ANCHORED. A crash after the claim leaves a PENDING batch that the next run
- * anchors under the same id; a crash after anchoring is found by `audit:GetAuditBatch` and only
+ * anchors under the same id; a crash after anchoring is found by `auditBatch` on the ledger and only
  * marked, so no event is lost and no batch is anchored twice.
  */
 export class AuditBatcher {
@@ -255,13 +255,13 @@ export class AuditBatcher {
     let anchored = resumed ? await ledgerAuditBatch(ledger, batch.id) : undefined;
     let block: number | null = null;
     if (!anchored) {
-      const submitted = await ledger.submit('audit:AnchorAuditBatch', [
-        batch.id,
-        batch.merkle_root,
-        String(batch.tree_size),
-        batch.previous_root,
-      ]);
-      anchored = JSON.parse(submitted.result.toString('utf8')) as AuditBatchState;
+      const submitted = await ledger.anchorAuditBatch({
+        batchId: batch.id,
+        merkleRoot: batch.merkle_root,
+        treeSize: batch.tree_size,
+        previousRoot: batch.previous_root,
+      });
+      anchored = submitted.value;
       block = submitted.blockNumber;
     }
     if (
@@ -288,9 +288,9 @@ function affectedRows(result: unknown): number {
 }
 
 /** The ledger's record of an audit batch, or undefined when it is not anchored. */
-export async function ledgerAuditBatch(ledger: LedgerPort, batchId: string): Promise<AuditBatchState | undefined> {
+export async function ledgerAuditBatch(ledger: ChaincodeClient, batchId: string): Promise<AuditBatchState | undefined> {
   try {
-    return JSON.parse((await ledger.evaluate('audit:GetAuditBatch', [batchId])).toString('utf8')) as AuditBatchState;
+    return await ledger.auditBatch(batchId);
   } catch (error) {
     if (error instanceof LedgerNotFoundError) return undefined;
     throw error;

@@ -1,9 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isUuid } from '../common/input-rules.js';
 import { verifyMerkleInclusion } from '../crypto/merkle.js';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { type AccessEvent, accessEventLeafHash, accessEventToJson } from './access-event.js';
 import { ledgerAuditBatch } from './audit-batcher.js';
 import { AuditEventNotFoundError } from './audit.errors.js';
@@ -46,7 +45,7 @@ export interface AuditProofFile {
 export class AuditVerificationService {
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly ledger: ChaincodeClient,
   ) {}
 
   async verifyEvent(id: string): Promise<AuditEventVerification> {

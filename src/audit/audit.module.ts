@@ -1,9 +1,8 @@
-import { type BeforeApplicationShutdown, Global, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Global, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { AuditBatcher } from './audit-batcher.js';
 import { AuditQueryService } from './audit-query.service.js';
@@ -16,7 +15,7 @@ const STALE_INTERVALS = 30;
 function createBatcher(
   config: AppConfig,
   dataSource: DataSource,
-  ledger: LedgerPort,
+  ledger: ChaincodeClient,
   metrics: MetricsService,
 ): AuditBatcher {
   const logger = new Logger('AuditBatcher');
@@ -43,7 +42,7 @@ class AuditLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     private readonly audit: AuditService,
     private readonly health: HealthRegistry,
     private readonly config: AppConfig,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly ledger: ChaincodeClient,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -82,7 +81,7 @@ class AuditLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     AuditQueryService,
     {
       provide: AuditBatcher,
-      inject: [AppConfig, DataSource, LEDGER, MetricsService],
+      inject: [AppConfig, DataSource, ChaincodeClient, MetricsService],
       useFactory: createBatcher,
     },
     AuditLifecycle,

@@ -1,11 +1,9 @@
-import { Inject } from '@nestjs/common';
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { Authenticated } from '../access/public.decorator.js';
 import { AuthService } from '../auth/auth.service.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import type { AccessLogEntry } from './audit-query.service.js';
 import { AuditQueryService } from './audit-query.service.js';
 import { AuditVerificationService } from './audit-verification.service.js';
@@ -17,7 +15,7 @@ export class AuditResolver {
     private readonly queries: AuditQueryService,
     private readonly verification: AuditVerificationService,
     private readonly auth: AuthService,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly ledger: ChaincodeClient,
   ) {}
 
   @Query(() => AccessEventConnection, { description: 'Access events, newest first' })

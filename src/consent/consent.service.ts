@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   CONSENT_GRANT_TYPE,
   CONSENT_REVOKE_TYPE,
-  CONTRACT_NAMES,
   ROLE_PERMISSIONS,
   parseConsentGrantPayload,
   parseConsentRevokePayload,
   type ConsentAction,
   type ConsentGrantPayload,
-  type ConsentState,
   type PolicyConsent,
   type Purpose,
   type RecordCategory,
@@ -22,8 +20,7 @@ import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
 import type { RequestContext, UserActor } from '../common/request-context.js';
 import { signCanonical } from '../crypto/index.js';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { RecordKeyService } from '../records/record-key.service.js';
 import type { RecipientRef, RecordVersionRef, WrapDeletionScope } from '../records/record-keys.js';
 import { RecordEntity } from '../records/records.entities.js';
@@ -63,7 +60,7 @@ export class ConsentService {
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly chaincode: ChaincodeClient,
     private readonly access: AccessService,
     private readonly auth: AuthService,
     private readonly recordKeys: RecordKeyService,
@@ -101,7 +98,7 @@ export class ConsentService {
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
     keys.wrappingPrivateKey.fill(0);
-    const { txId } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:GrantConsent`, [JSON.stringify(payload), signature]);
+    const { txId } = await this.chaincode.grantConsent(payload, signature);
 
     const row = await this.dataSource.transaction(async (manager) => {
       const saved = await manager.save(ConsentEntity, toRow(payload, signature, txId, options.accessRequestId ?? null));
@@ -165,8 +162,7 @@ export class ConsentService {
     await this.access.invalidateForPatientOrLater(row.patientId);
 
     try {
-      const { txId, result } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RevokeConsent`, [JSON.stringify(payload), signature]);
-      const anchored = JSON.parse(result.toString('utf8')) as ConsentState;
+      const { txId, value: anchored } = await this.chaincode.revokeConsent(payload, signature);
       this.revocations.noteSigned({ consentId: row.id, patientId: row.patientId, revokedAt: anchored.revokedAt!, txId: anchored.revokeTxId });
       await repository.update({ id: row.id }, { revokeLedgerTxId: txId });
       // A decision cached from the ledger between the first invalidation and the commit.

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import { CONTRACT_NAMES, ROLE_PERMISSIONS, type EmergencyAccessState } from 'healthledger-chaincode/shared';
+import { Injectable } from '@nestjs/common';
+import { ROLE_PERMISSIONS } from 'healthledger-chaincode/shared';
 import { DataSource } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
 import type { RequestContext } from '../common/request-context.js';
 import { sha256Hex } from '../crypto/index.js';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { EmergencyAccessEntity } from './consent.entities.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
 import { isUuid } from '../common/input-rules.js';
@@ -29,7 +28,7 @@ const MAX_REASON_LENGTH = 1000;
 export class EmergencyAccessService {
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly chaincode: ChaincodeClient,
     private readonly access: AccessService,
     private readonly parties: ConsentParties,
   ) {}
@@ -64,8 +63,8 @@ export class EmergencyAccessService {
       reasonHash: sha256Hex(Buffer.from(reason, 'utf8')),
       expiresAt: new Date(ctx.now.getTime() + minutes * 60_000).toISOString(),
     };
-    const submitted = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RecordEmergencyAccess`, [JSON.stringify(request)]);
-    const state = JSON.parse(submitted.result.toString('utf8')) as EmergencyAccessState;
+    const submitted = await this.chaincode.recordEmergencyAccess(request);
+    const state = submitted.value;
 
     const row = await this.dataSource.transaction(async (manager) => {
       const saved = await manager.save(

@@ -8,10 +8,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { CONTRACT_NAMES } from 'healthledger-chaincode/shared';
 import { DataSource, In, IsNull, LessThanOrEqual, type EntityManager } from 'typeorm';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
 
 /**
@@ -93,7 +91,7 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly chaincode: ChaincodeClient,
     @Optional() @Inject(DATA_KEY_ROTATOR) private readonly rotator?: DataKeyRotator,
   ) {}
 
@@ -201,10 +199,7 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
     for (const consent of pending) {
       if (!consent.revokePayload || !consent.revokeSignature) continue;
       try {
-        const { txId } = await this.ledger.submit(`${CONTRACT_NAMES.consent}:RevokeConsent`, [
-          JSON.stringify(consent.revokePayload),
-          consent.revokeSignature,
-        ]);
+        const { txId } = await this.chaincode.revokeConsent(consent.revokePayload, consent.revokeSignature);
         await repository.update({ id: consent.id }, { revokeLedgerTxId: txId });
       } catch (error) {
         this.logger.warn(`anchoring the revocation of consent ${consent.id} failed: ${(error as Error).message}`);

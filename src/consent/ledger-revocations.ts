@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { CONTRACT_NAMES, LEDGER_EVENTS, type RevokedConsentEntry } from 'healthledger-chaincode/shared';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { LEDGER_EVENTS, type RevokedConsentEntry } from 'healthledger-chaincode/shared';
 import { HealthRegistry } from '../health/health-registry.js';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 
 /** A revocation this node knows from the ledger, or from the patient's signature it verified itself. */
 export interface KnownRevocation {
@@ -39,7 +38,7 @@ export class LedgerRevocations implements OnApplicationBootstrap, BeforeApplicat
   private wakeFollower: (() => void) | undefined;
 
   constructor(
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly chaincode: ChaincodeClient,
     private readonly health: HealthRegistry,
   ) {}
 
@@ -85,10 +84,8 @@ export class LedgerRevocations implements OnApplicationBootstrap, BeforeApplicat
 
   private async load(): Promise<void> {
     // The height first: every revocation committed after it is delivered by the events that follow.
-    const { height } = await this.ledger.status();
-    const entries = JSON.parse(
-      (await this.ledger.evaluate(`${CONTRACT_NAMES.consent}:GetRevokedConsents`, [])).toString('utf8'),
-    ) as RevokedConsentEntry[];
+    const { height } = await this.chaincode.status();
+    const entries = await this.chaincode.revokedConsents();
     for (const entry of entries) this.add(entry);
     this.nextBlock = height;
     this.loadedAt = new Date();
@@ -98,13 +95,13 @@ export class LedgerRevocations implements OnApplicationBootstrap, BeforeApplicat
   private async follow(): Promise<void> {
     while (!this.stopping) {
       try {
-        for await (const event of this.ledger.events(this.nextBlock)) {
+        for await (const event of this.chaincode.events(this.nextBlock)) {
           this.nextBlock = event.blockNumber;
           this.lastEventAt = new Date();
           this.streamError = undefined;
-          if (event.eventName === LEDGER_EVENTS.consentRevoked) {
-            const payload = JSON.parse(event.payload.toString('utf8')) as { consentId: string; patientId: string; revokedAt: string };
-            this.add({ consentId: payload.consentId, patientId: payload.patientId, revokedAt: payload.revokedAt, revokeTxId: event.txId });
+          if (event.name === LEDGER_EVENTS.consentRevoked) {
+            const { consentId, patientId, revokedAt } = event.payload;
+            this.add({ consentId, patientId, revokedAt, revokeTxId: event.txId });
           }
           if (this.stopping) return;
         }

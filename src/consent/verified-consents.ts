@@ -1,17 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
-import {
-  CONTRACT_NAMES,
-  type EmergencyAccessState,
-  type PolicyConsent,
-  type PolicyEmergencyGrant,
-  type UserState,
-} from 'healthledger-chaincode/shared';
+import { Injectable } from '@nestjs/common';
+import type { PolicyConsent, PolicyEmergencyGrant } from 'healthledger-chaincode/shared';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { PatientGrants } from '../access/ability.factory.js';
 import type { ConsentSource } from '../access/consent-source.js';
 import { BoundedMap } from '../cache/bounded-map.js';
-import { LEDGER } from '../ledger/ledger.module.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import type { RecipientRef, RecordKeyRecipientsPort, RecordKeyScope } from '../records/record-keys.js';
 import { ConsentEntity } from './consent.entities.js';
 import { LedgerRevocations, type KnownRevocation } from './ledger-revocations.js';
@@ -45,7 +38,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly chaincode: ChaincodeClient,
     private readonly revocations: LedgerRevocations,
   ) {}
 
@@ -124,7 +117,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
     if (cached && cached.until > Date.now()) return cached.key;
     let key: string | undefined;
     try {
-      const user = JSON.parse((await this.ledger.evaluate(`${CONTRACT_NAMES.identity}:GetUser`, [patientId])).toString('utf8')) as UserState;
+      const user = await this.chaincode.user(patientId);
       key = user.role === 'PATIENT' ? user.signingPublicKey : undefined;
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'NOT_FOUND') throw error;
@@ -134,8 +127,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   }
 
   private async emergencyGrants(patientId: string, actorId: string): Promise<PolicyEmergencyGrant[]> {
-    const result = await this.ledger.evaluate(`${CONTRACT_NAMES.consent}:GetPatientEmergencyAccesses`, [patientId]);
-    const accesses = JSON.parse(result.toString('utf8')) as EmergencyAccessState[];
+    const accesses = await this.chaincode.patientEmergencyAccesses(patientId);
     return accesses
       .filter((access) => access.actorId === actorId)
       .map((access) => ({ id: access.id, actorId: access.actorId, patientId: access.patientId, grantedAt: access.grantedAt, expiresAt: access.expiresAt }));

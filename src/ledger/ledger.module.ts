@@ -4,10 +4,12 @@ import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { EmbeddedLedger } from './adapters/embedded-ledger.adapter.js';
 import { FabricLedger } from './adapters/fabric-ledger.adapter.js';
+import { ChaincodeClient } from './chaincode-client.js';
+import { LEDGER } from './ledger.token.js';
 import type { LedgerPort } from './ports/ledger.port.js';
 
-/** Injection token of the configured {@link LedgerPort}. */
-export const LEDGER = Symbol('LEDGER');
+// For specs that drive the port itself (`app.get(LEDGER)`); lint keeps it from the app's code.
+export { LEDGER } from './ledger.token.js';
 
 function createLedger(config: AppConfig): LedgerPort {
   const logger = new Logger('Ledger');
@@ -63,7 +65,8 @@ class LedgerLifecycle implements OnModuleInit, OnApplicationShutdown {
 
 @Global()
 @Module({
-  providers: [{ provide: LEDGER, inject: [AppConfig], useFactory: createLedger }, LedgerLifecycle],
-  exports: [LEDGER],
+  providers: [{ provide: LEDGER, inject: [AppConfig], useFactory: createLedger }, LedgerLifecycle, ChaincodeClient],
+  // Not LEDGER: other modules reach the chaincode through the client only.
+  exports: [ChaincodeClient],
 })
 export class LedgerModule {}

@@ -1,10 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CONTRACT_NAMES, type RecordAnchorState } from 'healthledger-chaincode/shared';
+import { Injectable, Logger } from '@nestjs/common';
+import type { RecordAnchorState } from 'healthledger-chaincode/shared';
 import { DataSource, LessThanOrEqual } from 'typeorm';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
-import { LEDGER } from '../ledger/ledger.module.js';
+import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
-import type { LedgerPort } from '../ledger/ports/ledger.port.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordEntity, RecordVersionEntity } from './records.entities.js';
 
@@ -22,7 +21,7 @@ export class RecordAnchoring {
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(LEDGER) private readonly ledger: LedgerPort,
+    private readonly chaincode: ChaincodeClient,
     private readonly metadata: RecordMetadataCache,
     private readonly serviceAccounts: ServiceAccountLedger,
   ) {}
@@ -55,8 +54,7 @@ export class RecordAnchoring {
   /** The ledger's anchor of a version (or of the latest one), or undefined when it has none. */
   async anchorOnLedger(recordId: string, version: number | 'latest'): Promise<RecordAnchorState | undefined> {
     try {
-      const bytes = await this.ledger.evaluate(`${CONTRACT_NAMES.records}:GetRecordAnchor`, [recordId, version === 'latest' ? '' : String(version)]);
-      return JSON.parse(bytes.toString('utf8')) as RecordAnchorState;
+      return await this.chaincode.recordAnchor(recordId, version);
     } catch (error) {
       if (error instanceof LedgerNotFoundError) return undefined;
       throw error;
@@ -64,18 +62,18 @@ export class RecordAnchoring {
   }
 
   private async submit(record: RecordEntity, row: RecordVersionEntity): Promise<RecordAnchorState> {
-    const argument = JSON.stringify({
+    const { value } = await this.chaincode.anchorRecordVersion({
       recordId: record.id,
       version: row.version,
       // The patient's ledger user id is the pseudonym: no name or other PHI goes on the ledger.
       patientId: record.patientId,
-      cidHash: row.cidSha256,
-      ciphertextHash: row.ciphertextSha256,
+      // A version becomes STORED together with both hashes.
+      cidHash: row.cidSha256!,
+      ciphertextHash: row.ciphertextSha256!,
       category: record.category,
       authorId: row.createdBy,
       purpose: row.purpose,
     });
-    const { result } = await this.ledger.submit(`${CONTRACT_NAMES.records}:AnchorRecordVersion`, [argument]);
-    return JSON.parse(result.toString('utf8')) as RecordAnchorState;
+    return value;
   }
 }

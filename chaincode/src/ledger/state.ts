@@ -2,6 +2,7 @@ import type { Context } from 'fabric-contract-api';
 import { canonicalJson, canonicalJsonBytes } from '../lib/canonical-json';
 import { integrityViolation } from '../lib/errors';
 import { formatInstant } from '../lib/time';
+import type { LedgerEventName, LedgerEventPayloads } from '../model/ledger-types';
 
 /**
  * World-state access for the contracts, limited to the documented ChaincodeStub API so the same
@@ -82,7 +83,7 @@ export async function readHistory<T>(ctx: Context, key: string): Promise<StateMo
 }
 
 /** Emits the one event of a transaction (Fabric keeps only one per transaction). */
-export function emitEvent(ctx: Context, name: string, payload: unknown): void {
+export function emitEvent<N extends LedgerEventName>(ctx: Context, name: N, payload: LedgerEventPayloads[N]): void {
   ctx.stub.setEvent(name, canonicalJsonBytes(payload));
 }
 

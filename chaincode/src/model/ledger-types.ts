@@ -1,3 +1,4 @@
+import type { LEDGER_EVENTS } from '../contracts/names';
 import type {
   AccessDecisionResult,
   ConsentAction,
@@ -208,3 +209,35 @@ export interface AuditHeadState {
   readonly treeSize: number;
   readonly anchoredAt: string | null;
 }
+
+/**
+ * The payload (canonical JSON) of each chaincode event, by event name (LEDGER_EVENTS): what
+ * `emitEvent` accepts for that name and what a client decodes, so both sides share one definition.
+ */
+export interface LedgerEventPayloads {
+  readonly OrganizationRegistered: { readonly organizationId: string; readonly mspId: string };
+  readonly UserRegistered: { readonly userId: string; readonly role: Role; readonly organizationId: string; readonly keyVersion: number };
+  readonly UserKeysRotated: { readonly userId: string; readonly keyVersion: number };
+  readonly ServiceAccountRegistered: { readonly serviceAccountId: string; readonly role: ServiceAccountRole; readonly organizationId: string };
+  readonly ServiceAccountRevoked: { readonly serviceAccountId: string; readonly organizationId: string; readonly revokedAt: string | null };
+  readonly RecordAnchored: Pick<
+    RecordAnchorState,
+    'recordId' | 'version' | 'patientId' | 'cidHash' | 'ciphertextHash' | 'category' | 'authorId' | 'anchoredAt'
+  >;
+  readonly ConsentGranted: Pick<ConsentGrantPayload, 'consentId' | 'patientId' | 'grantee' | 'validFrom' | 'validUntil'>;
+  readonly ConsentRevoked: { readonly consentId: string; readonly patientId: string; readonly revokedAt: string };
+  readonly EmergencyAccessRecorded: {
+    readonly emergencyAccessId: string;
+    readonly actorId: string;
+    readonly patientId: string;
+    readonly expiresAt: string;
+  };
+  readonly AuditBatchAnchored: Pick<AuditBatchState, 'batchId' | 'sequence' | 'merkleRoot' | 'previousRoot' | 'treeSize'>;
+}
+
+export type LedgerEventName = keyof LedgerEventPayloads;
+
+/** Compile-time check: every name in LEDGER_EVENTS has a payload type here, and nothing more. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const EVENT_PAYLOADS_MATCH_NAMES: Same<LedgerEventName, (typeof LEDGER_EVENTS)[keyof typeof LEDGER_EVENTS]> = true;
+void EVENT_PAYLOADS_MATCH_NAMES;

@@ -64,23 +64,13 @@ class EngineProbeContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async Whoami(ctx: Context): Promise<string> {
-    const secret = ctx.stub.getTransient().get('secret');
     return JSON.stringify({
       mspId: ctx.clientIdentity.getMSPID(),
       id: ctx.clientIdentity.getID(),
       role: ctx.clientIdentity.getAttributeValue('role'),
       isAdmin: ctx.clientIdentity.assertAttributeValue('role', 'admin'),
-      secret: secret ? Buffer.from(secret).toString() : null,
       txTime: ctx.stub.getDateTimestamp().getTime(),
     });
-  }
-
-  @Transaction()
-  @Returns('string')
-  async PutSecret(ctx: Context, key: string): Promise<string> {
-    const secret = ctx.stub.getTransient().get('secret');
-    await ctx.stub.putState(key, Buffer.from('sealed:' + Buffer.from(secret ?? []).length));
-    return 'ok';
   }
 
   @Transaction(false)
@@ -168,17 +158,13 @@ describe('EmbeddedLedger engine (probe contract)', () => {
     expect((await l.status()).height).toBe(0);
   });
 
-  it('presents the configured identity through fabric-shim ClientIdentity, and transient data', async () => {
+  it('presents the configured identity through fabric-shim ClientIdentity', async () => {
     const l = await open();
     const before = Date.now();
     const who = JSON.parse((await l.evaluate('Probe:Whoami', [])).toString());
-    expect(who).toMatchObject({ mspId: 'Org1MSP', role: 'admin', isAdmin: true, secret: null });
+    expect(who).toMatchObject({ mspId: 'Org1MSP', role: 'admin', isAdmin: true });
     expect(who.id).toBe('x509::/CN=ops/OU=client/O=Org1MSP::/CN=ca.Org1MSP/O=Org1MSP');
     expect(who.txTime).toBeGreaterThanOrEqual(before);
-    await l.submit('Probe:PutSecret', ['s'], { transient: { secret: 'hunter2' } });
-    expect((await l.evaluate('Probe:Get', ['s'])).toString()).toBe('sealed:7');
-    // Transient values never reach the block file.
-    expect((await readFile(join(dataDir, 'blocks.bin'))).includes('hunter2')).toBe(false);
   });
 
   it('loses no update when concurrent submits read-modify-write the same key', async () => {

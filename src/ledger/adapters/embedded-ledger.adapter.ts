@@ -18,7 +18,6 @@ import type {
   LedgerEvent,
   LedgerPort,
   LedgerStatus,
-  SubmitOptions,
   SubmitResult,
 } from '../ports/ledger.port.js';
 import {
@@ -199,10 +198,9 @@ export class EmbeddedLedger implements LedgerPort {
     this.blockFile = undefined;
   }
 
-  async submit(fn: string, args: string[], options: SubmitOptions = {}): Promise<SubmitResult> {
-    const transient = options.transient && toTransientMap(options.transient);
+  async submit(fn: string, args: string[]): Promise<SubmitResult> {
     for (let attempt = 1; ; attempt++) {
-      const simulation = await this.simulate(fn, args, transient);
+      const simulation = await this.simulate(fn, args);
       const { blockNumber, validation } = await this.order(this.toRecord(fn, args, simulation));
       if (validation === 'VALID') return { txId: simulation.txId, blockNumber, result: simulation.payload };
       if (attempt > this.options.mvccRetries) {
@@ -238,7 +236,7 @@ export class EmbeddedLedger implements LedgerPort {
   }
 
   /** Executes the chaincode against the committed state; nothing changes until the rw-set commits. */
-  private async simulate(fn: string, args: string[], transient?: Map<string, Uint8Array>): Promise<Simulation> {
+  private async simulate(fn: string, args: string[]): Promise<Simulation> {
     this.requireOpen();
     const txId = createHash('sha256').update(randomBytes(24)).update(this.creatorBytes).digest('hex');
     const timestamp = Date.now();
@@ -249,7 +247,6 @@ export class EmbeddedLedger implements LedgerPort {
       txId,
       creator: { mspid: this.identity!.mspId, idBytes: this.creatorBytes },
       args: [fn, ...args],
-      transient,
       timestamp,
     });
     const response = await this.chaincode!.Invoke(stub);
@@ -348,12 +345,6 @@ export class EmbeddedLedger implements LedgerPort {
       blockNumber++;
     }
   }
-}
-
-function toTransientMap(transient: Record<string, Uint8Array | string>): Map<string, Uint8Array> {
-  return new Map(
-    Object.entries(transient).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value) : value]),
-  );
 }
 
 /**

@@ -29,7 +29,6 @@ import type {
   LedgerEvent,
   LedgerPort,
   LedgerStatus,
-  SubmitOptions,
   SubmitResult,
 } from '../ports/ledger.port.js';
 import type { LedgerLogger } from '../embedded/block-file.js';
@@ -166,9 +165,8 @@ export class FabricLedger implements LedgerPort {
     return new FabricFileCheckpointStore(join(this.options.checkpointDir, `${consumer}.checkpoint.json`));
   }
 
-  async submit(fn: string, args: string[], options: SubmitOptions = {}): Promise<SubmitResult> {
+  async submit(fn: string, args: string[]): Promise<SubmitResult> {
     const contract = this.requireContract();
-    const transientData = options.transient && toTransientData(options.transient);
     const { retry, logger } = this.options;
     const retryTransient = <T>(step: string, operation: () => Promise<T>) =>
       withRetry(retry, isTransientGatewayError, operation, (err, attempt, delayMs) =>
@@ -179,7 +177,7 @@ export class FabricLedger implements LedgerPort {
         retry,
         (err) => err instanceof CommitError && CONFLICT_STATUS_CODES.has(err.code),
         async () => {
-          const proposal = contract.newProposal(fn, { arguments: args, transientData });
+          const proposal = contract.newProposal(fn, { arguments: args });
           const transaction = await retryTransient('endorse', () => proposal.endorse());
           const submitted = await retryTransient('submit', () => transaction.submit());
           const status = await retryTransient('commit status', () => submitted.getStatus());
@@ -328,10 +326,4 @@ function describeGatewayError(err: unknown): string {
 
 function statusName(code: number): string {
   return Object.entries(StatusCode).find(([, value]) => value === code)?.[0] ?? String(code);
-}
-
-function toTransientData(transient: Record<string, Uint8Array | string>): Record<string, Uint8Array> {
-  return Object.fromEntries(
-    Object.entries(transient).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value) : value]),
-  );
 }

@@ -54,6 +54,7 @@ export interface SimulationInput {
   creator: SerializedIdentity;
   /** Qualified function name followed by its arguments, as Fabric passes them to the chaincode. */
   args: string[];
+  /** A proposal's transient map: the app sends none, the Fabric gateway test server passes a client's on. */
   transient?: Map<string, Uint8Array>;
   /** Proposal time, milliseconds since the epoch. */
   timestamp: number;

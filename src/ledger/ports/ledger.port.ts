@@ -7,11 +7,6 @@
  */
 export type LedgerBackend = 'embedded' | 'fabric';
 
-export interface SubmitOptions {
-  /** Private inputs: visible to the chaincode through `getTransient()`, never written to a block. */
-  transient?: Record<string, Uint8Array | string>;
-}
-
 export interface SubmitResult {
   txId: string;
   blockNumber: number;
@@ -62,7 +57,7 @@ export interface LedgerPort {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Executes, orders and commits a transaction; resolves only once it is committed as valid. */
-  submit(fn: string, args: string[], options?: SubmitOptions): Promise<SubmitResult>;
+  submit(fn: string, args: string[]): Promise<SubmitResult>;
   /** Executes a read-only query against the committed state; nothing is ordered or committed. */
   evaluate(fn: string, args: string[]): Promise<Buffer>;
   /** Chaincode events from `fromBlock` on (or after the checkpoint), then live ones until `stop()`. */
