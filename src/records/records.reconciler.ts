@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, IsNull, LessThanOrEqual } from 'typeorm';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
+import { SerialJob } from '../common/serial-job.js';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { LedgerError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
@@ -61,10 +62,8 @@ export interface ReconcileReport {
 @Injectable()
 export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('RecordsReconciler');
-  private timer: NodeJS.Timeout | undefined;
-  /** The last pass asked for (passes run one at a time, in call order). */
-  private queue: Promise<unknown> = Promise.resolve();
-  private queued = 0;
+  /** Passes one at a time, in call order, each its own (a caller asks as of its own `now`). */
+  private readonly job = new SerialJob((now: Date) => this.pass(now), { shares: () => false });
   /** `now` of the last complete storage sweep (undefined: none yet in this process). */
   private lastSweep: number | undefined;
   /**
@@ -106,17 +105,13 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
         error: refused > 0 ? `${refused} stored version(s) refused by the ledger (record_versions.last_anchor_refusal says why)` : undefined,
       };
     });
-    void this.runOnce();
     // A beat is skipped while a pass is still running or waiting, so passes never pile up.
-    this.timer = setInterval(() => {
-      if (this.queued === 0) void this.runOnce();
-    }, INTERVAL_MS);
-    this.timer.unref();
+    this.job.start(INTERVAL_MS, () => new Date());
+    this.job.poke(new Date());
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.queue;
+    await this.job.stop();
   }
 
   /**
@@ -124,10 +119,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
    * result of a pass that started before it asked, or ran as of another time.
    */
   runOnce(now = new Date()): Promise<ReconcileReport> {
-    this.queued++;
-    const pass = this.queue.then(() => this.pass(now)).finally(() => this.queued--);
-    this.queue = pass.catch(() => undefined);
-    return pass;
+    return this.job.run(now);
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
