@@ -1,5 +1,6 @@
 import { GENESIS_AUDIT_ROOT, type AuditBatchState } from 'healthledger-chaincode/shared';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { SerialJob } from '../common/serial-job.js';
 import { buildMerkleTree } from '../crypto/merkle.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
 import type { ChaincodeClient } from '../ledger/chaincode-client.js';
@@ -25,7 +26,7 @@ export interface AuditBatcherOptions {
   ledger: ChaincodeClient;
   /** Most events per batch (tree size). */
   maxEvents: number;
-  /** The timer period when started; a full batch waiting also starts a run. */
+  /** The timer period when started (a tick is skipped while a run is in flight); a full batch waiting also starts a run. */
   intervalMs: number;
   logger: AuditBatcherLogger;
   /** Told the backlog after every run (the metrics gauge). */
@@ -56,10 +57,8 @@ export interface BatchRunResult {
  * marked, so no event is lost and no batch is anchored twice.
  */
 export class AuditBatcher {
-  private running: Promise<BatchRunResult> | undefined;
-  private queued: Promise<BatchRunResult> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
+  /** Runs one at a time; callers during a run share the one follow-up run. */
+  private readonly job = new SerialJob<BatchRunResult>((_input, signal) => this.runLocked(signal));
   private recordedSinceRun = 0;
   private lastError: string | undefined;
   private lastAnchoredAt: Date | undefined;
@@ -67,21 +66,18 @@ export class AuditBatcher {
   constructor(private readonly options: AuditBatcherOptions) {}
 
   start(): void {
-    this.stopped = false;
-    this.schedule(this.options.intervalMs);
+    this.job.start(this.options.intervalMs, () => undefined);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
-    await this.queued?.catch(() => undefined);
+  /** Waits for the run in flight (it ends after its current batch) and the one asked for after it. */
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** Hint from the outbox writer: a full batch waiting is cut now rather than at the next tick. */
   eventsRecorded(count: number): void {
     this.recordedSinceRun += count;
-    if (this.recordedSinceRun >= this.options.maxEvents && !this.running && !this.stopped) this.schedule(0);
+    if (this.recordedSinceRun >= this.options.maxEvents) this.job.poke();
   }
 
   get state(): { lastError?: string; lastAnchoredAt?: Date } {
@@ -94,17 +90,7 @@ export class AuditBatcher {
    * during it share one follow-up run. Rejects when the ledger or database fails.
    */
   runOnce(): Promise<BatchRunResult> {
-    if (!this.running) {
-      this.running = this.runLocked().finally(() => (this.running = undefined));
-      return this.running;
-    }
-    this.queued ??= this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined;
-        return this.runOnce();
-      });
-    return this.queued;
+    return this.job.run();
   }
 
   async backlog(): Promise<AuditBacklog> {
@@ -117,19 +103,8 @@ export class AuditBatcher {
     return { unbatched: row.unbatched, pending: row.pending, pendingBatches: row.pending_batches };
   }
 
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        .catch(() => undefined) // reported through lastError and the logs
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.options.intervalMs);
-        });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async runLocked(): Promise<BatchRunResult> {
+  /** One run under the advisory lock. Failures are reported here (lastError, the logs), as timer runs swallow them. */
+  private async runLocked(stopping: AbortSignal): Promise<BatchRunResult> {
     this.recordedSinceRun = 0;
     const runner = this.options.dataSource.createQueryRunner();
     await runner.connect();
@@ -139,7 +114,7 @@ export class AuditBatcher {
       ]);
       if (!locked) return { skipped: 'locked', batchesAnchored: 0, eventsAnchored: 0 };
       try {
-        const result = await this.drain(runner);
+        const result = await this.drain(runner, stopping);
         this.lastError = undefined;
         return result;
       } catch (error) {
@@ -159,7 +134,7 @@ export class AuditBatcher {
   }
 
   /** Anchors what is pending, then claims and anchors full batches until the backlog is drained. */
-  private async drain(runner: QueryRunner): Promise<BatchRunResult> {
+  private async drain(runner: QueryRunner, stopping: AbortSignal): Promise<BatchRunResult> {
     const result: BatchRunResult = { batchesAnchored: 0, eventsAnchored: 0 };
     const pending = await sql<AuditBatchRow>(runner, `SELECT * FROM audit_batch WHERE status = 'PENDING' ORDER BY sequence`);
     for (const batch of pending) {
@@ -169,7 +144,7 @@ export class AuditBatcher {
       result.eventsAnchored += batch.tree_size;
     }
     const deadline = Date.now() + Math.max(1000, 5 * this.options.intervalMs);
-    while (!this.stopped || result.batchesAnchored === 0) {
+    while (!stopping.aborted || result.batchesAnchored === 0) {
       const batch = await this.claim(runner);
       if (!batch) break;
       await this.anchor(runner, batch, { resumed: false });

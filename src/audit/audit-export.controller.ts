@@ -1,9 +1,9 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { once } from 'node:events';
 import type { Response } from 'express';
 import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import { DomainError } from '../common/domain-error.js';
+import { pipeToResponse } from '../common/pipe-to-response.js';
 import { UuidPipe } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { AuditQueryService } from './audit-query.service.js';
@@ -35,16 +35,12 @@ export class AuditExportController {
     }
     const filter = { patientId: patientId ?? null, recordId: recordId ?? null };
     const chunks = format === 'fhir' ? this.queries.exportFhirBundle(ctx, filter) : this.queries.exportNdjson(ctx, filter);
-    // Pull the first chunk before sending headers, so a refusal is a clean 403, not a cut stream.
-    const first = await chunks.next();
-    res.status(200);
-    res.setHeader('Content-Type', FORMATS[format].contentType);
-    res.setHeader('Content-Disposition', `attachment; filename="access-log.${FORMATS[format].extension}"`);
-    res.setHeader('Cache-Control', 'no-store');
-    if (!first.done) res.write(first.value);
-    for await (const chunk of chunks) {
-      if (!res.write(chunk)) await once(res, 'drain');
-    }
-    res.end();
+    // The first chunk is pulled before headers go out, so a refusal is a clean 403, not a cut stream.
+    await pipeToResponse(res, chunks, () => {
+      res.status(200);
+      res.setHeader('Content-Type', FORMATS[format].contentType);
+      res.setHeader('Content-Disposition', `attachment; filename="access-log.${FORMATS[format].extension}"`);
+      res.setHeader('Cache-Control', 'no-store');
+    });
   }
 }

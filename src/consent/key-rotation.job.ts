@@ -9,6 +9,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource, In, IsNull, LessThanOrEqual, type EntityManager } from 'typeorm';
+import { SerialJob } from '../common/serial-job.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
 
@@ -83,11 +84,10 @@ export async function queueKeyRotations(
 @Injectable()
 export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ConsentKeyRotation');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
-  private wakeFromRest: (() => void) | undefined;
+  /** Passes one at a time; kicks during a pass share the one pass after it. */
+  private readonly job = new SerialJob<void>((_input, stopping) =>
+    this.pass(stopping).catch((error: unknown) => this.logger.error(`key rotation pass failed: ${(error as Error).message}`)),
+  );
 
   constructor(
     private readonly dataSource: DataSource,
@@ -97,56 +97,36 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationBootstrap(): void {
     if (!this.rotator) this.logger.warn('no data key rotator is provided: revoked records keep their data keys until one is');
-    this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
-    this.timer.unref();
+    this.job.start(POLL_INTERVAL_MS, () => undefined);
   }
 
+  /** Ends the pass in flight after its current rotation (a rest is cut short) and waits for it. */
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.wakeFromRest?.();
-    await this.running;
+    await this.job.stop();
   }
 
-  /** Runs a pass now (or right after the current one); resolves when the queue has been worked through once. */
+  /**
+   * Runs a pass now (or right after the current one); resolves when the queue has been worked through
+   * once, never rejects (a failed pass is logged). After shutdown it resolves at once.
+   */
   kick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.pass().catch((error: unknown) => this.logger.error(`key rotation pass failed: ${(error as Error).message}`));
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.running = undefined));
-    return this.running;
+    return this.job.run();
   }
 
-  private async pass(): Promise<void> {
+  private async pass(stopping: AbortSignal): Promise<void> {
+    if (stopping.aborted) return;
     await this.anchorPendingRevocations();
     if (!this.rotator) return;
     for (;;) {
       const claimed = await this.claim();
-      if (claimed.length === 0 || this.stopped) return;
+      if (claimed.length === 0 || stopping.aborted) return;
       for (const row of claimed) {
-        if (this.stopped) return;
+        if (stopping.aborted) return;
         const started = performance.now();
         await this.rotate(row, this.rotator);
-        await this.rest(Math.min(MAX_REST_MS, (performance.now() - started) * REST_FACTOR));
+        await rest(Math.min(MAX_REST_MS, (performance.now() - started) * REST_FACTOR), stopping);
       }
     }
-  }
-
-  private rest(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeFromRest = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 
   /** Claims due rows, one per record (rows of the same record are done by one rotation). */
@@ -207,4 +187,17 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
       }
     }
   }
+}
+
+/** Waits `ms`, or less when `stopping` aborts (shutdown does not wait out a rest). */
+function rest(ms: number, stopping: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stopping.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stopping.addEventListener('abort', done, { once: true });
+  });
 }

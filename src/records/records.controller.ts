@@ -2,6 +2,7 @@ import { All, Controller, Get, Param, Put, Query, Req, Res } from '@nestjs/commo
 import type { Request, Response } from 'express';
 import { Public } from '../access/public.decorator.js';
 import { DomainError } from '../common/domain-error.js';
+import { pipeToResponse } from '../common/pipe-to-response.js';
 import { RecordContentService, type UploadResult } from './record-content.service.js';
 
 /**
@@ -37,24 +38,15 @@ export class RecordsController {
   @Public('the signed single-use download token in the URL authorizes the request')
   async download(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
     const { contentType, size, body } = await this.content.download(token, id, new Date());
-    const iterator = body[Symbol.asyncIterator]();
     // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
-    const first = await iterator.next();
-    response.status(200);
-    response.setHeader('content-type', contentType);
-    response.setHeader('content-length', String(size));
-    response.setHeader('cache-control', 'no-store');
-    response.setHeader('content-disposition', 'attachment');
-    response.flushHeaders();
-    try {
-      if (!first.done) await write(response, first.value);
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) await write(response, next.value);
-      response.end();
-    } catch {
-      await iterator.return?.(undefined).catch(() => undefined);
-      // Headers are out: cutting the connection is the only signal left (the length is then never reached).
-      response.destroy();
-    }
+    await pipeToResponse(response, body, () => {
+      response.status(200);
+      response.setHeader('content-type', contentType);
+      response.setHeader('content-length', String(size));
+      response.setHeader('cache-control', 'no-store');
+      response.setHeader('content-disposition', 'attachment');
+      response.flushHeaders();
+    });
   }
 
   /**
@@ -70,18 +62,3 @@ export class RecordsController {
   }
 }
 
-function write(response: Response, chunk: Buffer): Promise<void> {
-  if (response.write(chunk)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      response.off('close', onClose);
-      resolve();
-    };
-    const onClose = () => {
-      response.off('drain', onDrain);
-      reject(new Error('client went away'));
-    };
-    response.once('drain', onDrain);
-    response.once('close', onClose);
-  });
-}

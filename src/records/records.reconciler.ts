@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, IsNull, LessThanOrEqual } from 'typeorm';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
+import { SerialJob } from '../common/serial-job.js';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { LedgerError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import { STORAGE } from '../storage/storage.module.js';
-import type { StoragePin, StoragePort } from '../storage/ports/storage.port.js';
+import { isContentAddressedStore, type StoragePort, type StoredContent } from '../storage/ports/storage.port.js';
 import { ContentTickets } from './content-tickets.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordVersionEntity } from './records.entities.js';
@@ -15,11 +16,12 @@ const INTERVAL_MS = 30_000;
 /** Versions anchored per pass: a long ledger outage drains gradually instead of in one burst. */
 const BATCH = 100;
 /**
- * The storage sweep lists every pin, looks each old one up in the database and walks every block
- * (holding uploads off meanwhile), so it runs at most this often (a few more hours on disk cost nothing).
+ * The storage sweep lists every stored content, looks each old one up in the database and (on a
+ * content-addressed store) walks every block, holding uploads off meanwhile, so it runs at most this
+ * often (a few more hours on disk cost nothing).
  */
 export const SWEEP_INTERVAL_MS = 60 * 60_000;
-/** Pinned roots looked up in the database per query. */
+/** Stored contents looked up in the database per query. */
 const SWEEP_LOOKUP_BATCH = 1000;
 
 /** A minute after the first refusal, doubling, at most a day: a refusal may be lifted (an operator fixes the ledger's view), so it is retried. */
@@ -34,9 +36,12 @@ export interface ReconcileReport {
   anchorRefusals: number;
   abandonedRemoved: number;
   ticketsPurged: number;
-  /** Pinned storage roots no record version references, unpinned by the storage sweep. */
+  /** Stored contents no record version references, removed by the storage sweep. */
   orphansRemoved: number;
-  /** Storage blocks no pin keeps (orphans' and those of uploads that failed or were killed), removed by the sweep. */
+  /**
+   * Content-addressed storage only: blocks no pin keeps (orphans' and those of uploads that failed or
+   * were killed), removed by the sweep's gc. Always 0 on a store without gc.
+   */
   blocksRemoved: number;
   /** Service-account revocations made during a ledger outage that have now reached the ledger. */
   revocationsCaughtUp: number;
@@ -47,27 +52,25 @@ export interface ReconcileReport {
  * versions are anchored (oldest first, so a record's versions reach the ledger in order); PENDING
  * versions past their upload deadline are removed with any record left without a version; used
  * or expired URL tickets are purged; and (at most hourly) this node's storage is swept: content
- * pinned that no record version references, left by a crash between `storage.put` and the
- * transaction that records the CID (an upload or a key rotation), is unpinned once it is older than
- * the grace period, and every block no pin keeps that is older than the grace period is removed
- * (those of uploads that failed without taking them back: killed mid-stream, or while another upload ran).
+ * stored that no record version references, left by a crash between `storage.put` and the
+ * transaction that records the CID (an upload or a key rotation), is removed once it is older than
+ * the grace period, and on a content-addressed store every block no pin keeps that is older than the
+ * grace period is removed (those of uploads that failed without taking them back: killed mid-stream, or while another upload ran).
  * Service-account revocations made while the ledger was away are carried to it. Every step is
  * idempotent, so several API nodes may run it.
  */
 @Injectable()
 export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('RecordsReconciler');
-  private timer: NodeJS.Timeout | undefined;
-  /** The last pass asked for (passes run one at a time, in call order). */
-  private queue: Promise<unknown> = Promise.resolve();
-  private queued = 0;
+  /** Passes one at a time, in call order, each its own (a caller asks as of its own `now`). */
+  private readonly job = new SerialJob((now: Date) => this.pass(now), { shares: () => false });
   /** `now` of the last complete storage sweep (undefined: none yet in this process). */
   private lastSweep: number | undefined;
   /**
-   * How old an unreferenced pin must be before it is swept. A pin is written when its `put`
-   * finishes, after the upload URL was issued; the upload can record its CID only while its PENDING
+   * How old unreferenced content must be before it is swept. Content is listed (pinned) when its
+   * `put` finishes, after the upload URL was issued; the upload can record its CID only while its PENDING
    * version exists, which is until the upload deadline (URL lifetime + UPLOAD_GRACE_MS after the
-   * URL was issued), and this same pass removes versions past it before sweeping. So a pin older
+   * URL was issued), and this same pass removes versions past it before sweeping. So content older
    * than that belongs to no upload that can still commit. A rotation records its CID right after
    * its put; the same hours cover it. Unpinned blocks get the same age: the blocks of a put still
    * running are written after its URL was issued, so they are younger than the grace period until
@@ -102,17 +105,13 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
         error: refused > 0 ? `${refused} stored version(s) refused by the ledger (record_versions.last_anchor_refusal says why)` : undefined,
       };
     });
-    void this.runOnce();
     // A beat is skipped while a pass is still running or waiting, so passes never pile up.
-    this.timer = setInterval(() => {
-      if (this.queued === 0) void this.runOnce();
-    }, INTERVAL_MS);
-    this.timer.unref();
+    this.job.start(INTERVAL_MS, () => new Date());
+    this.job.poke(new Date());
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.queue;
+    await this.job.stop();
   }
 
   /**
@@ -120,10 +119,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
    * result of a pass that started before it asked, or ran as of another time.
    */
   runOnce(now = new Date()): Promise<ReconcileReport> {
-    this.queued++;
-    const pass = this.queue.then(() => this.pass(now)).finally(() => this.queued--);
-    this.queue = pass.catch(() => undefined);
-    return pass;
+    return this.job.run(now);
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
@@ -184,9 +180,11 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
       if (this.lastSweep === undefined || now.getTime() - this.lastSweep >= SWEEP_INTERVAL_MS) {
         // Set first: a sweep that fails is retried after an interval, not every 30 s.
         this.lastSweep = now.getTime();
-        report.orphansRemoved = await this.unpinOrphanedContent(now);
-        // One mark and sweep for the orphans just unpinned and every block a failed upload left.
-        report.blocksRemoved = (await this.storage.gc({ writtenBefore: this.graceCutoff(now) })).removedBlocks;
+        report.orphansRemoved = await this.removeOrphanedContent(now);
+        if (isContentAddressedStore(this.storage)) {
+          // One mark and sweep for the orphans just unpinned and every block a failed upload left.
+          report.blocksRemoved = (await this.storage.gc({ writtenBefore: this.graceCutoff(now) })).removedBlocks;
+        }
       }
     } catch (error) {
       this.logger.error(`reconciliation pass failed: ${(error as Error).message}`);
@@ -199,41 +197,47 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
     return report;
   }
 
-  /** Unpins the roots pinned before the grace period that no record version references (gc then removes their blocks). */
-  private async unpinOrphanedContent(now: Date): Promise<number> {
+  /**
+   * Removes the contents stored before the grace period that no record version references. A
+   * content-addressed store only unpins them here and the gc after removes their blocks: one mark of
+   * every pinned root for the whole sweep, where each `delete` would mark them all again.
+   */
+  private async removeOrphanedContent(now: Date): Promise<number> {
+    const storage = this.storage;
+    const remove = isContentAddressedStore(storage) ? (cid: string) => storage.unpin(cid) : (cid: string) => storage.delete(cid);
     const cutoff = this.graceCutoff(now).getTime();
-    let unpinned = 0;
-    let batch: StoragePin[] = [];
+    let removed = 0;
+    let batch: StoredContent[] = [];
     const flush = async () => {
       const lookup = batch;
       batch = [];
-      for (const pin of await this.unreferenced(lookup)) {
-        await this.storage.unpin(pin.cid);
-        unpinned++;
-        this.logger.warn(`removed orphaned content ${pin.cid}: pinned ${pin.pinnedAt.toISOString()}, referenced by no record version`);
+      for (const content of await this.unreferenced(lookup)) {
+        await remove(content.cid);
+        removed++;
+        this.logger.warn(`removed orphaned content ${content.cid}: stored ${content.storedAt.toISOString()}, referenced by no record version`);
       }
     };
-    for await (const pin of this.storage.pins()) {
-      if (pin.pinnedAt.getTime() >= cutoff) continue;
-      batch.push(pin);
+    for await (const content of storage.list()) {
+      if (content.storedAt.getTime() >= cutoff) continue;
+      batch.push(content);
       if (batch.length >= SWEEP_LOOKUP_BATCH) await flush();
     }
     await flush();
-    return unpinned;
+    return removed;
   }
 
   private graceCutoff(now: Date): Date {
     return new Date(now.getTime() - this.orphanGraceMs);
   }
 
-  /** The pins of `batch` whose CID no record_versions row holds. */
-  private async unreferenced(batch: StoragePin[]): Promise<StoragePin[]> {
+  /** The contents of `batch` whose CID no record_versions row holds. */
+  private async unreferenced(batch: StoredContent[]): Promise<StoredContent[]> {
     if (batch.length === 0) return [];
     const rows: Array<{ cid: string }> = await this.dataSource.query(
       `SELECT DISTINCT cid FROM record_versions WHERE cid = ANY($1::text[])`,
-      [batch.map((pin) => pin.cid)],
+      [batch.map((content) => content.cid)],
     );
     const referenced = new Set(rows.map((row) => row.cid));
-    return batch.filter((pin) => !referenced.has(pin.cid));
+    return batch.filter((content) => !referenced.has(content.cid));
   }
 }

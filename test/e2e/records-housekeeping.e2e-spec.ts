@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordsReconciler, SWEEP_INTERVAL_MS } from '../../src/records/records.reconciler.js';
-import type { StoragePort } from '../../src/storage/ports/storage.port.js';
+import type { ContentAddressedStore, StoragePort } from '../../src/storage/ports/storage.port.js';
 import { STORAGE } from '../../src/storage/storage.module.js';
 import { readJson } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -108,7 +108,8 @@ describe('records housekeeping: configured URL lifetimes, storage sweep of orpha
   });
 
   it('sweeps pinned content no record version references and blocks no pin keeps once past the grace period, and keeps younger ones and referenced content', async () => {
-    const storage = t.app.get<StoragePort>(STORAGE);
+    // The app's Helia store: pins and blocks show what the sweep's gc took.
+    const storage = t.app.get<StoragePort & ContentAddressedStore>(STORAGE);
     const reconciler = t.app.get(RecordsReconciler);
     // A pass already in flight (the 30 s timer) would be joined and answer for the real clock: let it end first.
     const reconcileAt = async (now: number) => {
@@ -117,7 +118,7 @@ describe('records housekeeping: configured URL lifetimes, storage sweep of orpha
     };
     const pinTimes = async () => {
       const pins = new Map<string, number>();
-      for await (const pin of storage.pins()) pins.set(pin.cid, pin.pinnedAt.getTime());
+      for await (const content of storage.list()) pins.set(content.cid, content.storedAt.getTime());
       return pins;
     };
     const one = async function* (bytes: Uint8Array) {

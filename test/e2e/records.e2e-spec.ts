@@ -11,7 +11,7 @@ import { LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
 import { STORAGE } from '../../src/storage/storage.module.js';
-import type { StoragePort } from '../../src/storage/ports/storage.port.js';
+import type { ContentAddressedStore, StoragePort } from '../../src/storage/ports/storage.port.js';
 import { KeyRotationJob } from '../../src/consent/key-rotation.job.js';
 import { ContentTickets } from '../../src/records/content-tickets.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
@@ -483,7 +483,7 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect(revocation.code).toBeUndefined();
     await t.app.get(KeyRotationJob).kick();
 
-    const storage = t.app.get<StoragePort>(STORAGE);
+    const storage = t.app.get<StoragePort & ContentAddressedStore>(STORAGE);
     const record = async () =>
       (await gql<{ record: { version: number; cid: string; status: string; versions: Array<{ version: number; cid: string }> } }>(
         patient,

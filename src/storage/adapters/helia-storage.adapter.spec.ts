@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, runStoragePortConformance, streamOf } from '../storage.conformance.js';
+import { collect, runContentAddressedStoreConformance, runStoragePortConformance, streamOf, type StorageConformanceFactory } from '../storage.conformance.js';
 import { HeliaStorage } from './helia-storage.adapter.js';
 
 // Small leaves keep the multi-block cases (several MiB, 4-leaf tamper, shared leaves) fast.
@@ -14,11 +14,32 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
 }
 
-runStoragePortConformance('HeliaStorage (embedded)', {
+const blockFiles = (dataDir: string) => filesUnder(join(dataDir, 'ipfs', 'blocks'));
+
+const embedded: StorageConformanceFactory<HeliaStorage> = {
   create: (dataDir) => new HeliaStorage({ dataDir, chunkSize: CHUNK_SIZE }),
   chunkSize: CHUNK_SIZE,
-  blockFiles: (dataDir) => filesUnder(join(dataDir, 'ipfs', 'blocks')),
-});
+  // The content is the only one stored: flips a byte in one of its full leaves (block files hold the
+  // raw leaf bytes), the third of them in directory order.
+  async tamper({ dataDir }) {
+    const leaves = [];
+    for (const file of await blockFiles(dataDir)) {
+      if ((await stat(file)).size === CHUNK_SIZE) leaves.push(file);
+    }
+    expect(leaves.length).toBeGreaterThanOrEqual(3);
+    const handle = await open(leaves[2]!, 'r+');
+    try {
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, 1000);
+      byte[0]! ^= 0x01;
+      await handle.write(byte, 0, 1, 1000);
+    } finally {
+      await handle.close();
+    }
+  },
+};
+runStoragePortConformance('HeliaStorage (embedded)', embedded);
+runContentAddressedStoreConformance('HeliaStorage (embedded)', embedded);
 
 describe('HeliaStorage networked mode', () => {
   let dataDir: string;
@@ -152,6 +173,39 @@ describe('HeliaStorage failed puts', () => {
 
   afterEach(async () => {
     await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('takes back the block files of a put that fails midway at once, except those pinned content shares', async () => {
+    const storage = new HeliaStorage({ dataDir, chunkSize: 4096 });
+    await storage.start();
+    try {
+      const shared = randomBytes(4096);
+      const kept = Buffer.concat([shared, randomBytes(4096 + 17)]);
+      const keptCid = (await storage.put(streamOf(kept))).cid;
+      const before = (await blockFiles(dataDir)).sort();
+      const failure = new Error('the client went away');
+      async function* failingMidway(): AsyncGenerator<Uint8Array> {
+        yield shared;
+        yield randomBytes(2 * 4096);
+        yield randomBytes(100);
+        throw failure;
+      }
+      await expect(storage.put(failingMidway())).rejects.toBe(failure);
+      expect((await blockFiles(dataDir)).sort()).toEqual(before);
+
+      // Cancelled through its signal: the same.
+      const abort = new AbortController();
+      async function* abortedMidway(): AsyncGenerator<Uint8Array> {
+        yield randomBytes(3 * 4096);
+        abort.abort(failure);
+        yield randomBytes(4096);
+      }
+      await expect(storage.put(abortedMidway(), { signal: abort.signal })).rejects.toBeDefined();
+      expect((await blockFiles(dataDir)).sort()).toEqual(before);
+      expect((await collect(storage.get(keptCid))).equals(kept)).toBe(true);
+    } finally {
+      await storage.stop();
+    }
   });
 
   it('leaves the blocks of a failed put while another put is in flight (it may be writing the same ones), and that put takes them back when it ends', async () => {

@@ -20,14 +20,15 @@ import { createUnsafe } from 'multiformats/block';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import type {
+  ContentAddressedStore,
   StorageGcOptions,
   StorageGcResult,
   StorageGetOptions,
   StorageHealth,
-  StoragePin,
   StoragePort,
   StoragePutResult,
   StorageStat,
+  StoredContent,
 } from '../ports/storage.port.js';
 import {
   StorageBadInputError,
@@ -97,13 +98,15 @@ interface Running {
 type UnixFsBlockstore = Parameters<typeof unixfs>[0]['blockstore'];
 
 /**
- * StoragePort on Helia: UnixFS (CIDv1, sha2-256, raw leaves, balanced DAG) over a filesystem
- * blockstore. Every block read is re-hashed (VerifyingBlockstore). Pins are this adapter's own
- * records (one file per root under `ipfs/pins`) with mark-and-sweep gc, instead of Helia's pin
- * index: that index walks (re-reads) the whole file on every pin, and its unpin bookkeeping
- * loses counts when one block is shared by two roots that are unpinned and re-pinned.
+ * StoragePort (and ContentAddressedStore) on Helia: UnixFS (CIDv1, sha2-256, raw leaves, balanced DAG)
+ * over a filesystem blockstore. Every block read is re-hashed (VerifyingBlockstore). `put` pins, `list`
+ * lists the pins. Pins are this adapter's own records (one file per root under `ipfs/pins`, its mtime
+ * the pin time) with mark-and-sweep gc, instead of Helia's pin index: that index walks (re-reads) the
+ * whole file on every pin, and its unpin bookkeeping loses counts when one block is shared by two roots
+ * that are unpinned and re-pinned. A failed put takes back its blocks unless other writes are in flight
+ * then: those blocks are left to `gc`.
  */
-export class HeliaStorage implements StoragePort {
+export class HeliaStorage implements StoragePort, ContentAddressedStore {
   private readonly root: string;
   private readonly pinDir: string;
   private readonly chunkSize: number;
@@ -265,6 +268,7 @@ export class HeliaStorage implements StoragePort {
     await unlinkIfPresent(this.pinPath(parsed));
   }
 
+  /** Unpins and removes the content's blocks that no other pinned content uses. */
   async delete(cid: string): Promise<void> {
     const parsed = parseCid(cid);
     const running = this.requireRunning();
@@ -289,7 +293,8 @@ export class HeliaStorage implements StoragePort {
     }
   }
 
-  pins(): AsyncIterable<StoragePin> {
+  /** The pinned roots, with their pin times. */
+  list(): AsyncIterable<StoredContent> {
     this.requireRunning();
     return this.listPinsWithTimes();
   }
@@ -535,7 +540,7 @@ export class HeliaStorage implements StoragePort {
   }
 
   /** Streams the pin directory (no full listing in memory); a pin removed after it was listed is skipped. */
-  private async *listPinsWithTimes(): AsyncGenerator<StoragePin> {
+  private async *listPinsWithTimes(): AsyncGenerator<StoredContent> {
     for await (const entry of await opendir(this.pinDir)) {
       let cid: CID;
       try {
@@ -543,14 +548,14 @@ export class HeliaStorage implements StoragePort {
       } catch {
         continue;
       }
-      let pinnedAt: Date;
+      let storedAt: Date;
       try {
-        pinnedAt = (await stat(join(this.pinDir, entry.name))).mtime;
+        storedAt = (await stat(join(this.pinDir, entry.name))).mtime;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
-      yield { cid: cid.toV1().toString(), pinnedAt };
+      yield { cid: cid.toV1().toString(), storedAt };
     }
   }
 
