@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
+import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { OrganizationEntity } from '../auth/organization.entity.js';
 import { toOrganizationModel } from '../auth/organization.service.js';
@@ -51,22 +52,16 @@ export class ConsentParties {
 
   /** Records the event; with `manager`, inside the caller's transaction. */
   async record(ctx: RequestContext, event: ConsentEvent, manager?: EntityManager): Promise<void> {
-    const actor = ctx.actor;
-    if (!actor) return;
+    if (!ctx.actor) return;
     await this.audit.record(
-      {
-        actorId: actor.id,
-        actorRole: actor.role,
-        actorOrganizationId: actor.organizationId,
-        patientId: event.patient.id,
-        patientOrganizationId: event.patient.organizationId,
+      accessEventFor(ctx, {
         action: event.action,
-        purpose: event.purpose ?? null,
         decision: event.decision,
         reason: event.reason,
-        at: ctx.now,
-        requestId: safeRequestId(ctx.requestId),
-      },
+        purpose: event.purpose ?? null,
+        patientId: event.patient.id,
+        patientOrganizationId: event.patient.organizationId,
+      }),
       manager,
     );
   }
@@ -78,6 +73,3 @@ export function partyOf(users: ReadonlyMap<string, UserEntity>, id: string): Con
   if (!user) throw new Error(`user ${id} named by a consent record does not exist`);
   return { id: user.id, name: user.name, role: user.role };
 }
-
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-const safeRequestId = (requestId: string): string | null => (REQUEST_ID.test(requestId) ? requestId : null);

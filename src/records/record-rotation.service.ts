@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Purpose } from 'healthledger-chaincode/shared';
 import { DataSource, In, IsNull, MoreThan, Not } from 'typeorm';
-import { SYSTEM_ROLE, type AccessEventInput } from '../audit/access-event.js';
+import type { AccessEventInput } from '../audit/access-event.js';
+import { systemAccessEvent } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { SYSTEM_ACTOR } from '../common/request-context.js';
 import { DomainError } from '../common/domain-error.js';
@@ -28,19 +29,16 @@ const ROTATION_PURPOSE: Purpose = 'OPERATIONS';
  * whether a revocation caused it.
  */
 export function rotationEvent(record: Pick<RecordEntity, 'id' | 'patientId' | 'patientOrganizationId'>, cause: KeyRotationCause | undefined): AccessEventInput {
-  return {
-    actorId: SYSTEM_ACTOR.id,
-    actorRole: SYSTEM_ROLE,
-    actorOrganizationId: null,
+  return systemAccessEvent({
+    action: 'ROTATE_KEY',
+    decision: 'GRANTED',
+    reason: cause?.consentId ? 'CONSENT_REVOKED' : 'KEY_ROTATION',
+    purpose: ROTATION_PURPOSE,
     patientId: record.patientId,
     patientOrganizationId: record.patientOrganizationId,
     recordId: record.id,
-    action: 'ROTATE_KEY',
-    purpose: ROTATION_PURPOSE,
-    decision: 'GRANTED',
-    reason: cause?.consentId ? 'CONSENT_REVOKED' : 'KEY_ROTATION',
-    requestId: cause?.consentId ? `consent:${cause.consentId}` : null,
-  };
+    correlationId: cause?.consentId ? `consent:${cause.consentId}` : null,
+  });
 }
 
 /**
