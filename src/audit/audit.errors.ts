@@ -26,3 +26,13 @@ export class AuditIntegrityError extends DomainError {
     super('INTEGRITY_VIOLATION', message);
   }
 }
+
+/**
+ * The access log refused an event (the database failed the insert). The action it recorded is not
+ * done: written in the action's transaction, the event's failure rolls the action back.
+ */
+export class AuditUnavailableError extends DomainError {
+  constructor() {
+    super('SERVICE_UNAVAILABLE', 'The access log could not be written, so nothing was done; retry the operation');
+  }
+}

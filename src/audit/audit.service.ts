@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type AccessEvent, type AccessEventInput, normalizeAccessEvent } from './access-event.js';
 import { insertAccessEvents } from './audit-store.js';
+import { AuditUnavailableError } from './audit.errors.js';
 
 /** Most events one group-commit INSERT carries. */
 const MAX_GROUP = 2000;
@@ -28,11 +29,15 @@ export class AuditService {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Records one access event (or refusal); resolves with the stored event once it is durable (or part of `manager`'s transaction). */
+  /**
+   * Records one access event (or refusal); resolves with the stored event once it is durable (or part of
+   * `manager`'s transaction). A failed insert is AuditUnavailableError (SERVICE_UNAVAILABLE): thrown
+   * inside the action's transaction, it rolls the action back.
+   */
   async record(input: AccessEventInput, manager?: EntityManager): Promise<AccessEvent> {
     const event = normalizeAccessEvent(input, randomUUID(), new Date());
     if (manager) {
-      await insertAccessEvents(manager, [event]);
+      await insertAccessEvents(manager, [event]).catch(unavailable);
       this.notify(1);
       return event;
     }
@@ -63,7 +68,8 @@ export class AuditService {
           group.map((queued) => queued.event),
         );
       } catch (error) {
-        for (const queued of group) queued.settle(error as Error);
+        const failure = unavailableError(error);
+        for (const queued of group) queued.settle(failure);
         continue;
       }
       for (const queued of group) queued.settle();
@@ -74,4 +80,16 @@ export class AuditService {
   private notify(count: number): void {
     for (const listener of this.listeners) listener(count);
   }
+}
+
+const logger = new Logger('Audit');
+
+/** The caller gets the coded error; the database's own goes to the log (it may name tables and constraints). */
+function unavailableError(cause: unknown): AuditUnavailableError {
+  logger.error(`an access event could not be written: ${(cause as Error).message ?? String(cause)}`);
+  return Object.assign(new AuditUnavailableError(), { cause });
+}
+
+function unavailable(cause: unknown): never {
+  throw unavailableError(cause);
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
-import type { AccessEventInput } from '../audit/access-event.js';
+import type { AuditActorRole } from '../audit/access-event.js';
+import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
 import { DomainError } from '../common/domain-error.js';
@@ -73,8 +74,9 @@ export class RecordContentService implements OnModuleInit {
     const record = await this.dataSource.getRepository(RecordEntity).findOneByOrFail({ id: recordId });
     // The URL is a capability issued before: a service account revoked since then writes nothing
     // more (the ledger would refuse to anchor it anyway, leaving a version STORED for good).
+    const action = ticket.version === 1 ? 'CREATE' : 'UPDATE';
     if (await this.serviceAccounts.isRevoked(ticket.userId)) {
-      await this.audit.record(this.event(ticket, record, ticket.version === 1 ? 'CREATE' : 'UPDATE', 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
+      await this.audit.record(this.event(ticket, record, action, 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
       throw new DomainError('FORBIDDEN', 'The service account this upload URL was issued to has been revoked');
     }
 
@@ -117,10 +119,12 @@ export class RecordContentService implements OnModuleInit {
           .set({ currentVersion: ticket.version, status: 'STORED', title: row.title, contentType: row.contentType, description: row.description })
           .where('id = :id AND current_version < :version', { id: recordId, version: ticket.version })
           .execute();
+        // In the transaction: no stored version without its event (a failed event write abandons the upload).
+        await this.audit.record(this.event(ticket, record, action, ticket.actor.decision as AccessDecision, ticket.actor.reason), manager);
       });
     } catch (error) {
       await this.abandon(recordId, ticket.version, stored?.cid);
-      await this.audit.record(this.event(ticket, record, ticket.version === 1 ? 'CREATE' : 'UPDATE', 'DENIED', 'UPLOAD_FAILED'));
+      await this.audit.record(this.event(ticket, record, action, 'DENIED', 'UPLOAD_FAILED'));
       throw error;
     } finally {
       dek.fill(0);
@@ -136,7 +140,6 @@ export class RecordContentService implements OnModuleInit {
       this.logger.warn(`record ${recordId} version ${ticket.version} stored; anchoring deferred: ${error.message}`);
       final = await versions.findOneByOrFail({ recordId, version: ticket.version });
     }
-    await this.audit.record(this.event(ticket, record, ticket.version === 1 ? 'CREATE' : 'UPDATE', ticket.actor.decision as AccessDecision, ticket.actor.reason));
     return { id: recordId, version: final.version, cid: final.cid!, size: final.size!, status: final.status };
   }
 
@@ -227,18 +230,23 @@ export class RecordContentService implements OnModuleInit {
     }
   }
 
-  private event(ticket: RedeemedTicket, record: RecordEntity, action: string, decision: AccessDecision, reason: string): AccessEventInput {
-    return {
-      actorId: ticket.userId,
-      actorRole: ticket.actor.role as AccessEventInput['actorRole'],
-      actorOrganizationId: ticket.actor.organizationId,
-      patientId: record.patientId,
-      patientOrganizationId: record.patientOrganizationId,
-      recordId: record.id,
-      action,
-      purpose: ticket.actor.purpose as Purpose,
-      decision,
-      reason,
-    };
+  /**
+   * The event of a URL's use: its actor is whom the URL was issued to, with the purpose it was issued
+   * for; timed when written (an upload may stream for minutes).
+   */
+  private event(ticket: RedeemedTicket, record: RecordEntity, action: string, decision: AccessDecision, reason: string) {
+    const actor = { id: ticket.userId, role: ticket.actor.role as AuditActorRole, organizationId: ticket.actor.organizationId };
+    return accessEventFor(
+      { actor },
+      {
+        action,
+        decision,
+        reason,
+        purpose: ticket.actor.purpose as Purpose,
+        patientId: record.patientId,
+        patientOrganizationId: record.patientOrganizationId,
+        recordId: record.id,
+      },
+    );
   }
 }

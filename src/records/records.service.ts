@@ -4,7 +4,7 @@ import { RECORD_CATEGORIES, type AccessDecision, type ConsentAction, type Purpos
 import { DataSource, LessThan, type EntityManager } from 'typeorm';
 import { DEFAULT_PURPOSE } from '../access/ability.factory.js';
 import { accessDenied, AccessService, requireActor, type AccessCheck } from '../access/access.service.js';
-import type { AccessEventInput } from '../audit/access-event.js';
+import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { UserEntity } from '../auth/user.entity.js';
 import { DomainError } from '../common/domain-error.js';
@@ -117,9 +117,11 @@ export class RecordsService {
         status: 'PENDING',
         createdBy: actor.id,
       });
-      return this.openVersion(ctx, manager, recordId, 1, { title, contentType, description }, check);
+      const opened = await this.openVersion(ctx, manager, recordId, 1, { title, contentType, description }, check);
+      // In the transaction: no record without its event (a failed event write rolls the record back).
+      await this.recordEvent(ctx, 'CREATE', resource, recordId, check, manager);
+      return opened;
     });
-    await this.recordEvent(ctx, 'CREATE', resource, recordId, check);
     await this.metadata.invalidate(recordId);
     return { recordId, version: 1, record: await this.viewIfReadable(ctx, recordId, resource), ...upload };
   }
@@ -155,9 +157,10 @@ export class RecordsService {
         },
         check,
       );
+      // In the transaction: no new version without its event.
+      await this.recordEvent(ctx, 'UPDATE', record, recordId, check, manager);
       return { version: next, ...opened };
     });
-    await this.recordEvent(ctx, 'UPDATE', record, recordId, check);
     await this.metadata.invalidate(recordId);
     return { recordId, version, record: await this.viewIfReadable(ctx, recordId, record), ...upload };
   }
@@ -213,11 +216,11 @@ export class RecordsService {
     });
     const views = await this.metadata.loadMany(shown);
     const edges = views.map((node, index) => ({ cursor: encodeCursor(shown[index]!), node }));
-    await this.audit.record(this.eventInput(ctx, 'SEARCH', { patientId, patientOrganizationId: null }, null, {
+    await this.recordEvent(ctx, 'SEARCH', { patientId, patientOrganizationId: null }, null, {
       decision: 'GRANTED',
       code: 'FILTERED',
       purpose: ctx.purpose ?? DEFAULT_PURPOSE,
-    }));
+    });
     // The cursor is the last row read, shown or not, so the next page starts after a left-out one.
     const last = page.at(-1);
     return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last) : null }, totalCount };
@@ -436,37 +439,28 @@ export class RecordsService {
     return { uploadUrl: url, expiresAt };
   }
 
+  /** With `manager`, the event is part of that transaction (it commits or rolls back with the action). */
   private recordEvent(
     ctx: RequestContext,
     action: string,
     resource: AuditedResource,
     recordId: string | null,
     check: AuditedDecision,
+    manager?: EntityManager,
   ): Promise<unknown> {
-    return this.audit.record(this.eventInput(ctx, action, resource, recordId, check));
-  }
-
-  private eventInput(
-    ctx: RequestContext,
-    action: string,
-    resource: AuditedResource,
-    recordId: string | null,
-    check: AuditedDecision,
-  ): AccessEventInput {
-    const actor = requireActor(ctx);
-    return {
-      actorId: actor.id,
-      actorRole: actor.role,
-      actorOrganizationId: actor.organizationId,
-      patientId: resource.patientId,
-      patientOrganizationId: resource.patientOrganizationId,
-      recordId,
-      action,
-      purpose: check.purpose,
-      decision: check.decision,
-      reason: check.code,
-      requestId: ctx.requestId,
-    };
+    requireActor(ctx);
+    return this.audit.record(
+      accessEventFor(ctx, {
+        action,
+        decision: check.decision,
+        reason: check.code,
+        purpose: check.purpose,
+        patientId: resource.patientId,
+        patientOrganizationId: resource.patientOrganizationId,
+        recordId,
+      }),
+      manager,
+    );
   }
 
   /** Removes versions whose upload never finished (and records left without any version). For the reconciler. */
