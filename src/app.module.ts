@@ -6,7 +6,6 @@ import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
-import { ConsentStoreModule } from './consent/consent-store.module.js';
 import { ConsentModule } from './consent/consent.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
@@ -35,7 +34,6 @@ export class AppModule {
         AuthModule,
         AuditApiModule,
         RecordsModule,
-        ConsentStoreModule,
         ConsentModule,
       ],
     };

@@ -6,6 +6,7 @@ import { accessPolicyMap, type AccessPolicyMap } from './access-policy-map.js';
 import { AccessService } from './access.service.js';
 import { CONSENT_SOURCE } from './consent-source.js';
 import { DeclaredPolicyGuard } from './declared-policy.guard.js';
+import { ConsentStoreModule } from '../consent/consent-store.module.js';
 import { VerifiedConsents } from '../consent/verified-consents.js';
 
 @Injectable()
@@ -24,12 +25,12 @@ export class AccessPolicyInventory {
 
 /**
  * Authorization: the deny-by-default guard, the CASL ability factory and the access-checked path to
- * patient data. Consents come from the consent store (VerifiedConsents, global): only rows whose
+ * patient data. Consents come from the consent store (VerifiedConsents, ConsentStoreModule): only rows whose
  * patient signature verifies against the key registered on the ledger count; break-glass grants are
- * read from the ledger. Needs the global CacheModule, LedgerModule and ConsentStoreModule.
+ * read from the ledger. Needs the global CacheModule and LedgerModule.
  */
 @Module({
-  imports: [DiscoveryModule],
+  imports: [DiscoveryModule, ConsentStoreModule],
   providers: [
     { provide: APP_GUARD, useClass: DeclaredPolicyGuard },
     AccessPolicyInventory,

@@ -3,6 +3,7 @@ import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { RecordsModule } from '../records/records.module.js';
 import { AccessRequestService } from './access-request.service.js';
+import { ConsentStoreModule } from './consent-store.module.js';
 import { ConsentParties } from './consent-parties.js';
 import { ConsentResolver } from './consent.resolver.js';
 import { ConsentService } from './consent.service.js';
@@ -11,11 +12,11 @@ import { KeyRotationJob } from './key-rotation.job.js';
 
 /**
  * Consents, access requests and break-glass over GraphQL, and the background key rotation that
- * follows a revocation. The verified consent store itself is ConsentStoreModule (global), which the
- * records and access modules use without importing this one.
+ * follows a revocation (with the records module's DATA_KEY_ROTATOR). The verified consent store
+ * itself is ConsentStoreModule, which the records and access modules import without importing this one.
  */
 @Module({
-  imports: [AccessModule, AuthModule, RecordsModule],
+  imports: [AccessModule, AuthModule, ConsentStoreModule, RecordsModule],
   providers: [ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, ConsentResolver],
   exports: [ConsentService],
 })

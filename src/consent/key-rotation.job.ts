@@ -4,33 +4,14 @@ import {
   Inject,
   Injectable,
   Logger,
-  Optional,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource, In, IsNull, LessThanOrEqual, type EntityManager } from 'typeorm';
 import { SerialJob } from '../common/serial-job.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
+import { DATA_KEY_ROTATOR, type DataKeyRotator } from '../records/record-keys.js';
 import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
-
-/**
- * What the records module offers for rotation: give the record's latest version a new data key,
- * re-encrypt the content under it (new CID), wrap it for the current recipients (the patient, the
- * remaining consent holders, the emergency key), anchor it, then unpin the old blocks. The record
- * must stay readable throughout. Idempotent per call (a retried call rotates again, harmlessly).
- */
-export interface DataKeyRotator {
-  /** Records a ROTATE_KEY access event with the switch, naming `cause` when given. */
-  rotateDataKey(recordId: string, cause?: KeyRotationCause): Promise<void>;
-}
-
-/** Why a record's data key rotates: the revocation of this consent. */
-export interface KeyRotationCause {
-  readonly consentId: string;
-}
-
-/** Injection token of the app's {@link DataKeyRotator} (provided and exported by the records module). */
-export const DATA_KEY_ROTATOR = Symbol('DATA_KEY_ROTATOR');
 
 /** Revocations kick the job at once; the poll only picks up retries and other nodes' work. */
 const POLL_INTERVAL_MS = 5_000;
@@ -92,11 +73,11 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly dataSource: DataSource,
     private readonly chaincode: ChaincodeClient,
-    @Optional() @Inject(DATA_KEY_ROTATOR) private readonly rotator?: DataKeyRotator,
+    // Required: without it revoked grantees would keep their data keys; the app does not boot instead.
+    @Inject(DATA_KEY_ROTATOR) private readonly rotator: DataKeyRotator,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.rotator) this.logger.warn('no data key rotator is provided: revoked records keep their data keys until one is');
     this.job.start(POLL_INTERVAL_MS, () => undefined);
   }
 
@@ -116,14 +97,13 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
   private async pass(stopping: AbortSignal): Promise<void> {
     if (stopping.aborted) return;
     await this.anchorPendingRevocations();
-    if (!this.rotator) return;
     for (;;) {
       const claimed = await this.claim();
       if (claimed.length === 0 || stopping.aborted) return;
       for (const row of claimed) {
         if (stopping.aborted) return;
         const started = performance.now();
-        await this.rotate(row, this.rotator);
+        await this.rotate(row);
         await rest(Math.min(MAX_REST_MS, (performance.now() - started) * REST_FACTOR), stopping);
       }
     }
@@ -147,11 +127,11 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
     return this.dataSource.getRepository(KeyRotationEntity).findBy({ id: In(rows.map((row) => row.id)) });
   }
 
-  private async rotate(row: KeyRotationEntity, rotator: DataKeyRotator): Promise<void> {
+  private async rotate(row: KeyRotationEntity): Promise<void> {
     const repository = this.dataSource.getRepository(KeyRotationEntity);
     const startedAt = new Date();
     try {
-      await rotator.rotateDataKey(row.recordId, { consentId: row.consentId });
+      await this.rotator.rotateDataKey(row.recordId, { consentId: row.consentId });
       // Revocations of this record queued before the rotation started are satisfied by it too.
       await repository.update(
         { recordId: row.recordId, status: In(['PENDING', 'RUNNING']), createdAt: LessThanOrEqual(startedAt) },

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
 import type { AuditActorRole } from '../audit/access-event.js';
@@ -40,7 +40,7 @@ export interface ContentDownload {
  * decrypt segment by segment with the data key sealed inside the download URL.
  */
 @Injectable()
-export class RecordContentService implements OnModuleInit {
+export class RecordContentService {
   private readonly logger = new Logger('RecordContent');
 
   constructor(
@@ -53,14 +53,9 @@ export class RecordContentService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly serviceAccounts: ServiceAccountLedger,
     @Inject(STORAGE) private readonly storage: StoragePort,
-    @Optional() @Inject(RECORD_KEY_RECIPIENTS) private readonly consentRecipients?: RecordKeyRecipientsPort,
+    // Required: without it new versions would silently skip consent holders; the app does not boot instead.
+    @Inject(RECORD_KEY_RECIPIENTS) private readonly consentRecipients: RecordKeyRecipientsPort,
   ) {}
-
-  onModuleInit(): void {
-    if (!this.consentRecipients) {
-      this.logger.warn('no consent module provides RECORD_KEY_RECIPIENTS: new record versions are wrapped for the patient and the emergency key only');
-    }
-  }
 
   async upload(token: unknown, recordId: string, body: AsyncIterable<Uint8Array>, declaredLength: number | undefined, now: Date): Promise<UploadResult> {
     const maxBytes = this.config.uploads.maxBytes;
@@ -195,17 +190,18 @@ export class RecordContentService implements OnModuleInit {
   async recipientsFor(record: RecordEntity, version: number, manager: EntityManager): Promise<RecipientRef[]> {
     const recipients: RecipientRef[] = [{ kind: 'user', id: record.patientId }];
     if (record.patientOrganizationId) recipients.push({ kind: 'emergency', id: record.patientOrganizationId });
-    if (this.consentRecipients) {
-      recipients.push(
-        ...(await this.consentRecipients.consentRecipientsFor({
+    recipients.push(
+      ...(await this.consentRecipients.consentRecipientsFor(
+        {
           recordId: record.id,
           version,
           patientId: record.patientId,
           patientOrganizationId: record.patientOrganizationId,
           category: record.category,
-        }, manager)),
-      );
-    }
+        },
+        manager,
+      )),
+    );
     return recipients;
   }
 

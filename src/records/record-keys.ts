@@ -54,8 +54,33 @@ export interface RecordKeyRecipientsPort {
   consentRecipientsFor(scope: RecordKeyScope, manager?: EntityManager): Promise<readonly RecipientRef[]>;
 }
 
-/** Injection token of the app's {@link RecordKeyRecipientsPort}; resolved app-wide (the consent module provides it). */
+/**
+ * Injection token of the app's {@link RecordKeyRecipientsPort}: the consent store (ConsentStoreModule,
+ * which RecordsModule imports) provides it. Required: without it new versions would skip consent holders.
+ */
 export const RECORD_KEY_RECIPIENTS = Symbol('RECORD_KEY_RECIPIENTS');
+
+/**
+ * What the records module offers for rotation: give the record's latest version a new data key,
+ * re-encrypt the content under it (new CID), wrap it for the current recipients (the patient, the
+ * remaining consent holders, the emergency key), anchor it, then unpin the old blocks. The record
+ * must stay readable throughout. Idempotent per call (a retried call rotates again, harmlessly).
+ */
+export interface DataKeyRotator {
+  /** Records a ROTATE_KEY access event with the switch, naming `cause` when given. */
+  rotateDataKey(recordId: string, cause?: KeyRotationCause): Promise<void>;
+}
+
+/** Why a record's data key rotates: the revocation of this consent. */
+export interface KeyRotationCause {
+  readonly consentId: string;
+}
+
+/**
+ * Injection token of the app's {@link DataKeyRotator}: RecordsModule provides and exports it for the
+ * consent module's key rotation job (required there: without it revoked grantees keep their keys).
+ */
+export const DATA_KEY_ROTATOR = Symbol('DATA_KEY_ROTATOR');
 
 /**
  * A set of one patient's records, the way a consent scopes them: the records named in `recordIds`

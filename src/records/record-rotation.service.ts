@@ -6,13 +6,13 @@ import { systemAccessEvent } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { SYSTEM_ACTOR } from '../common/request-context.js';
 import { DomainError } from '../common/domain-error.js';
-import type { DataKeyRotator, KeyRotationCause } from '../consent/key-rotation.job.js';
 import { decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordContentService } from './record-content.service.js';
 import { RecordKeyService } from './record-key.service.js';
+import type { DataKeyRotator, KeyRotationCause } from './record-keys.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './records.entities.js';
 

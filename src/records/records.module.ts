@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
-import { DATA_KEY_ROTATOR } from '../consent/key-rotation.job.js';
+import { ConsentStoreModule } from '../consent/consent-store.module.js';
 import { ContentTickets } from './content-tickets.js';
 import { LedgerRecordHeads } from './ledger-record-heads.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordContentService } from './record-content.service.js';
 import { RecordKeyService } from './record-key.service.js';
+import { DATA_KEY_ROTATOR } from './record-keys.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordRotationService } from './record-rotation.service.js';
 import { RecordsController } from './records.controller.js';
@@ -16,13 +17,13 @@ import { RecordsService } from './records.service.js';
 
 /**
  * Records, versions and their bytes. Exports RecordKeyService (the wrapped data keys) and the
- * DATA_KEY_ROTATOR (RecordRotationService) for the consent module, which imports this module (the
- * token's file imports nothing of consent's module graph, so there is no cycle); takes the consent
- * holders of new versions from RECORD_KEY_RECIPIENTS when a global module provides it. Needs the
- * global Database, Cache, Ledger, Storage and Audit modules.
+ * DATA_KEY_ROTATOR (RecordRotationService) for the consent module, which imports this module; takes
+ * the consent holders of new versions from the consent store (ConsentStoreModule: RECORD_KEY_RECIPIENTS),
+ * never from the consent module's services. Needs the global Database, Cache, Ledger, Storage and
+ * Audit modules.
  */
 @Module({
-  imports: [AccessModule, AuthModule],
+  imports: [AccessModule, AuthModule, ConsentStoreModule],
   controllers: [RecordsController],
   providers: [
     RecordsService,

@@ -3,7 +3,7 @@ import type { RecordCategory } from 'healthledger-chaincode/shared';
 import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
-import { RecordCategoryEnum } from '../consent/models/record-category.js';
+import { RecordCategoryEnum } from './models/record-category.js';
 import { AmendRecordInput, CreateRecordInput } from './dto/record.inputs.js';
 import { MedicalRecord, MedicalRecordConnection, RecordUpload, RecordVerification } from './models/medical-record.model.js';
 import { toMedicalRecord } from './models/to-medical-record.js';

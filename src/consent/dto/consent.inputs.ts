@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int } from '@nestjs/graphql';
 import type { ConsentAction, Purpose, RecordCategory } from 'healthledger-chaincode/shared';
 import { ConsentActionEnum, PurposeEnum } from '../models/consent-enums.js';
-import { RecordCategoryEnum } from '../models/record-category.js';
+import { RecordCategoryEnum } from '../../records/models/record-category.js';
 
 @InputType()
 export class GrantConsentInput {

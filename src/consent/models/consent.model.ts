@@ -3,7 +3,7 @@ import type { ConsentAction, Purpose, RecordCategory } from 'healthledger-chainc
 import { Organization } from '../../auth/models/organization.model.js';
 import { RoleEnum } from '../../auth/models/role.enum.js';
 import type { Role } from 'healthledger-chaincode/shared';
-import { RecordCategoryEnum } from './record-category.js';
+import { RecordCategoryEnum } from '../../records/models/record-category.js';
 import {
   AccessRequestStatusEnum,
   ConsentActionEnum,

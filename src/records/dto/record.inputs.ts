@@ -1,6 +1,6 @@
 import { Field, ID, InputType } from '@nestjs/graphql';
 import type { RecordCategory } from 'healthledger-chaincode/shared';
-import { RecordCategoryEnum } from '../../consent/models/record-category.js';
+import { RecordCategoryEnum } from '../models/record-category.js';
 
 @InputType()
 export class CreateRecordInput {

@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import type { RecordCategory } from 'healthledger-chaincode/shared';
-import { RecordCategoryEnum } from '../../consent/models/record-category.js';
+import { RecordCategoryEnum } from './record-category.js';
 import { VERSION_STATUSES, type VersionStatus } from '../records.entities.js';
 import { PageInfo } from '../../graphql/models/page-info.model.js';
 
