@@ -436,7 +436,6 @@ export class AuthService {
     return inserted ? 'created' : 'exists';
   }
 
-  /** Drops cached principals of every session of a user (after a role or membership change). */
   /** Display names of users by id (unknown ids are absent): for lists that name actors, one query per page. */
   async displayNames(userIds: readonly string[]): Promise<Map<string, string>> {
     // Only ids that can be user ids: anything else (SYSTEM, service accounts' client ids) has no name to find.
@@ -444,11 +443,6 @@ export class AuthService {
     if (ids.length === 0) return new Map();
     const rows = await this.dataSource.getRepository(UserEntity).find({ where: { id: In(ids) }, select: { id: true, name: true } });
     return new Map(rows.map((row) => [row.id, row.name]));
-  }
-
-  async invalidateUser(userId: string): Promise<void> {
-    const sessions = await this.dataSource.getRepository(SessionEntity).findBy({ userId, revokedAt: IsNull() });
-    for (const session of sessions) await this.cache.delete(sessionCacheKey(session.id));
   }
 
   async toUserModel(user: UserEntity, organization?: OrganizationEntity | null): Promise<User> {
