@@ -16,7 +16,7 @@ import {
 } from 'healthledger-chaincode/shared';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
-import { AuthService } from '../auth/auth.service.js';
+import { SessionKeys } from '../auth/session-keys.js';
 import { OrganizationEntity } from '../auth/organization.entity.js';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
@@ -65,7 +65,7 @@ export class ConsentService {
     private readonly dataSource: DataSource,
     @Inject(LEDGER) private readonly ledger: LedgerPort,
     private readonly access: AccessService,
-    private readonly auth: AuthService,
+    private readonly sessionKeys: SessionKeys,
     private readonly recordKeys: RecordKeyService,
     private readonly verified: VerifiedConsents,
     private readonly parties: ConsentParties,
@@ -97,7 +97,7 @@ export class ConsentService {
     });
     if (Date.parse(payload.validUntil) <= ctx.now.getTime()) throw badInput('validUntil must be in the future', 'validUntil');
 
-    const keys = await this.auth.unsealSessionKeys(ctx);
+    const keys = await this.sessionKeys.unseal(ctx);
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
     keys.wrappingPrivateKey.fill(0);
@@ -128,7 +128,7 @@ export class ConsentService {
     }
 
     const payload = parseConsentRevokePayload({ type: CONSENT_REVOKE_TYPE, consentId: row.id, patientId: row.patientId, issuedAt: ctx.now.toISOString() });
-    const keys = await this.auth.unsealSessionKeys(ctx);
+    const keys = await this.sessionKeys.unseal(ctx);
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
     keys.wrappingPrivateKey.fill(0);
@@ -226,7 +226,7 @@ export class ConsentService {
    * connection, which on the embedded database would wait for this transaction.
    */
   private async wrapRecordsInScope(ctx: RequestContext, payload: ConsentGrantPayload, recipient: RecipientRef): Promise<void> {
-    const keys = await this.auth.unsealSessionKeys(ctx);
+    const keys = await this.sessionKeys.unseal(ctx);
     keys.signingPrivateKey.fill(0);
     const patient: RecipientRef = { kind: 'user', id: payload.patientId };
     try {

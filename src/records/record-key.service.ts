@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import type { AccessCheck } from '../access/access.service.js';
 import { accessDenied } from '../access/access.service.js';
-import { AuthService } from '../auth/auth.service.js';
+import { SessionKeys } from '../auth/session-keys.js';
 import { OrganizationEntity } from '../auth/organization.entity.js';
 import { OrganizationService } from '../auth/organization.service.js';
 import { UserEntity } from '../auth/user.entity.js';
@@ -38,7 +38,7 @@ function wrapRow(recordId: string, version: number, dek: Uint8Array, { recipient
 export class RecordKeyService implements RecordKeyOperations {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly auth: AuthService,
+    private readonly sessionKeys: SessionKeys,
     private readonly organizations: OrganizationService,
   ) {}
 
@@ -190,7 +190,7 @@ export class RecordKeyService implements RecordKeyOperations {
     const binding = { recordId, version };
     const own = actor.kind === 'user' ? wraps.find((wrap) => wrap.recipientKind === 'user' && wrap.recipientId === actor.id) : undefined;
     if (own) {
-      const keys = await this.auth.unsealSessionKeys(ctx);
+      const keys = await this.sessionKeys.unseal(ctx);
       return unwrapKey(own.wrappedKey, keys.wrappingPrivateKey, binding);
     }
     const organization = actor.organizationId
