@@ -75,7 +75,11 @@ export class PartyDirectory {
   async organizations(ids: readonly string[], manager?: EntityManager): Promise<Map<string, Organization>> {
     const unique = lookupIds(ids);
     if (unique.length === 0) return new Map();
-    const rows = await (manager ?? this.dataSource.manager).getRepository(OrganizationEntity).findBy({ id: In(unique) });
+    const rows = await (manager ?? this.dataSource.manager).getRepository(OrganizationEntity).find({
+      // Not the sealed private keys: nothing here needs them.
+      select: { id: true, name: true, wrappingPublicKey: true, emergencyPublicKey: true, createdAt: true },
+      where: { id: In(unique) },
+    });
     return new Map(rows.map((row) => [row.id, toOrganizationModel(row)]));
   }
 

@@ -16,8 +16,8 @@ import {
 } from 'healthledger-chaincode/shared';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
+import { PartyDirectory } from '../auth/party-directory.js';
 import { SessionKeys } from '../auth/session-keys.js';
-import { OrganizationEntity } from '../auth/organization.entity.js';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
 import type { RequestContext, UserActor } from '../common/request-context.js';
@@ -69,6 +69,7 @@ export class ConsentService {
     private readonly recordKeys: RecordKeyService,
     private readonly verified: VerifiedConsents,
     private readonly parties: ConsentParties,
+    private readonly directory: PartyDirectory,
     private readonly rotations: KeyRotationJob,
     private readonly revocations: LedgerRevocations,
   ) {}
@@ -193,14 +194,14 @@ export class ConsentService {
     if (!granteeId === !granteeOrganizationId) throw badInput('Give exactly one of granteeId and granteeOrganizationId', 'granteeId');
     if (granteeId) {
       if (granteeId === patient.id) throw badInput('A patient cannot grant consent to themselves', 'granteeId');
-      const user = await this.parties.user(granteeId);
+      const user = (await this.directory.users([granteeId])).get(granteeId);
       if (!user) throw badInput('granteeId does not name a user', 'granteeId');
       if (ROLE_PERMISSIONS[user.role].consentActions.length === 0) {
         throw badInput(`A ${user.role} cannot be granted access to records`, 'granteeId');
       }
       return { userId: granteeId };
     }
-    const organization = await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: granteeOrganizationId! });
+    const organization = await this.directory.organizationExists(granteeOrganizationId!);
     if (!organization) throw badInput('granteeOrganizationId does not name an organization', 'granteeOrganizationId');
     return { organizationId: granteeOrganizationId! };
   }
@@ -288,8 +289,8 @@ export class ConsentService {
    */
   private async toModels(honoured: readonly HonouredConsent[], now: Date): Promise<Consent[]> {
     const rows = honoured.map(({ row }) => row);
-    const users = await this.parties.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
-    const organizations = await this.parties.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
+    const users = await this.directory.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
+    const organizations = await this.directory.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
     const rotations = rows.length
       ? await this.dataSource.getRepository(KeyRotationEntity).find({ where: { consentId: In(rows.map((row) => row.id)) }, order: { createdAt: 'ASC' } })
       : [];
