@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'chaincode/**', 'data/**', 'coverage/**', 'src/graphql/ide/assets/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'chaincode/dist/**', 'chaincode/node_modules/**', 'data/**', 'coverage/**', 'src/graphql/ide/assets/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
