@@ -163,6 +163,16 @@ describe('records authored by service accounts reach the ledger', () => {
     );
   });
 
+  it('a consent names users only: a service account is no grantee, whatever its role', async () => {
+    const doctorAccount = await createServiceAccount(hospitalAdmin, 'DOCTOR');
+    const grant = await gql(
+      patient.accessToken,
+      'mutation($g: ID!) { grantConsent(input: { granteeId: $g, categories: [LAB_RESULT], actions: [READ], purposes: [TREATMENT] }) { id } }',
+      { g: doctorAccount.id },
+    );
+    expect(grant).toMatchObject({ code: 'BAD_USER_INPUT', message: 'granteeId does not name a user' });
+  });
+
   it('an account created before service accounts reached the ledger is registered when its first version is anchored', async () => {
     // As the row of such an account was left by the previous release: never registered on the ledger.
     const clientSecret = `hlss_${randomBytes(32).toString('base64url')}`;
