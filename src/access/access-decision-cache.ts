@@ -9,11 +9,12 @@ export const DECISION_TTL_MS = 60_000;
 /** A decision whose next window boundary is closer than this is not worth caching. */
 const MIN_DECISION_TTL_MS = 1_000;
 
-const generationKey = (scope: 'patient' | 'actor', id: string) => `access:gen:${scope}:${id}`;
+const generationKey = (patientId: string) => `access:gen:patient:${patientId}`;
 
 /**
  * Cached access decisions, invalidated by generation: every decision key embeds the current
- * generation token of its patient and of its actor. Invalidating deletes the generation, so every
+ * generation token of its patient (and the actor's role, organization and attributes among its
+ * parts, so a changed actor never meets an old decision). Invalidating deletes the generation, so every
  * decision stored under it becomes unreachable at once (no key scan, works the same on Redis and in
  * memory). A reader sets the generation before loading the inputs it decides on, so a decision
  * computed from data older than an invalidation is always stored under a dead generation.
@@ -22,14 +23,11 @@ const generationKey = (scope: 'patient' | 'actor', id: string) => `access:gen:${
 export class AccessDecisionCache {
   constructor(private readonly cache: CacheService) {}
 
-  /** The key of one decision; `parts` identify the actor's attributes, the action, purpose and resource. */
-  async keyFor(patientId: string, actorId: string, parts: unknown): Promise<string> {
-    const [patientGeneration, actorGeneration] = await Promise.all([
-      this.generation(generationKey('patient', patientId)),
-      this.generation(generationKey('actor', actorId)),
-    ]);
+  /** The key of one decision; `parts` identify the actor and its attributes, the action, purpose and resource. */
+  async keyFor(patientId: string, parts: unknown): Promise<string> {
+    const patientGeneration = await this.generation(generationKey(patientId));
     const digest = createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
-    return `access:decision:${patientGeneration}:${actorGeneration}:${digest}`;
+    return `access:decision:${patientGeneration}:${digest}`;
   }
 
   /** The decision stored under `key`, if it was made for a period of unchanged grants that contains `now`. */
@@ -53,7 +51,7 @@ export class AccessDecisionCache {
 
   /** Drops every cached decision about this patient's records. Throws SERVICE_UNAVAILABLE if the cache can't be reached. */
   invalidateForPatient(patientId: string): Promise<void> {
-    return this.invalidate(generationKey('patient', patientId));
+    return this.invalidate(generationKey(patientId));
   }
 
   /**
@@ -63,12 +61,7 @@ export class AccessDecisionCache {
    * cached grants of consents the node knows to be revoked. Never throws.
    */
   invalidateForPatientOrLater(patientId: string): Promise<void> {
-    return this.cache.invalidate(generationKey('patient', patientId));
-  }
-
-  /** Drops every cached decision of this actor (role, membership or attribute change). Throws like invalidateForPatient. */
-  invalidateForActor(actorId: string): Promise<void> {
-    return this.invalidate(generationKey('actor', actorId));
+    return this.cache.invalidate(generationKey(patientId));
   }
 
   private async generation(key: string): Promise<string> {

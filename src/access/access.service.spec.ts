@@ -244,7 +244,6 @@ describe('AccessDecisionCache', () => {
   it('fails loudly when it cannot invalidate, instead of leaving a stale grant', async () => {
     const cache = new AccessDecisionCache(memoryCacheService(new UnreachableStore()));
     await expect(cache.invalidateForPatient('patient-1')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
-    await expect(cache.invalidateForActor('doctor-1')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
   });
 
   it('after a change that took effect: an invalidation that cannot reach the cache is done before the cache is used again, without failing the caller', async () => {
@@ -267,31 +266,29 @@ describe('AccessDecisionCache', () => {
     });
     const cache = new AccessDecisionCache(new CacheService(createCache({ stores: [new Keyv({ store: flaky, throwOnErrors: true })] }), availability));
     const now = new Date();
-    const key = await cache.keyFor('p1', 'a1', { action: 'READ' });
+    const key = await cache.keyFor('p1', { actorId: 'a1', action: 'READ' });
     await cache.set(key, 'GRANTED', now, { consents: [], emergencies: [] });
     down = true;
     await expect(cache.invalidateForPatientOrLater('p1')).resolves.toBeUndefined();
     down = false;
     // The cache answers again with the old entry in it: the first probe deletes what was missed before it is used.
     expect(await availability.probeNow()).toBe(true);
-    expect(await cache.get(await cache.keyFor('p1', 'a1', { action: 'READ' }), now)).toBeUndefined();
+    expect(await cache.get(await cache.keyFor('p1', { actorId: 'a1', action: 'READ' }), now)).toBeUndefined();
   });
 
-  it('drops every decision of a patient or of an actor, and nothing else', async () => {
+  it('drops every decision of a patient, and nothing else', async () => {
     const cache = new AccessDecisionCache(memoryCacheService());
     const now = new Date();
     const store = async (patientId: string, actorId: string) => {
-      const key = await cache.keyFor(patientId, actorId, { action: 'READ' });
+      const key = await cache.keyFor(patientId, { actorId, action: 'READ' });
       await cache.set(key, 'decision', now, { consents: [], emergencies: [] });
     };
-    const cached = async (patientId: string, actorId: string) => cache.get(await cache.keyFor(patientId, actorId, { action: 'READ' }), now);
+    const cached = async (patientId: string, actorId: string) => cache.get(await cache.keyFor(patientId, { actorId, action: 'READ' }), now);
     await store('p1', 'a1');
     await store('p1', 'a2');
     await store('p2', 'a1');
     await cache.invalidateForPatient('p1');
     expect([await cached('p1', 'a1'), await cached('p1', 'a2'), await cached('p2', 'a1')]).toEqual([undefined, undefined, 'decision']);
-    await cache.invalidateForActor('a1');
-    expect(await cached('p2', 'a1')).toBeUndefined();
   });
 
   it('does not keep a decision past the next consent window boundary', async () => {
@@ -308,7 +305,7 @@ describe('AccessDecisionCache', () => {
       validUntil: new Date(now.getTime() + 500).toISOString(),
       status: 'ACTIVE' as const,
     };
-    const key = await cache.keyFor('p1', 'a1', {});
+    const key = await cache.keyFor('p1', {});
     await cache.set(key, 'decision', now, { consents: [consent], emergencies: [] });
     expect(await cache.get(key, now)).toBeUndefined();
     // A longer window is cached, but only answers for request instants inside the unchanged period.

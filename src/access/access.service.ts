@@ -28,7 +28,7 @@ import {
   type TaggedSubject,
 } from './ability.factory.js';
 import { AccessDecisionCache } from './access-decision-cache.js';
-import { accessibleBy, rulesToSqlFilter, type SqlFilter, type SqlFilterOptions } from './casl-to-sql.js';
+import { accessibleBy, type SqlFilterOptions } from './casl-to-sql.js';
 import { CONSENT_SOURCE, type ConsentSource } from './consent-source.js';
 
 /**
@@ -72,7 +72,7 @@ export class AccessService {
   async decide(ctx: RequestContext, action: ConsentAction, resource: RecordAttributes): Promise<AccessCheck> {
     const actor = requireActor(ctx);
     const purpose = ctx.purpose ?? DEFAULT_PURPOSE;
-    const key = await this.decisions.keyFor(resource.patientId, actor.id, {
+    const key = await this.decisions.keyFor(resource.patientId, {
       actor: { kind: actor.kind, id: actor.id, role: actor.role, organizationId: actor.organizationId, attributes: actor.attributes },
       scopes: actor.kind === 'service' ? actor.scopes : null,
       action,
@@ -127,11 +127,6 @@ export class AccessService {
     return accessibleBy(await this.abilityForPatient(ctx, patientId), toCaslAction(action), 'MedicalRecord', options);
   }
 
-  /** `recordFilter` as SQL text and parameters, for raw queries. */
-  async recordSqlFilter(ctx: RequestContext, action: ConsentAction, patientId: string, options: SqlFilterOptions): Promise<SqlFilter> {
-    return rulesToSqlFilter(await this.abilityForPatient(ctx, patientId), toCaslAction(action), 'MedicalRecord', options);
-  }
-
   /** The actor's ability including one patient's consents and the actor's break-glass grants for them. */
   async abilityForPatient(ctx: RequestContext, patientId: string): Promise<AppAbility> {
     const actor = requireActor(ctx);
@@ -160,11 +155,6 @@ export class AccessService {
   /** After a consent change that already took effect: never throws; done before this node uses the cache again if it is down. */
   invalidateForPatientOrLater(patientId: string): Promise<void> {
     return this.decisions.invalidateForPatientOrLater(patientId);
-  }
-
-  /** Call before a role, membership or attribute change returns; throws like invalidateForPatient. */
-  invalidateForActor(actorId: string): Promise<void> {
-    return this.decisions.invalidateForActor(actorId);
   }
 }
 

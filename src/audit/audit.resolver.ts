@@ -1,6 +1,6 @@
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { Authenticated } from '../access/public.decorator.js';
-import { AuthService } from '../auth/auth.service.js';
+import { PartyDirectory } from '../auth/party-directory.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
@@ -14,7 +14,7 @@ export class AuditResolver {
   constructor(
     private readonly queries: AuditQueryService,
     private readonly verification: AuditVerificationService,
-    private readonly auth: AuthService,
+    private readonly directory: PartyDirectory,
     private readonly ledger: ChaincodeClient,
   ) {}
 
@@ -28,7 +28,7 @@ export class AuditResolver {
     @Args('after', { nullable: true }) after?: string,
   ): Promise<AccessEventConnection> {
     const connection = await this.queries.accessLog(ctx, { patientId, recordId }, { first, after });
-    const names = await this.auth.displayNames(connection.edges.map((edge) => edge.node.actorId));
+    const names = await this.directory.displayNames(connection.edges.map((edge) => edge.node.actorId));
     return {
       ...connection,
       edges: connection.edges.map((edge) => ({ cursor: edge.cursor, node: toModel(edge.node, names) })),
@@ -40,7 +40,7 @@ export class AuditResolver {
   async verifyAuditEvent(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<AuditProof> {
     await this.queries.assertVisible(ctx, id);
     const result = await this.verification.verifyEvent(id);
-    const names = await this.auth.displayNames([result.event.actorId]);
+    const names = await this.directory.displayNames([result.event.actorId]);
     return {
       ...result,
       event: toModel({ ...result.event, anchored: result.anchored, batchId: result.batchId }, names),

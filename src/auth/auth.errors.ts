@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error.js';
+import type { RequestContext, UserActor } from '../common/request-context.js';
 
 /**
  * The one message every failed sign-in gets: it must not say whether the account exists, nor whether
@@ -28,4 +29,12 @@ export function rateLimited(retryAfterSeconds: number, message: string): DomainE
 /** The built-in organization of self-registered patients holds PATIENT accounts only (no staff, no service accounts). */
 export function onlyPatientsThere(): DomainError {
   return badInput('The organization of self-registered patients holds PATIENT accounts only', { field: 'role' });
+}
+
+/** The signed-in user of the request: UNAUTHENTICATED without one, FORBIDDEN for a service account. */
+export function requireUser(ctx: RequestContext): UserActor {
+  const actor = ctx.actor;
+  if (!actor) throw unauthenticated();
+  if (actor.kind !== 'user') throw forbidden('This needs a signed-in user, not a service account');
+  return actor;
 }

@@ -1,23 +1,41 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { AccessTokens } from './access-tokens.js';
+import { AccountService } from './account.service.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
 import { AuthResolver } from './auth.resolver.js';
-import { AuthService } from './auth.service.js';
 import { AuthenticationMiddleware } from './authentication.middleware.js';
 import { LedgerIdentity } from './ledger-identity.js';
 import { LoginBackoff } from './login-backoff.js';
 import { OrganizationService } from './organization.service.js';
+import { PartyDirectory } from './party-directory.js';
+import { PasswordHasher } from './password-hasher.js';
 import { RateLimitMiddleware } from './rate-limit.middleware.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ServiceAccountLedger } from './service-account-ledger.js';
 import { ServiceAccountService } from './service-account.service.js';
+import { SessionKeys } from './session-keys.js';
+import { SessionService } from './session.service.js';
+import { TokenAuthenticator } from './token-authenticator.js';
+import { UserRepository } from './user.repository.js';
 
 /**
  * Identity: organizations, users, sessions and tokens, service accounts, key custody. Its middleware
  * authenticates every request (then rate-limits it) before any guard, resolver or route runs.
+ * Other modules use what it exports: the directory of people and organizations, the signed-in
+ * user's keys, organizations' keys and service accounts' ledger identities; never its tables.
  */
 @Module({
   providers: [
-    AuthService,
+    AccountService,
+    SessionService,
+    SessionKeys,
+    AccessTokens,
+    TokenAuthenticator,
+    UserRepository,
+    PartyDirectory,
+    // One hasher for the module: it keeps the dummy hash that unknown accounts are checked against.
+    { provide: PasswordHasher, useFactory: (config: AppConfig) => new PasswordHasher(config.auth.argon2), inject: [AppConfig] },
     OrganizationService,
     ServiceAccountService,
     ServiceAccountLedger,
@@ -27,7 +45,7 @@ import { ServiceAccountService } from './service-account.service.js';
     AuthResolver,
     AdminBootstrap,
   ],
-  exports: [AuthService, OrganizationService, ServiceAccountLedger],
+  exports: [PartyDirectory, SessionKeys, OrganizationService, ServiceAccountLedger],
 })
 export class AuthModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -2,7 +2,7 @@ import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { Authenticated, Public, RequirePermission } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
-import { AuthService } from './auth.service.js';
+import { AccountService } from './account.service.js';
 import { CreateOrganizationInput, CreateServiceAccountInput, CreateUserInput, RegisterInput } from './dto/auth.inputs.js';
 import { AuthPayload } from './models/auth-payload.model.js';
 import { Organization } from './models/organization.model.js';
@@ -10,11 +10,13 @@ import { ServiceAccount, ServiceAccountCredentials, ServiceToken } from './model
 import { User } from './models/user.model.js';
 import { OrganizationService } from './organization.service.js';
 import { ServiceAccountService } from './service-account.service.js';
+import { SessionService } from './session.service.js';
 
 @Resolver()
 export class AuthResolver {
   constructor(
-    private readonly auth: AuthService,
+    private readonly accounts: AccountService,
+    private readonly sessions: SessionService,
     private readonly organizations: OrganizationService,
     private readonly serviceAccountService: ServiceAccountService,
   ) {}
@@ -22,37 +24,37 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Self-service sign-up, always as a PATIENT; returns the one-time recoveryCode' })
   @Public('self-service patient sign-up')
   register(@Ctx() ctx: RequestContext, @Args('input') input: RegisterInput): Promise<AuthPayload> {
-    return this.auth.register(ctx, input);
+    return this.accounts.register(ctx, input);
   }
 
   @Mutation(() => AuthPayload)
   @Public('sign-in with email and password')
   login(@Ctx() ctx: RequestContext, @Args('email') email: string, @Args('password') password: string): Promise<AuthPayload> {
-    return this.auth.login(ctx, email, password);
+    return this.sessions.login(ctx, email, password);
   }
 
   @Mutation(() => AuthPayload, { description: 'Rotates the pair; presenting a used refresh token revokes the whole session' })
   @Public('the refresh token is the credential')
   refreshToken(@Ctx() ctx: RequestContext, @Args('refreshToken') refreshToken: string): Promise<AuthPayload> {
-    return this.auth.refresh(ctx, refreshToken);
+    return this.sessions.refresh(ctx, refreshToken);
   }
 
   @Mutation(() => Boolean, { description: 'Ends the session: the token is refused from now on, the session’s keys erased' })
   @Authenticated('ends the caller’s own session')
   logout(@Ctx() ctx: RequestContext): Promise<boolean> {
-    return this.auth.logout(ctx);
+    return this.sessions.logout(ctx);
   }
 
   @Query(() => User)
   @Authenticated('the caller’s own profile')
   me(@Ctx() ctx: RequestContext): Promise<User> {
-    return this.auth.me(ctx);
+    return this.accounts.me(ctx);
   }
 
   @Mutation(() => User, { description: 'By an ADMIN of the organization (or a system administrator)' })
   @RequirePermission('create', 'User', 'ADMIN of that organization, or a system administrator')
   createUser(@Ctx() ctx: RequestContext, @Args('input') input: CreateUserInput): Promise<User> {
-    return this.auth.createUser(ctx, input);
+    return this.accounts.createUser(ctx, input);
   }
 
   @Mutation(() => User, {
@@ -61,13 +63,13 @@ export class AuthResolver {
   })
   @RequirePermission('update', 'User', 'ADMIN of the user’s organization, or a system administrator; not oneself')
   disableUser(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<User> {
-    return this.auth.disableUser(ctx, id);
+    return this.accounts.disableUser(ctx, id);
   }
 
   @Mutation(() => User, { description: 'Lets a disabled user sign in again (their old sessions stay ended). Same callers as disableUser' })
   @RequirePermission('update', 'User', 'ADMIN of the user’s organization, or a system administrator; not oneself')
   enableUser(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<User> {
-    return this.auth.enableUser(ctx, id);
+    return this.accounts.enableUser(ctx, id);
   }
 
   @Mutation(() => Organization, { description: 'By a system administrator' })
@@ -83,7 +85,7 @@ export class AuthResolver {
     @Args('currentPassword') currentPassword: string,
     @Args('newPassword') newPassword: string,
   ): Promise<boolean> {
-    return this.auth.changePassword(ctx, currentPassword, newPassword);
+    return this.accounts.changePassword(ctx, currentPassword, newPassword);
   }
 
   @Mutation(() => AuthPayload, {
@@ -96,7 +98,7 @@ export class AuthResolver {
     @Args('recoveryCode') recoveryCode: string,
     @Args('newPassword') newPassword: string,
   ): Promise<AuthPayload> {
-    return this.auth.recoverAccount(ctx, { email, recoveryCode, newPassword });
+    return this.accounts.recoverAccount(ctx, { email, recoveryCode, newPassword });
   }
 
   @Mutation(() => ServiceAccountCredentials, { description: 'The client secret is returned only this once' })

@@ -5,8 +5,9 @@ import type { RequestContext } from '../common/request-context.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { currentRequestId } from '../observability/request-context.js';
 import { unauthenticated } from './auth.errors.js';
-import { AuthService } from './auth.service.js';
 import { failRequest } from './http-errors.js';
+import { purposeOfUse } from './purpose-of-use.js';
+import { TokenAuthenticator } from './token-authenticator.js';
 
 /**
  * Runs before every route and GraphQL operation: verifies `Authorization: Bearer …`, builds the
@@ -17,7 +18,7 @@ import { failRequest } from './http-errors.js';
 @Injectable()
 export class AuthenticationMiddleware implements NestMiddleware {
   constructor(
-    private readonly auth: AuthService,
+    private readonly authenticator: TokenAuthenticator,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -29,13 +30,13 @@ export class AuthenticationMiddleware implements NestMiddleware {
       if (header !== undefined) {
         const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
         if (!match) throw unauthenticated('Authorization header must be "Bearer <access token>"');
-        actor = await this.auth.authenticate(match[1]!, now);
+        actor = await this.authenticator.authenticate(match[1]!, now);
       }
       const purposeHeader = req.headers['x-purpose-of-use'];
       const context: RequestContext = {
         requestId: currentRequestId() ?? 'unknown',
         actor,
-        purpose: this.auth.purposeOf(Array.isArray(purposeHeader) ? purposeHeader[0] : purposeHeader, actor),
+        purpose: purposeOfUse(Array.isArray(purposeHeader) ? purposeHeader[0] : purposeHeader, actor),
         ip: req.ip,
         now,
       };

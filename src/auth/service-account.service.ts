@@ -2,17 +2,17 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { Injectable, Logger } from '@nestjs/common';
 import { RECORD_CATEGORIES, SERVICE_ACCOUNT_ROLES, isOneOf, type Role } from 'healthledger-chaincode/shared';
 import { DataSource } from 'typeorm';
-import { CacheService } from '../cache/cache.service.js';
 import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
 import { LedgerError } from '../ledger/ledger.errors.js';
 import { badInput, forbidden, onlyPatientsThere, unauthenticated } from './auth.errors.js';
-import { AuthService, serviceCacheKey } from './auth.service.js';
+import { AccessTokens } from './access-tokens.js';
 import { LoginBackoff } from './login-backoff.js';
 import type { ServiceAccount, ServiceAccountCredentials, ServiceToken } from './models/service-account.model.js';
 import { OrganizationEntity } from './organization.entity.js';
 import { ServiceAccountEntity } from './service-account.entity.js';
 import { ServiceAccountLedger } from './service-account-ledger.js';
+import { TokenAuthenticator } from './token-authenticator.js';
 
 /**
  * Scope grammar: `records:create|read|amend[:CATEGORY]` and `audit:read`. A scope only narrows: the
@@ -33,8 +33,8 @@ export class ServiceAccountService {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly cache: CacheService,
-    private readonly auth: AuthService,
+    private readonly tokens: AccessTokens,
+    private readonly authenticator: TokenAuthenticator,
     private readonly backoff: LoginBackoff,
     private readonly ledgerAccounts: ServiceAccountLedger,
   ) {}
@@ -112,7 +112,7 @@ export class ServiceAccountService {
       account.revokedAt = ctx.now;
       await this.dataSource.getRepository(ServiceAccountEntity).update({ id }, { revokedAt: ctx.now });
       // The row is the truth (as for a user's sessions): a cache out of reach does not fail the revocation.
-      await this.cache.invalidate(serviceCacheKey(id));
+      await this.authenticator.forgetServiceAccount(id);
     }
     // Then the ledger, so it anchors nothing more by this account. The credential is already dead in
     // the API, so a ledger outage must not fail the revocation: what is left is caught up before any
@@ -138,7 +138,7 @@ export class ServiceAccountService {
       await this.backoff.recordFailure(`service:${id}`, ctx.ip, now);
       throw unauthenticated('Invalid client credentials');
     }
-    const { accessToken, expiresAt } = this.auth.issueServiceToken(account, ctx.now);
+    const { accessToken, expiresAt } = this.tokens.issueForServiceAccount(account, ctx.now);
     return { accessToken, tokenType: 'Bearer', expiresAt, scopes: account.scopes };
   }
 }

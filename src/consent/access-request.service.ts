@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ROLE_PERMISSIONS, type Purpose, type RecordCategory } from 'healthledger-chaincode/shared';
 import { DataSource } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
+import { PartyDirectory } from '../auth/party-directory.js';
 import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ACCESS_REQUEST_STATUSES, AccessRequestEntity, type AccessRequestStatus } from './consent.entities.js';
@@ -36,6 +37,7 @@ export class AccessRequestService {
     private readonly access: AccessService,
     private readonly consents: ConsentService,
     private readonly parties: ConsentParties,
+    private readonly directory: PartyDirectory,
   ) {}
 
   async requestAccess(ctx: RequestContext, input: RequestAccessRequest): Promise<AccessRequest> {
@@ -54,8 +56,8 @@ export class AccessRequestService {
     if (Number.isNaN(validUntil.getTime()) || validUntil <= ctx.now || validUntil.getTime() - ctx.now.getTime() > MAX_REQUEST_DAYS * DAY_MS) {
       throw badInput(`validUntil must be in the future and at most ${MAX_REQUEST_DAYS} days away`, 'validUntil');
     }
-    const patient = isUuid(input.patientId) ? await this.parties.user(input.patientId) : null;
-    if (!patient || patient.role !== 'PATIENT') throw badInput('patientId does not name a patient', 'patientId');
+    const patient = await this.directory.patient(input.patientId);
+    if (!patient) throw badInput('patientId does not name a patient', 'patientId');
 
     const row = Object.assign(new AccessRequestEntity(), {
       id: randomUUID(),
@@ -128,8 +130,8 @@ export class AccessRequestService {
   }
 
   private async toModels(rows: readonly AccessRequestEntity[]): Promise<AccessRequest[]> {
-    const users = await this.parties.users(rows.flatMap((row) => [row.patientId, row.requesterId]));
-    const organizations = await this.parties.organizations(rows.flatMap((row) => (row.requesterOrganizationId ? [row.requesterOrganizationId] : [])));
+    const users = await this.directory.users(rows.flatMap((row) => [row.patientId, row.requesterId]));
+    const organizations = await this.directory.organizations(rows.flatMap((row) => (row.requesterOrganizationId ? [row.requesterOrganizationId] : [])));
     return rows.map((row) => ({
       id: row.id,
       patient: partyOf(users, row.patientId),

@@ -14,8 +14,8 @@ import {
 } from 'healthledger-chaincode/shared';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
-import { AuthService } from '../auth/auth.service.js';
-import { OrganizationEntity } from '../auth/organization.entity.js';
+import { PartyDirectory } from '../auth/party-directory.js';
+import { SessionKeys } from '../auth/session-keys.js';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
 import type { RequestContext, UserActor } from '../common/request-context.js';
@@ -62,10 +62,11 @@ export class ConsentService {
     private readonly dataSource: DataSource,
     private readonly chaincode: ChaincodeClient,
     private readonly access: AccessService,
-    private readonly auth: AuthService,
+    private readonly sessionKeys: SessionKeys,
     private readonly recordKeys: RecordKeyService,
     private readonly verified: VerifiedConsents,
     private readonly parties: ConsentParties,
+    private readonly directory: PartyDirectory,
     private readonly rotations: KeyRotationJob,
     private readonly revocations: LedgerRevocations,
   ) {}
@@ -94,7 +95,7 @@ export class ConsentService {
     });
     if (Date.parse(payload.validUntil) <= ctx.now.getTime()) throw badInput('validUntil must be in the future', 'validUntil');
 
-    const keys = await this.auth.unsealSessionKeys(ctx);
+    const keys = await this.sessionKeys.unseal(ctx);
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
     keys.wrappingPrivateKey.fill(0);
@@ -125,7 +126,7 @@ export class ConsentService {
     }
 
     const payload = parseConsentRevokePayload({ type: CONSENT_REVOKE_TYPE, consentId: row.id, patientId: row.patientId, issuedAt: ctx.now.toISOString() });
-    const keys = await this.auth.unsealSessionKeys(ctx);
+    const keys = await this.sessionKeys.unseal(ctx);
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
     keys.wrappingPrivateKey.fill(0);
@@ -189,14 +190,14 @@ export class ConsentService {
     if (!granteeId === !granteeOrganizationId) throw badInput('Give exactly one of granteeId and granteeOrganizationId', 'granteeId');
     if (granteeId) {
       if (granteeId === patient.id) throw badInput('A patient cannot grant consent to themselves', 'granteeId');
-      const user = await this.parties.user(granteeId);
+      const user = (await this.directory.users([granteeId])).get(granteeId);
       if (!user) throw badInput('granteeId does not name a user', 'granteeId');
       if (ROLE_PERMISSIONS[user.role].consentActions.length === 0) {
         throw badInput(`A ${user.role} cannot be granted access to records`, 'granteeId');
       }
       return { userId: granteeId };
     }
-    const organization = await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: granteeOrganizationId! });
+    const organization = await this.directory.organizationExists(granteeOrganizationId!);
     if (!organization) throw badInput('granteeOrganizationId does not name an organization', 'granteeOrganizationId');
     return { organizationId: granteeOrganizationId! };
   }
@@ -222,7 +223,7 @@ export class ConsentService {
    * connection, which on the embedded database would wait for this transaction.
    */
   private async wrapRecordsInScope(ctx: RequestContext, payload: ConsentGrantPayload, recipient: RecipientRef): Promise<void> {
-    const keys = await this.auth.unsealSessionKeys(ctx);
+    const keys = await this.sessionKeys.unseal(ctx);
     keys.signingPrivateKey.fill(0);
     const patient: RecipientRef = { kind: 'user', id: payload.patientId };
     try {
@@ -297,8 +298,8 @@ export class ConsentService {
    */
   private async toModels(honoured: readonly HonouredConsent[], now: Date): Promise<Consent[]> {
     const rows = honoured.map(({ row }) => row);
-    const users = await this.parties.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
-    const organizations = await this.parties.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
+    const users = await this.directory.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
+    const organizations = await this.directory.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
     const rotations = rows.length
       ? await this.dataSource.getRepository(KeyRotationEntity).find({ where: { consentId: In(rows.map((row) => row.id)) }, order: { createdAt: 'ASC' } })
       : [];

@@ -3,12 +3,12 @@ import { Injectable } from '@nestjs/common';
 import { ROLE_PERMISSIONS } from 'healthledger-chaincode/shared';
 import { DataSource } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
+import { PartyDirectory } from '../auth/party-directory.js';
 import type { RequestContext } from '../common/request-context.js';
 import { sha256Hex } from '../crypto/index.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { EmergencyAccessEntity } from './consent.entities.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
-import { isUuid } from '../common/input-rules.js';
 import { badInput } from './consent.service.js';
 import type { EmergencyAccess } from './models/consent.model.js';
 
@@ -31,12 +31,12 @@ export class EmergencyAccessService {
     private readonly chaincode: ChaincodeClient,
     private readonly access: AccessService,
     private readonly parties: ConsentParties,
+    private readonly directory: PartyDirectory,
   ) {}
 
   async breakGlass(ctx: RequestContext, input: { patientId: string; reason: string; durationMinutes?: number | null }): Promise<EmergencyAccess> {
     const actor = requireActor(ctx);
-    const found = isUuid(input.patientId) ? await this.parties.user(input.patientId) : null;
-    const patient = found?.role === 'PATIENT' ? found : null;
+    const patient = await this.directory.patient(input.patientId);
     if (actor.kind !== 'user' || !ROLE_PERMISSIONS[actor.role].breakGlass) {
       // A refused attempt is itself worth an entry in the patient's log (the refusal says nothing of the patient).
       if (patient) {
@@ -100,7 +100,7 @@ export class EmergencyAccessService {
   }
 
   private async toModels(rows: readonly EmergencyAccessEntity[]): Promise<EmergencyAccess[]> {
-    const users = await this.parties.users(rows.flatMap((row) => [row.patientId, row.actorId]));
+    const users = await this.directory.users(rows.flatMap((row) => [row.patientId, row.actorId]));
     return rows.map((row) => ({
       id: row.id,
       patient: partyOf(users, row.patientId),

@@ -2,10 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import type { AccessCheck } from '../access/access.service.js';
 import { accessDenied } from '../access/access.service.js';
-import { AuthService } from '../auth/auth.service.js';
-import { OrganizationEntity } from '../auth/organization.entity.js';
+import { SessionKeys } from '../auth/session-keys.js';
 import { OrganizationService } from '../auth/organization.service.js';
-import { UserEntity } from '../auth/user.entity.js';
+import { PartyDirectory } from '../auth/party-directory.js';
 import { SYSTEM_ACTOR, type RequestContext } from '../common/request-context.js';
 import { DomainError } from '../common/domain-error.js';
 import { privateKeyFromRaw, publicKeyFromBase64Url, unwrapKey, wrapKey, type WrapRecipient } from '../crypto/index.js';
@@ -38,8 +37,9 @@ function wrapRow(recordId: string, version: number, dek: Uint8Array, { recipient
 export class RecordKeyService implements RecordKeyOperations {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly auth: AuthService,
+    private readonly sessionKeys: SessionKeys,
     private readonly organizations: OrganizationService,
+    private readonly directory: PartyDirectory,
   ) {}
 
   /**
@@ -200,7 +200,7 @@ export class RecordKeyService implements RecordKeyOperations {
     const binding = { recordId, version };
     const own = actor.kind === 'user' ? wraps.find((wrap) => wrap.recipientKind === 'user' && wrap.recipientId === actor.id) : undefined;
     if (own) {
-      const keys = await this.auth.unsealSessionKeys(ctx);
+      const keys = await this.sessionKeys.unseal(ctx);
       return unwrapKey(own.wrappedKey, keys.wrappingPrivateKey, binding);
     }
     const organization = actor.organizationId
@@ -244,21 +244,14 @@ export class RecordKeyService implements RecordKeyOperations {
 
   private async publicKeysOf(recipients: readonly RecipientRef[], manager: EntityManager): Promise<Map<string, string>> {
     const keys = new Map<string, string>();
-    const userIds = recipients.filter((r) => r.kind === 'user').map((r) => r.id);
-    const organizationIds = recipients.filter((r) => r.kind !== 'user').map((r) => r.id);
-    if (userIds.length > 0) {
-      for (const user of await manager.getRepository(UserEntity).find({ select: { id: true, wrappingPublicKey: true }, where: { id: In(userIds) } })) {
-        keys.set(wrapKeyId({ kind: 'user', id: user.id }), user.wrappingPublicKey);
-      }
+    const users = await this.directory.users(recipients.filter((r) => r.kind === 'user').map((r) => r.id), manager);
+    for (const user of users.values()) {
+      if (user.wrappingPublicKey) keys.set(wrapKeyId({ kind: 'user', id: user.id }), user.wrappingPublicKey);
     }
-    if (organizationIds.length > 0) {
-      const organizations = await manager
-        .getRepository(OrganizationEntity)
-        .find({ select: { id: true, wrappingPublicKey: true, emergencyPublicKey: true }, where: { id: In(organizationIds) } });
-      for (const organization of organizations) {
-        keys.set(wrapKeyId({ kind: 'organization', id: organization.id }), organization.wrappingPublicKey);
-        keys.set(wrapKeyId({ kind: 'emergency', id: organization.id }), organization.emergencyPublicKey);
-      }
+    const organizations = await this.directory.organizations(recipients.filter((r) => r.kind !== 'user').map((r) => r.id), manager);
+    for (const organization of organizations.values()) {
+      keys.set(wrapKeyId({ kind: 'organization', id: organization.id }), organization.wrappingPublicKey);
+      keys.set(wrapKeyId({ kind: 'emergency', id: organization.id }), organization.emergencyPublicKey);
     }
     return keys;
   }

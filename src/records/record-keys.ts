@@ -21,8 +21,6 @@ import type { RequestContext } from '../common/request-context.js';
 /** Who a wrapped key is addressed to. `emergency`: an organization's break-glass key (id = organization id). */
 export type RecipientKind = 'user' | 'organization' | 'emergency';
 
-export const RECIPIENT_KINDS: readonly RecipientKind[] = ['user', 'organization', 'emergency'];
-
 /** A recipient, named by kind and id; RecordKeyService looks up its current X25519 public key itself. */
 export interface RecipientRef {
   readonly kind: RecipientKind;

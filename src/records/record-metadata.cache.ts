@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RecordCategory } from 'healthledger-chaincode/shared';
 import { DataSource, In } from 'typeorm';
-import { ServiceAccountEntity } from '../auth/service-account.entity.js';
-import { UserEntity } from '../auth/user.entity.js';
+import { PartyDirectory } from '../auth/party-directory.js';
 import { CacheService } from '../cache/cache.service.js';
 import { RecordEntity, RecordVersionEntity, type VersionStatus } from './records.entities.js';
 
@@ -50,6 +49,7 @@ export class RecordMetadataCache {
   constructor(
     private readonly dataSource: DataSource,
     private readonly cache: CacheService,
+    private readonly directory: PartyDirectory,
   ) {}
 
   /** The record's view, or null when no such record exists. */
@@ -69,7 +69,7 @@ export class RecordMetadataCache {
     const versions = await this.dataSource
       .getRepository(RecordVersionEntity)
       .find({ where: { recordId: In(ids), status: In(['STORED', 'ANCHORED']) }, order: { version: 'ASC' } });
-    const names = await this.namesOf([...records.flatMap((record) => [record.patientId, record.createdBy])]);
+    const names = await this.directory.displayNames(records.flatMap((record) => [record.patientId, record.createdBy]));
     return records.map((record) => toView(record, versions.filter((v) => v.recordId === record.id), names));
   }
 
@@ -80,19 +80,6 @@ export class RecordMetadataCache {
     return view;
   }
 
-  private async namesOf(ids: string[]): Promise<Map<string, string>> {
-    const unique = [...new Set(ids)];
-    const names = new Map<string, string>();
-    for (const user of await this.dataSource.getRepository(UserEntity).find({ select: { id: true, name: true }, where: { id: In(unique) } })) {
-      names.set(user.id, user.name);
-    }
-    const missing = unique.filter((id) => !names.has(id));
-    if (missing.length > 0) {
-      const accounts = await this.dataSource.getRepository(ServiceAccountEntity).find({ select: { id: true, name: true }, where: { id: In(missing) } });
-      for (const account of accounts) names.set(account.id, account.name);
-    }
-    return names;
-  }
 }
 
 function toView(record: RecordEntity, allVersions: RecordVersionEntity[], names: Map<string, string>): RecordView {

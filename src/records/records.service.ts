@@ -6,7 +6,7 @@ import { DEFAULT_PURPOSE } from '../access/ability.factory.js';
 import { accessDenied, AccessService, requireActor, type AccessCheck } from '../access/access.service.js';
 import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
-import { UserEntity } from '../auth/user.entity.js';
+import { PartyDirectory } from '../auth/party-directory.js';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
@@ -85,6 +85,7 @@ export class RecordsService {
     private readonly anchoring: RecordAnchoring,
     private readonly heads: LedgerRecordHeads,
     @Inject(STORAGE) private readonly storage: StoragePort,
+    private readonly directory: PartyDirectory,
   ) {}
 
   async createRecord(ctx: RequestContext, input: CreateRecordCommand): Promise<RecordUploadTicket> {
@@ -93,9 +94,7 @@ export class RecordsService {
     const contentType = requireContentType(input.contentType);
     const description = optionalText(input.description, 'description', 2000);
     if (!RECORD_CATEGORIES.includes(input.category)) throw new DomainError('BAD_USER_INPUT', 'Unknown record category');
-    const patient = isUuid(input.patientId)
-      ? await this.dataSource.getRepository(UserEntity).findOneBy({ id: input.patientId, role: 'PATIENT' })
-      : null;
+    const patient = await this.directory.patient(input.patientId);
     const resource = { patientId: input.patientId, patientOrganizationId: patient?.organizationId ?? null, category: input.category };
     if (!patient) {
       await this.recordEvent(ctx, 'CREATE', { patientId: null, patientOrganizationId: null }, null, deniedCheck(ctx, 'UNKNOWN_PATIENT'));
@@ -370,10 +369,10 @@ export class RecordsService {
 
   /**
    * The record as the ledger has it: its patient and category (the patient's organization from the
-   * users table, which is enough here: this decides only who is told of the tampering, never who reads).
+   * directory, which is enough here: this decides only who is told of the tampering, never who reads).
    */
   private async resourceOnLedger(record: RecordView, head: LedgerRecordHead): Promise<RecordResource> {
-    const patient = await this.dataSource.getRepository(UserEntity).findOneBy({ id: head.patientId });
+    const patient = (await this.directory.users([head.patientId])).get(head.patientId);
     return { patientId: head.patientId, patientOrganizationId: patient?.organizationId ?? record.patientOrganizationId, category: head.category };
   }
 

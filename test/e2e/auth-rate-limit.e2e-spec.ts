@@ -58,10 +58,10 @@ describe('rate limits (per IP, per actor, GraphQL cost, stricter sign-in budget)
 
   it('gives a signed-in actor its own budget', async () => {
     // This IP's anonymous budget is spent (previous test), so sign in through the service, not over HTTP.
-    const { AuthService } = await import('../../src/auth/auth.service.js');
-    const auth = t.app.get(AuthService);
+    const { AccountService } = await import('../../src/auth/account.service.js');
+    const accounts = t.app.get(AccountService);
     const ctx = { requestId: 'test', now: new Date(), ip: '10.9.9.9' };
-    const session = await auth.register(ctx, { email: 'limited@example.org', password: 'a long enough passphrase', name: 'L' });
+    const session = await accounts.register(ctx, { email: 'limited@example.org', password: 'a long enough passphrase', name: 'L' });
     const me = await post('{ me { id } }', {}, { authorization: `Bearer ${session.accessToken}` });
     expect(me.status).toBe(200);
     expect(me.headers.get('ratelimit-limit')).toBe('30');

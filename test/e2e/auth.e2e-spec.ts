@@ -3,7 +3,9 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthService } from '../../src/auth/auth.service.js';
+import { SessionKeys } from '../../src/auth/session-keys.js';
+import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
+import { AdminBootstrap } from '../../src/auth/admin-bootstrap.js';
 import { JWT_AUDIENCE, JWT_ISSUER, JwtCodec } from '../../src/auth/jwt.js';
 import type { RequestContext } from '../../src/common/request-context.js';
 import { fromBase64Url, unsealWithKey } from '../../src/crypto/index.js';
@@ -64,7 +66,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
   };
   const contextOf = async (auth: Auth): Promise<RequestContext> => ({
     requestId: 'test',
-    actor: await t.app.get(AuthService).authenticate(auth.accessToken, new Date()),
+    actor: await t.app.get(TokenAuthenticator).authenticate(auth.accessToken, new Date()),
     now: new Date(),
   });
   /** A token with every claim valid unless overridden, signed with the app's real HS256 key. */
@@ -247,7 +249,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
   describe('key custody', () => {
     it('the session unseals the keys that match the registered public keys', async () => {
       const auth = await register();
-      const keys = await t.app.get(AuthService).unsealSessionKeys(await contextOf(auth));
+      const keys = await t.app.get(SessionKeys).unseal(await contextOf(auth));
       const { publicKeyOfRaw } = await import('../../src/crypto/keys.js');
       const me = (await gql<{ me: { wrappingPublicKey: string; signingPublicKey: string } }>('{ me { wrappingPublicKey signingPublicKey } }', {}, bearer(auth))).data!.me;
       expect(publicKeyOfRaw('x25519', keys.wrappingPrivateKey)).toBe(me.wrappingPublicKey);
@@ -258,7 +260,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
       const email = `dumped${++counter}@example.org`;
       const first = await register(email);
       const second = (await login(email, PASSWORD)).data!.login;
-      const keys = await t.app.get(AuthService).unsealSessionKeys(await contextOf(second));
+      const keys = await t.app.get(SessionKeys).unseal(await contextOf(second));
       for (const auth of [first, second]) await gql('mutation { logout }', {}, bearer(auth));
 
       const dataSource = t.app.get(DataSource);
@@ -320,7 +322,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
     it('account recovery sets a new password and keeps the same keys; the old password and code stop working', async () => {
       const email = `recover${++counter}@example.org`;
       const original = await register(email);
-      const before = await t.app.get(AuthService).unsealSessionKeys(await contextOf(original));
+      const before = await t.app.get(SessionKeys).unseal(await contextOf(original));
       const recover = (code: string, newPassword: string) =>
         gql<{ recoverAccount: Auth }>(
           `mutation($e: String!, $c: String!, $p: String!) { recoverAccount(email: $e, recoveryCode: $c, newPassword: $p) { ${AUTH_FIELDS} } }`,
@@ -333,7 +335,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
       expect(fresh.recoveryCode).toMatch(/^[A-Z0-9-]{39}$/);
       expect(fresh.recoveryCode).not.toBe(original.recoveryCode);
 
-      const after = await t.app.get(AuthService).unsealSessionKeys(await contextOf(fresh));
+      const after = await t.app.get(SessionKeys).unseal(await contextOf(fresh));
       expect(after.wrappingPrivateKey.equals(before.wrappingPrivateKey)).toBe(true);
       expect(after.signingPrivateKey.equals(before.signingPrivateKey)).toBe(true);
       expect((await login(email, PASSWORD)).code).toBe('UNAUTHENTICATED');
@@ -345,7 +347,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
     it('changePassword re-seals the keys under the new password; refused with a wrong current password', async () => {
       const email = `change${++counter}@example.org`;
       const auth = await register(email);
-      const before = await t.app.get(AuthService).unsealSessionKeys(await contextOf(auth));
+      const before = await t.app.get(SessionKeys).unseal(await contextOf(auth));
       const change = (current: string, next: string, headers: Record<string, string>) =>
         gql('mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }', { c: current, n: next }, headers);
       expect((await change(PASSWORD, 'a different passphrase', {})).code).toBe('UNAUTHENTICATED');
@@ -353,7 +355,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
       expect((await change(PASSWORD, 'short', bearer(auth))).code).toBe('BAD_USER_INPUT');
       expect((await change(PASSWORD, 'a different passphrase', bearer(auth))).error).toBeUndefined();
       const relogin = (await login(email, 'a different passphrase')).data!.login;
-      const after = await t.app.get(AuthService).unsealSessionKeys(await contextOf(relogin));
+      const after = await t.app.get(SessionKeys).unseal(await contextOf(relogin));
       expect(after.signingPrivateKey.equals(before.signingPrivateKey)).toBe(true);
     });
   });
@@ -373,7 +375,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
       expect((await gql(TOKEN, { id: clientId, secret: `${clientSecret}x` })).code).toBe('UNAUTHENTICATED');
       const token = await gql<{ serviceToken: { accessToken: string; scopes: string[]; tokenType: string } }>(TOKEN, { id: clientId, secret: clientSecret });
       expect(token.data?.serviceToken).toMatchObject({ tokenType: 'Bearer', scopes: ['records:create:LAB_RESULT'] });
-      const actor = await t.app.get(AuthService).authenticate(token.data!.serviceToken.accessToken, new Date());
+      const actor = await t.app.get(TokenAuthenticator).authenticate(token.data!.serviceToken.accessToken, new Date());
       expect(actor).toMatchObject({ kind: 'service', role: 'LAB', organizationId: hospital.id, scopes: ['records:create:LAB_RESULT'] });
       expect((await gql('{ me { id } }', {}, bearer(token.data!.serviceToken.accessToken))).code).toBe('FORBIDDEN');
 
@@ -403,7 +405,7 @@ describe('auth: users, sessions, tokens and key custody', () => {
     });
 
     it('creates the first system admin once, also under concurrent starts', async () => {
-      const service = t.app.get(AuthService);
+      const service = t.app.get(AdminBootstrap);
       expect(await service.ensureSystemAdmin(ADMIN.email, ADMIN.password)).toBe('exists');
       const outcomes = await Promise.all([1, 2, 3].map(() => service.ensureSystemAdmin('second-root@example.org', 'second root password')));
       expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessService } from '../../src/access/access.service.js';
 import { AuditQueryService } from '../../src/audit/audit-query.service.js';
-import { AuthService } from '../../src/auth/auth.service.js';
+import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import type { RequestContext } from '../../src/common/request-context.js';
 import { ConsentEntity } from '../../src/consent/consent.entities.js';
 import { VerifiedConsents } from '../../src/consent/verified-consents.js';
@@ -74,7 +74,7 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
   };
   const contextOf = async (auth: Auth, overrides: Partial<RequestContext> = {}): Promise<RequestContext> => ({
     requestId: `test-${++counter}`,
-    actor: await t.app.get(AuthService).authenticate(auth.accessToken, new Date()),
+    actor: await t.app.get(TokenAuthenticator).authenticate(auth.accessToken, new Date()),
     now: new Date(),
     ...overrides,
   });

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthService } from '../../src/auth/auth.service.js';
+import { SessionKeys } from '../../src/auth/session-keys.js';
+import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import type { RequestContext } from '../../src/common/request-context.js';
 import { verifyCanonical } from '../../src/crypto/index.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
@@ -68,7 +69,7 @@ describe('disableUser / enableUser', () => {
     gql<{ enableUser: { id: string; disabledAt: string | null } }>(actor, 'mutation($id: ID!) { enableUser(id: $id) { id disabledAt } }', { id });
   const contextOf = async (auth: Auth): Promise<RequestContext> => ({
     requestId: `test-${++counter}`,
-    actor: await t.app.get(AuthService).authenticate(auth.accessToken, new Date()),
+    actor: await t.app.get(TokenAuthenticator).authenticate(auth.accessToken, new Date()),
     now: new Date(),
   });
   const readRecord = async (auth: Auth) => {
@@ -147,7 +148,7 @@ describe('disableUser / enableUser', () => {
     expect(await me(patient)).toBe('UNAUTHENTICATED');
     expect(await me(second)).toBe('UNAUTHENTICATED');
     expect((await refresh(second)).code).toBe('UNAUTHENTICATED');
-    await expect(t.app.get(AuthService).unsealSessionKeys(session)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(t.app.get(SessionKeys).unseal(session)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     // Sign-in: the answer of a wrong password, which says nothing more about the account.
     const right = await login(patientEmail);
     const wrong = await login(patientEmail, 'not the password at all');
@@ -200,7 +201,7 @@ describe('disableUser / enableUser', () => {
     const session = await contextOf(nurse);
     // Only the user row says "disabled": the session row is still live.
     await t.app.get(DataSource).query('UPDATE users SET disabled_at = now() WHERE id = $1', [nurse.user.id]);
-    await expect(t.app.get(AuthService).unsealSessionKeys(session)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(t.app.get(SessionKeys).unseal(session)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     const { auth: other } = await newUser(hospitalAdmin, 'NURSE', hospital);
     await t.app.get(DataSource).query('UPDATE users SET disabled_at = now() WHERE id = $1', [other.user.id]);
     expect(await me(other)).toBe('UNAUTHENTICATED'); // first use of the session: looked up, refused

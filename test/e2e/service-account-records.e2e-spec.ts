@@ -22,7 +22,7 @@ const SCOPES = ['records:create:LAB_RESULT', 'records:read:LAB_RESULT'];
 
 interface Auth {
   accessToken: string;
-  user: { id: string };
+  user: { id: string; name: string };
 }
 
 describe('records authored by service accounts reach the ledger', () => {
@@ -41,7 +41,7 @@ describe('records authored by service accounts reach the ledger', () => {
     return { data: body.data, code: body.errors?.[0]?.extensions.code, message: body.errors?.[0]?.message };
   };
   const login = async (email: string, password: string): Promise<Auth> =>
-    (await gql<{ login: Auth }>(null, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', { e: email, p: password }))
+    (await gql<{ login: Auth }>(null, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id name } } }', { e: email, p: password }))
       .data!.login;
   const createUser = async (admin: Auth, role: string, organizationId: string) => {
     const email = `${role.toLowerCase()}${++counter}@example.org`;
@@ -56,16 +56,17 @@ describe('records authored by service accounts reach the ledger', () => {
   const accountRow = (id: string) => t.app.get(DataSource).getRepository(ServiceAccountEntity).findOneByOrFail({ id });
   const versionRow = (recordId: string) => t.app.get(DataSource).getRepository(RecordVersionEntity).findOneByOrFail({ recordId, version: 1 });
   const createServiceAccount = async (admin: Auth, role = 'LAB') => {
+    const name = `Lab instrument ${++counter}`;
     const created = await gql<{ createServiceAccount: { clientId: string; clientSecret: string; serviceAccount: { id: string } } }>(
       admin.accessToken,
       CREATE_ACCOUNT,
-      { input: { name: `Lab instrument ${++counter}`, role, scopes: SCOPES } },
+      { input: { name, role, scopes: SCOPES } },
     );
     expect(created.code).toBeUndefined();
     const { clientId, clientSecret, serviceAccount } = created.data!.createServiceAccount;
     const token = await gql<{ serviceToken: { accessToken: string } }>(null, TOKEN, { id: clientId, secret: clientSecret });
     expect(token.code).toBeUndefined();
-    return { id: serviceAccount.id, token: token.data!.serviceToken.accessToken };
+    return { id: serviceAccount.id, name, token: token.data!.serviceToken.accessToken };
   };
   const createRecord = (token: string, patientId: string) =>
     gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
@@ -130,6 +131,46 @@ describe('records authored by service accounts reach the ledger', () => {
 
     const verification = await gql<{ verifyRecord: { valid: boolean; problems: string[] } }>(patient.accessToken, VERIFY, { id: recordId });
     expect(verification.data!.verifyRecord).toMatchObject({ valid: true, cidMatches: true, contentHashMatches: true, problems: [] });
+  });
+
+  it("names a service account wherever it names a user: the access log's actor, the record's author", async () => {
+    const lab = await createServiceAccount(hospitalAdmin);
+    const created = await createRecord(lab.token, patient.user.id);
+    expect(created.code).toBeUndefined();
+    const recordId = created.data!.createRecord.recordId;
+    expect((await put(created.data!.createRecord.uploadUrl, randomBytes(1024))).status).toBe(201);
+
+    const read = await gql<{ record: { createdBy: { id: string; name: string }; patient: { id: string; name: string } } }>(
+      patient.accessToken,
+      'query($id: ID!) { record(id: $id) { createdBy { id name } patient { id name } } }',
+      { id: recordId },
+    );
+    expect(read.code).toBeUndefined();
+    expect(read.data!.record).toEqual({ createdBy: { id: lab.id, name: lab.name }, patient: { id: patient.user.id, name: patient.user.name } });
+
+    const log = await gql<{ accessLog: { edges: { node: { action: string; actor: { id: string; name: string | null; role: string } } }[] } }>(
+      patient.accessToken,
+      'query($p: ID, $r: ID) { accessLog(patientId: $p, recordId: $r, first: 20) { edges { node { action actor { id name role } } } } }',
+      { p: patient.user.id, r: recordId },
+    );
+    expect(log.code).toBeUndefined();
+    const actors = log.data!.accessLog.edges.map((edge) => ({ action: edge.node.action, ...edge.node.actor }));
+    expect(actors).toEqual(
+      expect.arrayContaining([
+        { action: 'CREATE', id: lab.id, name: lab.name, role: 'LAB' },
+        { action: 'READ', id: patient.user.id, name: patient.user.name, role: 'PATIENT' },
+      ]),
+    );
+  });
+
+  it('a consent names users only: a service account is no grantee, whatever its role', async () => {
+    const doctorAccount = await createServiceAccount(hospitalAdmin, 'DOCTOR');
+    const grant = await gql(
+      patient.accessToken,
+      'mutation($g: ID!) { grantConsent(input: { granteeId: $g, categories: [LAB_RESULT], actions: [READ], purposes: [TREATMENT] }) { id } }',
+      { g: doctorAccount.id },
+    );
+    expect(grant).toMatchObject({ code: 'BAD_USER_INPUT', message: 'granteeId does not name a user' });
   });
 
   it('an account created before service accounts reached the ledger is registered when its first version is anchored', async () => {

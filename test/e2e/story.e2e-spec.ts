@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditQueryService } from '../../src/audit/audit-query.service.js';
-import { AuthService } from '../../src/auth/auth.service.js';
+import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import { KeyRotationJob } from '../../src/consent/key-rotation.job.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -145,7 +145,7 @@ describe('story: a patient’s record from upload to break-glass', () => {
     expect(emergencyRead.bytes?.equals(content)).toBe(true);
 
     // The patient's access log shows the refusal and the emergency access.
-    const patientCtx = { requestId: 'story', actor: await t.app.get(AuthService).authenticate(patient.accessToken, new Date()), now: new Date() };
+    const patientCtx = { requestId: 'story', actor: await t.app.get(TokenAuthenticator).authenticate(patient.accessToken, new Date()), now: new Date() };
     const log = (await t.app.get(AuditQueryService).accessLog(patientCtx, { patientId: patient.user.id }, { first: 100 })).edges.map(({ node }) => node);
     expect(log).toContainEqual(expect.objectContaining({ actorId: doctor.user.id, recordId, decision: 'DENIED' }));
     expect(log).toContainEqual(expect.objectContaining({ actorId: erDoctor.user.id, action: 'BREAK_GLASS', decision: 'EMERGENCY' }));

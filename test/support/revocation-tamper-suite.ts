@@ -2,7 +2,8 @@ import { CONSENT_REVOKE_TYPE, parseConsentRevokePayload, type RecordCategory } f
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessService } from '../../src/access/access.service.js';
-import { AuthService } from '../../src/auth/auth.service.js';
+import { SessionKeys } from '../../src/auth/session-keys.js';
+import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import type { RequestContext } from '../../src/common/request-context.js';
 import { signCanonical } from '../../src/crypto/index.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
@@ -176,8 +177,8 @@ export function revocationTamperSuite(ledger: string, start: (env: Record<string
       expect(await doctorReads(recordId)).toBe('OK');
       // The patient's signature, as another API node would make it, submitted straight to the ledger:
       // this node's database and cache hear nothing of it.
-      const ctx: RequestContext = { requestId: 'other-node', actor: await t.app.get(AuthService).authenticate(patient.accessToken, new Date()), now: new Date() };
-      const keys = await t.app.get(AuthService).unsealSessionKeys(ctx);
+      const ctx: RequestContext = { requestId: 'other-node', actor: await t.app.get(TokenAuthenticator).authenticate(patient.accessToken, new Date()), now: new Date() };
+      const keys = await t.app.get(SessionKeys).unseal(ctx);
       const payload = parseConsentRevokePayload({ type: CONSENT_REVOKE_TYPE, consentId: consent.id, patientId: patient.user.id, issuedAt: new Date().toISOString() });
       await t.app.get<LedgerPort>(LEDGER).submit('consent:RevokeConsent', [JSON.stringify(payload), signCanonical(payload, keys.signingPrivateKey)]);
       const deadline = Date.now() + 10_000;

@@ -9,7 +9,7 @@ export interface TestIdentity {
   readonly certificatePem: string;
 }
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 /**
  * A real ECDSA P-256 certificate as a Fabric CA would issue (attributes included), so the tests
@@ -28,7 +28,7 @@ export async function createIdentity(mspId: string, commonName: string, attribut
     notBefore: new Date('2020-01-01T00:00:00Z'),
     notAfter: new Date('2040-01-01T00:00:00Z'),
     signingAlgorithm: algorithm,
-    keys: keys as unknown as CryptoKeyPair,
+    keys: keys as webcrypto.CryptoKeyPair,
     extensions,
   });
   return { mspId, certificatePem: certificate.toString('pem') };

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../app.module.js';
 import { loadAppConfig } from '../../config/app-config.js';
-import { AuthService } from '../auth.service.js';
+import { AdminBootstrap } from '../admin-bootstrap.js';
 
 async function readPassword(): Promise<string> {
   if (process.env.ADMIN_PASSWORD) return process.env.ADMIN_PASSWORD;
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   const config = await loadAppConfig(env);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   try {
-    const outcome = await app.get(AuthService).ensureSystemAdmin(email, password);
+    const outcome = await app.get(AdminBootstrap).ensureSystemAdmin(email, password);
     process.stderr.write(outcome === 'created' ? `system administrator ${email} created\n` : `an account ${email} already exists; nothing changed\n`);
     return 0;
   } finally {

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import type { Role } from 'healthledger-chaincode/shared';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { isUuid } from '../common/input-rules.js';
+import type { Organization } from './models/organization.model.js';
+import { OrganizationEntity } from './organization.entity.js';
+import { toOrganizationModel } from './organization.service.js';
+import { ServiceAccountEntity } from './service-account.entity.js';
+import { UserEntity } from './user.entity.js';
+
+/** A user or a service account, as other modules may know it. */
+export interface Party {
+  readonly id: string;
+  readonly kind: 'user' | 'service';
+  /** The user's name, or the service account's (what the API shows for whoever acted). */
+  readonly name: string;
+  readonly role: Role;
+  /** Null only for system administrators. */
+  readonly organizationId: string | null;
+  /** X25519 public key (base64url) that data keys are wrapped to; null for a service account, which holds no keys. */
+  readonly wrappingPublicKey: string | null;
+}
+
+/**
+ * The directory of people and organizations the auth module exports: who a user, service account or
+ * organization is, by id and batched (one query per kind per call), for the modules that show or
+ * address them (records, consent, audit). They ask here instead of reading auth's tables, so there
+ * is one way to name an actor, and service accounts are named wherever users are.
+ *
+ * Ids that are no UUID (the SYSTEM actor of background work) are never looked up: nothing has them.
+ * Unknown ids are absent from the answers. With `manager`, the lookup runs in the caller's transaction.
+ */
+@Injectable()
+export class PartyDirectory {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Users (only: no service account) by id. */
+  async users(ids: readonly string[], manager?: EntityManager): Promise<Map<string, Party>> {
+    const unique = lookupIds(ids);
+    if (unique.length === 0) return new Map();
+    const rows = await (manager ?? this.dataSource.manager).getRepository(UserEntity).find({
+      select: { id: true, name: true, role: true, organizationId: true, wrappingPublicKey: true },
+      where: { id: In(unique) },
+    });
+    return new Map(rows.map((row) => [row.id, userParty(row)]));
+  }
+
+  /** The user with this id whose role is PATIENT, or null. */
+  async patient(id: string): Promise<Party | null> {
+    const user = (await this.users([id])).get(id);
+    return user?.role === 'PATIENT' ? user : null;
+  }
+
+  /** Users and service accounts by id: whoever may have acted (created a record, read one, answered a request). */
+  async parties(ids: readonly string[]): Promise<Map<string, Party>> {
+    const parties = await this.users(ids);
+    const missing = lookupIds(ids).filter((id) => !parties.has(id));
+    if (missing.length > 0) {
+      const accounts = await this.dataSource.getRepository(ServiceAccountEntity).find({
+        select: { id: true, name: true, role: true, organizationId: true },
+        where: { id: In(missing) },
+      });
+      for (const account of accounts) parties.set(account.id, serviceParty(account));
+    }
+    return parties;
+  }
+
+  /** Display names of users and service accounts by id, for lists that name actors. */
+  async displayNames(ids: readonly string[]): Promise<Map<string, string>> {
+    const parties = await this.parties(ids);
+    return new Map([...parties.values()].map((party) => [party.id, party.name]));
+  }
+
+  /** Organizations by id, as the API shows them (with their public keys). */
+  async organizations(ids: readonly string[], manager?: EntityManager): Promise<Map<string, Organization>> {
+    const unique = lookupIds(ids);
+    if (unique.length === 0) return new Map();
+    const rows = await (manager ?? this.dataSource.manager).getRepository(OrganizationEntity).find({
+      // Not the sealed private keys: nothing here needs them.
+      select: { id: true, name: true, wrappingPublicKey: true, emergencyPublicKey: true, createdAt: true },
+      where: { id: In(unique) },
+    });
+    return new Map(rows.map((row) => [row.id, toOrganizationModel(row)]));
+  }
+
+  async organizationExists(id: string): Promise<boolean> {
+    return isUuid(id) && (await this.dataSource.getRepository(OrganizationEntity).existsBy({ id }));
+  }
+}
+
+/** The distinct ids worth a query (a non-UUID would make PostgreSQL refuse the whole query). */
+function lookupIds(ids: readonly string[]): string[] {
+  return [...new Set(ids)].filter(isUuid);
+}
+
+function userParty(row: UserEntity): Party {
+  return { id: row.id, kind: 'user', name: row.name, role: row.role, organizationId: row.organizationId, wrappingPublicKey: row.wrappingPublicKey };
+}
+
+function serviceParty(row: ServiceAccountEntity): Party {
+  return { id: row.id, kind: 'service', name: row.name, role: row.role, organizationId: row.organizationId, wrappingPublicKey: null };
+}
