@@ -107,7 +107,10 @@ export function wrapKey(
   };
 }
 
-/** The raw bytes of public keys already exported: a grant wraps every version in its scope for the same recipient key. */
+/**
+ * The raw public bytes of keys already seen (a private key's derived once): a grant unwraps every version in its
+ * scope with the same private key and wraps each for the same recipient key.
+ */
 const rawPublicKeys = new WeakMap<KeyObject, Buffer>();
 
 function rawPublicKeyOf(key: KeyObject): Buffer {
@@ -138,7 +141,7 @@ export function unwrapKey(
   const privateKey = toPrivateKeyObject('x25519', recipientPrivateKey);
   const { keyId, ephemeralPublic, ciphertext } = parseWrappedKey(wrapped);
   const aad = wrapAad(keyId, binding);
-  const recipientPublic = rawPublicKey(privateKey);
+  const recipientPublic = rawPublicKeyOf(privateKey);
 
   let shared: Buffer;
   try {
