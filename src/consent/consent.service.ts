@@ -132,11 +132,12 @@ export class ConsentService {
     keys.wrappingPrivateKey.fill(0);
 
     const recipient = consentRecipient(row.grantPayload);
+    let lockedFirst = new Set<string>();
     await this.dataSource.transaction(async (manager) => {
       // First the locks of the records in scope (see record-keys.ts): an upload or rotation of one
       // of them either committed before (its wraps for the grantee are deleted below) or waits and
       // then reads this consent as revoked.
-      if (recipient) await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope));
+      if (recipient) lockedFirst = new Set(await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope)));
       await manager.update(
         ConsentEntity,
         { id: row.id },
@@ -148,11 +149,13 @@ export class ConsentService {
     if (recipient) {
       // A record created after the locks above (a category in scope) was not locked: its first upload
       // may have read this consent as active before the commit and wrapped for the grantee after the
-      // deletion. Once more, now that the revocation is visible: such an upload holds its record's
-      // lock until it commits, so this waits for it and deletes what it wrapped.
+      // deletion. Once more, now that the revocation is visible, for those records only (the ones
+      // locked above were settled there): such an upload holds its record's lock until it commits,
+      // so this waits for it and deletes what it wrapped.
       await this.dataSource.transaction(async (manager) => {
-        await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope));
-        await this.stripRevokedGrantee(manager, row, recipient, ctx.now);
+        const locked = await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope));
+        const created = locked.filter((recordId) => !lockedFirst.has(recordId));
+        if (created.length > 0) await this.stripRevokedGrantee(manager, row, recipient, ctx.now, created);
       });
     }
     // Effective from here on: this node holds the signed revocation (no later database write undoes it
@@ -243,8 +246,8 @@ export class ConsentService {
    * to the same recipient, and queues their key rotations. Idempotent (a record already queued for
    * this consent is not queued twice).
    */
-  private async stripRevokedGrantee(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
-    const stripped = await this.recordsOnlyThisConsentOpens(manager, row, recipient, now);
+  private async stripRevokedGrantee(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
+    const stripped = await this.recordsOnlyThisConsentOpens(manager, row, recipient, now, onlyRecordIds);
     if (stripped.length > 0) await this.recordKeys.deleteWrapsFor(recipient, { patientId: row.patientId, recordIds: stripped }, manager);
     await queueKeyRotations(manager, row, stripped, now);
     return stripped;
@@ -255,9 +258,11 @@ export class ConsentService {
    * same recipient: their wraps go, and their data keys rotate. The other consents' scopes are read as
    * one union (one query however many there are).
    */
-  private async recordsOnlyThisConsentOpens(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date): Promise<string[]> {
-    // Records with content (a first upload still in progress wraps for current consents only when it lands).
-    const inScope = [...new Set((await this.versionsInScope(row.patientId, row.grantPayload.scope, manager)).map((ref) => ref.recordId))];
+  private async recordsOnlyThisConsentOpens(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
+    // Records with content (a first upload still in progress wraps for current consents only when it
+    // lands); `onlyRecordIds`: those of the consent's records (already locked), not all of them.
+    const scope = onlyRecordIds ? { recordIds: [...onlyRecordIds], categories: [] } : row.grantPayload.scope;
+    const inScope = [...new Set((await this.versionsInScope(row.patientId, scope, manager)).map((ref) => ref.recordId))];
     if (inScope.length === 0) return [];
     const others = (await this.verified.liveFor(row.patientId, manager))
       .map(({ consent }) => consent)
