@@ -175,6 +175,37 @@ describe('HeliaStorage failed puts', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  it('delete keeps what later content shares and frees what nothing pins, with its block counts kept up by each put (no full mark per delete)', async () => {
+    let storage = new HeliaStorage({ dataDir, chunkSize: 4096 });
+    await storage.start();
+    try {
+      // A first delete builds the counts; everything after is counted as it is stored.
+      await storage.delete((await storage.put(streamOf(randomBytes(100)))).cid);
+      const baseline = (await blockFiles(dataDir)).length;
+      const shared = randomBytes(4096);
+      const a = Buffer.concat([shared, randomBytes(4096 + 17)]);
+      const b = Buffer.concat([shared, randomBytes(4096 + 17)]);
+      const cidA = (await storage.put(streamOf(a))).cid;
+      // The same content twice is one pin: counted once.
+      expect((await storage.put(streamOf(a))).cid).toBe(cidA);
+      const cidB = (await storage.put(streamOf(b))).cid;
+      await storage.delete(cidA);
+      expect((await collect(storage.get(cidB))).equals(b)).toBe(true);
+      await expect(collect(storage.get(cidA))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      // After a restart the counts are built again from the pins.
+      await storage.stop();
+      storage = new HeliaStorage({ dataDir, chunkSize: 4096 });
+      await storage.start();
+      const cidC = (await storage.put(streamOf(Buffer.concat([shared, randomBytes(50)])))).cid;
+      await storage.delete(cidB);
+      expect((await collect(storage.get(cidC))).subarray(0, 4096).equals(shared)).toBe(true);
+      await storage.delete(cidC);
+      expect((await blockFiles(dataDir)).length).toBe(baseline);
+    } finally {
+      await storage.stop();
+    }
+  });
+
   it('takes back the block files of a put that fails midway at once, except those pinned content shares', async () => {
     const storage = new HeliaStorage({ dataDir, chunkSize: 4096 });
     await storage.start();

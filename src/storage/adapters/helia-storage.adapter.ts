@@ -121,6 +121,15 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
    * only while no other write holds the lock (see discardUnwanted).
    */
   private readonly unwanted = new Map<string, CID>();
+  /**
+   * For each block, how many pinned roots' DAGs contain it (each root counted once), and the roots
+   * counted: what `delete` and the discard of failed puts ask ("does another pinned content use this
+   * block?") without walking every pinned DAG each time, which made every key rotation's delete cost
+   * as much as all the content stored, under the exclusive lock that holds every upload and read.
+   * Built by a full mark when first needed (and rebuilt by gc), then kept by each pin and delete;
+   * undefined until then, and after an unpin (whose blocks gc decides on).
+   */
+  private references: { blocks: Map<string, number>; roots: Set<string> } | undefined;
 
   constructor(private readonly options: HeliaStorageOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
@@ -201,6 +210,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
       });
       await running.local.sync();
       await this.writePin(cid);
+      await this.countReferences(running, cid);
       return { cid: cid.toString(), size: counter.bytes };
     } catch (err) {
       for (const [key, block] of written) this.unwanted.set(key, block);
@@ -255,6 +265,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
       });
       await running.local.sync();
       await this.writePin(parsed);
+      await this.countReferences(running, parsed);
     } catch (err) {
       throw toStorageError(err, parsed);
     } finally {
@@ -266,6 +277,8 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     const parsed = parseCid(cid);
     this.requireRunning();
     await unlinkIfPresent(this.pinPath(parsed));
+    // Its blocks are gc's to decide on; the counts are rebuilt when next needed.
+    this.references = undefined;
   }
 
   /** Unpins and removes the content's blocks that no other pinned content uses. */
@@ -275,10 +288,20 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     const release = await this.lock.exclusive();
     try {
       await unlinkIfPresent(this.pinPath(parsed));
-      const live = await this.markLive(running);
+      const references = await this.referenceCounts(running);
+      const counted = references.roots.delete(parsed.toString());
       const doomed: CID[] = [];
+      const seen = new Set<string>();
       await this.walkDag(running, parsed, async (block) => {
-        if (!live.has(blockKey(block))) doomed.push(block);
+        const key = blockKey(block);
+        if (seen.has(key)) return undefined;
+        seen.add(key);
+        const count = (references.blocks.get(key) ?? 0) - (counted ? 1 : 0);
+        if (count > 0) references.blocks.set(key, count);
+        else {
+          references.blocks.delete(key);
+          doomed.push(block);
+        }
         if (block.code === raw.code) return undefined;
         try {
           return await concatChunks(running.blockstore.get(block));
@@ -304,7 +327,8 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     const writtenBefore = options.writtenBefore?.getTime();
     const release = await this.lock.exclusive();
     try {
-      const live = await this.markLive(running);
+      this.references = await this.markLive(running);
+      const live = this.references.blocks;
       let removedBlocks = 0;
       for await (const { cid } of running.blockstore.getAll()) {
         const key = blockKey(cid);
@@ -469,7 +493,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     const release = this.lock.tryExclusive();
     if (release === undefined) return;
     try {
-      const live = await this.markLive(running);
+      const live = (await this.referenceCounts(running)).blocks;
       for (const [key, block] of this.unwanted) {
         if (!live.has(key)) await running.blockstore.delete(block);
         this.unwanted.delete(key);
@@ -481,18 +505,53 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     }
   }
 
+  /** The reference counts, built by a full mark if there are none (callers hold the exclusive lock). */
+  private async referenceCounts(running: Running): Promise<{ blocks: Map<string, number>; roots: Set<string> }> {
+    this.references ??= await this.markLive(running);
+    return this.references;
+  }
+
   /**
-   * Every block reachable from a pinned root. Leaves are marked from their parents' links without
-   * being read. An unreadable interior node aborts: sweeping without knowing its children would
-   * delete pinned data.
+   * Counts a root just pinned (under the shared lock): each of its blocks gains a reference, once per
+   * root however often it is stored. Nothing to do while there are no counts (the full mark that
+   * builds them reads this pin).
    */
-  private async markLive(running: Running): Promise<Set<string>> {
-    const live = new Set<string>();
-    for (const root of await this.listPins()) {
+  private async countReferences(running: Running, root: CID): Promise<void> {
+    const references = this.references;
+    if (!references || references.roots.has(root.toString())) return;
+    references.roots.add(root.toString());
+    const seen = new Set<string>();
+    try {
       await this.walkDag(running, root, async (block) => {
         const key = blockKey(block);
-        if (live.has(key)) return undefined;
-        live.add(key);
+        if (seen.has(key)) return undefined;
+        seen.add(key);
+        references.blocks.set(key, (references.blocks.get(key) ?? 0) + 1);
+        if (block.code === raw.code) return undefined;
+        return concatChunks(running.helia.blockstore.get(block, { offline: true }));
+      });
+    } catch {
+      // Counts that missed part of a DAG could let a shared block go: rebuilt by the next full mark instead.
+      if (this.references === references) this.references = undefined;
+    }
+  }
+
+  /**
+   * Every block reachable from a pinned root, with the number of roots that reach it. Leaves are
+   * counted from their parents' links without being read. An unreadable interior node aborts:
+   * sweeping without knowing its children would delete pinned data.
+   */
+  private async markLive(running: Running): Promise<{ blocks: Map<string, number>; roots: Set<string> }> {
+    const blocks = new Map<string, number>();
+    const roots = new Set<string>();
+    for (const root of await this.listPins()) {
+      roots.add(root.toString());
+      const seen = new Set<string>();
+      await this.walkDag(running, root, async (block) => {
+        const key = blockKey(block);
+        if (seen.has(key)) return undefined;
+        seen.add(key);
+        blocks.set(key, (blocks.get(key) ?? 0) + 1);
         if (block.code === raw.code) return undefined;
         if (!(await running.blockstore.has(block))) return undefined;
         try {
@@ -502,7 +561,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
         }
       });
     }
-    return live;
+    return { blocks, roots };
   }
 
   private pinPath(cid: CID): string {
