@@ -1,9 +1,8 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SerialJob } from '../common/serial-job.js';
 import { AppConfig } from '../config/app-config.js';
 
-/** How often the tables' counters are read (PostgreSQL's autovacuum_naptime is 60 s); a tick is skipped while a pass runs. */
+/** How often the tables' counters are read (PostgreSQL's autovacuum_naptime is 60 s). */
 const NAPTIME_MS = 30_000;
 
 /** A table the pass found due, and for what. */
@@ -28,12 +27,14 @@ export interface AutovacuumReport {
  * `pg_stat_user_tables` (dead rows > 50 + 20 % of live rows; rows inserted since the last vacuum >
  * 1000 + 20 %, which keeps the visibility map fresh for index-only scans; rows changed since the last
  * analyze > 50 + 10 %) and vacuums or analyzes only the tables that are due, one at a time, outside any
- * transaction. On PostgreSQL proper its own autovacuum does this, and the timer is not started.
+ * transaction. On PostgreSQL proper its own autovacuum does this, and the pass is not started.
  */
 @Injectable()
 export class EmbeddedAutovacuum implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('EmbeddedAutovacuum');
-  private readonly job = new SerialJob<AutovacuumReport>((_, signal) => this.pass(signal));
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -41,33 +42,39 @@ export class EmbeddedAutovacuum implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.database.kind === 'pglite') this.job.start(NAPTIME_MS, () => undefined);
+    if (this.config.database.kind === 'pglite') this.schedule();
   }
 
   /** Before the pool closes: no new pass, and the one running finishes. */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.job.stop();
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
   }
 
-  /** Vacuums (with analyze) or analyzes each table that is due now, after any pass in flight; returns what it did. */
-  runOnce(): Promise<AutovacuumReport> {
-    return this.job.run();
+  /** The next pass starts a naptime after the previous one ended: passes never overlap. */
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((error: unknown) => this.logger.warn(`autovacuum pass failed: ${(error as Error).message}`))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+    }, NAPTIME_MS);
+    this.timer.unref();
   }
 
-  private async pass(signal: AbortSignal): Promise<AutovacuumReport> {
+  /** Vacuums (with analyze) or analyzes each table that is due now; returns what it did. */
+  async runOnce(): Promise<AutovacuumReport> {
     const report = { vacuumed: [] as string[], analyzed: [] as string[] };
-    try {
-      for (const { table, vacuum } of await this.dueTables()) {
-        if (signal.aborted) break;
-        // Identifiers come from the catalog; quoted all the same.
-        const name = `"${table.replace(/"/g, '""')}"`;
-        await this.dataSource.query(vacuum ? `VACUUM (ANALYZE) ${name}` : `ANALYZE ${name}`);
-        (vacuum ? report.vacuumed : report.analyzed).push(table);
-      }
-    } catch (error) {
-      // The timer's passes swallow errors: the pass reports its own.
-      this.logger.warn(`autovacuum pass failed: ${(error as Error).message}`);
-      throw error;
+    for (const { table, vacuum } of await this.dueTables()) {
+      if (this.stopped) break;
+      // Identifiers come from the catalog; quoted all the same.
+      const name = `"${table.replace(/"/g, '""')}"`;
+      await this.dataSource.query(vacuum ? `VACUUM (ANALYZE) ${name}` : `ANALYZE ${name}`);
+      (vacuum ? report.vacuumed : report.analyzed).push(table);
     }
     if (report.vacuumed.length + report.analyzed.length > 0) {
       this.logger.debug(`vacuumed ${report.vacuumed.join(', ') || 'none'}; analyzed ${report.analyzed.join(', ') || 'none'}`);
