@@ -55,3 +55,21 @@ export interface RequestContext {
  * explicitly instead of passing a user's.
  */
 export const SYSTEM_ACTOR = Object.freeze({ kind: 'system' as const, id: 'system' });
+
+/**
+ * The context of work the server does on its own account (reconcilers, batchers, key rotation,
+ * bootstrap): no actor, so no access-checked path accepts it; repositories' unchecked methods and
+ * `TransactionalConnection.withTransaction` do. `job` names the work in logs.
+ */
+export interface SystemContext {
+  readonly system: typeof SYSTEM_ACTOR;
+  readonly job: string;
+  readonly now: Date;
+}
+
+export function systemContext(job: string, now = new Date()): SystemContext {
+  return { system: SYSTEM_ACTOR, job, now };
+}
+
+/** Any context a unit of database work runs in: a request's, or the server's own. */
+export type WorkContext = RequestContext | SystemContext;

@@ -8,6 +8,7 @@ import { dataSourceOptions } from './data-source-options.js';
 import { EmbeddedAutovacuum } from './embedded-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { InstallationService } from './installation.service.js';
+import { TransactionalConnection } from './transactional-connection.js';
 
 /** The embedded PGlite server when no DATABASE_URL is configured; stopped after TypeORM has closed its pool. */
 @Injectable()
@@ -81,7 +82,7 @@ class DatabaseHealth implements OnModuleInit {
       }),
     }),
   ],
-  providers: [DatabaseHealth, InstallationService, EmbeddedAutovacuum],
-  exports: [InstallationService],
+  providers: [DatabaseHealth, InstallationService, EmbeddedAutovacuum, TransactionalConnection],
+  exports: [InstallationService, TransactionalConnection],
 })
 export class DatabaseModule {}

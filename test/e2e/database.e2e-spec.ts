@@ -6,6 +6,8 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { EmbeddedAutovacuum } from '../../src/database/embedded-autovacuum.js';
 import { EmbeddedPostgres } from '../../src/database/embedded-postgres.js';
+import { TransactionalConnection } from '../../src/database/transactional-connection.js';
+import { systemContext, type WorkContext } from '../../src/common/request-context.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { readJson } from '../support/http.js';
 
@@ -101,6 +103,43 @@ describe(`database on ${backend}`, () => {
       }),
     );
     results.forEach((row, i) => expect(row).toMatchObject({ i, c: i * 7 }));
+  });
+
+  it('carries a transaction in the context: work done with it commits or rolls back as one, nested work joins it', async () => {
+    const connection = t.app.get(TransactionalConnection);
+    const table = `ctx_tx_probe_${Date.now()}`;
+    await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    const ctx = systemContext('test');
+    const insert = (scope: WorkContext, id: number) => connection.query(scope, `INSERT INTO ${table} (id) VALUES ($1)`, [id]);
+    const ids = async () => ((await db.query(`SELECT id FROM ${table} ORDER BY id`)) as { id: number }[]).map((row) => row.id);
+    try {
+      expect(connection.inTransaction(ctx)).toBe(false);
+      await connection.withTransaction(ctx, async (tx) => {
+        expect(connection.inTransaction(tx)).toBe(true);
+        await insert(tx, 1);
+        // A nested unit of work joins the outer transaction instead of committing on its own.
+        await connection.withTransaction(tx, async (inner) => {
+          expect(connection.manager(inner)).toBe(connection.manager(tx));
+          await insert(inner, 2);
+        });
+      });
+      expect(await ids()).toEqual([1, 2]);
+
+      await expect(
+        connection.withTransaction(ctx, async (tx) => {
+          await insert(tx, 3);
+          await connection.withTransaction(tx, (inner) => insert(inner, 4));
+          throw new Error('the action failed');
+        }),
+      ).rejects.toThrow('the action failed');
+      // Rolled back together, nested work included; the original context never carried the transaction.
+      expect(await ids()).toEqual([1, 2]);
+      expect(connection.inTransaction(ctx)).toBe(false);
+      await insert(ctx, 5);
+      expect(await ids()).toEqual([1, 2, 5]);
+    } finally {
+      await db.query(`DROP TABLE ${table}`);
+    }
   });
 
   it('isolates an open transaction from other connections', async () => {
