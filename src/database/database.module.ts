@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { dataSourceOptions } from './data-source-options.js';
-import { EmbeddedAutovacuum } from './embedded-autovacuum.js';
+import { FallbackAutovacuum } from './fallback-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { InstallationService } from './installation.service.js';
 import { TransactionalConnection } from './transactional-connection.js';
@@ -82,7 +82,7 @@ class DatabaseHealth implements OnModuleInit {
       }),
     }),
   ],
-  providers: [DatabaseHealth, InstallationService, EmbeddedAutovacuum, TransactionalConnection],
+  providers: [DatabaseHealth, InstallationService, FallbackAutovacuum, TransactionalConnection],
   exports: [InstallationService, TransactionalConnection],
 })
 export class DatabaseModule {}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { EmbeddedAutovacuum } from '../../src/database/embedded-autovacuum.js';
+import { FallbackAutovacuum } from '../../src/database/fallback-autovacuum.js';
 import { EmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { TransactionalConnection } from '../../src/database/transactional-connection.js';
 import { systemContext, type WorkContext } from '../../src/common/request-context.js';
@@ -32,9 +32,14 @@ describe(`database on ${backend}`, () => {
     expect(await db.showMigrations()).toBe(false);
   });
 
-  // PGlite has no autovacuum launcher: without this pass its tables only grow (PostgreSQL runs its own, so the pass is off there).
-  it.skipIf(process.env.DATABASE_URL)('vacuums and analyzes the embedded tables PostgreSQL would have autovacuumed, and only those', async () => {
-    const autovacuum = t.app.get(EmbeddedAutovacuum);
+  it('runs its own autovacuum pass exactly when the database has none (PGlite; PostgreSQL with autovacuum off)', async () => {
+    const expected = process.env.DATABASE_URL ? (await db.query('SHOW autovacuum'))[0].autovacuum === 'off' : true;
+    expect(t.app.get(FallbackAutovacuum).active).toBe(expected);
+  });
+
+  // PGlite has no autovacuum launcher (and a PostgreSQL server may have it off): without this pass the tables only grow.
+  it('vacuums and analyzes the tables PostgreSQL would have autovacuumed, and only those', async () => {
+    const autovacuum = t.app.get(FallbackAutovacuum);
     const table = `vacuum_probe_${Date.now()}`;
     await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, n int NOT NULL)`);
     try {

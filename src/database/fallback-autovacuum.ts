@@ -18,20 +18,22 @@ export interface AutovacuumReport {
 }
 
 /**
- * Autovacuum for the embedded database. PGlite is a single PostgreSQL backend with no autovacuum
- * launcher: nothing ever vacuums or analyzes its tables. Every UPDATE and DELETE leaves a dead row
- * behind (each access event is updated once when it is batched, every record, version, consent, key
- * rotation and content ticket changes status), so tables and indexes only grow, scans read ever more
- * dead rows, and the planner never learns the tables' sizes: a server on the embedded default got
- * slower the longer it ran. This pass applies PostgreSQL's own default thresholds from
- * `pg_stat_user_tables` (dead rows > 50 + 20 % of live rows; rows inserted since the last vacuum >
- * 1000 + 20 %, which keeps the visibility map fresh for index-only scans; rows changed since the last
- * analyze > 50 + 10 %) and vacuums or analyzes only the tables that are due, one at a time, outside any
- * transaction. On PostgreSQL proper its own autovacuum does this, and the pass is not started.
+ * Autovacuum where the database runs none. PGlite is a single PostgreSQL backend with no autovacuum
+ * launcher, and a PostgreSQL server may have `autovacuum = off` (this project's CI machines do): then
+ * nothing vacuums or analyzes the tables. Every UPDATE and DELETE leaves a dead row behind (each access
+ * event is updated once when it is batched, every record, version, consent, key rotation and content
+ * ticket changes status), so tables and indexes only grow, scans read ever more dead rows, and the
+ * planner never learns the tables' sizes (on PostgreSQL it kept estimating one key wrap per recipient
+ * with hundreds there): a server got slower the longer it ran. This pass applies PostgreSQL's own
+ * default thresholds from `pg_stat_user_tables` (dead rows > 50 + 20 % of live rows; rows inserted
+ * since the last vacuum > 1000 + 20 %, which keeps the visibility map fresh for index-only scans; rows
+ * changed since the last analyze > 50 + 10 %) and vacuums or analyzes only the tables that are due, one
+ * at a time, outside any transaction. On PostgreSQL with its autovacuum on (the default) the pass is not
+ * started; with it off the start says so, as a warning.
  */
 @Injectable()
-export class EmbeddedAutovacuum implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('EmbeddedAutovacuum');
+export class FallbackAutovacuum implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Autovacuum');
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
@@ -41,8 +43,20 @@ export class EmbeddedAutovacuum implements OnApplicationBootstrap, BeforeApplica
     private readonly config: AppConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
-    if (this.config.database.kind === 'pglite') this.schedule();
+  /** Whether this pass runs (the database has no autovacuum of its own). */
+  active = false;
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.database.kind === 'postgres') {
+      const [{ autovacuum }] = (await this.dataSource.query('SHOW autovacuum')) as Array<{ autovacuum: string }>;
+      if (autovacuum === 'on') return;
+      this.logger.warn(
+        "PostgreSQL's autovacuum is off on this server: HealthLedger vacuums and analyzes its own tables every 30 s instead " +
+          '(turn autovacuum on, as PostgreSQL ships it, and this pass stays off)',
+      );
+    }
+    this.active = true;
+    this.schedule();
   }
 
   /** Before the pool closes: no new pass, and the one running finishes. */
