@@ -97,6 +97,12 @@ interface Running {
 
 type UnixFsBlockstore = Parameters<typeof unixfs>[0]['blockstore'];
 
+/** Per block, how many pinned roots reach it; and the roots counted. */
+interface BlockReferences {
+  blocks: Map<string, number>;
+  roots: Set<string>;
+}
+
 /**
  * StoragePort (and ContentAddressedStore) on Helia: UnixFS (CIDv1, sha2-256, raw leaves, balanced DAG)
  * over a filesystem blockstore. Every block read is re-hashed (VerifyingBlockstore). `put` pins, `list`
@@ -129,7 +135,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
    * Built by a full mark when first needed (and rebuilt by gc), then kept by each pin and delete;
    * undefined until then, and after an unpin (whose blocks gc decides on).
    */
-  private references: { blocks: Map<string, number>; roots: Set<string> } | undefined;
+  private references: BlockReferences | undefined;
 
   constructor(private readonly options: HeliaStorageOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
@@ -506,7 +512,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
   }
 
   /** The reference counts, built by a full mark if there are none (callers hold the exclusive lock). */
-  private async referenceCounts(running: Running): Promise<{ blocks: Map<string, number>; roots: Set<string> }> {
+  private async referenceCounts(running: Running): Promise<BlockReferences> {
     this.references ??= await this.markLive(running);
     return this.references;
   }
@@ -520,48 +526,45 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     const references = this.references;
     if (!references || references.roots.has(root.toString())) return;
     references.roots.add(root.toString());
-    const seen = new Set<string>();
     try {
-      await this.walkDag(running, root, async (block) => {
-        const key = blockKey(block);
-        if (seen.has(key)) return undefined;
-        seen.add(key);
-        references.blocks.set(key, (references.blocks.get(key) ?? 0) + 1);
-        if (block.code === raw.code) return undefined;
-        return concatChunks(running.helia.blockstore.get(block, { offline: true }));
-      });
+      await this.addReferences(running, root, references.blocks);
     } catch {
       // Counts that missed part of a DAG could let a shared block go: rebuilt by the next full mark instead.
       if (this.references === references) this.references = undefined;
     }
   }
 
-  /**
-   * Every block reachable from a pinned root, with the number of roots that reach it. Leaves are
-   * counted from their parents' links without being read. An unreadable interior node aborts:
-   * sweeping without knowing its children would delete pinned data.
-   */
-  private async markLive(running: Running): Promise<{ blocks: Map<string, number>; roots: Set<string> }> {
+  /** Every block reachable from a pinned root, with the number of roots that reach it (see addReferences). */
+  private async markLive(running: Running): Promise<BlockReferences> {
     const blocks = new Map<string, number>();
     const roots = new Set<string>();
     for (const root of await this.listPins()) {
       roots.add(root.toString());
-      const seen = new Set<string>();
-      await this.walkDag(running, root, async (block) => {
-        const key = blockKey(block);
-        if (seen.has(key)) return undefined;
-        seen.add(key);
-        blocks.set(key, (blocks.get(key) ?? 0) + 1);
-        if (block.code === raw.code) return undefined;
-        if (!(await running.blockstore.has(block))) return undefined;
-        try {
-          return await concatChunks(running.helia.blockstore.get(block, { offline: true }));
-        } catch (err) {
-          throw toStorageError(err, block);
-        }
-      });
+      await this.addReferences(running, root, blocks);
     }
     return { blocks, roots };
+  }
+
+  /**
+   * One more reference from `root` to each block of its DAG (each block once, however often the DAG
+   * links it). Leaves are counted from their parents' links without being read. An unreadable
+   * interior node aborts: sweeping without knowing its children would delete pinned data.
+   */
+  private async addReferences(running: Running, root: CID, blocks: Map<string, number>): Promise<void> {
+    const seen = new Set<string>();
+    await this.walkDag(running, root, async (block) => {
+      const key = blockKey(block);
+      if (seen.has(key)) return undefined;
+      seen.add(key);
+      blocks.set(key, (blocks.get(key) ?? 0) + 1);
+      if (block.code === raw.code) return undefined;
+      if (!(await running.blockstore.has(block))) return undefined;
+      try {
+        return await concatChunks(running.helia.blockstore.get(block, { offline: true }));
+      } catch (err) {
+        throw toStorageError(err, block);
+      }
+    });
   }
 
   private pinPath(cid: CID): string {
