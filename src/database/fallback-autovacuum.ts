@@ -1,8 +1,9 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { SerialJob } from '../common/serial-job.js';
 import { AppConfig } from '../config/app-config.js';
 
-/** How often the tables' counters are read (PostgreSQL's autovacuum_naptime is 60 s). */
+/** How often the tables' counters are read (PostgreSQL's autovacuum_naptime is 60 s); a tick is skipped while a pass runs. */
 const NAPTIME_MS = 30_000;
 
 /** A table the pass found due, and for what. */
@@ -34,9 +35,7 @@ export interface AutovacuumReport {
 @Injectable()
 export class FallbackAutovacuum implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Autovacuum');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly job = new SerialJob<AutovacuumReport>((_, signal) => this.pass(signal));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -56,39 +55,33 @@ export class FallbackAutovacuum implements OnApplicationBootstrap, BeforeApplica
       );
     }
     this.active = true;
-    this.schedule();
+    this.job.start(NAPTIME_MS, () => undefined);
   }
 
   /** Before the pool closes: no new pass, and the one running finishes. */
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.job.stop();
   }
 
-  /** The next pass starts a naptime after the previous one ended: passes never overlap. */
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((error: unknown) => this.logger.warn(`autovacuum pass failed: ${(error as Error).message}`))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, NAPTIME_MS);
-    this.timer.unref();
+  /** Vacuums (with analyze) or analyzes each table that is due now, after any pass in flight; returns what it did. */
+  runOnce(): Promise<AutovacuumReport> {
+    return this.job.run();
   }
 
-  /** Vacuums (with analyze) or analyzes each table that is due now; returns what it did. */
-  async runOnce(): Promise<AutovacuumReport> {
+  private async pass(signal: AbortSignal): Promise<AutovacuumReport> {
     const report = { vacuumed: [] as string[], analyzed: [] as string[] };
-    for (const { table, vacuum } of await this.dueTables()) {
-      if (this.stopped) break;
-      // Identifiers come from the catalog; quoted all the same.
-      const name = `"${table.replace(/"/g, '""')}"`;
-      await this.dataSource.query(vacuum ? `VACUUM (ANALYZE) ${name}` : `ANALYZE ${name}`);
-      (vacuum ? report.vacuumed : report.analyzed).push(table);
+    try {
+      for (const { table, vacuum } of await this.dueTables()) {
+        if (signal.aborted) break;
+        // Identifiers come from the catalog; quoted all the same.
+        const name = `"${table.replace(/"/g, '""')}"`;
+        await this.dataSource.query(vacuum ? `VACUUM (ANALYZE) ${name}` : `ANALYZE ${name}`);
+        (vacuum ? report.vacuumed : report.analyzed).push(table);
+      }
+    } catch (error) {
+      // The timer's passes swallow errors: the pass reports its own.
+      this.logger.warn(`autovacuum pass failed: ${(error as Error).message}`);
+      throw error;
     }
     if (report.vacuumed.length + report.analyzed.length > 0) {
       this.logger.debug(`vacuumed ${report.vacuumed.join(', ') || 'none'}; analyzed ${report.analyzed.join(', ') || 'none'}`);

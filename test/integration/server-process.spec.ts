@@ -207,7 +207,8 @@ describe.skipIf(!existsSync(MAIN))('the server process', () => {
     server = await startServer(env());
     try {
       const swept = /unused storage blocks removed/;
-      await until(async () => swept.test(server.output()) && (await bytesUnder(ipfs)) <= before, 30_000);
+      // Generous: under a full CI run the restart and its first sweep (a full mark of the pinned content) share two cores.
+      await until(async () => swept.test(server.output()) && (await bytesUnder(ipfs)) <= before, 90_000);
       expect({ before, leaked, after: await bytesUnder(ipfs) }).toEqual({ before, leaked, after: before });
       expect(server.output()).toMatch(swept);
 
@@ -231,5 +232,5 @@ describe.skipIf(!existsSync(MAIN))('the server process', () => {
       server.child.kill('SIGTERM');
       await once(server.child, 'exit');
     }
-  }, 120_000);
+  }, 180_000);
 });
