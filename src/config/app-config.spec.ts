@@ -30,7 +30,7 @@ describe('configuration', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/hl',
       REDIS_URL: 'redis://127.0.0.1:6379',
       LEDGER: 'fabric',
-      FABRIC_PEER_ENDPOINT: 'peer0.org1:7051',
+      FABRIC_PEER_ENDPOINTS: 'peer0.org1:7051, 10.0.0.7:8051=peer1.org1.example.com',
       FABRIC_MSP_ID: 'Org1MSP',
       FABRIC_CERT: '/etc/hl/cert.pem',
       FABRIC_KEY: '/etc/hl/key.pem',
@@ -40,12 +40,30 @@ describe('configuration', () => {
     });
     expect(config.database).toMatchObject({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/hl' });
     expect(config.cache).toMatchObject({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
-    expect(config.ledger).toMatchObject({ kind: 'fabric', mspId: 'Org1MSP', channel: 'healthledger' });
+    expect(config.ledger).toMatchObject({
+      kind: 'fabric',
+      mspId: 'Org1MSP',
+      channel: 'healthledger',
+      peers: [{ endpoint: 'peer0.org1:7051' }, { endpoint: '10.0.0.7:8051', hostAlias: 'peer1.org1.example.com' }],
+    });
     expect(config.storage).toMatchObject({
       kind: 'networked',
       listen: ['/ip4/127.0.0.1/tcp/4001'],
       peers: ['/ip4/10.0.0.2/tcp/4001/p2p/12D3KooWA', '/ip4/10.0.0.3/tcp/4001/p2p/12D3KooWB'],
     });
+  });
+
+  it('refuses the one-peer FABRIC_PEER_ENDPOINT and FABRIC_PEER_HOST_ALIAS it replaced, and a malformed peer list', () => {
+    const fabric = { LEDGER: 'fabric', FABRIC_MSP_ID: 'Org1MSP', FABRIC_CERT: '/c.pem', FABRIC_KEY: '/k.pem' };
+    expect(() => parseEnv({ ...fabric, FABRIC_PEER_ENDPOINTS: 'p:7051', FABRIC_PEER_ENDPOINT: 'p:7051' })).toThrow(
+      /FABRIC_PEER_ENDPOINT: was replaced by FABRIC_PEER_ENDPOINTS/,
+    );
+    expect(() => parseEnv({ ...fabric, FABRIC_PEER_ENDPOINTS: 'p:7051', FABRIC_PEER_HOST_ALIAS: 'p' })).toThrow(
+      /FABRIC_PEER_HOST_ALIAS: was replaced by FABRIC_PEER_ENDPOINTS/,
+    );
+    for (const bad of ['peer0', 'p:7051,', 'p:7051=a=b', 'p:port']) {
+      expect(() => parseEnv({ ...fabric, FABRIC_PEER_ENDPOINTS: bad }), bad).toThrow(/FABRIC_PEER_ENDPOINTS: must be a comma-separated list of host:port/);
+    }
   });
 
   it('names every bad key and what it expects, without echoing values', () => {
@@ -95,7 +113,7 @@ describe('configuration', () => {
   });
 
   it('requires the settings each choice depends on', () => {
-    expect(() => parseEnv({ LEDGER: 'fabric' })).toThrow(/FABRIC_PEER_ENDPOINT: is required when LEDGER=fabric/);
+    expect(() => parseEnv({ LEDGER: 'fabric' })).toThrow(/FABRIC_PEER_ENDPOINTS: is required when LEDGER=fabric/);
     expect(() => parseEnv({ STORAGE: 'networked' })).toThrow(/STORAGE_LISTEN: is required when STORAGE=networked/);
     expect(() => parseEnv({ TLS_CERT: '/c.pem' })).toThrow(/TLS_KEY: TLS_CERT and TLS_KEY go together/);
     expect(() => parseEnv({ ADMIN_EMAIL: 'a@b.org' })).toThrow(/ADMIN_PASSWORD: ADMIN_EMAIL and ADMIN_PASSWORD go together/);

@@ -14,8 +14,8 @@ export type LedgerConfig =
   | { kind: 'embedded'; dir: string; allowCorruptedChain: boolean }
   | {
       kind: 'fabric';
-      peerEndpoint: string;
-      peerHostAlias?: string;
+      /** The organization's peers, in order of preference (FABRIC_PEER_ENDPOINTS). */
+      peers: Array<{ endpoint: string; hostAlias?: string }>;
       tlsCertPath?: string;
       mspId: string;
       certPath: string;
@@ -97,8 +97,10 @@ export class AppConfig {
       env.LEDGER === 'fabric'
         ? {
             kind: 'fabric',
-            peerEndpoint: env.FABRIC_PEER_ENDPOINT!,
-            peerHostAlias: env.FABRIC_PEER_HOST_ALIAS,
+            peers: splitList(env.FABRIC_PEER_ENDPOINTS).map((entry) => {
+              const [endpoint, hostAlias] = entry.split('=') as [string, string | undefined];
+              return hostAlias ? { endpoint, hostAlias } : { endpoint };
+            }),
             tlsCertPath: env.FABRIC_TLS_CERT,
             mspId: env.FABRIC_MSP_ID!,
             certPath: env.FABRIC_CERT!,

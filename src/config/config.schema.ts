@@ -66,6 +66,16 @@ export const envSchema = z
     ADMIN_PASSWORD: optionalString,
     LEDGER: z.enum(['embedded', 'fabric']).default('embedded'),
     LEDGER_ALLOW_CORRUPTED_CHAIN: boolean.default(false),
+    FABRIC_PEER_ENDPOINTS: optionalString.pipe(
+      z
+        .string()
+        .regex(
+          /^\s*[^\s,=]+:\d{1,5}(=[^\s,=]+)?\s*(,\s*[^\s,=]+:\d{1,5}(=[^\s,=]+)?\s*)*$/,
+          'must be a comma-separated list of host:port, each optionally =TLS name (peer0.example.com:7051=peer0.example.com)',
+        )
+        .optional(),
+    ),
+    // Renamed to FABRIC_PEER_ENDPOINTS (a list, TLS names inline): refused with a message that says so, never ignored.
     FABRIC_PEER_ENDPOINT: optionalString,
     FABRIC_PEER_HOST_ALIAS: optionalString,
     FABRIC_TLS_CERT: optionalString,
@@ -101,8 +111,17 @@ export const envSchema = z
       if (env[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required ${why}` });
     };
     if (env.LEDGER === 'fabric') {
-      for (const key of ['FABRIC_PEER_ENDPOINT', 'FABRIC_MSP_ID', 'FABRIC_CERT', 'FABRIC_KEY'] as const) {
+      for (const key of ['FABRIC_PEER_ENDPOINTS', 'FABRIC_MSP_ID', 'FABRIC_CERT', 'FABRIC_KEY'] as const) {
         require(key, 'when LEDGER=fabric');
+      }
+    }
+    for (const key of ['FABRIC_PEER_ENDPOINT', 'FABRIC_PEER_HOST_ALIAS'] as const) {
+      if (env[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'was replaced by FABRIC_PEER_ENDPOINTS: a comma-separated list of host:port=TLS name, one per peer of your organization',
+        });
       }
     }
     if (env.STORAGE === 'networked') require('STORAGE_LISTEN', 'when STORAGE=networked');

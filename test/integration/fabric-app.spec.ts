@@ -12,8 +12,7 @@ function fabricEnv(network: FabricTestNetwork): Record<string, string> {
   const options = network.ledgerOptions;
   return {
     LEDGER: 'fabric',
-    FABRIC_PEER_ENDPOINT: options.peerEndpoint,
-    FABRIC_PEER_HOST_ALIAS: options.peerHostAlias!,
+    FABRIC_PEER_ENDPOINTS: options.peers.map((peer) => `${peer.endpoint}=${peer.hostAlias}`).join(','),
     FABRIC_TLS_CERT: options.tlsCertPath!,
     FABRIC_MSP_ID: options.mspId,
     FABRIC_CERT: options.certPath,
@@ -47,7 +46,7 @@ describe('the app with LEDGER=fabric', () => {
     await expect(
       startTestApp({
         LEDGER: 'fabric',
-        FABRIC_PEER_ENDPOINT: '127.0.0.1:1',
+        FABRIC_PEER_ENDPOINTS: '127.0.0.1:1',
         FABRIC_TLS_CERT: options.tlsCertPath!,
         FABRIC_MSP_ID: options.mspId,
         FABRIC_CERT: options.certPath,

@@ -124,7 +124,7 @@ describe('FabricLedger boot checks', () => {
         }),
     );
     const started = performance.now();
-    const err = await bootError({ peerEndpoint: `127.0.0.1:${probe}`, connectTimeoutMs: 1_500 });
+    const err = await bootError({ peers: [{ endpoint: `127.0.0.1:${probe}` }], connectTimeoutMs: 1_500 });
     const elapsed = performance.now() - started;
     expect(err).toBeInstanceOf(LedgerUnavailableError);
     expect(err.message).toContain(`Fabric peer 127.0.0.1:${probe} is unreachable`);
@@ -144,8 +144,9 @@ describe('Gateway signature checks', () => {
   let client: Client;
   beforeAll(async () => {
     const { ledgerOptions } = network;
-    client = new Client(ledgerOptions.peerEndpoint, credentials.createSsl(await readFile(ledgerOptions.tlsCertPath!)), {
-      'grpc.ssl_target_name_override': ledgerOptions.peerHostAlias!,
+    const [peer] = ledgerOptions.peers;
+    client = new Client(peer!.endpoint, credentials.createSsl(await readFile(ledgerOptions.tlsCertPath!)), {
+      'grpc.ssl_target_name_override': peer!.hostAlias!,
     });
   });
   afterAll(() => client.close());

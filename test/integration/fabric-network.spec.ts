@@ -18,7 +18,7 @@ const ledger =
 
 if (ledger?.kind === 'fabric') {
   const logger = { info: () => {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) };
-  runLedgerPortConformance(`FabricLedger on ${ledger.peerEndpoint}`, async () =>
+  runLedgerPortConformance(`FabricLedger on ${ledger.peers.map((peer) => peer.endpoint).join(', ')}`, async () =>
     new FabricLedger({
       ...ledger,
       checkpointDir: mkdtempSync(join(tmpdir(), 'hl-fabric-checkpoints-')),

@@ -103,6 +103,9 @@ export class FabricGatewayTestServer {
   readonly calls = { Evaluate: 0, Endorse: 0, Submit: 0, CommitStatus: 0, ChaincodeEvents: 0 };
   port = 0;
   private stopped = false;
+  private credentials: ServerCredentials | undefined;
+  /** Faults the next Endorse calls answer with, in order (see `failNextEndorsements`). */
+  private readonly endorseFaults: RpcError[] = [];
 
   private constructor(
     private readonly options: FabricGatewayServerOptions,
@@ -151,6 +154,33 @@ export class FabricGatewayTestServer {
     await this.blockFile.close();
   }
 
+  /**
+   * Serves the same peer on one more port: a second peer of the organization, for failover tests (both
+   * answer from one chain, as two peers of a channel at the same height do). Returns its address.
+   */
+  async addEndpoint(): Promise<string> {
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', this.credentials!, (err, bound) => (err ? reject(err) : resolve(bound))),
+    );
+    return `localhost:${port}`;
+  }
+
+  /** Takes one address down as a crashed peer would go: connections cut, nothing accepted until `stop`. */
+  closeEndpoint(address: string): void {
+    const port = `127.0.0.1:${address.split(':').at(-1)}`;
+    this.server.drain(port, 0);
+    this.server.unbind(port);
+  }
+
+  /**
+   * The next `count` Endorse calls fail with `message` and gRPC `code` before anything runs, e.g. what a
+   * real gateway answers when the endorsing peers' results differ because one lags behind
+   * (ABORTED "failed to assemble transaction: ProposalResponsePayloads do not match").
+   */
+  failNextEndorsements(count: number, code: number, message: string): void {
+    for (let i = 0; i < count; i++) this.endorseFaults.push(rpcError(code, message));
+  }
+
   private async listen(): Promise<void> {
     const { tls } = this.options;
     const creds = tls
@@ -158,6 +188,7 @@ export class FabricGatewayTestServer {
           { cert_chain: Buffer.from(tls.certificatePem), private_key: Buffer.from(tls.privateKeyPem) },
         ])
       : ServerCredentials.createInsecure();
+    this.credentials = creds;
     this.server.addService(gateway.GatewayService, {
       evaluate: this.unary('Evaluate', (req: gateway.EvaluateRequest) => this.evaluate(req)),
       endorse: this.unary('Endorse', (req: gateway.EndorseRequest) => this.endorse(req)),
@@ -211,6 +242,8 @@ export class FabricGatewayTestServer {
   }
 
   private async endorse(request: gateway.EndorseRequest): Promise<gateway.EndorseResponse> {
+    const fault = this.endorseFaults.shift();
+    if (fault) throw fault;
     // planFromFirstEndorser(): the only endorser refused, so no endorsement plan is left: ABORTED.
     const proposal = this.unpackProposal(request.getProposedTransaction(), (reason) =>
       rpcError(GrpcStatus.ABORTED, 'failed to endorse transaction, see attached details for more info', [this.errorDetail(reason)]),

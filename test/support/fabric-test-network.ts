@@ -17,6 +17,11 @@ export interface FabricTestNetwork {
   server: FabricGatewayTestServer;
   /** FabricLedger options for an org admin of Org1 (attribute hl.admin=true), over TLS. */
   ledgerOptions: FabricLedgerOptions;
+  /**
+   * Another peer of the same organizations and identities over a chain of its own (a fresh block file): a
+   * peer swapped for one with another history. Stopped by the caller.
+   */
+  startPeerWithOwnChain(): Promise<FabricGatewayTestServer>;
   /** Restarts the peer on the same port and block file after `downtimeMs`, as an operator restarting a peer would. */
   restart(downtimeMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -54,8 +59,7 @@ export async function startFabricTestNetwork(dir: string): Promise<FabricTestNet
     tlsCa,
     server,
     ledgerOptions: {
-      peerEndpoint: server.address,
-      peerHostAlias: 'peer0.org1.test',
+      peers: [{ endpoint: server.address, hostAlias: 'peer0.org1.test' }],
       tlsCertPath,
       mspId: 'Org1MSP',
       certPath,
@@ -65,6 +69,9 @@ export async function startFabricTestNetwork(dir: string): Promise<FabricTestNet
       checkpointDir: join(dir, 'checkpoints'),
       logger: silentLogger,
       connectTimeoutMs: 3_000,
+    },
+    startPeerWithOwnChain() {
+      return FabricGatewayTestServer.start({ ...serverOptions, dataDir: join(dir, `peer-${Date.now()}-${Math.random().toString(16).slice(2)}`), port: 0 });
     },
     async restart(downtimeMs = 0) {
       const port = server.port;

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { writeIdentityFiles } from '../../../test/support/fabric-ca.js';
 import { startFabricTestNetwork, type FabricTestNetwork } from '../../../test/support/fabric-test-network.js';
 import { LedgerError, LedgerUnavailableError } from '../ledger.errors.js';
 import { FabricLedger, type FabricLedgerOptions } from './fabric-ledger.adapter.js';
@@ -91,9 +93,91 @@ describe('FabricLedger failure handling', () => {
     try {
       const err = await ledger.evaluate('identity:GetOrganization', ['x']).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LedgerUnavailableError);
-      expect((err as Error).message).toContain(`Fabric peer ${network.ledgerOptions.peerEndpoint} unavailable`);
+      expect((err as Error).message).toContain(`Fabric peer ${network.ledgerOptions.peers[0]!.endpoint} unavailable`);
     } finally {
       await network.restart();
+    }
+  });
+
+  it('re-endorses when the endorsing peers disagree for a moment (ABORTED, ProposalResponsePayloads do not match)', async () => {
+    const warnings: string[] = [];
+    const ledger = await startLedger({
+      retry: { maxAttempts: 4, initialDelayMs: 10, maxDelayMs: 20 },
+      logger: { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
+    });
+    const before = network.server.calls.Endorse;
+    network.server.failNextEndorsements(2, GrpcStatus.ABORTED, 'failed to assemble transaction: ProposalResponsePayloads do not match (base64): …');
+    const { txId } = await registerOrg(ledger);
+    expect(txId).toMatch(/^[0-9a-f]{64}$/);
+    // The two refused attempts reached the gateway; the third endorsed.
+    expect(network.server.calls.Endorse - before).toBe(3);
+    expect(warnings.filter((w) => w.includes('ProposalResponsePayloads do not match'))).toHaveLength(2);
+  });
+
+  it('does not retry any other ABORTED endorsement', async () => {
+    const ledger = await startLedger({ retry: { maxAttempts: 4, initialDelayMs: 10, maxDelayMs: 20 } });
+    const before = network.server.calls.Endorse;
+    network.server.failNextEndorsements(1, GrpcStatus.ABORTED, 'failed to endorse transaction, see attached details for more info');
+    await expect(registerOrg(ledger)).rejects.toBeInstanceOf(LedgerError);
+    expect(network.server.calls.Endorse - before).toBe(1);
+  });
+
+  it('moves to the next configured peer when one goes down, for reads, writes and status, and says so', async () => {
+    const warnings: string[] = [];
+    const [first, second] = [await network.server.addEndpoint(), await network.server.addEndpoint()];
+    const ledger = await startLedger({
+      peers: [first, second].map((endpoint) => ({ endpoint, hostAlias: 'peer0.org1.test' })),
+      retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 },
+      logger: { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
+    });
+    const organization = `org-${randomBytes(4).toString('hex')}`;
+    await registerOrg(ledger, organization);
+    network.server.closeEndpoint(first);
+    // Every kind of call is served by the second peer, with no error and no backoff round.
+    await registerOrg(ledger);
+    expect(JSON.parse((await ledger.evaluate('identity:GetOrganization', [organization])).toString())).toMatchObject({ id: organization });
+    expect(await ledger.status()).toMatchObject({ backend: 'fabric', verified: true });
+    expect(warnings).toContain(`Fabric peer ${first} did not answer: now using ${second}`);
+    expect(warnings.filter((w) => /retrying in/.test(w))).toEqual([]);
+  });
+
+  it('boots on the peers that answer when one of them does not, and names the one that did not', async () => {
+    const warnings: string[] = [];
+    const ledger = await startLedger({
+      peers: [{ endpoint: '127.0.0.1:1' }, ...network.ledgerOptions.peers],
+      connectTimeoutMs: 1_000,
+      logger: { info: () => {}, warn: (m) => warnings.push(m), error: () => {} },
+    });
+    expect((await ledger.status()).backend).toBe('fabric');
+    expect(warnings.some((w) => w.includes('Fabric peer 127.0.0.1:1 is unreachable'))).toBe(true);
+  });
+
+  it('refuses to start with an identity that lacks hl.admin=true, which the chaincode requires of every write', async () => {
+    const files = await writeIdentityFiles(join(dir, `plain-${randomBytes(4).toString('hex')}`), await network.org1.issueClient('plain-client'));
+    const ledger = new FabricLedger({ ...network.ledgerOptions, ...files });
+    const err = await ledger.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerUnavailableError);
+    expect((err as Error).message).toContain(`lacks the certificate attribute hl.admin=true`);
+    expect((err as Error).message).toContain(files.certPath);
+  });
+
+  it('reports verified: false when a peer shows a head behind the one this node saw (a peer swapped or rolled back)', async () => {
+    const swapped = await network.startPeerWithOwnChain();
+    try {
+      const extra = await network.server.addEndpoint();
+      const ledger = await startLedger({
+        peers: [extra, swapped.address].map((endpoint) => ({ endpoint, hostAlias: 'peer0.org1.test' })),
+        retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 },
+      });
+      await registerOrg(ledger);
+      const seen = await ledger.status();
+      expect(seen).toMatchObject({ verified: true, lastVerifiedAt: expect.any(Date) });
+      network.server.closeEndpoint(extra);
+      const after = await ledger.status();
+      expect(after.height).toBeLessThan(seen.height);
+      expect(after.verified).toBe(false);
+    } finally {
+      await swapped.stop();
     }
   });
 

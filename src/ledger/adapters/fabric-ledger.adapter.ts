@@ -32,16 +32,28 @@ import type {
   SubmitResult,
 } from '../ports/ledger.port.js';
 import type { LedgerLogger } from '../embedded/block-file.js';
-import { loadFabricCredentials } from '../fabric/fabric-credentials.js';
+import { ADMIN_ATTRIBUTE } from 'healthledger-chaincode/shared';
+import { type FabricCredentials, loadFabricCredentials } from '../fabric/fabric-credentials.js';
 import { FabricFileCheckpointStore } from '../fabric/fabric-checkpoint-store.js';
 import { backoffDelayMs, DEFAULT_FABRIC_RETRY_POLICY, type RetryPolicy, withRetry } from '../fabric/retry-policy.js';
 
+/** One peer of HealthLedger's own organization whose Gateway service it may use (FABRIC_PEER_ENDPOINTS). */
+export interface FabricPeer {
+  /** `host:port` of the peer's gateway service. */
+  endpoint: string;
+  /** TLS server name to expect when it differs from the endpoint host. */
+  hostAlias?: string;
+}
+
 export interface FabricLedgerOptions {
-  /** `host:port` of the peer's gateway service (FABRIC_PEER_ENDPOINT). */
-  peerEndpoint: string;
-  /** TLS server name to expect when it differs from the endpoint host (FABRIC_PEER_HOST_ALIAS). */
-  peerHostAlias?: string;
-  /** CA certificate of the peer's TLS certificate (FABRIC_TLS_CERT); without it gRPC is plaintext. */
+  /**
+   * The organization's peers, in order of preference (at least one). Every call goes to the peer that
+   * answered last; one that cannot be reached (UNAVAILABLE, DEADLINE_EXCEEDED) hands the call to the next,
+   * so one peer's outage costs a retry, not an outage. The gateway of each collects the other
+   * organizations' endorsements itself.
+   */
+  peers: readonly FabricPeer[];
+  /** CA certificate(s) of the peers' TLS certificates (FABRIC_TLS_CERT); without it gRPC is plaintext. */
   tlsCertPath?: string;
   mspId: string;
   certPath: string;
@@ -71,21 +83,43 @@ const isTransientGatewayError = (err: unknown): boolean =>
   err instanceof GatewayError && TRANSIENT_GRPC_CODES.has(err.code);
 
 /**
+ * Endorsement may also fail for a moment when the endorsing peers are at different block heights: the
+ * gateway sees their simulations differ ("ProposalResponsePayloads do not match", ABORTED). Nothing was
+ * ordered, so endorsing the same proposal again once the lagging peer has caught up is safe.
+ */
+const isTransientEndorseError = (err: unknown): boolean =>
+  isTransientGatewayError(err) ||
+  (err instanceof GatewayError && err.code === GrpcStatus.ABORTED && /ProposalResponsePayloads do not match/i.test(describeGatewayError(err)));
+
+/** A connection to one peer's Gateway service, and the channel and contract as seen through it. */
+interface PeerConnection {
+  readonly peer: FabricPeer;
+  readonly client: Client;
+  readonly gateway: Gateway;
+  readonly network: Network;
+  readonly contract: Contract;
+}
+
+/**
  * LedgerPort over a Hyperledger Fabric peer's Gateway service (fabric-gateway 1.11 on grpc-js).
  *
  * Submission is split into its steps (endorse, submit, commit status) so each retries on its own
  * terms: a step that failed transiently is repeated with the same signed transaction, which keeps
  * a retry from ordering a second copy; an MVCC or phantom read conflict re-endorses against the new
- * state under a new transaction id. Chaincode refusals (`CODE: text`) are never retried.
+ * state under a new transaction id. Chaincode refusals (`CODE: text`) are never retried. With several
+ * peers configured, a step one peer cannot serve moves to the next with the same signed bytes (the
+ * gateway API rebuilds a proposal, transaction or commit from them), so a failover never orders a
+ * transaction twice.
  */
 export class FabricLedger implements LedgerPort {
   private readonly options: FabricLedgerOptions & { connectTimeoutMs: number; retry: RetryPolicy };
   private readonly timeouts: Record<'evaluate' | 'endorse' | 'submit' | 'commitStatus', number>;
-  private client: Client | undefined;
-  private gateway: Gateway | undefined;
-  private network: Network | undefined;
-  private contract: Contract | undefined;
+  private connections: PeerConnection[] = [];
+  /** The peer that answered last: calls go there first. */
+  private active = 0;
   private running = false;
+  /** The head this node last saw, to tell a chain that moved on from one that went back or was rewritten. */
+  private lastHead: { height: number; headHash: string } | undefined;
   private readonly openStreams = new Set<CloseableAsyncIterable<ChaincodeEvent>>();
 
   constructor(options: FabricLedgerOptions) {
@@ -95,26 +129,45 @@ export class FabricLedger implements LedgerPort {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const { peerEndpoint, peerHostAlias, channel, chaincode, connectTimeoutMs, logger } = this.options;
+    const { peers, channel, chaincode, logger } = this.options;
+    if (peers.length === 0) throw new LedgerUnavailableError('No Fabric peer is configured (FABRIC_PEER_ENDPOINTS)');
     const creds = await loadFabricCredentials(this.options);
-    const client = new Client(
-      peerEndpoint,
-      creds.tlsRootCertPem ? credentials.createSsl(creds.tlsRootCertPem) : credentials.createInsecure(),
-      peerHostAlias ? { 'grpc.ssl_target_name_override': peerHostAlias } : {},
-    );
-    try {
-      await new Promise<void>((resolve, reject) =>
-        client.waitForReady(Date.now() + connectTimeoutMs, (err) => (err ? reject(err) : resolve())),
-      );
-    } catch (err) {
-      client.close();
+    if (creds.attributes[ADMIN_ATTRIBUTE] !== 'true') {
+      // The chaincode refuses every write of such an identity as FORBIDDEN, which users would take for their own fault.
       throw new LedgerUnavailableError(
-        `Fabric peer ${peerEndpoint} is unreachable: no ${creds.tlsRootCertPem ? 'TLS ' : ''}connection within ` +
-          `${connectTimeoutMs} ms (${(err as Error).message}). Check FABRIC_PEER_ENDPOINT, that the peer runs` +
-          (creds.tlsRootCertPem ? ', and that FABRIC_TLS_CERT / FABRIC_PEER_HOST_ALIAS match its TLS certificate' : ''),
-        { cause: err },
+        `The Fabric identity ${this.options.certPath} (${creds.mspId}) lacks the certificate attribute ${ADMIN_ATTRIBUTE}=true ` +
+          `that the chaincode requires of HealthLedger's writes: enroll it with Fabric CA --id.attrs '${ADMIN_ATTRIBUTE}=true:ecert'`,
       );
     }
+    const connections = peers.map((peer) => this.connect(peer, creds));
+    const probes = await Promise.allSettled(connections.map((connection) => this.probe(connection, creds)));
+    const first = probes.findIndex((probe) => probe.status === 'fulfilled');
+    if (first < 0) {
+      for (const connection of connections) this.close(connection);
+      const reasons = probes.map((probe) => ((probe as PromiseRejectedResult).reason as Error).message);
+      throw new LedgerUnavailableError(reasons.join('; '), { cause: (probes[0] as PromiseRejectedResult).reason });
+    }
+    probes.forEach((probe) => {
+      if (probe.status === 'rejected') {
+        logger.warn(`${(probe.reason as Error).message}; using the other peers, and this one again when it answers`);
+      }
+    });
+    this.connections = connections;
+    this.active = first;
+    this.running = true;
+    logger.info(
+      `Fabric ledger connected: ${peers.map((peer) => peer.endpoint).join(', ')} (using ${peers[first]!.endpoint}), ` +
+        `channel ${channel}, chaincode ${chaincode} as ${creds.mspId}`,
+    );
+  }
+
+  /** A gRPC client and gateway for one peer; grpc-js connects (and reconnects) on its own. */
+  private connect(peer: FabricPeer, creds: FabricCredentials): PeerConnection {
+    const client = new Client(
+      peer.endpoint,
+      creds.tlsRootCertPem ? credentials.createSsl(creds.tlsRootCertPem) : credentials.createInsecure(),
+      peer.hostAlias ? { 'grpc.ssl_target_name_override': peer.hostAlias } : {},
+    );
     const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
     const gateway = connect({
       client,
@@ -126,27 +179,43 @@ export class FabricLedger implements LedgerPort {
       submitOptions: deadline(this.timeouts.submit),
       commitStatusOptions: deadline(this.timeouts.commitStatus),
     });
-    const network = gateway.getNetwork(channel);
-    const contract = network.getContract(chaincode);
+    const network = gateway.getNetwork(this.options.channel);
+    return { peer, client, gateway, network, contract: network.getContract(this.options.chaincode) };
+  }
+
+  /**
+   * One round trip through the whole path: the peer is reachable, accepts our identity on this channel,
+   * and the chaincode answers. A refusal here is a configuration fault, reported as such.
+   */
+  private async probe(connection: PeerConnection, creds: FabricCredentials): Promise<void> {
+    const { connectTimeoutMs, channel, chaincode } = this.options;
+    const { endpoint } = connection.peer;
     try {
-      // One round trip through the whole path: the peer accepts our identity on this channel and
-      // the chaincode answers. A refusal here is a configuration fault, reported as such.
-      await contract.evaluate(CONTRACT_METADATA_FN);
+      await new Promise<void>((resolve, reject) =>
+        connection.client.waitForReady(Date.now() + connectTimeoutMs, (err) => (err ? reject(err) : resolve())),
+      );
     } catch (err) {
-      gateway.close();
-      client.close();
       throw new LedgerUnavailableError(
-        `Fabric peer ${peerEndpoint} refused HealthLedger's probe of chaincode "${chaincode}" on channel ` +
+        `Fabric peer ${endpoint} is unreachable: no ${creds.tlsRootCertPem ? 'TLS ' : ''}connection within ` +
+          `${connectTimeoutMs} ms (${(err as Error).message}). Check FABRIC_PEER_ENDPOINTS, that the peer runs` +
+          (creds.tlsRootCertPem ? ', and that FABRIC_TLS_CERT and the TLS name in FABRIC_PEER_ENDPOINTS match its TLS certificate' : ''),
+        { cause: err },
+      );
+    }
+    try {
+      await connection.contract.evaluate(CONTRACT_METADATA_FN);
+    } catch (err) {
+      throw new LedgerUnavailableError(
+        `Fabric peer ${endpoint} refused HealthLedger's probe of chaincode "${chaincode}" on channel ` +
           `"${channel}" as ${creds.mspId} (certificate ${this.options.certPath}): ${describeGatewayError(err)}`,
         { cause: err },
       );
     }
-    this.client = client;
-    this.gateway = gateway;
-    this.network = network;
-    this.contract = contract;
-    this.running = true;
-    logger.info(`Fabric ledger connected: ${peerEndpoint}, channel ${channel}, chaincode ${chaincode} as ${creds.mspId}`);
+  }
+
+  private close(connection: PeerConnection): void {
+    connection.gateway.close();
+    connection.client.close();
   }
 
   async stop(): Promise<void> {
@@ -154,9 +223,8 @@ export class FabricLedger implements LedgerPort {
     this.running = false;
     for (const stream of this.openStreams) stream.close();
     this.openStreams.clear();
-    this.gateway?.close();
-    this.client?.close();
-    this.gateway = this.network = this.contract = this.client = undefined;
+    for (const connection of this.connections) this.close(connection);
+    this.connections = [];
   }
 
   /** A durable position for an event consumer, kept in `checkpointDir` by fabric-gateway's file checkpointer. */
@@ -166,10 +234,9 @@ export class FabricLedger implements LedgerPort {
   }
 
   async submit(fn: string, args: string[]): Promise<SubmitResult> {
-    const contract = this.requireContract();
     const { retry, logger } = this.options;
-    const retryTransient = <T>(step: string, operation: () => Promise<T>) =>
-      withRetry(retry, isTransientGatewayError, operation, (err, attempt, delayMs) =>
+    const retryTransient = <T>(step: string, isTransient: (err: unknown) => boolean, operation: () => Promise<T>) =>
+      withRetry(retry, isTransient, operation, (err, attempt, delayMs) =>
         logger.warn(`Fabric ${step} of ${fn} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${describeGatewayError(err)}`),
       );
     try {
@@ -177,10 +244,19 @@ export class FabricLedger implements LedgerPort {
         retry,
         (err) => err instanceof CommitError && CONFLICT_STATUS_CODES.has(err.code),
         async () => {
-          const proposal = contract.newProposal(fn, { arguments: args });
-          const transaction = await retryTransient('endorse', () => proposal.endorse());
-          const submitted = await retryTransient('submit', () => transaction.submit());
-          const status = await retryTransient('commit status', () => submitted.getStatus());
+          // Each step is rebuilt from the previous step's bytes on whichever peer serves it: same transaction id throughout.
+          const proposal = this.current().contract.newProposal(fn, { arguments: args }).getBytes();
+          const transaction = await retryTransient('endorse', isTransientEndorseError, () =>
+            this.onAnyPeer((peer) => peer.gateway.newProposal(proposal).endorse(), isTransientEndorseError),
+          );
+          const prepared = transaction.getBytes();
+          const submitted = await retryTransient('submit', isTransientGatewayError, () =>
+            this.onAnyPeer((peer) => peer.gateway.newTransaction(prepared).submit()),
+          );
+          const commit = submitted.getBytes();
+          const status = await retryTransient('commit status', isTransientGatewayError, () =>
+            this.onAnyPeer((peer) => peer.gateway.newCommit(commit).getStatus()),
+          );
           if (!status.successful) {
             throw new CommitError({
               code: status.code,
@@ -191,7 +267,7 @@ export class FabricLedger implements LedgerPort {
           return {
             txId: status.transactionId,
             blockNumber: Number(status.blockNumber),
-            result: Buffer.from(submitted.getResult()),
+            result: Buffer.from(transaction.getResult()),
           };
         },
         (err, attempt, delayMs) =>
@@ -203,10 +279,9 @@ export class FabricLedger implements LedgerPort {
   }
 
   async evaluate(fn: string, args: string[]): Promise<Buffer> {
-    const contract = this.requireContract();
     try {
       const result = await withRetry(this.options.retry, isTransientGatewayError, () =>
-        contract.evaluate(fn, { arguments: args }),
+        this.onAnyPeer((peer) => peer.contract.evaluate(fn, { arguments: args })),
       );
       return Buffer.from(result);
     } catch (err) {
@@ -218,24 +293,54 @@ export class FabricLedger implements LedgerPort {
     return { [Symbol.asyncIterator]: () => this.eventStream(fromBlock, options.checkpoint) };
   }
 
+  /**
+   * The channel's height and head hash as a peer reports them. Every Fabric peer checks each block's
+   * hash chain and signatures before committing it; what this node checks is that the head it is shown
+   * only moves forward: a lower height, or another hash at a height seen before (a peer swapped, rolled
+   * back or rewritten), is `verified: false` until the chain moves past it. `lastVerifiedAt` says when.
+   */
   async status(): Promise<LedgerStatus> {
-    const network = this.requireNetwork();
     try {
       const info = common.BlockchainInfo.deserializeBinary(
         await withRetry(this.options.retry, isTransientGatewayError, () =>
-          network.getContract('qscc').evaluate('GetChainInfo', { arguments: [this.options.channel] }),
+          this.onAnyPeer((peer) => peer.network.getContract('qscc').evaluate('GetChainInfo', { arguments: [this.options.channel] })),
         ),
       );
-      return {
-        backend: 'fabric',
-        height: info.getHeight(),
-        headHash: Buffer.from(info.getCurrentblockhash_asU8()).toString('hex'),
-        // Every Fabric peer checks each block's hash chain and signatures before committing it.
-        verified: true,
-      };
+      const head = { height: info.getHeight(), headHash: Buffer.from(info.getCurrentblockhash_asU8()).toString('hex') };
+      const seen = this.lastHead;
+      const verified = !seen || head.height > seen.height || (head.height === seen.height && head.headHash === seen.headHash);
+      if (verified) this.lastHead = head;
+      else this.options.logger.error(`Fabric ledger head went from height ${seen!.height} (${seen!.headHash}) to ${head.height} (${head.headHash})`);
+      return { backend: 'fabric', ...head, verified, lastVerifiedAt: new Date() };
     } catch (err) {
       throw this.toLedgerError(err, 'qscc:GetChainInfo');
     }
+  }
+
+  /**
+   * Runs `operation` on the peer that answered last, else on each other peer in turn, moving on only
+   * when a peer cannot be reached (`isTransient`); the first peer that serves becomes the one used next.
+   * When none can, the last error goes to the caller's retry with backoff.
+   */
+  private async onAnyPeer<T>(operation: (peer: PeerConnection) => Promise<T>, isTransient = isTransientGatewayError): Promise<T> {
+    const connections = this.requireConnections();
+    const start = this.active;
+    let lastError: unknown;
+    for (let offset = 0; offset < connections.length; offset++) {
+      const index = (start + offset) % connections.length;
+      try {
+        const result = await operation(connections[index]!);
+        if (index !== this.active) {
+          this.options.logger.warn(`Fabric peer ${connections[this.active]!.peer.endpoint} did not answer: now using ${connections[index]!.peer.endpoint}`);
+          this.active = index;
+        }
+        return result;
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        lastError = err;
+      }
+    }
+    throw lastError;
   }
 
   /**
@@ -243,7 +348,7 @@ export class FabricLedger implements LedgerPort {
    * delivered, with backoff, so a peer restart costs a pause, not a gap or a duplicate.
    */
   private async *eventStream(fromBlock: number, store?: LedgerCheckpointStore): AsyncGenerator<LedgerEvent> {
-    const network = this.requireNetwork();
+    this.requireConnections();
     let position: LedgerCheckpoint | undefined = await store?.load();
     for (let failures = 0; this.running; ) {
       const checkpoint: Checkpoint | undefined = position && {
@@ -251,8 +356,9 @@ export class FabricLedger implements LedgerPort {
         getTransactionId: () => position!.txId,
       };
       let stream: CloseableAsyncIterable<ChaincodeEvent> | undefined;
+      const peer = this.active;
       try {
-        stream = await network.getChaincodeEvents(this.options.chaincode, {
+        stream = await this.current().network.getChaincodeEvents(this.options.chaincode, {
           startBlock: BigInt(Math.max(0, fromBlock)),
           checkpoint,
         });
@@ -270,8 +376,12 @@ export class FabricLedger implements LedgerPort {
         if (!isTransientGatewayError(err) || ++failures >= this.options.retry.maxAttempts) {
           throw this.toLedgerError(err, 'chaincode events');
         }
+        // Reopened on the next peer, if another is configured: the one that broke the stream may be gone.
+        if (this.active === peer) this.active = (peer + 1) % this.connections.length;
         const delayMs = backoffDelayMs(this.options.retry, failures);
-        this.options.logger.warn(`Fabric event stream interrupted, reopening in ${delayMs} ms: ${describeGatewayError(err)}`);
+        this.options.logger.warn(
+          `Fabric event stream interrupted, reopening on ${this.current().peer.endpoint} in ${delayMs} ms: ${describeGatewayError(err)}`,
+        );
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       } finally {
         if (stream) {
@@ -282,14 +392,13 @@ export class FabricLedger implements LedgerPort {
     }
   }
 
-  private requireNetwork(): Network {
-    if (!this.running || !this.network) throw new LedgerUnavailableError('The Fabric ledger is not started');
-    return this.network;
+  private requireConnections(): PeerConnection[] {
+    if (!this.running || this.connections.length === 0) throw new LedgerUnavailableError('The Fabric ledger is not started');
+    return this.connections;
   }
 
-  private requireContract(): Contract {
-    if (!this.running || !this.contract) throw new LedgerUnavailableError('The Fabric ledger is not started');
-    return this.contract;
+  private current(): PeerConnection {
+    return this.requireConnections()[this.active]!;
   }
 
   private toLedgerError(err: unknown, fn: string): LedgerError {
@@ -302,7 +411,8 @@ export class FabricLedger implements LedgerPort {
     }
     if (err instanceof GatewayError) {
       if (TRANSIENT_GRPC_CODES.has(err.code) || err.code === GrpcStatus.CANCELLED) {
-        return new LedgerUnavailableError(`Fabric peer ${this.options.peerEndpoint} unavailable for ${fn}: ${describeGatewayError(err)}`, {
+        const peers = this.options.peers.map((peer) => peer.endpoint).join(', ');
+        return new LedgerUnavailableError(`Fabric peer${this.options.peers.length > 1 ? 's' : ''} ${peers} unavailable for ${fn}: ${describeGatewayError(err)}`, {
           cause: err,
         });
       }

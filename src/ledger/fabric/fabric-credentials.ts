@@ -1,5 +1,8 @@
+// @peculiar/x509 (its tsyringe) needs the reflect polyfill loaded first.
+import 'reflect-metadata';
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { X509Certificate as ParsedCertificate } from '@peculiar/x509';
 
 /** The files that identify HealthLedger to a Fabric peer, as named in the Fabric ledger options. */
 export interface FabricCredentialFiles {
@@ -18,7 +21,12 @@ export interface FabricCredentials {
   certificate: X509Certificate;
   privateKey: KeyObject;
   tlsRootCertPem?: Buffer;
+  /** The attributes Fabric CA enrolled into the certificate (`hl.admin`, `hf.EnrollmentID`, ...); empty without any. */
+  attributes: Readonly<Record<string, string>>;
 }
+
+/** The OID of the certificate extension in which Fabric CA writes enrollment attributes (what chaincode's ClientIdentity reads). */
+const FABRIC_ATTRIBUTES_OID = '1.2.3.4.5.6.7.8.1';
 
 /** A Fabric identity or TLS file that is missing or unusable; the message names the file and the fault. */
 export class FabricCredentialsError extends Error {
@@ -76,7 +84,7 @@ export async function loadFabricCredentials(files: FabricCredentialFiles, now = 
     tlsRootCertPem = await readPemFile(files.tlsCertPath, 'peer TLS CA certificate (tlsCertPath)');
     parseCertificate(tlsRootCertPem, files.tlsCertPath, 'peer TLS CA certificate (tlsCertPath)');
   }
-  return { mspId: files.mspId, certificatePem, certificate, privateKey, tlsRootCertPem };
+  return { mspId: files.mspId, certificatePem, certificate, privateKey, tlsRootCertPem, attributes: fabricAttributes(certificatePem, files.certPath) };
 }
 
 async function readPemFile(path: string, what: string): Promise<Buffer> {
@@ -101,5 +109,17 @@ function parseCertificate(pem: Buffer, path: string, what: string): X509Certific
   } catch (err) {
     const hint = pem.includes('PRIVATE KEY') ? ' (it holds a private key: are certPath and keyPath swapped?)' : '';
     throw new FabricCredentialsError(path, `Fabric ${what} ${path} is not a PEM X.509 certificate${hint}: ${(err as Error).message}`);
+  }
+}
+
+/** The `attrs` of the certificate's Fabric CA attribute extension, parsed the way fabric-shim's ClientIdentity does. */
+function fabricAttributes(pem: Buffer, path: string): Readonly<Record<string, string>> {
+  const extension = new ParsedCertificate(pem.toString('utf8')).getExtension(FABRIC_ATTRIBUTES_OID);
+  if (!extension) return {};
+  try {
+    const { attrs } = JSON.parse(Buffer.from(extension.value).toString('utf8')) as { attrs?: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(attrs ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch (err) {
+    throw new FabricCredentialsError(path, `Fabric client certificate (certPath) ${path} has an unreadable attribute extension: ${(err as Error).message}`);
   }
 }
