@@ -8,6 +8,7 @@ import { dataSourceOptions } from './data-source-options.js';
 import { FallbackAutovacuum } from './fallback-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { InstallationService } from './installation.service.js';
+import { DeploymentBindings } from './deployment-binding.repository.js';
 import { TransactionalConnection } from './transactional-connection.js';
 
 /** The embedded PGlite server when no DATABASE_URL is configured; stopped after TypeORM has closed its pool. */
@@ -82,7 +83,7 @@ class DatabaseHealth implements OnModuleInit {
       }),
     }),
   ],
-  providers: [DatabaseHealth, InstallationService, FallbackAutovacuum, TransactionalConnection],
-  exports: [InstallationService, TransactionalConnection],
+  providers: [DatabaseHealth, InstallationService, FallbackAutovacuum, TransactionalConnection, DeploymentBindings],
+  exports: [InstallationService, TransactionalConnection, DeploymentBindings],
 })
 export class DatabaseModule {}

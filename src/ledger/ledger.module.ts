@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import path from 'node:path';
 import { AppConfig } from '../config/app-config.js';
+import { DeploymentBindings } from '../database/deployment-binding.repository.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { EmbeddedLedger } from './adapters/embedded-ledger.adapter.js';
 import { FabricLedger } from './adapters/fabric-ledger.adapter.js';
@@ -39,10 +40,16 @@ class LedgerLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(LEDGER) private readonly ledger: LedgerPort,
     private readonly config: AppConfig,
     private readonly health: HealthRegistry,
+    private readonly bindings: DeploymentBindings,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.ledger.start();
+    // Before anything reads or writes through it: a ledger the database's records are not on must not serve.
+    await this.bindings.bind('ledger', await this.ledger.deploymentIdentity()).catch(async (error: unknown) => {
+      await this.ledger.stop();
+      throw error;
+    });
     const status = await this.ledger.status();
     this.logger.log(`${status.backend} ledger open at height ${status.height}, head ${status.headHash.slice(0, 16)}…`);
     this.health.register('ledger', async () => {

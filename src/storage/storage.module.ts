@@ -1,5 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { DeploymentBindings } from '../database/deployment-binding.repository.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { HeliaStorage } from './adapters/helia-storage.adapter.js';
 import type { StoragePort } from './ports/storage.port.js';
@@ -22,10 +23,16 @@ class StorageLifecycle implements OnModuleInit, OnApplicationShutdown {
     @Inject(STORAGE) private readonly storage: StoragePort,
     private readonly config: AppConfig,
     private readonly health: HealthRegistry,
+    private readonly bindings: DeploymentBindings,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.storage.start();
+    // Before anything stores or reads content: storage the database's records are not on must not serve.
+    await this.bindings.bind('storage', await this.storage.deploymentIdentity()).catch(async (error: unknown) => {
+      await this.storage.stop();
+      throw error;
+    });
     this.logger.log(`${this.config.storage.kind} IPFS storage open`);
     this.health.register('storage', async () => {
       const { status, details } = await this.storage.health();

@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionKeys } from '../../src/auth/session-keys.js';
@@ -7,12 +10,15 @@ import type { RequestContext } from '../../src/common/request-context.js';
 import { verifyCanonical } from '../../src/crypto/index.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
+import { sharedDeploymentEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 const AUTH_FIELDS = 'accessToken refreshToken recoveryCode user { id organization { id } }';
-// Two API nodes share the database: they must also share the secrets that sign tokens and seal keys.
+// Two API nodes share the database: they must also share the secrets that sign tokens and seal keys, and the
+// ledger and storage (a node with its own is refused at start): on PostgreSQL, where the suite starts a second
+// node, both run on the Fabric Gateway test server and networked storage.
 const SHARED_SECRETS = { JWT_SECRET: randomBytes(32).toString('base64url'), MASTER_KEY: randomBytes(32).toString('hex') };
 
 interface Auth {
@@ -79,8 +85,16 @@ describe('disableUser / enableUser', () => {
     return Buffer.from(await download.arrayBuffer()).toString('utf8');
   };
 
+  let network: FabricTestNetwork | undefined;
+  let networkDir: string | undefined;
+  const deployment = () => (network ? sharedDeploymentEnv(network) : {});
+
   beforeAll(async () => {
-    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...SHARED_SECRETS });
+    if (process.env.DATABASE_URL) {
+      networkDir = await mkdtemp(path.join(os.tmpdir(), 'hl-disable-user-fabric-'));
+      network = await startFabricTestNetwork(networkDir);
+    }
+    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...SHARED_SECRETS, ...deployment() });
     root = await signIn(ADMIN.email, ADMIN.password);
     const organization = async (name: string) =>
       (await gql<{ createOrganization: { id: string } }>(root, 'mutation($n: String!) { createOrganization(input: { name: $n }) { id } }', { n: name })).data!
@@ -113,6 +127,8 @@ describe('disableUser / enableUser', () => {
   });
   afterAll(async () => {
     await t?.close();
+    await network?.stop();
+    if (networkDir) await rm(networkDir, { recursive: true, force: true });
   });
 
   it('is refused to everyone but an ADMIN of the user’s organization and the system admin; nobody disables themselves', async () => {
@@ -212,7 +228,7 @@ describe('disableUser / enableUser', () => {
   it.skipIf(!process.env.DATABASE_URL)('a second API node on the same database refuses the disabled user at once too', async () => {
     const database = t.config.database;
     if (database.kind !== 'postgres') throw new Error('expected PostgreSQL');
-    const node = await startTestApp({ DATABASE_URL: database.url, ...SHARED_SECRETS, CACHE_NAMESPACE: t.config.cache.namespace });
+    const node = await startTestApp({ DATABASE_URL: database.url, ...SHARED_SECRETS, CACHE_NAMESPACE: t.config.cache.namespace, ...deployment() });
     try {
       const { email, auth: nurse } = await newUser(hospitalAdmin, 'NURSE', hospital);
       expect(await me(nurse, node)).toBe(nurse.user.id); // the second node has seen (and may cache) the session

@@ -3,22 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson } from '../support/http.js';
-import { startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
+import { fabricLedgerEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
 import { revocationTamperSuite } from '../support/revocation-tamper-suite.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-/** The app's configuration for the network's gateway peer, as an org admin identity of Org1 over TLS. */
-function fabricEnv(network: FabricTestNetwork): Record<string, string> {
-  const options = network.ledgerOptions;
-  return {
-    LEDGER: 'fabric',
-    FABRIC_PEER_ENDPOINTS: options.peers.map((peer) => `${peer.endpoint}=${peer.hostAlias}`).join(','),
-    FABRIC_TLS_CERT: options.tlsCertPath!,
-    FABRIC_MSP_ID: options.mspId,
-    FABRIC_CERT: options.certPath,
-    FABRIC_KEY: options.keyPath,
-  };
-}
+const fabricEnv = fabricLedgerEnv;
 
 describe('the app with LEDGER=fabric', () => {
   let dir: string;

@@ -86,3 +86,24 @@ export async function startFabricTestNetwork(dir: string): Promise<FabricTestNet
   };
   return network;
 }
+
+/** The app's configuration for the network's peer, as an org admin identity of Org1 over TLS. */
+export function fabricLedgerEnv(network: FabricTestNetwork): Record<string, string> {
+  const options = network.ledgerOptions;
+  return {
+    LEDGER: 'fabric',
+    FABRIC_PEER_ENDPOINTS: options.peers.map((peer) => (peer.hostAlias ? `${peer.endpoint}=${peer.hostAlias}` : peer.endpoint)).join(','),
+    FABRIC_TLS_CERT: options.tlsCertPath!,
+    FABRIC_MSP_ID: options.mspId,
+    FABRIC_CERT: options.certPath,
+    FABRIC_KEY: options.keyPath,
+  };
+}
+
+/**
+ * What API nodes that share one database must also share (a node with a ledger or storage of its own is
+ * refused at start): the network's ledger, and networked storage listening on a free loopback port.
+ */
+export function sharedDeploymentEnv(network: FabricTestNetwork): Record<string, string> {
+  return { ...fabricLedgerEnv(network), STORAGE: 'networked', STORAGE_LISTEN: '/ip4/127.0.0.1/tcp/0' };
+}

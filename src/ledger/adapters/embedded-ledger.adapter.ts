@@ -16,10 +16,12 @@ import type {
   EventsOptions,
   LedgerCheckpointStore,
   LedgerEvent,
+  LedgerIdentity,
   LedgerPort,
   LedgerStatus,
   SubmitResult,
 } from '../ports/ledger.port.js';
+import { loadOrCreateInstanceId } from '../../common/instance-id-file.js';
 import {
   Block,
   BlockFile,
@@ -102,6 +104,8 @@ interface Simulation {
 
 const BLOCK_FILE = 'blocks.bin';
 const SNAPSHOT_FILE = 'world-state.snapshot';
+/** The chain's id (a UUID), created with it: tells this node's chain from another node's (DeploymentBindings). */
+const LEDGER_ID_FILE = 'ledger-id';
 
 /**
  * The embedded ledger: the chaincode executed in-process, Fabric's execute-order-validate flow,
@@ -185,6 +189,12 @@ export class EmbeddedLedger implements LedgerPort {
     }
     for (let n = state.height; n < blockFile.height; n++) state.applyBlock(await blockFile.readBlock(n));
     return state;
+  }
+
+  /** This chain's own id, kept beside its blocks: another node's embedded ledger is another chain. */
+  async deploymentIdentity(): Promise<LedgerIdentity> {
+    const id = await loadOrCreateInstanceId(join(this.options.dataDir, LEDGER_ID_FILE));
+    return { id: `embedded:${id}`, description: `the embedded ledger ${id} (${this.options.dataDir})` };
   }
 
   async stop(): Promise<void> {

@@ -27,6 +27,7 @@ import type {
   LedgerCheckpoint,
   LedgerCheckpointStore,
   LedgerEvent,
+  LedgerIdentity,
   LedgerPort,
   LedgerStatus,
   SubmitResult,
@@ -216,6 +217,12 @@ export class FabricLedger implements LedgerPort {
   private close(connection: PeerConnection): void {
     connection.gateway.close();
     connection.client.close();
+  }
+
+  /** Every node on this channel's chaincode shares its ledger, whichever of the organization's peers it uses. */
+  async deploymentIdentity(): Promise<LedgerIdentity> {
+    const { channel, chaincode } = this.options;
+    return { id: `fabric:${channel}:${chaincode}`, description: `the Fabric channel "${channel}", chaincode "${chaincode}"` };
   }
 
   async stop(): Promise<void> {

@@ -53,8 +53,16 @@ export interface LedgerStatus {
   lastVerifiedAt?: Date;
 }
 
+/** What ledger this is: an id equal on every node that reads and writes the same chain, and words for people. */
+export interface LedgerIdentity {
+  readonly id: string;
+  readonly description: string;
+}
+
 export interface LedgerPort {
   start(): Promise<void>;
+  /** Which ledger this is (after `start`): the database is bound to one (DeploymentBindings). */
+  deploymentIdentity(): Promise<LedgerIdentity>;
   stop(): Promise<void>;
   /** Executes, orders and commits a transaction; resolves only once it is committed as valid. */
   submit(fn: string, args: string[]): Promise<SubmitResult>;

@@ -1,5 +1,6 @@
 // Must run before Helia/libp2p load: they call Promise.withResolvers, which Node 20 lacks.
 import '../polyfills.js';
+import { loadOrCreateInstanceId } from '../../common/instance-id-file.js';
 import { constants } from 'node:fs';
 import { access, mkdir, opendir, readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -175,6 +176,16 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
       this.starting = undefined;
     });
     await this.starting;
+  }
+
+  /**
+   * Embedded: this directory's blocks, which no other node reads. Networked: the IPFS network the nodes
+   * share through bitswap, where content written on one node is fetched by the others.
+   */
+  async deploymentIdentity(): Promise<{ id: string; description: string }> {
+    if (this.options.network !== undefined) return { id: 'ipfs-network', description: 'networked IPFS storage (STORAGE=networked)' };
+    const id = await loadOrCreateInstanceId(join(this.root, 'storage-id'));
+    return { id: `embedded:${id}`, description: `the embedded storage ${id} (${this.root})` };
   }
 
   async stop(): Promise<void> {

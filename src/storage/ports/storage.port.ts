@@ -58,6 +58,11 @@ export interface StoragePort {
    */
   list(): AsyncIterable<StoredContent>;
   health(): Promise<StorageHealth>;
+  /**
+   * Which store this is (after `start`): an id equal on every node that reads and writes the same content,
+   * and words for people. The database is bound to one (DeploymentBindings).
+   */
+  deploymentIdentity(): Promise<{ readonly id: string; readonly description: string }>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
