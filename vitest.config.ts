@@ -14,7 +14,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           globalSetup: ['test/support/global-setup.ts'],
-          include: ['test/e2e/**/*.e2e-spec.ts'],
+          // Medium tests (test/medium): services called directly on the run's database, PGlite or PostgreSQL.
+          include: ['test/e2e/**/*.e2e-spec.ts', 'test/medium/**/*.medium-spec.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
