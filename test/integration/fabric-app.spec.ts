@@ -30,6 +30,15 @@ describe('the app with LEDGER=fabric', () => {
     expect(body.components.ledger).toMatchObject({ status: 'up', backend: 'fabric', details: { verified: true } });
   });
 
+  // A second node needs the same database: PostgreSQL (the embedded database is one process's).
+  it.skipIf(!process.env.DATABASE_URL)('refuses a second node on the same database and channel whose storage is its own, naming STORAGE=networked', async () => {
+    const database = t.config.database;
+    if (database.kind !== 'postgres') throw new Error('expected PostgreSQL');
+    await expect(startTestApp({ ...fabricEnv(network), DATABASE_URL: database.url })).rejects.toThrow(
+      /records live on the embedded storage .* but this node's storage is the embedded storage .*STORAGE=networked on every node/,
+    );
+  });
+
   it('refuses to start when the peer is unreachable, saying so', async () => {
     const options = network.ledgerOptions;
     await expect(
