@@ -106,7 +106,8 @@ async function main(): Promise<void> {
   await ledger.start();
   const audit = new AuditService(dataSource);
   const chaincode = new ChaincodeClient(ledger);
-  const batcher = new AuditBatcher({ dataSource, ledger: chaincode, maxEvents: BATCH, intervalMs: 1000, logger: silent });
+  const chainId = randomUUID();
+  const batcher = new AuditBatcher({ dataSource, ledger: chaincode, chainId: () => chainId, maxEvents: BATCH, intervalMs: 1000, logger: silent });
   audit.onRecorded((count) => batcher.eventsRecorded(count));
   const query = new AuditQueryService(dataSource);
   const verification = new AuditVerificationService(dataSource, chaincode);

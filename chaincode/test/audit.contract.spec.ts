@@ -8,13 +8,15 @@ describe('audit contract', () => {
     net = await createNetwork({ registerUsers: false });
   });
 
-  const anchor = (batchId: string, root: string, size: string, previous: string) =>
-    net.ledger.submit(net.adminA, 'audit:AnchorAuditBatch', batchId, root, size, previous);
-  const head = async () => expectOk(await net.ledger.evaluate(net.clientB, 'audit:GetLatestAuditRoot')) as AuditHeadState;
+  const CHAIN = 'deployment-a';
+  const anchor = (batchId: string, root: string, size: string, previous: string, chainId = CHAIN) =>
+    net.ledger.submit(net.adminA, 'audit:AnchorAuditBatch', chainId, batchId, root, size, previous);
+  const head = async (chainId = CHAIN) => expectOk(await net.ledger.evaluate(net.clientB, 'audit:GetLatestAuditRoot', chainId)) as AuditHeadState;
 
   it('starts from the genesis root', async () => {
     expect(await head()).toEqual({
       docType: 'auditHead',
+      chainId: CHAIN,
       batchId: null,
       sequence: 0,
       merkleRoot: GENESIS_AUDIT_ROOT,
@@ -25,11 +27,11 @@ describe('audit contract', () => {
 
   it('chains each batch to the previous root and emits AuditBatchAnchored', async () => {
     const first = await anchor('batch-1', sha256Hex('root-1'), '500', GENESIS_AUDIT_ROOT);
-    expect(expectOk(first)).toMatchObject({ batchId: 'batch-1', sequence: 1, treeSize: 500, previousRoot: GENESIS_AUDIT_ROOT, mspId: 'OrgAMSP' });
+    expect(expectOk(first)).toMatchObject({ chainId: CHAIN, batchId: 'batch-1', sequence: 1, treeSize: 500, previousRoot: GENESIS_AUDIT_ROOT, mspId: 'OrgAMSP' });
     expect(first.setEventCalls).toBe(1);
     expect(first.event).toEqual({
       name: 'AuditBatchAnchored',
-      payload: { batchId: 'batch-1', sequence: 1, merkleRoot: sha256Hex('root-1'), previousRoot: GENESIS_AUDIT_ROOT, treeSize: 500 },
+      payload: { chainId: CHAIN, batchId: 'batch-1', sequence: 1, merkleRoot: sha256Hex('root-1'), previousRoot: GENESIS_AUDIT_ROOT, treeSize: 500 },
     });
 
     net.ledger.advance(1_000);
@@ -46,6 +48,18 @@ describe('audit contract', () => {
     expect((await head()).sequence).toBe(1);
   });
 
+  it('keeps one chain per chainId: another deployment anchoring on the channel never moves this chain’s head', async () => {
+    expectOk(await anchor('a-1', sha256Hex('a-1'), '1', GENESIS_AUDIT_ROOT));
+    // Another writer starts its own chain from genesis, and extends it, while this one extends its own.
+    expectOk(await anchor('b-1', sha256Hex('b-1'), '1', GENESIS_AUDIT_ROOT, 'deployment-b'));
+    expectOk(await anchor('a-2', sha256Hex('a-2'), '1', sha256Hex('a-1')));
+    expectOk(await anchor('b-2', sha256Hex('b-2'), '1', sha256Hex('b-1'), 'deployment-b'));
+    expect(await head()).toMatchObject({ chainId: CHAIN, batchId: 'a-2', sequence: 2, merkleRoot: sha256Hex('a-2') });
+    expect(await head('deployment-b')).toMatchObject({ chainId: 'deployment-b', batchId: 'b-2', sequence: 2 });
+    // A batch id is anchored once, in one chain: the same id and root in another chain is a CONFLICT.
+    expectError(await anchor('a-1', sha256Hex('a-1'), '1', GENESIS_AUDIT_ROOT, 'deployment-c'), 'CONFLICT', /already anchored/);
+  });
+
   it('is idempotent on the same batch and root, and refuses the same batch with another root', async () => {
     const first = expectOk(await anchor('batch-1', sha256Hex('root-1'), '10', GENESIS_AUDIT_ROOT));
     expectOk(await anchor('batch-2', sha256Hex('root-2'), '10', sha256Hex('root-1')));
@@ -59,17 +73,18 @@ describe('audit contract', () => {
 
   it('only lets an org admin identity anchor', async () => {
     expectError(
-      await net.ledger.submit(net.clientA, 'audit:AnchorAuditBatch', 'batch-1', sha256Hex('root-1'), '1', GENESIS_AUDIT_ROOT),
+      await net.ledger.submit(net.clientA, 'audit:AnchorAuditBatch', CHAIN, 'batch-1', sha256Hex('root-1'), '1', GENESIS_AUDIT_ROOT),
       'FORBIDDEN',
     );
   });
 
   it.each([
-    ['a non-hex root', ['batch-1', 'zz'.repeat(32), '1', GENESIS_AUDIT_ROOT], /merkleRoot/],
-    ['an empty tree', ['batch-1', sha256Hex('r'), '0', GENESIS_AUDIT_ROOT], /treeSize/],
-    ['a signed tree size', ['batch-1', sha256Hex('r'), '+5', GENESIS_AUDIT_ROOT], /treeSize/],
-    ['a short previous root', ['batch-1', sha256Hex('r'), '1', '00'], /previousRoot/],
-    ['a bad batch id', ['', sha256Hex('r'), '1', GENESIS_AUDIT_ROOT], /batchId/],
+    ['a bad chain id', ['', 'batch-1', sha256Hex('r'), '1', GENESIS_AUDIT_ROOT], /chainId/],
+    ['a non-hex root', ['c', 'batch-1', 'zz'.repeat(32), '1', GENESIS_AUDIT_ROOT], /merkleRoot/],
+    ['an empty tree', ['c', 'batch-1', sha256Hex('r'), '0', GENESIS_AUDIT_ROOT], /treeSize/],
+    ['a signed tree size', ['c', 'batch-1', sha256Hex('r'), '+5', GENESIS_AUDIT_ROOT], /treeSize/],
+    ['a short previous root', ['c', 'batch-1', sha256Hex('r'), '1', '00'], /previousRoot/],
+    ['a bad batch id', ['c', '', sha256Hex('r'), '1', GENESIS_AUDIT_ROOT], /batchId/],
   ])('rejects %s as BAD_USER_INPUT', async (_label, args, detail) => {
     expectError(await net.ledger.submit(net.adminA, 'audit:AnchorAuditBatch', ...args), 'BAD_USER_INPUT', detail);
   });

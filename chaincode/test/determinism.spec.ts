@@ -25,7 +25,7 @@ describe('determinism', () => {
       [client, 'consent:GrantConsent', JSON.stringify(consent), consentSignature],
       [client, 'records:AnchorRecordVersion', anchorInput({ authorId: 'doctor-1' })],
       [client, 'consent:RecordEmergencyAccess', JSON.stringify({ id: 'e-1', actorId: 'doctor-1', patientId: 'patient-1', reasonHash: sha256Hex('r'), expiresAt: '2030-06-15T13:00:00.000Z' })],
-      [admin, 'audit:AnchorAuditBatch', 'batch-1', sha256Hex('root'), '7', GENESIS_AUDIT_ROOT],
+      [admin, 'audit:AnchorAuditBatch', 'deployment-1', 'batch-1', sha256Hex('root'), '7', GENESIS_AUDIT_ROOT],
     ];
 
     const run = async () => {

@@ -45,9 +45,9 @@ describe('chaincode surface', () => {
         'EVALUATE CheckAccess(userId, recordId, action, purpose)',
       ],
       audit: [
-        'SUBMIT AnchorAuditBatch(batchId, merkleRoot, treeSize, previousRoot)',
+        'SUBMIT AnchorAuditBatch(chainId, batchId, merkleRoot, treeSize, previousRoot)',
         'EVALUATE GetAuditBatch(batchId)',
-        'EVALUATE GetLatestAuditRoot()',
+        'EVALUATE GetLatestAuditRoot(chainId)',
       ],
     });
     expect(contracts.map((contract) => new contract().getName())).toEqual(['identity', 'records', 'consent', 'audit']);

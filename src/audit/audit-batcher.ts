@@ -24,6 +24,11 @@ export interface AuditBatcherLogger {
 export interface AuditBatcherOptions {
   dataSource: DataSource;
   ledger: ChaincodeClient;
+  /**
+   * This deployment's audit chain on the ledger (its installation id, read when a batch is claimed: the
+   * installation row is loaded after the batcher is built). Other writers on the channel keep their own.
+   */
+  chainId: () => string;
   /** Most events per batch (tree size). */
   maxEvents: number;
   /** The timer period when started (a tick is skipped while a run is in flight); a full batch waiting also starts a run. */
@@ -165,7 +170,7 @@ export class AuditBatcher {
    * sets batch_id, and the UPDATE re-checks it anyway.
    */
   private async claim(runner: QueryRunner): Promise<AuditBatchRow | undefined> {
-    const [previous] = await sql<{ sequence: string; merkle_root: string }>(
+    const [latest] = await sql<{ sequence: string; merkle_root: string }>(
       runner,
       'SELECT sequence, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1',
     );
@@ -178,18 +183,19 @@ export class AuditBatcher {
       [this.options.maxEvents],
     );
     if (rows.length === 0) return undefined;
+    const previous = await this.chainFrom(latest);
     const leafHashes = rows.map((row) => accessEventLeafHash(accessEventFromRow(row)));
     const tree = buildMerkleTree(leafHashes.map((hash) => Buffer.from(hash, 'hex')));
     const proofs = rows.map((_, i) => JSON.stringify(tree.inclusionProof(i).map((node) => node.toString('hex'))));
     const root = tree.root.toString('hex');
-    const sequence = previous ? BigInt(previous.sequence) + 1n : 1n;
+    const sequence = previous.sequence + 1n;
     const batch: AuditBatchRow = {
       sequence: sequence.toString(),
       // Position and content: the same claim always anchors under the same id.
       id: `ab-${sequence.toString().padStart(12, '0')}-${root.slice(0, 16)}`,
       merkle_root: root,
       tree_size: rows.length,
-      previous_root: previous?.merkle_root ?? GENESIS_AUDIT_ROOT,
+      previous_root: previous.root,
       status: 'PENDING',
       anchored_at: null,
       ledger_tx_id: null,
@@ -221,6 +227,36 @@ export class AuditBatcher {
   }
 
   /**
+   * The root a new batch chains to: the database's latest batch's, which is the head of this
+   * deployment's chain on the ledger, read to make sure. When the ledger's chain is ahead (the
+   * database was restored from a backup older than batches anchored since), new batches continue
+   * after the ledger's head, which is logged: the batches between are on the ledger only (the
+   * verifier reports them), and anchoring goes on instead of failing forever on "not the latest
+   * root". A chain at genesis under a database with batches (a chain id new to the ledger) starts
+   * from genesis. Any other disagreement is an integrity error.
+   */
+  private async chainFrom(latest: { sequence: string; merkle_root: string } | undefined): Promise<{ sequence: bigint; root: string }> {
+    const head = await this.options.ledger.latestAuditRoot(this.options.chainId());
+    const root = latest?.merkle_root ?? GENESIS_AUDIT_ROOT;
+    const sequence = Number(latest?.sequence ?? 0);
+    if (head.merkleRoot === root) return { sequence: BigInt(sequence), root };
+    if (head.sequence > sequence || head.sequence === 0) {
+      this.options.logger.warn(
+        head.sequence === 0
+          ? `the ledger has no audit chain ${this.options.chainId()} yet although this database holds ${sequence} batches: it starts from genesis`
+          : `the ledger's audit chain ${this.options.chainId()} is at batch ${head.batchId} (sequence ${head.sequence}), this database's latest ` +
+              `is sequence ${sequence}: restored from an older backup? New batches continue after the ledger's head; the ones between are on the ledger only`,
+      );
+      // Numbered after both, so a new batch never takes the id of one the ledger already holds.
+      return { sequence: BigInt(Math.max(sequence, head.sequence)), root: head.merkleRoot };
+    }
+    throw new AuditIntegrityError(
+      `audit chain ${this.options.chainId()}: the ledger's head is batch ${head.batchId} (sequence ${head.sequence}, root ${head.merkleRoot}) ` +
+        `but this database's latest batch (sequence ${sequence}) has root ${root}`,
+    );
+  }
+
+  /**
    * Anchors a claimed batch, then marks it ANCHORED. A batch claimed by an earlier run is looked up
    * first (re-submitting would commit a no-op transaction); one claimed in this run, under the lock,
    * cannot have been submitted yet.
@@ -231,6 +267,7 @@ export class AuditBatcher {
     let block: number | null = null;
     if (!anchored) {
       const submitted = await ledger.anchorAuditBatch({
+        chainId: this.options.chainId(),
         batchId: batch.id,
         merkleRoot: batch.merkle_root,
         treeSize: batch.tree_size,

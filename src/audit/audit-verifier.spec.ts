@@ -32,7 +32,7 @@ const proofFile = (index: number) => ({
   batchId: 'ab-000000000001-x',
 });
 const anchors: LedgerAuditAnchor[] = [
-  { batchId: 'ab-000000000001-x', sequence: 1, merkleRoot: root, previousRoot: '0'.repeat(64), treeSize: 11, txId: 'tx', blockNumber: 3 },
+  { chainId: 'c', batchId: 'ab-000000000001-x', sequence: 1, merkleRoot: root, previousRoot: '0'.repeat(64), treeSize: 11, txId: 'tx', blockNumber: 3 },
 ];
 const flip = (hex: string, at: number) => hex.slice(0, at) + ((parseInt(hex[at], 16) ^ 1).toString(16)) + hex.slice(at + 1);
 

@@ -14,6 +14,8 @@ import { type AccessEventRow, accessEventFromRow, type AuditBatchRow, EVENT_COLU
 
 /** An AuditBatchAnchored event as the embedded chain holds it. */
 export interface LedgerAuditAnchor {
+  /** The chain the batch extends (a deployment's installation id): one embedded ledger may hold several. */
+  chainId: string;
   batchId: string;
   sequence: number;
   merkleRoot: string;
@@ -93,17 +95,20 @@ export async function readEmbeddedChain(ledgerDir: string): Promise<EmbeddedChai
   }
 }
 
-/** Each anchored root must name the one before it, sequences counting up from 1. */
+/** In each chain, each anchored root must name the one before it, sequences counting up from 1. */
 function checkRootChain(anchors: readonly LedgerAuditAnchor[]): string[] {
   const problems: string[] = [];
-  let previous = GENESIS_AUDIT_ROOT;
-  anchors.forEach((anchor, i) => {
-    if (anchor.sequence !== i + 1) problems.push(`ledger: audit batch ${anchor.batchId} has sequence ${anchor.sequence}, expected ${i + 1}`);
-    if (anchor.previousRoot !== previous) {
-      problems.push(`ledger: audit batch ${anchor.batchId} does not chain to the previous root ${previous}`);
+  const chains = new Map<string, { previous: string; count: number }>();
+  for (const anchor of anchors) {
+    const chain = chains.get(anchor.chainId) ?? { previous: GENESIS_AUDIT_ROOT, count: 0 };
+    chain.count++;
+    if (anchor.sequence !== chain.count) problems.push(`ledger: audit batch ${anchor.batchId} has sequence ${anchor.sequence}, expected ${chain.count}`);
+    if (anchor.previousRoot !== chain.previous) {
+      problems.push(`ledger: audit batch ${anchor.batchId} does not chain to the previous root ${chain.previous}`);
     }
-    previous = anchor.merkleRoot;
-  });
+    chain.previous = anchor.merkleRoot;
+    chains.set(anchor.chainId, chain);
+  }
   return problems;
 }
 

@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Global, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { InstallationService } from '../database/installation.service.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { MetricsService } from '../observability/metrics.service.js';
@@ -17,11 +18,13 @@ function createBatcher(
   dataSource: DataSource,
   ledger: ChaincodeClient,
   metrics: MetricsService,
+  installation: InstallationService,
 ): AuditBatcher {
   const logger = new Logger('AuditBatcher');
   return new AuditBatcher({
     dataSource,
     ledger,
+    chainId: () => installation.current.id,
     maxEvents: config.audit.batchMaxEvents,
     intervalMs: config.audit.batchIntervalMs,
     logger: { info: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
@@ -81,7 +84,7 @@ class AuditLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     AuditQueryService,
     {
       provide: AuditBatcher,
-      inject: [AppConfig, DataSource, ChaincodeClient, MetricsService],
+      inject: [AppConfig, DataSource, ChaincodeClient, MetricsService, InstallationService],
       useFactory: createBatcher,
     },
     AuditLifecycle,

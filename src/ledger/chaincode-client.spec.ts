@@ -154,13 +154,16 @@ describe('ChaincodeClient on the embedded ledger', () => {
   });
 
   it('anchors chained audit roots and reads a batch back; a wrong previous root is a CONFLICT', async () => {
-    const first = { batchId: randomUUID(), merkleRoot: sha256('root-1'), treeSize: 3, previousRoot: GENESIS_AUDIT_ROOT };
+    const chainId = randomUUID();
+    expect(await client.latestAuditRoot(chainId)).toMatchObject({ chainId, sequence: 0, merkleRoot: GENESIS_AUDIT_ROOT });
+    const first = { chainId, batchId: randomUUID(), merkleRoot: sha256('root-1'), treeSize: 3, previousRoot: GENESIS_AUDIT_ROOT };
     const anchored = await client.anchorAuditBatch(first);
     expect(anchored.value).toMatchObject({ ...first, docType: 'auditBatch', sequence: 1, txId: anchored.txId });
     expect(await client.auditBatch(first.batchId)).toEqual(anchored.value);
-    await expect(client.anchorAuditBatch({ batchId: randomUUID(), merkleRoot: sha256('root-2'), treeSize: 1, previousRoot: GENESIS_AUDIT_ROOT })).rejects.toMatchObject({
-      code: 'CONFLICT',
-    });
+    expect(await client.latestAuditRoot(chainId)).toMatchObject({ chainId, batchId: first.batchId, sequence: 1, merkleRoot: first.merkleRoot });
+    await expect(
+      client.anchorAuditBatch({ chainId, batchId: randomUUID(), merkleRoot: sha256('root-2'), treeSize: 1, previousRoot: GENESIS_AUDIT_ROOT }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(client.auditBatch(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   CONTRACT_NAMES,
   type AuditBatchState,
+  type AuditHeadState,
   type ConsentGrantPayload,
   type ConsentRevokePayload,
   type ConsentState,
@@ -51,8 +52,11 @@ export type RecordAnchorRequest = Pick<
 /** consent:RecordEmergencyAccess: `reasonHash` is the SHA-256 hex of the reason, which stays off the ledger. */
 export type EmergencyAccessRequest = Pick<EmergencyAccessState, 'id' | 'actorId' | 'patientId' | 'reasonHash' | 'expiresAt'>;
 
-/** audit:AnchorAuditBatch: hex SHA-256 roots; `previousRoot` must be the ledger's latest root. */
-export type AuditBatchAnchor = Pick<AuditBatchState, 'batchId' | 'merkleRoot' | 'treeSize' | 'previousRoot'>;
+/**
+ * audit:AnchorAuditBatch: hex SHA-256 roots; `previousRoot` must be the latest root of the chain
+ * `chainId` (a deployment's own chain: its installation id).
+ */
+export type AuditBatchAnchor = Pick<AuditBatchState, 'chainId' | 'batchId' | 'merkleRoot' | 'treeSize' | 'previousRoot'>;
 
 /** A chaincode event of a committed transaction, its payload decoded by name. */
 export type ChaincodeEvent = {
@@ -146,7 +150,18 @@ export class ChaincodeClient {
   // audit
 
   anchorAuditBatch(batch: AuditBatchAnchor): Promise<Committed<AuditBatchState>> {
-    return this.submit(CONTRACT_NAMES.audit, 'AnchorAuditBatch', [batch.batchId, batch.merkleRoot, String(batch.treeSize), batch.previousRoot]);
+    return this.submit(CONTRACT_NAMES.audit, 'AnchorAuditBatch', [
+      batch.chainId,
+      batch.batchId,
+      batch.merkleRoot,
+      String(batch.treeSize),
+      batch.previousRoot,
+    ]);
+  }
+
+  /** The head of the chain: its latest batch, or the genesis head (sequence 0) before the first. */
+  latestAuditRoot(chainId: string): Promise<AuditHeadState> {
+    return this.evaluate(CONTRACT_NAMES.audit, 'GetLatestAuditRoot', [chainId]);
   }
 
   /** NOT_FOUND when the batch is not anchored. */

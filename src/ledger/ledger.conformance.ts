@@ -52,7 +52,9 @@ export function runLedgerPortConformance(name: string, factory: () => Promise<Le
     });
 
     it('loses no update when concurrent submits extend the same audit chain', async () => {
-      const start = json(await ledger.evaluate('audit:GetLatestAuditRoot', []));
+      // A chain of this run's own: a long-lived network's other chains (a deployment's) are not touched.
+      const chainId = uid('chain');
+      const start = json(await ledger.evaluate('audit:GetLatestAuditRoot', [chainId]));
       const workers = 4;
       const perWorker = 3;
       const anchored: Array<{ batchId: string; sequence: number; previousRoot: string; merkleRoot: string }> = [];
@@ -63,9 +65,9 @@ export function runLedgerPortConformance(name: string, factory: () => Promise<Le
             const root = randomBytes(32).toString('hex');
             // Each attempt names the head it read; a stale head is the chaincode's CONFLICT.
             for (let attempt = 0; ; attempt++) {
-              const head = json(await ledger.evaluate('audit:GetLatestAuditRoot', []));
+              const head = json(await ledger.evaluate('audit:GetLatestAuditRoot', [chainId]));
               try {
-                const { result } = await ledger.submit('audit:AnchorAuditBatch', [batchId, root, '10', head.merkleRoot]);
+                const { result } = await ledger.submit('audit:AnchorAuditBatch', [chainId, batchId, root, '10', head.merkleRoot]);
                 anchored.push(json(result));
                 break;
               } catch (err) {
@@ -82,7 +84,7 @@ export function runLedgerPortConformance(name: string, factory: () => Promise<Le
         const expectedPrevious = batch.sequence === start.sequence + 1 ? start.merkleRoot : bySequence.get(batch.sequence - 1)!.merkleRoot;
         expect(batch.previousRoot).toBe(expectedPrevious);
       }
-      const head = json(await ledger.evaluate('audit:GetLatestAuditRoot', []));
+      const head = json(await ledger.evaluate('audit:GetLatestAuditRoot', [chainId]));
       expect(head.sequence).toBe(start.sequence + workers * perWorker);
     });
 

@@ -15,6 +15,7 @@ import type { RequestContext, UserActor } from '../../src/common/request-context
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
 import { readJson } from '../support/http.js';
+import { InstallationService } from '../../src/database/installation.service.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ORG = 'org-a';
@@ -92,7 +93,7 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   });
 
   async function auditHead(): Promise<{ sequence: number; merkleRoot: string }> {
-    return JSON.parse((await ledger.evaluate('audit:GetLatestAuditRoot', [])).toString());
+    return JSON.parse((await ledger.evaluate('audit:GetLatestAuditRoot', [t.app.get(InstallationService).current.id])).toString());
   }
 
   it('records an event in the caller transaction: it commits or rolls back with the action', async () => {
@@ -169,10 +170,12 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
       await expect(batcher.runOnce()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
       const backlog = await batcher.backlog();
       expect(backlog.unbatched + backlog.pending).toBe(120);
+      // Nothing is claimed while the ledger cannot say where this deployment's chain stands: all 120 wait unbatched.
+      expect(backlog).toEqual({ unbatched: 120, pending: 0, pendingBatches: 0 });
       const health = await readJson(await fetch(`${t.url}/health`));
-      expect(health.components.audit).toMatchObject({ status: 'degraded', details: { pendingBatches: 1 } });
+      expect(health.components.audit).toMatchObject({ status: 'degraded', error: expect.stringMatching(/ledger/i) });
       const metrics = await (await fetch(`${t.url}/metrics`)).text();
-      expect(metrics).toMatch(/healthledger_audit_backlog_events\{state="unbatched"\} 70/);
+      expect(metrics).toMatch(/healthledger_audit_backlog_events\{state="unbatched"\} 120/);
     } finally {
       await ledger.start();
     }
@@ -346,5 +349,59 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
     }
     const broken = await readEmbeddedChain(path.join(t.dataDir, 'ledger'));
     expect(broken.problems.join('\n')).toMatch(/block 0 /);
+  });
+});
+
+/*
+ * The audit chain is the deployment's own (keyed by its installation id) and its head is read from the
+ * ledger, so other writers on the channel never block it and a database restored from an older backup
+ * resumes anchoring. An app of its own: these leave batches on the ledger that the database lacks.
+ */
+describe('audit chain per deployment', () => {
+  let t: TestApp;
+  let db: DataSource;
+  let audit: AuditService;
+  let batcher: AuditBatcher;
+  let ledger: LedgerPort;
+  const head = async (): Promise<{ batchId: string | null; merkleRoot: string }> =>
+    JSON.parse((await ledger.evaluate('audit:GetLatestAuditRoot', [t.app.get(InstallationService).current.id])).toString());
+
+  beforeAll(async () => {
+    t = await startTestApp({ AUDIT_BATCH_INTERVAL_MS: '3600000' });
+    db = t.app.get(DataSource);
+    audit = t.app.get(AuditService);
+    batcher = t.app.get(AuditBatcher);
+    ledger = t.app.get<LedgerPort>(LEDGER);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('keeps its own chain: another writer anchoring on the same ledger (another deployment, a conformance run) never blocks it', async () => {
+    const other = randomUUID();
+    await ledger.submit('audit:AnchorAuditBatch', [other, `other-${randomUUID()}`, 'ab'.repeat(32), '3', '0'.repeat(64)]);
+    for (let i = 0; i < 5; i++) await audit.record(event({ requestId: `beside-${i}` }));
+    await batcher.runOnce();
+    expect(await batcher.backlog()).toEqual({ unbatched: 0, pending: 0, pendingBatches: 0 });
+    const [latest] = await db.query(`SELECT id, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1`);
+    expect(await head()).toMatchObject({ batchId: latest.id, merkleRoot: latest.merkle_root });
+  });
+
+  it('resumes anchoring on a database restored from a backup older than the ledger’s chain', async () => {
+    for (let i = 0; i < 5; i++) await audit.record(event({ requestId: `before-backup-${i}` }));
+    await batcher.runOnce();
+    // As if restored from a backup taken before the latest batch: the batch and its events' batching are gone.
+    const [lost] = await db.query(`SELECT id, sequence, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1`);
+    await db.query(`UPDATE access_event SET batch_id = NULL, leaf_index = NULL, leaf_hash = NULL, proof = NULL WHERE batch_id = $1`, [lost.id]);
+    await db.query(`DELETE FROM audit_batch WHERE id = $1`, [lost.id]);
+    expect((await head()).merkleRoot).toBe(lost.merkle_root);
+
+    await batcher.runOnce();
+    expect(await batcher.backlog()).toEqual({ unbatched: 0, pending: 0, pendingBatches: 0 });
+    const [next] = await db.query(`SELECT id, previous_root FROM audit_batch ORDER BY sequence DESC LIMIT 1`);
+    // Chained after the ledger's head, the batch the database lost: the ledger's chain stays whole.
+    expect(next.previous_root).toBe(lost.merkle_root);
+    expect(await head()).toMatchObject({ batchId: next.id });
+    expect(t.logs.some((line) => line.includes('restored from an older backup?'))).toBe(true);
   });
 });

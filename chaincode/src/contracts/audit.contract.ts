@@ -6,19 +6,21 @@ import { KEY_TYPES, emitEvent, readState, result, stateKey, txInstant, writeStat
 import { GENESIS_AUDIT_ROOT, type AuditBatchState, type AuditHeadState } from '../model/ledger-types';
 import { CONTRACT_NAMES, LEDGER_EVENTS } from './names';
 
-const GENESIS_HEAD: AuditHeadState = {
+const genesisHead = (chainId: string): AuditHeadState => ({
   docType: 'auditHead',
+  chainId,
   batchId: null,
   sequence: 0,
   merkleRoot: GENESIS_AUDIT_ROOT,
   treeSize: 0,
   anchoredAt: null,
-};
+});
 
 /**
  * Merkle roots of access-event batches, chained: each batch names the root of the one before it
  * (the genesis root, 64 zeros, for the first), so dropping or reordering a batch breaks the chain.
- * One chain per channel.
+ * One chain per `chainId` (a deployment's: HealthLedger uses its installation id), so independent
+ * writers on one channel (another deployment, a conformance run, a test) never contend for one head.
  */
 @Info({ title: 'HealthLedger audit', description: 'Chained Merkle roots of access-event batches' })
 export class AuditContract extends Contract {
@@ -27,16 +29,18 @@ export class AuditContract extends Contract {
   }
 
   /**
-   * merkleRoot, previousRoot: lowercase hex SHA-256; treeSize: decimal leaf count (>= 1). Caller: an
-   * org admin identity. previousRoot must equal the current head's root (CONFLICT otherwise, with the
-   * expected root in the message). The same batchId with the same root, size and previous root again
-   * returns the stored batch; with anything else it is a CONFLICT. Event AuditBatchAnchored
-   * `{ batchId, sequence, merkleRoot, previousRoot, treeSize }`. Returns AuditBatchState.
+   * chainId: the chain to extend. merkleRoot, previousRoot: lowercase hex SHA-256; treeSize: decimal leaf
+   * count (>= 1). Caller: an org admin identity. previousRoot must equal the chain's current head root
+   * (CONFLICT otherwise, with the expected root in the message). The same batchId with the same chain,
+   * root, size and previous root again returns the stored batch; with anything else it is a CONFLICT.
+   * Event AuditBatchAnchored `{ chainId, batchId, sequence, merkleRoot, previousRoot, treeSize }`.
+   * Returns AuditBatchState.
    */
   @Transaction()
   @Returns('string')
-  async AnchorAuditBatch(ctx: Context, batchId: string, merkleRoot: string, treeSize: string, previousRoot: string): Promise<string> {
+  async AnchorAuditBatch(ctx: Context, chainId: string, batchId: string, merkleRoot: string, treeSize: string, previousRoot: string): Promise<string> {
     requireAdminIdentity(ctx, 'anchor audit batches');
+    requireId(chainId, 'chainId');
     requireId(batchId, 'batchId');
     requireSha256Hex(merkleRoot, 'merkleRoot');
     const size = requirePositiveIntegerText(treeSize, 'treeSize');
@@ -45,21 +49,22 @@ export class AuditContract extends Contract {
     const batchKey = stateKey(ctx, KEY_TYPES.auditBatch, [batchId]);
     const existing = await readState<AuditBatchState>(ctx, batchKey);
     if (existing) {
-      if (existing.merkleRoot === merkleRoot && existing.treeSize === size && existing.previousRoot === previousRoot) {
+      if (existing.chainId === chainId && existing.merkleRoot === merkleRoot && existing.treeSize === size && existing.previousRoot === previousRoot) {
         return result(existing);
       }
       throw conflict(`audit batch ${batchId} is already anchored with root ${existing.merkleRoot} (size ${existing.treeSize})`);
     }
 
-    const headKey = auditHeadKey(ctx);
-    const head = (await readState<AuditHeadState>(ctx, headKey)) ?? GENESIS_HEAD;
+    const headKey = auditHeadKey(ctx, chainId);
+    const head = (await readState<AuditHeadState>(ctx, headKey)) ?? genesisHead(chainId);
     if (previousRoot !== head.merkleRoot) {
-      throw conflict(`previousRoot ${previousRoot} is not the latest audit root ${head.merkleRoot} (sequence ${head.sequence})`);
+      throw conflict(`previousRoot ${previousRoot} is not the latest audit root ${head.merkleRoot} of chain ${chainId} (sequence ${head.sequence})`);
     }
 
     const now = txInstant(ctx);
     const batch: AuditBatchState = {
       docType: 'auditBatch',
+      chainId,
       batchId,
       sequence: head.sequence + 1,
       merkleRoot,
@@ -71,6 +76,7 @@ export class AuditContract extends Contract {
     };
     const nextHead: AuditHeadState = {
       docType: 'auditHead',
+      chainId,
       batchId,
       sequence: batch.sequence,
       merkleRoot,
@@ -80,6 +86,7 @@ export class AuditContract extends Contract {
     await writeState(ctx, batchKey, batch);
     await writeState(ctx, headKey, nextHead);
     emitEvent(ctx, LEDGER_EVENTS.auditBatchAnchored, {
+      chainId,
       batchId,
       sequence: batch.sequence,
       merkleRoot,
@@ -98,14 +105,15 @@ export class AuditContract extends Contract {
     return result(batch);
   }
 
-  /** Returns AuditHeadState: the latest batch, or the genesis head (sequence 0, root of 64 zeros). */
+  /** Returns AuditHeadState of the chain: its latest batch, or the genesis head (sequence 0, root of 64 zeros). */
   @Transaction(false)
   @Returns('string')
-  async GetLatestAuditRoot(ctx: Context): Promise<string> {
-    return result((await readState<AuditHeadState>(ctx, auditHeadKey(ctx))) ?? GENESIS_HEAD);
+  async GetLatestAuditRoot(ctx: Context, chainId: string): Promise<string> {
+    requireId(chainId, 'chainId');
+    return result((await readState<AuditHeadState>(ctx, auditHeadKey(ctx, chainId))) ?? genesisHead(chainId));
   }
 }
 
-function auditHeadKey(ctx: Context): string {
-  return stateKey(ctx, KEY_TYPES.auditHead, ['chain']);
+function auditHeadKey(ctx: Context, chainId: string): string {
+  return stateKey(ctx, KEY_TYPES.auditHead, [chainId]);
 }

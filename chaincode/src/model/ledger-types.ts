@@ -188,6 +188,8 @@ export const GENESIS_AUDIT_ROOT = '0'.repeat(64);
 
 export interface AuditBatchState {
   readonly docType: 'auditBatch';
+  /** The chain this batch extends (a deployment's: its installation id). */
+  readonly chainId: string;
   readonly batchId: string;
   /** 1 for the first batch, +1 per batch: the position in the chain. */
   readonly sequence: number;
@@ -203,6 +205,7 @@ export interface AuditBatchState {
 /** The head of the audit chain; before the first batch: sequence 0, the genesis root, nulls. */
 export interface AuditHeadState {
   readonly docType: 'auditHead';
+  readonly chainId: string;
   readonly batchId: string | null;
   readonly sequence: number;
   readonly merkleRoot: string;
@@ -232,7 +235,7 @@ export interface LedgerEventPayloads {
     readonly patientId: string;
     readonly expiresAt: string;
   };
-  readonly AuditBatchAnchored: Pick<AuditBatchState, 'batchId' | 'sequence' | 'merkleRoot' | 'previousRoot' | 'treeSize'>;
+  readonly AuditBatchAnchored: Pick<AuditBatchState, 'chainId' | 'batchId' | 'sequence' | 'merkleRoot' | 'previousRoot' | 'treeSize'>;
 }
 
 export type LedgerEventName = keyof LedgerEventPayloads;

@@ -56,13 +56,14 @@ describe('FabricLedger failure handling', () => {
 
   it('re-endorses a transaction invalidated by an MVCC read conflict', async () => {
     const ledger = await startLedger();
-    const head = JSON.parse((await ledger.evaluate('audit:GetLatestAuditRoot', [])).toString());
+    const chainId = `chain-${randomBytes(4).toString('hex')}`;
+    const head = JSON.parse((await ledger.evaluate('audit:GetLatestAuditRoot', [chainId])).toString());
     const endorseBefore = network.server.calls.Endorse;
     const submitBefore = network.server.calls.Submit;
     // Both endorse against the same head; the second to commit is invalidated (MVCC), re-endorsed,
     // and then refused by the chaincode because the head it names is no longer current.
     const anchor = () =>
-      ledger.submit('audit:AnchorAuditBatch', [`batch-${randomBytes(4).toString('hex')}`, randomBytes(32).toString('hex'), '1', head.merkleRoot]);
+      ledger.submit('audit:AnchorAuditBatch', [chainId, `batch-${randomBytes(4).toString('hex')}`, randomBytes(32).toString('hex'), '1', head.merkleRoot]);
     const outcomes = await Promise.allSettled([anchor(), anchor()]);
     const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'OK' : (o.reason as LedgerError).code)).sort();
     expect(codes).toEqual(['CONFLICT', 'OK']);
