@@ -113,7 +113,10 @@ export class SessionService {
     return { ...this.tokens.issueForSession(user.id, session, sessionKey, ctx.now), refreshToken, user: await this.users.toModel(ctx, user) };
   }
 
-  /** Ends one session: revoked, its sealed keys erased, its cached principal dropped. */
+  /**
+   * Ends one session: revoked, its sealed keys erased, its cached principal dropped. Not in a transaction
+   * the caller commits later: the principal dropped here could be cached again from the uncommitted row.
+   */
   async revoke(ctx: WorkContext, sessionId: string, reason: string): Promise<void> {
     await this.sessions.revoke(ctx, sessionId, reason);
     // The row is the truth: a cache that cannot be reached now is cleaned before this node uses it again.
