@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ROLES, type Role } from 'healthledger-chaincode/shared';
-import { DataSource, IsNull } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { CryptoIntegrityError } from '../crypto/index.js';
 import { badInput, forbidden, INVALID_RECOVERY, onlyPatientsThere, requireUser, unauthenticated } from './auth.errors.js';
 import {
@@ -21,6 +21,7 @@ import { LedgerIdentity } from './ledger-identity.js';
 import { LoginBackoff } from './login-backoff.js';
 import type { AuthPayload } from './models/auth-payload.model.js';
 import type { User } from './models/user.model.js';
+import { OrganizationRepository } from './organization.repository.js';
 import { OrganizationService } from './organization.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { normalizeEmail, requireAcceptablePassword, requireName } from './password-policy.js';
@@ -43,9 +44,10 @@ export class AccountService {
   private readonly logger = new Logger('Auth');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
     private readonly config: AppConfig,
-    private readonly organizations: OrganizationService,
+    private readonly organizationService: OrganizationService,
+    private readonly organizations: OrganizationRepository,
     private readonly ledgerIdentity: LedgerIdentity,
     private readonly backoff: LoginBackoff,
     private readonly hasher: PasswordHasher,
@@ -55,8 +57,8 @@ export class AccountService {
 
   /** Self-service sign-up: always a PATIENT of the built-in patient organization. */
   async register(ctx: RequestContext, input: { email: string; password: string; name: string }): Promise<AuthPayload> {
-    const organization = await this.organizations.ensureDefaultPatientOrganization();
-    const { user, recoveryCode, keys } = await this.createUserRecord({
+    const organization = await this.organizationService.ensureDefaultPatientOrganization(ctx);
+    const { user, recoveryCode, keys } = await this.createUserRecord(ctx, {
       email: input.email,
       password: input.password,
       name: input.name,
@@ -71,7 +73,7 @@ export class AccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     if (actor.kind !== 'user') throw forbidden('A service account has no user profile');
-    return this.users.toModel(await this.dataSource.getRepository(UserEntity).findOneByOrFail({ id: actor.id }));
+    return this.users.toModel(ctx, await this.users.getById(ctx, actor.id));
   }
 
   /** Staff (and patients registered by their organization): by an ADMIN of that organization, or a system admin. */
@@ -94,7 +96,7 @@ export class AccountService {
     if (!isOrgAdmin && !isSystemAdmin) throw forbidden('Only an ADMIN of the organization may create its users');
     if (!organizationId) throw badInput('organizationId is required', { field: 'organizationId' });
     if (!ROLES.includes(input.role)) throw badInput(`role must be one of ${ROLES.join(', ')}`, { field: 'role' });
-    const organization = await this.organizations.get(organizationId);
+    const organization = await this.organizations.findById(ctx, organizationId);
     if (!organization) {
       // Only a system admin can get here with a foreign id; an org admin was refused above.
       throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
@@ -102,7 +104,7 @@ export class AccountService {
     // Staff there would be staff of every self-registered patient (an auditor reading all their access
     // events, a doctor writing their records): whoever asks, this organization holds patients only.
     if (organization.isDefaultPatientOrganization && input.role !== 'PATIENT') throw onlyPatientsThere();
-    const { user } = await this.createUserRecord({
+    const { user } = await this.createUserRecord(ctx, {
       email: input.email,
       password: input.password,
       name: input.name,
@@ -110,13 +112,13 @@ export class AccountService {
       organizationId,
       attributes: parseAttributes(input.attributes ?? []),
     });
-    return this.users.toModel(user, organization);
+    return this.users.toModel(ctx, user, organization);
   }
 
   /** New password: the keys are re-sealed under it; other sessions end. */
   async changePassword(ctx: RequestContext, currentPassword: string, newPassword: string): Promise<boolean> {
     const actor = requireUser(ctx);
-    const user = await this.dataSource.getRepository(UserEntity).findOneByOrFail({ id: actor.id });
+    const user = await this.users.getById(ctx, actor.id);
     await this.backoff.check(user.email, ctx.ip, ctx.now.getTime());
     if (!(await this.hasher.verifyOrBurn(user.passwordHash, currentPassword))) {
       await this.backoff.recordFailure(user.email, ctx.ip, ctx.now.getTime());
@@ -124,14 +126,11 @@ export class AccountService {
     }
     requireAcceptablePassword(newPassword, user.email, 'newPassword');
     const keys = await unsealBundleWithPassword(user.keysSealedByPassword, user.id, currentPassword);
-    await this.dataSource.getRepository(UserEntity).update(
-      { id: user.id },
-      {
-        passwordHash: await this.hasher.hash(newPassword),
-        keysSealedByPassword: await sealBundleWithPassword(keys, user.id, newPassword, this.config.auth.argon2),
-      },
-    );
-    await this.sessions.revokeAllOf(user.id, 'password changed', actor.sessionId);
+    await this.users.replaceCredentials(ctx, user.id, {
+      passwordHash: await this.hasher.hash(newPassword),
+      keysSealedByPassword: await sealBundleWithPassword(keys, user.id, newPassword, this.config.auth.argon2),
+    });
+    await this.sessions.revokeAllOf(ctx, user.id, 'password changed', actor.sessionId);
     return true;
   }
 
@@ -143,22 +142,20 @@ export class AccountService {
    */
   async disableUser(ctx: RequestContext, userId: string): Promise<User> {
     const user = await this.userManagedBy(ctx, userId, 'disable');
-    const users = this.dataSource.getRepository(UserEntity);
     // Disabled first, then the sessions: a session a concurrent sign-in opens in between is refused by
     // the disabled user check of every session lookup (authenticate, SessionKeys.unseal, refresh).
-    await users.update({ id: user.id, disabledAt: IsNull() }, { disabledAt: ctx.now });
-    await this.sessions.revokeAllOf(user.id, 'user disabled');
+    await this.users.markDisabled(ctx, user.id, ctx.now);
+    await this.sessions.revokeAllOf(ctx, user.id, 'user disabled');
     this.logger.log(`user ${user.id} disabled by ${ctx.actor?.id}`);
-    return this.users.toModel(await users.findOneByOrFail({ id: user.id }));
+    return this.users.toModel(ctx, await this.users.getById(ctx, user.id));
   }
 
   /** Lets a disabled user sign in again (their old sessions stay ended). Same callers as disableUser. */
   async enableUser(ctx: RequestContext, userId: string): Promise<User> {
     const user = await this.userManagedBy(ctx, userId, 'enable');
-    const users = this.dataSource.getRepository(UserEntity);
-    await users.update({ id: user.id }, { disabledAt: null });
+    await this.users.markEnabled(ctx, user.id);
     this.logger.log(`user ${user.id} enabled by ${ctx.actor?.id}`);
-    return this.users.toModel(await users.findOneByOrFail({ id: user.id }));
+    return this.users.toModel(ctx, await this.users.getById(ctx, user.id));
   }
 
   /**
@@ -170,7 +167,7 @@ export class AccountService {
     const now = ctx.now.getTime();
     const account = typeof input.email === 'string' ? input.email : '';
     await this.backoff.check(account, ctx.ip, now);
-    const user = await this.users.findByEmail(account);
+    const user = await this.users.findByEmail(ctx, account);
     let keys: PrivateKeyBundle | undefined;
     try {
       keys = await unsealBundleWithRecoveryCode(user?.keysSealedByRecoveryCode ?? (await this.dummyRecoverySeal()), user?.id ?? DUMMY_ID, input.recoveryCode);
@@ -185,16 +182,13 @@ export class AccountService {
     await this.backoff.recordSuccess(account);
     const recoveryCode = generateRecoveryCode();
     const params = this.config.auth.argon2;
-    await this.dataSource.getRepository(UserEntity).update(
-      { id: user.id },
-      {
-        passwordHash: await this.hasher.hash(input.newPassword),
-        keysSealedByPassword: await sealBundleWithPassword(keys, user.id, input.newPassword, params),
-        keysSealedByRecoveryCode: await sealBundleWithRecoveryCode(keys, user.id, recoveryCode, params),
-      },
-    );
-    await this.sessions.revokeAllOf(user.id, 'account recovered');
-    const updated = await this.dataSource.getRepository(UserEntity).findOneByOrFail({ id: user.id });
+    await this.users.replaceCredentials(ctx, user.id, {
+      passwordHash: await this.hasher.hash(input.newPassword),
+      keysSealedByPassword: await sealBundleWithPassword(keys, user.id, input.newPassword, params),
+      keysSealedByRecoveryCode: await sealBundleWithRecoveryCode(keys, user.id, recoveryCode, params),
+    });
+    await this.sessions.revokeAllOf(ctx, user.id, 'account recovered');
+    const updated = await this.users.getById(ctx, user.id);
     return { ...(await this.sessions.open(ctx, updated, keys)), recoveryCode };
   }
 
@@ -207,7 +201,7 @@ export class AccountService {
     const actor = requireUser(ctx);
     if (typeof userId !== 'string' || !isUuid(userId)) throw badInput('id must be a user id', { field: 'id' });
     if (userId.toLowerCase() === actor.id.toLowerCase()) throw forbidden(`You cannot ${verb} your own account`);
-    const user = await this.users.findById(userId);
+    const user = await this.users.findById(ctx, userId);
     if (actor.systemAdmin) {
       if (!user) throw new DomainError('NOT_FOUND', `User ${userId} does not exist`);
       return user;
@@ -219,18 +213,21 @@ export class AccountService {
     return user;
   }
 
-  private async createUserRecord(input: {
-    email: string;
-    password: string;
-    name: string;
-    role: Role;
-    organizationId: string;
-    attributes: Record<string, string>;
-  }): Promise<{ user: UserEntity; recoveryCode: string; keys: PrivateKeyBundle }> {
+  private async createUserRecord(
+    ctx: RequestContext,
+    input: {
+      email: string;
+      password: string;
+      name: string;
+      role: Role;
+      organizationId: string;
+      attributes: Record<string, string>;
+    },
+  ): Promise<{ user: UserEntity; recoveryCode: string; keys: PrivateKeyBundle }> {
     const email = normalizeEmail(input.email);
     const name = requireName(input.name);
     requireAcceptablePassword(input.password, email);
-    if (await this.users.findByEmail(email)) throw emailTaken();
+    if (await this.users.findByEmail(ctx, email)) throw emailTaken();
     const id = randomUUID();
     const keys = generateUserKeys();
     const recoveryCode = generateRecoveryCode();
@@ -256,8 +253,8 @@ export class AccountService {
       ledgerTxId: null as string | null,
     });
     try {
-      const saved = await this.dataSource.transaction(async (manager) => {
-        const row = await manager.save(UserEntity, user);
+      const saved = await this.connection.withTransaction(ctx, async (tx) => {
+        const row = await this.users.insert(tx, user);
         // On the ledger before the row commits: if the ledger refuses, no half-registered user remains.
         row.ledgerTxId = await this.ledgerIdentity.registerUser({
           id,
@@ -267,7 +264,7 @@ export class AccountService {
           wrappingPublicKey: keys.wrappingPublicKey,
           signingPublicKey: keys.signingPublicKey,
         });
-        await manager.update(UserEntity, { id }, { ledgerTxId: row.ledgerTxId });
+        await this.users.markRegistered(tx, id, row.ledgerTxId);
         return row;
       });
       return { user: saved, recoveryCode, keys };

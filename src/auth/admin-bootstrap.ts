@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { systemContext } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { generateRecoveryCode, generateUserKeys, sealBundleWithPassword, sealBundleWithRecoveryCode } from './key-custody.js';
 import { OrganizationService } from './organization.service.js';
@@ -21,7 +21,6 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly organizations: OrganizationService,
     private readonly hasher: PasswordHasher,
@@ -29,7 +28,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.organizations.ensureDefaultPatientOrganization();
+    await this.organizations.ensureDefaultPatientOrganization(systemContext('admin-bootstrap'));
     if (!this.config.admin) return;
     const outcome = await this.ensureSystemAdmin(this.config.admin.email, this.config.admin.password);
     if (outcome === 'exists') this.logger.log(`system administrator ${this.config.admin.email} already exists`);
@@ -40,8 +39,9 @@ export class AdminBootstrap implements OnApplicationBootstrap {
    * several API nodes start at once: the unique email index lets exactly one insert win.
    */
   async ensureSystemAdmin(email: string, password: string, name = 'System administrator'): Promise<BootstrapOutcome> {
+    const ctx = systemContext('admin-bootstrap');
     const normalized = normalizeEmail(email);
-    if (await this.users.findByEmail(normalized)) return 'exists';
+    if (await this.users.findByEmail(ctx, normalized)) return 'exists';
     requireAcceptablePassword(password, normalized);
     const id = randomUUID();
     const keys = generateUserKeys();
@@ -62,8 +62,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       keysSealedByRecoveryCode: await sealBundleWithRecoveryCode(keys, id, generateRecoveryCode(), params),
       ledgerTxId: null,
     });
-    const result = await this.dataSource.getRepository(UserEntity).createQueryBuilder().insert().values(admin).orIgnore().execute();
-    const inserted = (result.identifiers ?? []).filter(Boolean).length > 0 && (await this.users.findByEmail(normalized))?.id === id;
+    const inserted = (await this.users.insertUnlessEmailTaken(ctx, admin)) && (await this.users.findByEmail(ctx, normalized))?.id === id;
     if (inserted) this.logger.log(`system administrator ${normalized} created`);
     return inserted ? 'created' : 'exists';
   }

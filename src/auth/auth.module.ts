@@ -7,14 +7,17 @@ import { AuthResolver } from './auth.resolver.js';
 import { AuthenticationMiddleware } from './authentication.middleware.js';
 import { LedgerIdentity } from './ledger-identity.js';
 import { LoginBackoff } from './login-backoff.js';
+import { OrganizationRepository } from './organization.repository.js';
 import { OrganizationService } from './organization.service.js';
 import { PartyDirectory } from './party-directory.js';
 import { PasswordHasher } from './password-hasher.js';
 import { RateLimitMiddleware } from './rate-limit.middleware.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ServiceAccountLedger } from './service-account-ledger.js';
+import { ServiceAccountRepository } from './service-account.repository.js';
 import { ServiceAccountService } from './service-account.service.js';
 import { SessionKeys } from './session-keys.js';
+import { SessionRepository } from './session.repository.js';
 import { SessionService } from './session.service.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 import { UserRepository } from './user.repository.js';
@@ -33,6 +36,9 @@ import { UserRepository } from './user.repository.js';
     AccessTokens,
     TokenAuthenticator,
     UserRepository,
+    OrganizationRepository,
+    SessionRepository,
+    ServiceAccountRepository,
     PartyDirectory,
     // One hasher for the module: it keeps the dummy hash that unknown accounts are checked against.
     { provide: PasswordHasher, useFactory: (config: AppConfig) => new PasswordHasher(config.auth.argon2), inject: [AppConfig] },

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import type { RequestContext } from '../common/request-context.js';
-import { SYSTEM_ACTOR } from '../common/request-context.js';
+import { type RequestContext, SYSTEM_ACTOR, systemContext, type WorkContext } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { generateX25519KeyPair, sealWithKey, unsealWithKey } from '../crypto/index.js';
 import { badInput, forbidden, unauthenticated } from './auth.errors.js';
 import { organizationKeyAad } from './key-custody.js';
 import { LedgerIdentity } from './ledger-identity.js';
 import type { Organization } from './models/organization.model.js';
 import { OrganizationEntity } from './organization.entity.js';
+import { type OrganizationPublicRow, OrganizationRepository } from './organization.repository.js';
 
 export const DEFAULT_PATIENT_ORGANIZATION_NAME = 'HealthLedger self-registered patients';
 
@@ -17,7 +17,8 @@ export const DEFAULT_PATIENT_ORGANIZATION_NAME = 'HealthLedger self-registered p
 @Injectable()
 export class OrganizationService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly organizations: OrganizationRepository,
     private readonly config: AppConfig,
     private readonly ledgerIdentity: LedgerIdentity,
   ) {}
@@ -28,29 +29,24 @@ export class OrganizationService {
     if (actor.kind !== 'user' || !actor.systemAdmin) throw forbidden('Only a system administrator may create organizations');
     const name = typeof input.name === 'string' ? input.name.trim() : '';
     if (name.length === 0 || name.length > 200) throw badInput('name must be 1-200 characters', { field: 'name' });
-    return toOrganizationModel(await this.insertAndRegister(this.newOrganization(name, false)));
-  }
-
-  async get(id: string): Promise<OrganizationEntity | null> {
-    return this.dataSource.getRepository(OrganizationEntity).findOneBy({ id });
+    return toOrganizationModel(await this.insertAndRegister(ctx, this.newOrganization(name, false)));
   }
 
   /**
    * The organization self-registered patients belong to (the ledger registers every user with one).
    * Created at first start; several API nodes starting at once agree on one (partial unique index).
    */
-  async ensureDefaultPatientOrganization(): Promise<OrganizationEntity> {
-    const repository = this.dataSource.getRepository(OrganizationEntity);
-    let organization = await repository.findOneBy({ isDefaultPatientOrganization: true });
+  async ensureDefaultPatientOrganization(ctx: WorkContext): Promise<OrganizationEntity> {
+    let organization = await this.organizations.defaultPatientOrganization(ctx);
     if (!organization) {
-      await repository.createQueryBuilder().insert().values(this.newOrganization(DEFAULT_PATIENT_ORGANIZATION_NAME, true)).orIgnore().execute();
-      organization = await repository.findOneByOrFail({ isDefaultPatientOrganization: true });
+      await this.organizations.insertUnlessExists(ctx, this.newOrganization(DEFAULT_PATIENT_ORGANIZATION_NAME, true));
+      organization = await this.organizations.getDefaultPatientOrganization(ctx);
     }
     // Also when the row says it was registered: the ledger may be a different one than the database
     // last wrote to (a new embedded chain, a switch to Fabric), and every patient joins this organization.
     if (!organization.ledgerTxId || !(await this.ledgerIdentity.isOrganizationRegistered(organization.id))) {
       organization.ledgerTxId = await this.ledgerIdentity.registerOrganization(organization);
-      await repository.update({ id: organization.id }, { ledgerTxId: organization.ledgerTxId });
+      await this.organizations.markRegistered(ctx, organization.id, organization.ledgerTxId);
     }
     return organization;
   }
@@ -61,7 +57,8 @@ export class OrganizationService {
    */
   async unsealOrganizationKey(system: typeof SYSTEM_ACTOR, organizationId: string, purpose: 'wrapping' | 'emergency'): Promise<Buffer> {
     if (system !== SYSTEM_ACTOR) throw forbidden();
-    const organization = await this.dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: organizationId });
+    // Its callers (records' key unwrapping, key rotation) name no context of their own: a system one, on the pool as before.
+    const organization = await this.organizations.getById(systemContext('unseal-organization-key'), organizationId);
     const sealed = purpose === 'wrapping' ? organization.wrappingPrivateKeySealed : organization.emergencyPrivateKeySealed;
     return unsealWithKey(sealed, this.config.secrets.masterKey, organizationKeyAad(organizationId, purpose));
   }
@@ -88,17 +85,17 @@ export class OrganizationService {
   }
 
   /** Row and ledger registration together: if the ledger refuses, no row remains. */
-  private async insertAndRegister(organization: OrganizationEntity): Promise<OrganizationEntity> {
-    return this.dataSource.transaction(async (manager) => {
-      const saved = await manager.save(OrganizationEntity, organization);
+  private async insertAndRegister(ctx: RequestContext, organization: OrganizationEntity): Promise<OrganizationEntity> {
+    return this.connection.withTransaction(ctx, async (tx) => {
+      const saved = await this.organizations.insert(tx, organization);
       saved.ledgerTxId = await this.ledgerIdentity.registerOrganization(saved);
-      await manager.update(OrganizationEntity, { id: saved.id }, { ledgerTxId: saved.ledgerTxId });
+      await this.organizations.markRegistered(tx, saved.id, saved.ledgerTxId);
       return saved;
     });
   }
 }
 
-export function toOrganizationModel(entity: OrganizationEntity): Organization {
+export function toOrganizationModel(entity: OrganizationPublicRow): Organization {
   return {
     id: entity.id,
     name: entity.name,

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { Role } from 'healthledger-chaincode/shared';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { isUuid } from '../common/input-rules.js';
+import { systemContext } from '../common/request-context.js';
 import type { Organization } from './models/organization.model.js';
-import { OrganizationEntity } from './organization.entity.js';
+import { OrganizationRepository } from './organization.repository.js';
 import { toOrganizationModel } from './organization.service.js';
-import { ServiceAccountEntity } from './service-account.entity.js';
-import { UserEntity } from './user.entity.js';
+import { type ServiceAccountPublicRow, ServiceAccountRepository } from './service-account.repository.js';
+import { type UserPublicRow, UserRepository } from './user.repository.js';
 
 /** A user or a service account, as other modules may know it. */
 export interface Party {
@@ -29,19 +30,24 @@ export interface Party {
  *
  * Ids that are no UUID (the SYSTEM actor of background work) are never looked up: nothing has them.
  * Unknown ids are absent from the answers. With `manager`, the lookup runs in the caller's transaction.
+ *
+ * Its callers pass no context (its signatures stay as they are in this step of issue 12), so the
+ * lookups without a `manager` run in a system context, on the pool as before: the directory only names
+ * and addresses parties, it decides no access.
  */
 @Injectable()
 export class PartyDirectory {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly userRepository: UserRepository,
+    private readonly serviceAccountRepository: ServiceAccountRepository,
+    private readonly organizationRepository: OrganizationRepository,
+  ) {}
 
   /** Users (only: no service account) by id. */
   async users(ids: readonly string[], manager?: EntityManager): Promise<Map<string, Party>> {
     const unique = lookupIds(ids);
     if (unique.length === 0) return new Map();
-    const rows = await (manager ?? this.dataSource.manager).getRepository(UserEntity).find({
-      select: { id: true, name: true, role: true, organizationId: true, wrappingPublicKey: true },
-      where: { id: In(unique) },
-    });
+    const rows = await this.userRepository.publicByIds(manager ?? system(), unique);
     return new Map(rows.map((row) => [row.id, userParty(row)]));
   }
 
@@ -56,10 +62,7 @@ export class PartyDirectory {
     const parties = await this.users(ids);
     const missing = lookupIds(ids).filter((id) => !parties.has(id));
     if (missing.length > 0) {
-      const accounts = await this.dataSource.getRepository(ServiceAccountEntity).find({
-        select: { id: true, name: true, role: true, organizationId: true },
-        where: { id: In(missing) },
-      });
+      const accounts = await this.serviceAccountRepository.publicByIds(system(), missing);
       for (const account of accounts) parties.set(account.id, serviceParty(account));
     }
     return parties;
@@ -75,17 +78,18 @@ export class PartyDirectory {
   async organizations(ids: readonly string[], manager?: EntityManager): Promise<Map<string, Organization>> {
     const unique = lookupIds(ids);
     if (unique.length === 0) return new Map();
-    const rows = await (manager ?? this.dataSource.manager).getRepository(OrganizationEntity).find({
-      // Not the sealed private keys: nothing here needs them.
-      select: { id: true, name: true, wrappingPublicKey: true, emergencyPublicKey: true, createdAt: true },
-      where: { id: In(unique) },
-    });
+    const rows = await this.organizationRepository.publicByIds(manager ?? system(), unique);
     return new Map(rows.map((row) => [row.id, toOrganizationModel(row)]));
   }
 
   async organizationExists(id: string): Promise<boolean> {
-    return isUuid(id) && (await this.dataSource.getRepository(OrganizationEntity).existsBy({ id }));
+    return isUuid(id) && (await this.organizationRepository.exists(system(), id));
   }
+}
+
+/** The context of a lookup without the caller's transaction (a fresh one, so its `now` is the lookup's). */
+function system() {
+  return systemContext('party-directory');
 }
 
 /** The distinct ids worth a query (a non-UUID would make PostgreSQL refuse the whole query). */
@@ -93,10 +97,10 @@ function lookupIds(ids: readonly string[]): string[] {
   return [...new Set(ids)].filter(isUuid);
 }
 
-function userParty(row: UserEntity): Party {
+function userParty(row: UserPublicRow): Party {
   return { id: row.id, kind: 'user', name: row.name, role: row.role, organizationId: row.organizationId, wrappingPublicKey: row.wrappingPublicKey };
 }
 
-function serviceParty(row: ServiceAccountEntity): Party {
+function serviceParty(row: ServiceAccountPublicRow): Party {
   return { id: row.id, kind: 'service', name: row.name, role: row.role, organizationId: row.organizationId, wrappingPublicKey: null };
 }

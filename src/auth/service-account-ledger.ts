@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { systemContext, type WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { LedgerIdentity } from './ledger-identity.js';
-import { ServiceAccountEntity } from './service-account.entity.js';
+import type { ServiceAccountEntity } from './service-account.entity.js';
+import { ServiceAccountRepository } from './service-account.repository.js';
 
 /**
  * Keeps the ledger's view of service accounts in line with the database. A service account is an
@@ -19,14 +21,15 @@ import { ServiceAccountEntity } from './service-account.entity.js';
 @Injectable()
 export class ServiceAccountLedger {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly accounts: ServiceAccountRepository,
     private readonly ledgerIdentity: LedgerIdentity,
   ) {}
 
-  /** Registers a new account in the caller's transaction: if the ledger refuses, the account is not created. */
-  async registerNew(manager: EntityManager, account: ServiceAccountEntity): Promise<string> {
+  /** Registers a new account in the context's transaction: if the ledger refuses, the account is not created. */
+  async registerNew(ctx: WorkContext, account: ServiceAccountEntity): Promise<string> {
     const txId = await this.ledgerIdentity.registerServiceAccount(account);
-    await manager.getRepository(ServiceAccountEntity).update({ id: account.id }, { ledgerTxId: txId });
+    await this.accounts.markRegistered(ctx, account.id, txId);
     return txId;
   }
 
@@ -34,28 +37,22 @@ export class ServiceAccountLedger {
    * Catches the ledger up with the service accounts among `authorIds` (users are not in the table
    * and cost nothing beyond the one lookup): an active account not yet registered is registered; a
    * revoked one still active on the ledger is revoked there. Throws the ledger's error, so the
-   * anchoring that called it is retried later as for any ledger failure.
+   * anchoring that called it is retried later as for any ledger failure. Anchoring is the server's own
+   * work, so it runs in a system context.
    */
   async syncAuthors(authorIds: readonly string[]): Promise<void> {
     const ids = [...new Set(authorIds)];
     if (ids.length === 0) return;
-    const behind = await this.dataSource
-      .getRepository(ServiceAccountEntity)
-      .createQueryBuilder('account')
-      .select('account.id')
-      .where('account.id IN (:...ids)', { ids })
-      .andWhere(
-        `((account.revoked_at IS NULL AND account.ledger_tx_id IS NULL)
-          OR (account.revoked_at IS NOT NULL AND account.ledger_tx_id IS NOT NULL AND account.ledger_revocation_tx_id IS NULL))`,
-      )
-      .getMany();
-    for (const { id } of behind) await this.sync(id);
+    const ctx = systemContext('service-account-ledger-sync');
+    for (const id of await this.accounts.behindLedger(ctx, ids)) await this.sync(ctx, id);
   }
 
-  /** Whether `id` is a service account that has been revoked (a user id, or an active account: false). */
-  async isRevoked(id: string): Promise<boolean> {
-    const account = await this.dataSource.getRepository(ServiceAccountEntity).findOne({ where: { id }, select: { id: true, revokedAt: true } });
-    return account?.revokedAt != null;
+  /**
+   * Whether `id` is a service account that has been revoked (a user id, or an active account: false).
+   * Its caller (records' content tickets) passes no context: a system one, on the pool as before.
+   */
+  isRevoked(id: string): Promise<boolean> {
+    return this.accounts.isRevoked(systemContext('service-account-revoked'), id);
   }
 
   /**
@@ -64,15 +61,9 @@ export class ServiceAccountLedger {
    * Stops at the first ledger failure (the next pass retries); returns how many reached the ledger.
    */
   async syncPendingRevocations(limit: number): Promise<number> {
-    const pending = await this.dataSource
-      .getRepository(ServiceAccountEntity)
-      .createQueryBuilder('account')
-      .select('account.id')
-      .where('account.revoked_at IS NOT NULL AND account.ledger_tx_id IS NOT NULL AND account.ledger_revocation_tx_id IS NULL')
-      .orderBy('account.revoked_at', 'ASC')
-      .limit(limit)
-      .getMany();
-    for (const { id } of pending) await this.sync(id);
+    const ctx = systemContext('service-account-ledger-sync');
+    const pending = await this.accounts.pendingLedgerRevocations(ctx, limit);
+    for (const id of pending) await this.sync(ctx, id);
     return pending.length;
   }
 
@@ -80,16 +71,15 @@ export class ServiceAccountLedger {
    * Brings one account's ledger state in line with its row. A revoked account that never reached
    * the ledger stays off it: an unregistered author's anchors are refused all the same.
    */
-  async sync(id: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const accounts = manager.getRepository(ServiceAccountEntity);
-      const account = await accounts.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  async sync(ctx: WorkContext, id: string): Promise<void> {
+    await this.connection.withTransaction(ctx, async (tx) => {
+      const account = await this.accounts.findForUpdate(tx, id);
       if (!account) return;
       if (!account.revokedAt) {
-        if (!account.ledgerTxId) await this.registerNew(manager, account);
+        if (!account.ledgerTxId) await this.registerNew(tx, account);
       } else if (account.ledgerTxId && !account.ledgerRevocationTxId) {
         const txId = await this.ledgerIdentity.revokeServiceAccount(account.id);
-        await accounts.update({ id }, { ledgerRevocationTxId: txId });
+        await this.accounts.markRevokedOnLedger(tx, id, txId);
       }
     });
   }

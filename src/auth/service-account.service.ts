@@ -1,17 +1,18 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { RECORD_CATEGORIES, SERVICE_ACCOUNT_ROLES, isOneOf, type Role } from 'healthledger-chaincode/shared';
-import { DataSource } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { LedgerError } from '../ledger/ledger.errors.js';
 import { badInput, forbidden, onlyPatientsThere, unauthenticated } from './auth.errors.js';
 import { AccessTokens } from './access-tokens.js';
 import { LoginBackoff } from './login-backoff.js';
 import type { ServiceAccount, ServiceAccountCredentials, ServiceToken } from './models/service-account.model.js';
-import { OrganizationEntity } from './organization.entity.js';
+import { OrganizationRepository } from './organization.repository.js';
 import { ServiceAccountEntity } from './service-account.entity.js';
 import { ServiceAccountLedger } from './service-account-ledger.js';
+import { ServiceAccountRepository } from './service-account.repository.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
 /**
@@ -32,7 +33,9 @@ export class ServiceAccountService {
   private readonly logger = new Logger('ServiceAccountService');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly accounts: ServiceAccountRepository,
+    private readonly organizations: OrganizationRepository,
     private readonly tokens: AccessTokens,
     private readonly authenticator: TokenAuthenticator,
     private readonly backoff: LoginBackoff,
@@ -62,13 +65,14 @@ export class ServiceAccountService {
     if (unknown.length > 0) {
       throw badInput(`unknown scopes: ${unknown.join(', ')} (expected records:create|read|amend[:CATEGORY] or audit:read)`, { field: 'scopes' });
     }
-    const organization = await this.dataSource.getRepository(OrganizationEntity).findOneBy({ id: organizationId });
+    const organization = await this.organizations.findById(ctx, organizationId);
     if (!organization) throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
     if (organization.isDefaultPatientOrganization) throw onlyPatientsThere();
     const clientId = `hlsa_${randomBytes(12).toString('base64url')}`;
     const clientSecret = `hlss_${randomBytes(32).toString('base64url')}`;
-    const account = await this.dataSource.transaction(async (manager) => {
-      const row: ServiceAccountEntity = await manager.save(
+    const account = await this.connection.withTransaction(ctx, async (tx) => {
+      const row = await this.accounts.insert(
+        tx,
         Object.assign(new ServiceAccountEntity(), {
           id: randomUUID(),
           clientId,
@@ -84,7 +88,7 @@ export class ServiceAccountService {
         }),
       );
       // On the ledger before the row commits, as for users: if the ledger refuses, no account remains.
-      row.ledgerTxId = await this.ledgerAccounts.registerNew(manager, row);
+      row.ledgerTxId = await this.ledgerAccounts.registerNew(tx, row);
       return row;
     });
     return { serviceAccount: toModel(account), clientId, clientSecret };
@@ -96,21 +100,21 @@ export class ServiceAccountService {
     const target = organizationId ?? actor.organizationId;
     const allowed = actor.kind === 'user' && actor.role === 'ADMIN' && target !== null && actor.organizationId === target;
     if (!allowed || !target) throw forbidden('Only an ADMIN of the organization may list its service accounts');
-    const accounts = await this.dataSource.getRepository(ServiceAccountEntity).find({ where: { organizationId: target }, order: { createdAt: 'ASC' } });
+    const accounts = await this.accounts.ofOrganization(ctx, target);
     return accounts.map(toModel);
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<ServiceAccount> {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
-    const account = await this.dataSource.getRepository(ServiceAccountEntity).findOneBy({ id });
+    const account = await this.accounts.findById(ctx, id);
     const allowed =
       actor.kind === 'user' && account && actor.role === 'ADMIN' && actor.organizationId === account.organizationId;
     // Same answer whether the account exists or belongs to another organization.
     if (!account || !allowed) throw forbidden('Only an ADMIN of the organization may revoke its service accounts');
     if (!account.revokedAt) {
       account.revokedAt = ctx.now;
-      await this.dataSource.getRepository(ServiceAccountEntity).update({ id }, { revokedAt: ctx.now });
+      await this.accounts.markRevoked(ctx, id, ctx.now);
       // The row is the truth (as for a user's sessions): a cache out of reach does not fail the revocation.
       await this.authenticator.forgetServiceAccount(id);
     }
@@ -118,7 +122,7 @@ export class ServiceAccountService {
     // the API, so a ledger outage must not fail the revocation: what is left is caught up before any
     // version this account authored is anchored (ServiceAccountLedger.syncAuthors), or by revoking again.
     try {
-      await this.ledgerAccounts.sync(id);
+      await this.ledgerAccounts.sync(ctx, id);
     } catch (error) {
       if (!(error instanceof LedgerError)) throw error;
       this.logger.warn(`service account ${id} revoked; ledger revocation deferred: ${error.message}`);
@@ -131,7 +135,7 @@ export class ServiceAccountService {
     const now = ctx.now.getTime();
     const id = typeof clientId === 'string' ? clientId : '';
     await this.backoff.check(`service:${id}`, ctx.ip, now);
-    const account = id ? await this.dataSource.getRepository(ServiceAccountEntity).findOneBy({ clientId: id }) : null;
+    const account = id ? await this.accounts.findByClientId(ctx, id) : null;
     const expected = Buffer.from(account?.secretHash ?? DUMMY_HASH, 'hex');
     const matches = timingSafeEqual(expected, Buffer.from(hashSecret(typeof clientSecret === 'string' ? clientSecret : ''), 'hex'));
     if (!account || !matches || account.revokedAt) {

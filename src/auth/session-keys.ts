@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { RequestContext } from '../common/request-context.js';
 import { forbidden, unauthenticated } from './auth.errors.js';
 import { type PrivateKeyBundle, unsealBundleForSession } from './key-custody.js';
-import { SessionEntity } from './session.entity.js';
-import { UserEntity } from './user.entity.js';
+import { SessionRepository } from './session.repository.js';
 
 /** The signed-in user's private keys, opened for one request with the session key only its token carries. */
 @Injectable()
 export class SessionKeys {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly sessions: SessionRepository) {}
 
   /**
    * The actor's private keys. For the records and consent services (unwrap a data key, sign a
@@ -20,14 +18,8 @@ export class SessionKeys {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     if (actor.kind !== 'user') throw forbidden('This needs a signed-in user: a service account holds no private keys');
-    // The session's keys, and only while its user is enabled: disabling revokes the sessions too, this
-    // also covers a session opened by a sign-in that raced with the disabling.
-    const session = await this.dataSource
-      .getRepository(SessionEntity)
-      .createQueryBuilder('session')
-      .innerJoin(UserEntity, 'user', 'user.id = session.userId AND user.disabledAt IS NULL')
-      .where('session.id = :id', { id: actor.sessionId })
-      .getOne();
+    // Only while its user is enabled (findOfEnabledUser says why); in the caller's transaction, if it carries one.
+    const session = await this.sessions.findOfEnabledUser(ctx, actor.sessionId);
     if (!session?.keysSealedBySession || session.revokedAt || session.userId !== actor.id) {
       throw unauthenticated('This session has ended; sign in again');
     }

@@ -1,15 +1,16 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
-import type { RequestContext } from '../common/request-context.js';
+import type { RequestContext, WorkContext } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { AccessTokens } from './access-tokens.js';
 import { INVALID_CREDENTIALS, requireUser, unauthenticated } from './auth.errors.js';
 import { type PrivateKeyBundle, sealBundleForSession, unsealBundleForSession, unsealBundleWithPassword } from './key-custody.js';
 import { LoginBackoff } from './login-backoff.js';
 import type { AuthPayload } from './models/auth-payload.model.js';
 import { PasswordHasher } from './password-hasher.js';
-import { RefreshTokenEntity, SessionEntity } from './session.entity.js';
+import { SessionEntity } from './session.entity.js';
+import { SessionRepository } from './session.repository.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 import type { UserEntity } from './user.entity.js';
 import { UserRepository } from './user.repository.js';
@@ -25,7 +26,8 @@ export class SessionService {
   private readonly logger = new Logger('Auth');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly sessions: SessionRepository,
     private readonly config: AppConfig,
     private readonly tokens: AccessTokens,
     private readonly authenticator: TokenAuthenticator,
@@ -38,7 +40,7 @@ export class SessionService {
     const now = ctx.now.getTime();
     const account = typeof emailInput === 'string' ? emailInput : '';
     await this.backoff.check(account, ctx.ip, now);
-    const user = await this.users.findByEmail(account);
+    const user = await this.users.findByEmail(ctx, account);
     const valid = await this.hasher.verifyOrBurn(user?.passwordHash, password);
     // A disabled account gets the answer (and the back-off) of a wrong password: the right password
     // reveals nothing more to whoever tries it.
@@ -56,21 +58,17 @@ export class SessionService {
     const parsed = parseRefreshToken(refreshToken);
     const invalid = () => unauthenticated('Invalid or expired refresh token');
     if (!parsed) throw invalid();
-    const row = await this.dataSource.getRepository(RefreshTokenEntity).findOneBy({ id: parsed.id });
+    const row = await this.sessions.findRefreshToken(ctx, parsed.id);
     if (!row || !timingSafeEqual(Buffer.from(row.secretHash, 'hex'), sha256(parsed.secret))) throw invalid();
-    const session = await this.dataSource.getRepository(SessionEntity).findOneBy({ id: row.sessionId });
+    const session = await this.sessions.findById(ctx, row.sessionId);
     if (!session || session.revokedAt || !session.keysSealedBySession || session.expiresAt.getTime() <= ctx.now.getTime()) {
       throw invalid();
     }
-    const user = await this.users.findById(session.userId);
+    const user = await this.users.findById(ctx, session.userId);
     if (!user || user.disabledAt) throw invalid();
     // Claim the token atomically: of two concurrent exchanges only one wins; the other is a reuse.
-    const claimed: unknown[] = await this.dataSource.query(
-      `UPDATE auth_refresh_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL RETURNING id`,
-      [row.id],
-    );
-    if (firstRows(claimed).length === 0) {
-      await this.revoke(session.id, 'refresh token reuse');
+    if (!(await this.sessions.claimRefreshToken(ctx, row.id))) {
+      await this.revoke(ctx, session.id, 'refresh token reuse');
       this.logger.warn(`refresh token reuse: session ${session.id} of user ${session.userId} revoked`);
       throw unauthenticated('Refresh token was already used; the session has been revoked. Sign in again');
     }
@@ -80,9 +78,9 @@ export class SessionService {
     } catch {
       throw invalid();
     }
-    const newRefresh = await this.issueRefreshToken(this.dataSource.manager, session.id, parsed.sessionKey);
+    const newRefresh = await this.issueRefreshToken(ctx, session.id, parsed.sessionKey);
     const access = this.tokens.issueForSession(user.id, session, parsed.sessionKey, ctx.now);
-    return { ...access, refreshToken: newRefresh, user: await this.users.toModel(user), recoveryCode: null };
+    return { ...access, refreshToken: newRefresh, user: await this.users.toModel(ctx, user), recoveryCode: null };
   }
 
   /**
@@ -92,7 +90,7 @@ export class SessionService {
    */
   async logout(ctx: RequestContext): Promise<boolean> {
     const actor = requireUser(ctx);
-    await this.revoke(actor.sessionId, 'logout');
+    await this.revoke(ctx, actor.sessionId, 'logout');
     await this.tokens.deny(actor.tokenId);
     return true;
   }
@@ -108,32 +106,33 @@ export class SessionService {
       revokedReason: null,
     });
     session.keysSealedBySession = sealBundleForSession(keys, user.id, session.id, sessionKey);
-    const refreshToken = await this.dataSource.transaction(async (manager) => {
-      await manager.save(SessionEntity, session);
-      return this.issueRefreshToken(manager, session.id, sessionKey);
+    const refreshToken = await this.connection.withTransaction(ctx, async (tx) => {
+      await this.sessions.insert(tx, session);
+      return this.issueRefreshToken(tx, session.id, sessionKey);
     });
-    return { ...this.tokens.issueForSession(user.id, session, sessionKey, ctx.now), refreshToken, user: await this.users.toModel(user) };
+    return { ...this.tokens.issueForSession(user.id, session, sessionKey, ctx.now), refreshToken, user: await this.users.toModel(ctx, user) };
   }
 
-  /** Ends one session: revoked, its sealed keys erased, its cached principal dropped. */
-  async revoke(sessionId: string, reason: string): Promise<void> {
-    await this.dataSource
-      .getRepository(SessionEntity)
-      .update({ id: sessionId }, { revokedAt: () => 'COALESCE(revoked_at, now())', revokedReason: reason, keysSealedBySession: null });
+  /**
+   * Ends one session: revoked, its sealed keys erased, its cached principal dropped. Not in a transaction
+   * the caller commits later: the principal dropped here could be cached again from the uncommitted row.
+   */
+  async revoke(ctx: WorkContext, sessionId: string, reason: string): Promise<void> {
+    await this.sessions.revoke(ctx, sessionId, reason);
     // The row is the truth: a cache that cannot be reached now is cleaned before this node uses it again.
     await this.authenticator.forgetSession(sessionId);
   }
 
   /** Ends every live session of a user, except `except` (the caller's own, when it stays open). */
-  async revokeAllOf(userId: string, reason: string, except?: string): Promise<void> {
-    const sessions = await this.dataSource.getRepository(SessionEntity).findBy({ userId, revokedAt: IsNull() });
-    for (const session of sessions) if (session.id !== except) await this.revoke(session.id, reason);
+  async revokeAllOf(ctx: WorkContext, userId: string, reason: string, except?: string): Promise<void> {
+    const sessions = await this.sessions.liveSessionsOf(ctx, userId);
+    for (const session of sessions) if (session.id !== except) await this.revoke(ctx, session.id, reason);
   }
 
-  private async issueRefreshToken(manager: EntityManager, sessionId: string, sessionKey: Buffer): Promise<string> {
+  private async issueRefreshToken(ctx: WorkContext, sessionId: string, sessionKey: Buffer): Promise<string> {
     const id = randomUUID();
     const secret = randomBytes(32);
-    await manager.insert(RefreshTokenEntity, { id, sessionId, secretHash: sha256(secret).toString('hex'), usedAt: null });
+    await this.sessions.insertRefreshToken(ctx, { id, sessionId, secretHash: sha256(secret).toString('hex') });
     const idBytes = Buffer.from(id.replace(/-/g, ''), 'hex');
     return REFRESH_TOKEN_PREFIX + Buffer.concat([idBytes, secret, sessionKey]).toString('base64url');
   }
@@ -151,9 +150,4 @@ function parseRefreshToken(token: string): { id: string; secret: Buffer; session
   const hex = bytes.subarray(0, 16).toString('hex');
   const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   return { id, secret: bytes.subarray(16, 48), sessionKey: Buffer.from(bytes.subarray(48)) };
-}
-
-/** pg returns `[rows, count]` for UPDATE … RETURNING through TypeORM's query(); plain rows elsewhere. */
-function firstRows(result: unknown[]): unknown[] {
-  return Array.isArray(result[0]) ? (result[0] as unknown[]) : result;
 }

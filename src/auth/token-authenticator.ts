@@ -1,15 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { Role } from 'healthledger-chaincode/shared';
-import { DataSource } from 'typeorm';
 import { CacheService } from '../cache/cache.service.js';
-import type { Actor, UserActor } from '../common/request-context.js';
+import { type Actor, systemContext, type UserActor } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { AccessTokens } from './access-tokens.js';
 import { unauthenticated } from './auth.errors.js';
 import { InvalidTokenError } from './jwt.js';
-import { ServiceAccountEntity } from './service-account.entity.js';
-import { SessionEntity } from './session.entity.js';
-import { UserEntity } from './user.entity.js';
+import { ServiceAccountRepository } from './service-account.repository.js';
+import { SessionRepository } from './session.repository.js';
+import { UserRepository } from './user.repository.js';
 
 /** What is cached per session (never a key: the session key lives only in the token). */
 interface SessionPrincipal {
@@ -50,7 +49,9 @@ export class TokenAuthenticator {
   private readonly cachePrincipals: boolean;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly sessions: SessionRepository,
+    private readonly users: UserRepository,
+    private readonly serviceAccounts: ServiceAccountRepository,
     private readonly cache: CacheService,
     private readonly tokens: AccessTokens,
     config: AppConfig,
@@ -70,7 +71,7 @@ export class TokenAuthenticator {
     const { claims, sessionKey } = verified;
     if (await this.tokens.isDenied(claims.jti)) throw unauthenticated('This access token has been revoked');
     if (claims.typ === 'service') {
-      const principal = await this.principal(serviceCacheKey(claims.sub), () => this.loadServicePrincipal(claims.sub));
+      const principal = await this.principal(serviceCacheKey(claims.sub), () => this.loadServicePrincipal(claims.sub, now));
       if (!principal) throw unauthenticated('This service account has been revoked');
       const granted = (claims.scope ?? '').split(' ').filter((scope) => principal.scopes.includes(scope));
       return {
@@ -85,7 +86,7 @@ export class TokenAuthenticator {
     }
     if (!claims.sid || !sessionKey) throw unauthenticated('Invalid or expired access token');
     const sessionId = claims.sid;
-    const principal = await this.principal(sessionCacheKey(sessionId), () => this.loadSessionPrincipal(sessionId));
+    const principal = await this.principal(sessionCacheKey(sessionId), () => this.loadSessionPrincipal(sessionId, now));
     if (!principal || principal.userId !== claims.sub || principal.sessionExpiresAt <= now.getTime()) {
       throw unauthenticated('This session has ended; sign in again');
     }
@@ -119,10 +120,15 @@ export class TokenAuthenticator {
     return this.cachePrincipals ? this.cache.getOrLoad(key, load, PRINCIPAL_CACHE_MS) : load();
   }
 
-  private async loadSessionPrincipal(sessionId: string): Promise<SessionPrincipal | null> {
-    const session = await this.dataSource.getRepository(SessionEntity).findOneBy({ id: sessionId });
+  /**
+   * The request has no actor yet (this finds it), so the lookups run in a system context, on the pool:
+   * the same two queries, and no more, on every request that misses the cache.
+   */
+  private async loadSessionPrincipal(sessionId: string, now: Date): Promise<SessionPrincipal | null> {
+    const ctx = systemContext('authenticate', now);
+    const session = await this.sessions.findById(ctx, sessionId);
     if (!session || session.revokedAt || !session.keysSealedBySession) return null;
-    const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id: session.userId });
+    const user = await this.users.findById(ctx, session.userId);
     if (!user || user.disabledAt) return null;
     return {
       userId: user.id,
@@ -134,8 +140,8 @@ export class TokenAuthenticator {
     };
   }
 
-  private async loadServicePrincipal(id: string): Promise<ServicePrincipal | null> {
-    const account = await this.dataSource.getRepository(ServiceAccountEntity).findOneBy({ id });
+  private async loadServicePrincipal(id: string, now: Date): Promise<ServicePrincipal | null> {
+    const account = await this.serviceAccounts.findById(systemContext('authenticate', now), id);
     if (!account || account.revokedAt) return null;
     return { id: account.id, role: account.role, organizationId: account.organizationId, scopes: account.scopes };
   }

@@ -1,30 +1,91 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { EntityManager, In, IsNull } from 'typeorm';
+import type { WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import type { User } from './models/user.model.js';
-import { OrganizationEntity } from './organization.entity.js';
+import type { OrganizationEntity } from './organization.entity.js';
+import { OrganizationRepository } from './organization.repository.js';
 import { toOrganizationModel } from './organization.service.js';
 import { emailKey } from './password-policy.js';
 import { UserEntity } from './user.entity.js';
 
-/** The auth module's users table as its services read it: by email (sign-in), by id, and as the API's User. */
+/** A user as the directory shows them to other modules. */
+export type UserPublicRow = Pick<UserEntity, 'id' | 'name' | 'role' | 'organizationId' | 'wrappingPublicKey'>;
+
+/** A user's password and what it seals (and, after a recovery, what the new recovery code seals). */
+export type UserCredentials = Pick<UserEntity, 'passwordHash' | 'keysSealedByPassword'> & Partial<Pick<UserEntity, 'keysSealedByRecoveryCode'>>;
+
+/**
+ * The auth module's users table as its services read and change it: by email (sign-in), by id, and
+ * as the API's User. Each statement runs in the context's transaction, or on the pool outside one.
+ */
 @Injectable()
 export class UserRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly connection: TransactionalConnection,
+    private readonly organizations: OrganizationRepository,
+  ) {}
 
   /** The user with this email, compared case-insensitively; null for anything that is not a non-empty string. */
-  async findByEmail(email: string): Promise<UserEntity | null> {
+  async findByEmail(ctx: WorkContext, email: string): Promise<UserEntity | null> {
     if (typeof email !== 'string' || email.trim() === '') return null;
-    return this.dataSource.getRepository(UserEntity).createQueryBuilder('u').where('lower(u.email) = :email', { email: emailKey(email) }).getOne();
+    return this.connection.getRepository(ctx, UserEntity).createQueryBuilder('u').where('lower(u.email) = :email', { email: emailKey(email) }).getOne();
   }
 
-  findById(id: string): Promise<UserEntity | null> {
-    return this.dataSource.getRepository(UserEntity).findOneBy({ id });
+  findById(ctx: WorkContext, id: string): Promise<UserEntity | null> {
+    return this.connection.getRepository(ctx, UserEntity).findOneBy({ id });
+  }
+
+  /** The user with this id; throws TypeORM's EntityNotFoundError when there is none. */
+  getById(ctx: WorkContext, id: string): Promise<UserEntity> {
+    return this.connection.getRepository(ctx, UserEntity).findOneByOrFail({ id });
+  }
+
+  insert(ctx: WorkContext, user: UserEntity): Promise<UserEntity> {
+    return this.connection.manager(ctx).save(UserEntity, user);
+  }
+
+  /** Inserts unless the unique email index holds the address already; true when this insert won. */
+  async insertUnlessEmailTaken(ctx: WorkContext, user: UserEntity): Promise<boolean> {
+    const result = await this.connection.getRepository(ctx, UserEntity).createQueryBuilder().insert().values(user).orIgnore().execute();
+    return (result.identifiers ?? []).filter(Boolean).length > 0;
+  }
+
+  /** Records the identity-contract transaction that registered the user on the ledger. */
+  async markRegistered(ctx: WorkContext, id: string, ledgerTxId: string): Promise<void> {
+    await this.connection.getRepository(ctx, UserEntity).update({ id }, { ledgerTxId });
+  }
+
+  /** A new password hash and the keys re-sealed under it (and under a new recovery code, when given). */
+  async replaceCredentials(ctx: WorkContext, id: string, credentials: UserCredentials): Promise<void> {
+    await this.connection.getRepository(ctx, UserEntity).update({ id }, credentials);
+  }
+
+  /** Disables the user as of `at`, unless already disabled (the first disabling's time stays). */
+  async markDisabled(ctx: WorkContext, id: string, at: Date): Promise<void> {
+    await this.connection.getRepository(ctx, UserEntity).update({ id, disabledAt: IsNull() }, { disabledAt: at });
+  }
+
+  async markEnabled(ctx: WorkContext, id: string): Promise<void> {
+    await this.connection.getRepository(ctx, UserEntity).update({ id }, { disabledAt: null });
+  }
+
+  /**
+   * Users by id for the directory. Takes the caller's EntityManager too, only because
+   * PartyDirectory.users still receives one from record-key.service (its public signature stays as it
+   * is in this step); it becomes a context when that caller passes one.
+   */
+  publicByIds(scope: WorkContext | EntityManager, ids: string[]): Promise<UserPublicRow[]> {
+    const manager = scope instanceof EntityManager ? scope : this.connection.manager(scope);
+    return manager.getRepository(UserEntity).find({
+      select: { id: true, name: true, role: true, organizationId: true, wrappingPublicKey: true },
+      where: { id: In(ids) },
+    });
   }
 
   /** The user as the API shows it, with their organization (looked up unless given). */
-  async toModel(user: UserEntity, organization?: OrganizationEntity | null): Promise<User> {
-    const org =
-      organization ?? (user.organizationId ? await this.dataSource.getRepository(OrganizationEntity).findOneBy({ id: user.organizationId }) : null);
+  async toModel(ctx: WorkContext, user: UserEntity, organization?: OrganizationEntity | null): Promise<User> {
+    const org = organization ?? (user.organizationId ? await this.organizations.findById(ctx, user.organizationId) : null);
     return {
       id: user.id,
       email: user.email,

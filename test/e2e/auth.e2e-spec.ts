@@ -7,7 +7,8 @@ import { SessionKeys } from '../../src/auth/session-keys.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import { AdminBootstrap } from '../../src/auth/admin-bootstrap.js';
 import { JWT_AUDIENCE, JWT_ISSUER, JwtCodec } from '../../src/auth/jwt.js';
-import type { RequestContext } from '../../src/common/request-context.js';
+import type { RequestContext, UserActor } from '../../src/common/request-context.js';
+import { TransactionalConnection } from '../../src/database/transactional-connection.js';
 import { fromBase64Url, unsealWithKey } from '../../src/crypto/index.js';
 import { readJson } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -254,6 +255,23 @@ describe('auth: users, sessions, tokens and key custody', () => {
       const me = (await gql<{ me: { wrappingPublicKey: string; signingPublicKey: string } }>('{ me { wrappingPublicKey signingPublicKey } }', {}, bearer(auth))).data!.me;
       expect(publicKeyOfRaw('x25519', keys.wrappingPrivateKey)).toBe(me.wrappingPublicKey);
       expect(publicKeyOfRaw('ed25519', keys.signingPrivateKey)).toBe(me.signingPublicKey);
+    });
+
+    it("reads the session's keys in the caller's transaction, when its context carries one", async () => {
+      const auth = await register();
+      const ctx = await contextOf(auth);
+      const connection = t.app.get(TransactionalConnection);
+      const rolledBack = new Error('roll back');
+      await expect(
+        connection.withTransaction(ctx, async (tx) => {
+          // Not yet committed: only a read in this transaction sees the session ended (on the embedded
+          // database, a read on the pool would wait for this transaction, which waits for it).
+          await connection.query(tx, `UPDATE auth_sessions SET keys_sealed_by_session = NULL, revoked_at = now() WHERE id = $1`, [(ctx.actor as UserActor).sessionId]);
+          await expect(t.app.get(SessionKeys).unseal(tx)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+          throw rolledBack;
+        }),
+      ).rejects.toBe(rolledBack);
+      await expect(t.app.get(SessionKeys).unseal(ctx)).resolves.toHaveProperty('wrappingPrivateKey');
     });
 
     it('a database + cache dump taken while users are logged out decrypts nothing', async () => {

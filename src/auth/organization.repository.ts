@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, In } from 'typeorm';
+import type { WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
+import { OrganizationEntity } from './organization.entity.js';
+
+/** An organization as the directory shows it: never its sealed private keys. */
+export type OrganizationPublicRow = Pick<OrganizationEntity, 'id' | 'name' | 'wrappingPublicKey' | 'emergencyPublicKey' | 'createdAt'>;
+
+/** The auth module's organizations table: each statement runs in the context's transaction, or on the pool outside one. */
+@Injectable()
+export class OrganizationRepository {
+  constructor(private readonly connection: TransactionalConnection) {}
+
+  findById(ctx: WorkContext, id: string): Promise<OrganizationEntity | null> {
+    return this.connection.getRepository(ctx, OrganizationEntity).findOneBy({ id });
+  }
+
+  /** The organization with this id; throws TypeORM's EntityNotFoundError when there is none. */
+  getById(ctx: WorkContext, id: string): Promise<OrganizationEntity> {
+    return this.connection.getRepository(ctx, OrganizationEntity).findOneByOrFail({ id });
+  }
+
+  exists(ctx: WorkContext, id: string): Promise<boolean> {
+    return this.connection.getRepository(ctx, OrganizationEntity).existsBy({ id });
+  }
+
+  /** The built-in patient organization, or null before it is created. */
+  defaultPatientOrganization(ctx: WorkContext): Promise<OrganizationEntity | null> {
+    return this.connection.getRepository(ctx, OrganizationEntity).findOneBy({ isDefaultPatientOrganization: true });
+  }
+
+  /** Like `defaultPatientOrganization`, once it must exist (after `insertUnlessExists`). */
+  getDefaultPatientOrganization(ctx: WorkContext): Promise<OrganizationEntity> {
+    return this.connection.getRepository(ctx, OrganizationEntity).findOneByOrFail({ isDefaultPatientOrganization: true });
+  }
+
+  insert(ctx: WorkContext, organization: OrganizationEntity): Promise<OrganizationEntity> {
+    return this.connection.manager(ctx).save(OrganizationEntity, organization);
+  }
+
+  /** Inserts unless a unique index says it exists already (the default patient organization's partial one). */
+  async insertUnlessExists(ctx: WorkContext, organization: OrganizationEntity): Promise<void> {
+    await this.connection.getRepository(ctx, OrganizationEntity).createQueryBuilder().insert().values(organization).orIgnore().execute();
+  }
+
+  /** Records the identity-contract transaction that registered the organization on the ledger. */
+  async markRegistered(ctx: WorkContext, id: string, ledgerTxId: string): Promise<void> {
+    await this.connection.getRepository(ctx, OrganizationEntity).update({ id }, { ledgerTxId });
+  }
+
+  /**
+   * Organizations by id for the directory. Takes the caller's EntityManager too, only because
+   * PartyDirectory.organizations still receives one from record-key.service (its public signature
+   * stays as it is in this step); it becomes a context when that caller passes one.
+   */
+  publicByIds(scope: WorkContext | EntityManager, ids: string[]): Promise<OrganizationPublicRow[]> {
+    const manager = scope instanceof EntityManager ? scope : this.connection.manager(scope);
+    return manager.getRepository(OrganizationEntity).find({
+      // Not the sealed private keys: nothing here needs them.
+      select: { id: true, name: true, wrappingPublicKey: true, emergencyPublicKey: true, createdAt: true },
+      where: { id: In(ids) },
+    });
+  }
+}
