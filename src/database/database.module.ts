@@ -7,6 +7,7 @@ import { HealthRegistry } from '../health/health-registry.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { EmbeddedAutovacuum } from './embedded-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
+import { InstallationRepository } from './installation.repository.js';
 import { InstallationService } from './installation.service.js';
 import { TransactionalConnection } from './transactional-connection.js';
 
@@ -82,7 +83,7 @@ class DatabaseHealth implements OnModuleInit {
       }),
     }),
   ],
-  providers: [DatabaseHealth, InstallationService, EmbeddedAutovacuum, TransactionalConnection],
+  providers: [DatabaseHealth, InstallationRepository, InstallationService, EmbeddedAutovacuum, TransactionalConnection],
   exports: [InstallationService, TransactionalConnection],
 })
 export class DatabaseModule {}
