@@ -7,7 +7,7 @@ const TRANSACTION = Symbol('healthledger.transaction');
 /** Where a context keeps the one connection (database session) it is pinned to, outside a transaction. */
 const SESSION = Symbol('healthledger.session');
 
-type WithTransaction = { readonly [TRANSACTION]?: EntityManager; readonly [SESSION]?: EntityManager };
+type Carried = { readonly [TRANSACTION]?: EntityManager; readonly [SESSION]?: EntityManager };
 
 /**
  * The one way code reaches the database: through the context it works in (Vendure's
@@ -76,9 +76,9 @@ export class TransactionalConnection {
 }
 
 function transactionOf(ctx: WorkContext): EntityManager | undefined {
-  return (ctx as WithTransaction)[TRANSACTION];
+  return (ctx as Carried)[TRANSACTION];
 }
 
 function sessionOf(ctx: WorkContext): EntityManager | undefined {
-  return (ctx as WithTransaction)[SESSION];
+  return (ctx as Carried)[SESSION];
 }
