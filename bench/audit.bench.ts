@@ -18,17 +18,19 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { type AccessEventInput, normalizeAccessEvent } from '../src/audit/access-event.js';
-import { insertAccessEvents } from '../src/audit/audit-store.js';
+import { AccessEventRepository } from '../src/audit/access-event.repository.js';
+import { AuditBatchRepository } from '../src/audit/audit-batch.repository.js';
 import { AuditBatcher } from '../src/audit/audit-batcher.js';
 import { AuditQueryService } from '../src/audit/audit-query.service.js';
 import { AuditVerificationService } from '../src/audit/audit-verification.service.js';
 import { readEmbeddedChain } from '../src/audit/audit-verifier.js';
 import { AuditService } from '../src/audit/audit.service.js';
-import type { RequestContext } from '../src/common/request-context.js';
+import { type RequestContext, systemContext } from '../src/common/request-context.js';
 import { DEFAULT_AUDIT_BATCH_MAX_EVENTS } from '../src/config/config.schema.js';
 import { buildMerkleTree, merkleLeafHash, verifyMerkleInclusion } from '../src/crypto/merkle.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { TransactionalConnection } from '../src/database/transactional-connection.js';
 import { EmbeddedLedger } from '../src/ledger/adapters/embedded-ledger.adapter.js';
 import { ChaincodeClient } from '../src/ledger/chaincode-client.js';
 
@@ -104,18 +106,21 @@ async function main(): Promise<void> {
   if (url) await dataSource.query('TRUNCATE access_event, audit_batch');
   const ledger = new EmbeddedLedger({ dataDir: join(dir, 'ledger'), logger: silent });
   await ledger.start();
-  const audit = new AuditService(dataSource);
+  const connection = new TransactionalConnection(dataSource);
+  const accessEvents = new AccessEventRepository(connection);
+  const batches = new AuditBatchRepository(connection);
+  const audit = new AuditService(accessEvents);
   const chaincode = new ChaincodeClient(ledger);
   const chainId = randomUUID();
-  const batcher = new AuditBatcher({ dataSource, ledger: chaincode, chainId: () => chainId, maxEvents: BATCH, intervalMs: 1000, logger: silent });
+  const batcher = new AuditBatcher({ connection, events: accessEvents, batches, ledger: chaincode, chainId: () => chainId, maxEvents: BATCH, intervalMs: 1000, logger: silent });
   audit.onRecorded((count) => batcher.eventsRecorded(count));
-  const query = new AuditQueryService(dataSource);
-  const verification = new AuditVerificationService(dataSource, chaincode);
+  const query = new AuditQueryService(accessEvents);
+  const verification = new AuditVerificationService(accessEvents, chaincode);
   try {
     const seeded = performance.now();
     for (let i = 0; i < HISTORY; i += 5000) {
-      const events = Array.from({ length: Math.min(5000, HISTORY - i) }, (_, j) => normalizeAccessEvent(accessEvent(1_000_000_000 + i + j), randomUUID(), new Date()));
-      await insertAccessEvents(dataSource, events);
+      const history = Array.from({ length: Math.min(5000, HISTORY - i) }, (_, j) => normalizeAccessEvent(accessEvent(1_000_000_000 + i + j), randomUUID(), new Date()));
+      await accessEvents.insert(systemContext('bench-history'), history);
     }
     await drainBacklog(batcher);
     await dataSource.query('ANALYZE access_event');

@@ -1,12 +1,15 @@
 import { GENESIS_AUDIT_ROOT, type AuditBatchState } from 'healthledger-chaincode/shared';
-import type { DataSource, QueryRunner } from 'typeorm';
 import { SerialJob } from '../common/serial-job.js';
+import { systemContext, type WorkContext } from '../common/request-context.js';
 import { buildMerkleTree } from '../crypto/merkle.js';
+import type { TransactionalConnection } from '../database/transactional-connection.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
 import type { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { accessEventLeafHash } from './access-event.js';
+import type { AccessEventRepository } from './access-event.repository.js';
+import type { AuditBatchRepository } from './audit-batch.repository.js';
 import { AuditIntegrityError } from './audit.errors.js';
-import { type AccessEventRow, accessEventFromRow, type AuditBatchRow, EVENT_COLUMNS, sql } from './audit-store.js';
+import type { AuditBatchRow } from './audit-store.js';
 
 /**
  * Session-level advisory lock held for the whole of a batching run, so that of several API nodes on
@@ -22,7 +25,10 @@ export interface AuditBatcherLogger {
 }
 
 export interface AuditBatcherOptions {
-  dataSource: DataSource;
+  /** For the claim's transaction only (withTransaction). */
+  connection: TransactionalConnection;
+  events: AccessEventRepository;
+  batches: AuditBatchRepository;
   ledger: ChaincodeClient;
   /**
    * This deployment's audit chain on the ledger (its installation id, read when a batch is claimed: the
@@ -98,40 +104,29 @@ export class AuditBatcher {
     return this.job.run();
   }
 
-  async backlog(): Promise<AuditBacklog> {
-    const [row] = await sql<{ unbatched: number; pending: number; pending_batches: number }>(
-      this.options.dataSource,
-      `SELECT (SELECT count(*)::int FROM access_event WHERE batch_id IS NULL) AS unbatched,
-              (SELECT coalesce(sum(tree_size), 0)::int FROM audit_batch WHERE status = 'PENDING') AS pending,
-              (SELECT count(*)::int FROM audit_batch WHERE status = 'PENDING') AS pending_batches`,
-    );
-    return { unbatched: row.unbatched, pending: row.pending, pendingBatches: row.pending_batches };
+  backlog(): Promise<AuditBacklog> {
+    return this.options.batches.backlog(systemContext('audit-batcher'));
   }
 
   /** One run under the advisory lock. Failures are reported here (lastError, the logs), as timer runs swallow them. */
   private async runLocked(stopping: AbortSignal): Promise<BatchRunResult> {
     this.recordedSinceRun = 0;
-    const runner = this.options.dataSource.createQueryRunner();
-    await runner.connect();
     try {
-      const [{ locked }] = await sql<{ locked: boolean }>(runner, 'SELECT pg_try_advisory_lock($1::bigint) AS locked', [
-        AUDIT_BATCHER_LOCK,
-      ]);
-      if (!locked) return { skipped: 'locked', batchesAnchored: 0, eventsAnchored: 0 };
-      try {
-        const result = await this.drain(runner, stopping);
-        this.lastError = undefined;
-        return result;
-      } catch (error) {
-        const message = (error as Error).message;
-        if (message !== this.lastError) this.options.logger.error(`audit batching failed (the backlog is kept): ${message}`);
-        this.lastError = message;
-        throw error;
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1::bigint)', [AUDIT_BATCHER_LOCK]);
-      }
+      // The whole run on the one session that holds the lock.
+      const result = await this.options.batches.whileBatching(systemContext('audit-batcher'), async (session) => {
+        try {
+          const result = await this.drain(session, stopping);
+          this.lastError = undefined;
+          return result;
+        } catch (error) {
+          const message = (error as Error).message;
+          if (message !== this.lastError) this.options.logger.error(`audit batching failed (the backlog is kept): ${message}`);
+          this.lastError = message;
+          throw error;
+        }
+      });
+      return result ?? { skipped: 'locked', batchesAnchored: 0, eventsAnchored: 0 };
     } finally {
-      await runner.release();
       if (this.options.onBacklog) {
         await this.backlog().then(this.options.onBacklog, () => undefined);
       }
@@ -139,20 +134,20 @@ export class AuditBatcher {
   }
 
   /** Anchors what is pending, then claims and anchors full batches until the backlog is drained. */
-  private async drain(runner: QueryRunner, stopping: AbortSignal): Promise<BatchRunResult> {
+  private async drain(ctx: WorkContext, stopping: AbortSignal): Promise<BatchRunResult> {
     const result: BatchRunResult = { batchesAnchored: 0, eventsAnchored: 0 };
-    const pending = await sql<AuditBatchRow>(runner, `SELECT * FROM audit_batch WHERE status = 'PENDING' ORDER BY sequence`);
+    const pending = await this.options.batches.pending(ctx);
     for (const batch of pending) {
       // A previous run may have anchored it and crashed before marking it: ask the ledger first.
-      await this.anchor(runner, batch, { resumed: true });
+      await this.anchor(ctx, batch, { resumed: true });
       result.batchesAnchored++;
       result.eventsAnchored += batch.tree_size;
     }
     const deadline = Date.now() + Math.max(1000, 5 * this.options.intervalMs);
     while (!stopping.aborted || result.batchesAnchored === 0) {
-      const batch = await this.claim(runner);
+      const batch = await this.claim(ctx);
       if (!batch) break;
-      await this.anchor(runner, batch, { resumed: false });
+      await this.anchor(ctx, batch, { resumed: false });
       result.batchesAnchored++;
       result.eventsAnchored += batch.tree_size;
       // A partial batch means the backlog is drained; a long backlog yields to the timer now and then.
@@ -169,24 +164,15 @@ export class AuditBatcher {
    * request's own audit write behind it. Reading first is safe under the advisory lock: nothing else
    * sets batch_id, and the UPDATE re-checks it anyway.
    */
-  private async claim(runner: QueryRunner): Promise<AuditBatchRow | undefined> {
-    const [latest] = await sql<{ sequence: string; merkle_root: string }>(
-      runner,
-      'SELECT sequence, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1',
-    );
-    const rows = await sql<AccessEventRow>(
-      runner,
-      // No FOR UPDATE: the advisory lock already makes this the only batcher, nothing else sets
-      // batch_id, and locking rows would write every tuple once more just to mark it locked. The
-      // UPDATE below re-checks batch_id IS NULL and the claim is undone if any row was taken.
-      `SELECT seq, ${EVENT_COLUMNS} FROM access_event WHERE batch_id IS NULL ORDER BY seq LIMIT $1`,
-      [this.options.maxEvents],
-    );
-    if (rows.length === 0) return undefined;
+  private async claim(ctx: WorkContext): Promise<AuditBatchRow | undefined> {
+    const { events, batches } = this.options;
+    const latest = await batches.last(ctx);
+    const leaves = await events.unbatched(ctx, this.options.maxEvents);
+    if (leaves.length === 0) return undefined;
     const previous = await this.chainFrom(latest);
-    const leafHashes = rows.map((row) => accessEventLeafHash(accessEventFromRow(row)));
+    const leafHashes = leaves.map((event) => accessEventLeafHash(event));
     const tree = buildMerkleTree(leafHashes.map((hash) => Buffer.from(hash, 'hex')));
-    const proofs = rows.map((_, i) => JSON.stringify(tree.inclusionProof(i).map((node) => node.toString('hex'))));
+    const proofs = leaves.map((_, i) => JSON.stringify(tree.inclusionProof(i).map((node) => node.toString('hex'))));
     const root = tree.root.toString('hex');
     const sequence = previous.sequence + 1n;
     const batch: AuditBatchRow = {
@@ -194,36 +180,28 @@ export class AuditBatcher {
       // Position and content: the same claim always anchors under the same id.
       id: `ab-${sequence.toString().padStart(12, '0')}-${root.slice(0, 16)}`,
       merkle_root: root,
-      tree_size: rows.length,
+      tree_size: leaves.length,
       previous_root: previous.root,
       status: 'PENDING',
       anchored_at: null,
       ledger_tx_id: null,
       ledger_block: null,
     };
-    await runner.startTransaction();
-    try {
-      // sequence is the primary key: had a batch been claimed since the read above, this insert
-      // fails on it and nothing is written.
-      await runner.query(
-        `INSERT INTO audit_batch (sequence, id, merkle_root, tree_size, previous_root, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')`,
-        [batch.sequence, batch.id, batch.merkle_root, batch.tree_size, batch.previous_root],
+    await this.options.connection.withTransaction(ctx, async (tx) => {
+      // Fails on the primary key, writing nothing, had a batch been claimed since the read above.
+      await batches.insertPending(tx, batch);
+      const claimed = await events.assignToBatch(
+        tx,
+        batch.id,
+        leaves.map((event) => event.id),
+        leafHashes,
+        proofs,
       );
-      const claimed = await runner.query(
-        `UPDATE access_event e SET batch_id = $1, leaf_index = u.leaf_index, leaf_hash = u.leaf_hash, proof = u.proof::jsonb
-         FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[]) AS u(id, leaf_index, leaf_hash, proof)
-         WHERE e.id = u.id AND e.batch_id IS NULL`,
-        [batch.id, rows.map((row) => row.id), rows.map((_, i) => i), leafHashes, proofs],
-      );
-      if (affectedRows(claimed) !== rows.length) {
-        throw new AuditIntegrityError(`audit batch ${batch.id}: ${rows.length} events read, but ${affectedRows(claimed)} were still unbatched when claimed`);
+      if (claimed !== leaves.length) {
+        throw new AuditIntegrityError(`audit batch ${batch.id}: ${leaves.length} events read, but ${claimed} were still unbatched when claimed`);
       }
-      await runner.commitTransaction();
-      return batch;
-    } catch (error) {
-      await runner.rollbackTransaction();
-      throw error;
-    }
+    });
+    return batch;
   }
 
   /**
@@ -235,9 +213,9 @@ export class AuditBatcher {
    * root". A chain at genesis under a database with batches (a chain id new to the ledger) starts
    * from genesis. Any other disagreement is an integrity error.
    */
-  private async chainFrom(latest: { sequence: string; merkle_root: string } | undefined): Promise<{ sequence: bigint; root: string }> {
+  private async chainFrom(latest: { sequence: string; merkleRoot: string } | undefined): Promise<{ sequence: bigint; root: string }> {
     const head = await this.options.ledger.latestAuditRoot(this.options.chainId());
-    const root = latest?.merkle_root ?? GENESIS_AUDIT_ROOT;
+    const root = latest?.merkleRoot ?? GENESIS_AUDIT_ROOT;
     const sequence = Number(latest?.sequence ?? 0);
     if (head.merkleRoot === root) return { sequence: BigInt(sequence), root };
     if (head.sequence > sequence || head.sequence === 0) {
@@ -261,7 +239,7 @@ export class AuditBatcher {
    * first (re-submitting would commit a no-op transaction); one claimed in this run, under the lock,
    * cannot have been submitted yet.
    */
-  private async anchor(runner: QueryRunner, batch: AuditBatchRow, { resumed }: { resumed: boolean }): Promise<void> {
+  private async anchor(ctx: WorkContext, batch: AuditBatchRow, { resumed }: { resumed: boolean }): Promise<void> {
     const { ledger } = this.options;
     let anchored = resumed ? await ledgerAuditBatch(ledger, batch.id) : undefined;
     let block: number | null = null;
@@ -286,17 +264,9 @@ export class AuditBatcher {
           `${batch.merkle_root} (size ${batch.tree_size})`,
       );
     }
-    await runner.query(
-      `UPDATE audit_batch SET status = 'ANCHORED', anchored_at = $2, ledger_tx_id = $3, ledger_block = $4 WHERE id = $1`,
-      [batch.id, anchored.anchoredAt, anchored.txId, block],
-    );
+    await this.options.batches.markAnchored(ctx, batch.id, { anchoredAt: anchored.anchoredAt, txId: anchored.txId, block });
     this.lastAnchoredAt = new Date();
   }
-}
-
-/** Rows an UPDATE changed, from TypeORM's `[rows, affected]` answer (postgres and PGlite drivers). */
-function affectedRows(result: unknown): number {
-  return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : Number.NaN;
 }
 
 /** The ledger's record of an audit batch, or undefined when it is not anchored. */

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { RequestContext } from '../common/request-context.js';
 import { type AccessEvent, accessEventToJson } from './access-event.js';
+import { type AccessEventScope, AccessEventRepository } from './access-event.repository.js';
 import { AuditEventInvalidError, AuditForbiddenError } from './audit.errors.js';
 import { accessEventToFhir, FHIR_BUNDLE_CLOSE, FHIR_BUNDLE_OPEN } from './fhir-audit-event.js';
-import { type AccessEventRow, accessEventFromRow, EVENT_COLUMNS, sql } from './audit-store.js';
 
 export interface AccessLogFilter {
   patientId?: string | null;
@@ -36,35 +35,19 @@ const EXPORT_PAGE = 500;
 
 /**
  * Who may read which access events: a patient their own; an AUDITOR or an organization ADMIN the
- * events of their organization (its staff acting, or its patients acted on); nobody else. Returns
- * the SQL condition, appended to `params`.
+ * events of their organization (its staff acting, or its patients acted on); nobody else.
  */
-function visibility(ctx: RequestContext, filter: AccessLogFilter, params: unknown[]): string {
+function visibility(ctx: RequestContext, filter: AccessLogFilter): AccessEventScope {
   const actor = ctx.actor;
   if (!actor) throw new AuditForbiddenError();
   if (actor.role === 'PATIENT' && actor.kind === 'user') {
     if (filter.patientId && filter.patientId !== actor.id) throw new AuditForbiddenError();
-    params.push(actor.id);
-    return `e.patient_id = $${params.length}`;
+    return { patientId: actor.id };
   }
   if ((actor.role === 'AUDITOR' || actor.role === 'ADMIN') && actor.organizationId) {
-    params.push(actor.organizationId);
-    return `(e.actor_organization_id = $${params.length} OR e.patient_organization_id = $${params.length})`;
+    return { organizationId: actor.organizationId };
   }
   throw new AuditForbiddenError();
-}
-
-function filterConditions(ctx: RequestContext, filter: AccessLogFilter, params: unknown[]): string[] {
-  const conditions = [visibility(ctx, filter, params)];
-  if (filter.patientId) {
-    params.push(filter.patientId);
-    conditions.push(`e.patient_id = $${params.length}`);
-  }
-  if (filter.recordId) {
-    params.push(filter.recordId);
-    conditions.push(`e.record_id = $${params.length}`);
-  }
-  return conditions;
 }
 
 const encodeCursor = (seq: string) => Buffer.from(`ae:${seq}`, 'utf8').toString('base64url');
@@ -76,45 +59,22 @@ function decodeCursor(cursor: string): string {
   return match[1];
 }
 
-type RowWithStatus = AccessEventRow & { status: string | null };
-
-function toEntry(row: RowWithStatus): AccessLogEntry {
-  return { ...accessEventFromRow(row), anchored: row.batch_id !== null && row.status === 'ANCHORED', batchId: row.batch_id };
-}
-
 /** The access log as the API and auditors read it: paged, and exported as NDJSON or a FHIR Bundle. */
 @Injectable()
 export class AuditQueryService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly accessEvents: AccessEventRepository) {}
 
   async accessLog(ctx: RequestContext, filter: AccessLogFilter, page: AccessLogPage = {}): Promise<AccessLogConnection> {
     const first = Math.min(Math.max(page.first ?? DEFAULT_PAGE, 1), MAX_PAGE);
-    const params: unknown[] = [];
-    const conditions = filterConditions(ctx, filter, params);
-    const countParams = [...params];
-    if (page.after) {
-      params.push(decodeCursor(page.after));
-      conditions.push(`e.seq < $${params.length}::bigint`);
-    }
-    params.push(first + 1);
-    const where = conditions.join(' AND ');
-    const [rows, [{ count }]] = await Promise.all([
-      sql<RowWithStatus>(
-        this.dataSource,
-        `SELECT e.seq, ${prefixed}, e.batch_id, b.status FROM access_event e
-         LEFT JOIN audit_batch b ON b.id = e.batch_id
-         WHERE ${where} ORDER BY e.seq DESC LIMIT $${params.length}`,
-        params,
-      ),
-      sql<{ count: number }>(
-        this.dataSource,
-        `SELECT count(*)::int AS count FROM access_event e WHERE ${filterConditions(ctx, filter, []).join(' AND ')}`,
-        countParams,
-      ),
+    const scope = visibility(ctx, filter);
+    const beforeSeq = page.after ? decodeCursor(page.after) : undefined;
+    const [rows, count] = await Promise.all([
+      this.accessEvents.newestFirst(ctx, scope, filter, { beforeSeq, limit: first + 1 }),
+      this.accessEvents.count(ctx, scope, filter),
     ]);
     const pageRows = rows.slice(0, first);
     return {
-      edges: pageRows.map((row) => ({ cursor: encodeCursor(row.seq), node: toEntry(row) })),
+      edges: pageRows.map((row) => ({ cursor: encodeCursor(row.seq), node: row.entry })),
       pageInfo: { hasNextPage: rows.length > first, endCursor: pageRows.length ? encodeCursor(pageRows.at(-1)!.seq) : null },
       totalCount: count,
     };
@@ -125,32 +85,16 @@ export class AuditQueryService {
    * caller (FORBIDDEN), so probing ids reveals nothing.
    */
   async assertVisible(ctx: RequestContext, eventId: string): Promise<void> {
-    const params: unknown[] = [];
-    const conditions = filterConditions(ctx, {}, params);
-    params.push(eventId);
-    const rows = await sql<{ id: string }>(
-      this.dataSource,
-      `SELECT e.id FROM access_event e WHERE ${conditions.join(' AND ')} AND e.id::text = $${params.length}`,
-      params,
-    );
-    if (rows.length === 0) throw new AuditForbiddenError();
+    if (!(await this.accessEvents.isVisible(ctx, visibility(ctx, {}), eventId))) throw new AuditForbiddenError();
   }
 
   /** Every visible event, oldest first, read a page at a time (constant memory whatever the log's size). */
   async *events(ctx: RequestContext, filter: AccessLogFilter): AsyncGenerator<AccessLogEntry> {
+    const scope = visibility(ctx, filter);
     let afterSeq = '0';
     for (;;) {
-      const params: unknown[] = [];
-      const conditions = filterConditions(ctx, filter, params);
-      params.push(afterSeq, EXPORT_PAGE);
-      const rows = await sql<RowWithStatus>(
-        this.dataSource,
-        `SELECT e.seq, ${prefixed}, e.batch_id, b.status FROM access_event e
-         LEFT JOIN audit_batch b ON b.id = e.batch_id
-         WHERE ${conditions.join(' AND ')} AND e.seq > $${params.length - 1}::bigint ORDER BY e.seq LIMIT $${params.length}`,
-        params,
-      );
-      for (const row of rows) yield toEntry(row);
+      const rows = await this.accessEvents.oldestFirst(ctx, scope, filter, { afterSeq, limit: EXPORT_PAGE });
+      for (const row of rows) yield row.entry;
       if (rows.length < EXPORT_PAGE) return;
       afterSeq = rows.at(-1)!.seq;
     }
@@ -167,7 +111,7 @@ export class AuditQueryService {
   /** A FHIR R4 Bundle (type collection) of AuditEvent resources, as JSON text chunks. */
   async *exportFhirBundle(ctx: RequestContext, filter: AccessLogFilter): AsyncGenerator<string> {
     // Authorization fails before the first byte, not in the middle of a response.
-    visibility(ctx, filter, []);
+    visibility(ctx, filter);
     yield FHIR_BUNDLE_OPEN(new Date());
     let first = true;
     for await (const entry of this.events(ctx, filter)) {
@@ -177,7 +121,3 @@ export class AuditQueryService {
     yield FHIR_BUNDLE_CLOSE;
   }
 }
-
-const prefixed = EVENT_COLUMNS.split(', ')
-  .map((column) => `e.${column}`)
-  .join(', ');

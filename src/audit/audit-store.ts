@@ -2,6 +2,12 @@ import type { Purpose } from 'healthledger-chaincode/shared';
 import type { AccessDecision } from 'healthledger-chaincode/shared';
 import type { AccessEvent, AuditActorRole } from './access-event.js';
 
+/*
+ * The stored shape of audit's tables (rows, columns, decoding), shared by the module's repositories
+ * (access-event.repository.ts, audit-batch.repository.ts: the only code of the app that queries these
+ * tables) and the offline verifier (audit-verifier.ts, which reads a database directly, with no server).
+ */
+
 /** What TypeORM's DataSource, EntityManager and QueryRunner have in common: raw SQL. */
 export interface SqlExecutor {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
@@ -13,35 +19,6 @@ export async function sql<T>(db: SqlExecutor, text: string, parameters?: unknown
 
 export const EVENT_COLUMNS =
   'id, actor_id, actor_role, actor_organization_id, patient_id, patient_organization_id, record_id, action, purpose, decision, reason, at, request_id';
-
-/**
- * Inserts events with one statement whatever their number: one array parameter per column, so the
- * statement text (and its plan) is the same for 1 event and for 5,000.
- */
-export async function insertAccessEvents(db: SqlExecutor, events: readonly AccessEvent[]): Promise<void> {
-  const column = <K extends keyof AccessEvent>(key: K) => events.map((event) => event[key]);
-  await db.query(
-    `INSERT INTO access_event (${EVENT_COLUMNS})
-     SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
-                          $7::varchar[], $8::varchar[], $9::varchar[], $10::varchar[], $11::varchar[], $12::timestamptz[],
-                          $13::varchar[])`,
-    [
-      column('id'),
-      column('actorId'),
-      column('actorRole'),
-      column('actorOrganizationId'),
-      column('patientId'),
-      column('patientOrganizationId'),
-      column('recordId'),
-      column('action'),
-      column('purpose'),
-      column('decision'),
-      column('reason'),
-      events.map((event) => event.at.toISOString()),
-      column('requestId'),
-    ],
-  );
-}
 
 export interface AccessEventRow {
   seq: string;

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { isUuid } from '../common/input-rules.js';
+import { systemContext } from '../common/request-context.js';
 import { verifyMerkleInclusion } from '../crypto/merkle.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { type AccessEvent, accessEventLeafHash, accessEventToJson } from './access-event.js';
+import { AccessEventRepository } from './access-event.repository.js';
 import { ledgerAuditBatch } from './audit-batcher.js';
 import { AuditEventNotFoundError } from './audit.errors.js';
-import { type AccessEventRow, accessEventFromRow, EVENT_COLUMNS, sql } from './audit-store.js';
 
 export interface AuditEventVerification {
   event: AccessEvent;
@@ -44,50 +44,50 @@ export interface AuditProofFile {
 @Injectable()
 export class AuditVerificationService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly accessEvents: AccessEventRepository,
     private readonly ledger: ChaincodeClient,
   ) {}
 
+  /**
+   * Callers decide who may see the event first (AuditQueryService.assertVisible); the read itself is the
+   * same for everyone, so it takes no request context and runs as the server's own, outside any transaction.
+   */
   async verifyEvent(id: string): Promise<AuditEventVerification> {
     if (!isUuid(id)) throw new AuditEventNotFoundError(id);
-    const [row] = await sql<AccessEventRow>(
-      this.dataSource,
-      `SELECT seq, ${EVENT_COLUMNS}, batch_id, leaf_index, leaf_hash, proof FROM access_event WHERE id = $1`,
-      [id],
-    );
-    if (!row) throw new AuditEventNotFoundError(id);
-    const event = accessEventFromRow(row);
+    const stored = await this.accessEvents.withProof(systemContext('audit-verification'), id);
+    if (!stored) throw new AuditEventNotFoundError(id);
+    const { event } = stored;
     const leafHash = accessEventLeafHash(event);
     const result: AuditEventVerification = {
       event,
       leafHash,
       merkleRoot: null,
-      proof: row.proof ?? [],
+      proof: stored.proof ?? [],
       treeSize: null,
-      leafIndex: row.leaf_index,
-      batchId: row.batch_id,
+      leafIndex: stored.leafIndex,
+      batchId: stored.batchId,
       anchoredTxId: null,
       anchored: false,
       valid: false,
       problems: [],
     };
-    if (!row.batch_id || row.leaf_index === null) {
+    if (!stored.batchId || stored.leafIndex === null) {
       result.problems.push('the event is not in a batch yet');
       return result;
     }
-    const onLedger = await ledgerAuditBatch(this.ledger, row.batch_id);
+    const onLedger = await ledgerAuditBatch(this.ledger, stored.batchId);
     if (!onLedger) {
-      result.problems.push(`batch ${row.batch_id} is not anchored on the ledger yet`);
+      result.problems.push(`batch ${stored.batchId} is not anchored on the ledger yet`);
       return result;
     }
     result.anchored = true;
     result.merkleRoot = onLedger.merkleRoot;
     result.treeSize = onLedger.treeSize;
     result.anchoredTxId = onLedger.txId;
-    if (row.leaf_hash !== leafHash) result.problems.push('the event does not match the leaf hash stored when it was batched');
+    if (stored.leafHash !== leafHash) result.problems.push('the event does not match the leaf hash stored when it was batched');
     const proofOk = verifyMerkleInclusion(
       Buffer.from(leafHash, 'hex'),
-      row.leaf_index,
+      stored.leafIndex,
       onLedger.treeSize,
       result.proof.map((node) => Buffer.from(node, 'hex')),
       Buffer.from(onLedger.merkleRoot, 'hex'),

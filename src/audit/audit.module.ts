@@ -1,10 +1,12 @@
 import { type BeforeApplicationShutdown, Global, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { InstallationService } from '../database/installation.service.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { MetricsService } from '../observability/metrics.service.js';
+import { AccessEventRepository } from './access-event.repository.js';
+import { AuditBatchRepository } from './audit-batch.repository.js';
 import { AuditBatcher } from './audit-batcher.js';
 import { AuditQueryService } from './audit-query.service.js';
 import { AuditVerificationService } from './audit-verification.service.js';
@@ -15,14 +17,18 @@ const STALE_INTERVALS = 30;
 
 function createBatcher(
   config: AppConfig,
-  dataSource: DataSource,
+  connection: TransactionalConnection,
+  events: AccessEventRepository,
+  batches: AuditBatchRepository,
   ledger: ChaincodeClient,
   metrics: MetricsService,
   installation: InstallationService,
 ): AuditBatcher {
   const logger = new Logger('AuditBatcher');
   return new AuditBatcher({
-    dataSource,
+    connection,
+    events,
+    batches,
     ledger,
     chainId: () => installation.current.id,
     maxEvents: config.audit.batchMaxEvents,
@@ -79,12 +85,14 @@ class AuditLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 @Global()
 @Module({
   providers: [
+    AccessEventRepository,
+    AuditBatchRepository,
     AuditService,
     AuditVerificationService,
     AuditQueryService,
     {
       provide: AuditBatcher,
-      inject: [AppConfig, DataSource, ChaincodeClient, MetricsService, InstallationService],
+      inject: [AppConfig, TransactionalConnection, AccessEventRepository, AuditBatchRepository, ChaincodeClient, MetricsService, InstallationService],
       useFactory: createBatcher,
     },
     AuditLifecycle,

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { systemContext } from '../common/request-context.js';
 import { type AccessEvent, type AccessEventInput, normalizeAccessEvent } from './access-event.js';
-import { insertAccessEvents } from './audit-store.js';
+import { AccessEventRepository, insertAccessEvents } from './access-event.repository.js';
 import { AuditUnavailableError } from './audit.errors.js';
 
 /** Most events one group-commit INSERT carries. */
@@ -27,7 +28,7 @@ export class AuditService {
   private flushes = 0;
   private readonly listeners = new Set<(count: number) => void>();
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly accessEvents: AccessEventRepository) {}
 
   /**
    * Records one access event (or refusal); resolves with the stored event once it is durable (or part of
@@ -63,10 +64,8 @@ export class AuditService {
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, MAX_GROUP);
       try {
-        await insertAccessEvents(
-          this.dataSource,
-          group.map((queued) => queued.event),
-        );
+        // The server's own write, on behalf of every caller in the group.
+        await this.accessEvents.insert(systemContext('audit-group-commit'), group.map((queued) => queued.event));
       } catch (error) {
         const failure = unavailableError(error);
         for (const queued of group) queued.settle(failure);

@@ -7,6 +7,7 @@ import { HealthRegistry } from '../health/health-registry.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { FallbackAutovacuum } from './fallback-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
+import { InstallationRepository } from './installation.repository.js';
 import { InstallationService } from './installation.service.js';
 import { DeploymentBindings } from './deployment-binding.repository.js';
 import { TransactionalConnection } from './transactional-connection.js';
@@ -83,7 +84,7 @@ class DatabaseHealth implements OnModuleInit {
       }),
     }),
   ],
-  providers: [DatabaseHealth, InstallationService, FallbackAutovacuum, TransactionalConnection, DeploymentBindings],
+  providers: [DatabaseHealth, InstallationRepository, InstallationService, FallbackAutovacuum, TransactionalConnection, DeploymentBindings],
   exports: [InstallationService, TransactionalConnection, DeploymentBindings],
 })
 export class DatabaseModule {}

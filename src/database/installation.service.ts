@@ -1,17 +1,16 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { InstallationEntity } from './installation.entity.js';
+import { systemContext } from '../common/request-context.js';
+import type { InstallationEntity } from './installation.entity.js';
+import { InstallationRepository } from './installation.repository.js';
 
 @Injectable()
 export class InstallationService implements OnModuleInit {
   private installation?: InstallationEntity;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly installations: InstallationRepository) {}
 
-  /** Creates the row at first start; concurrent first starts of several API nodes agree on one. */
   async onModuleInit(): Promise<void> {
-    await this.dataSource.query(`INSERT INTO installation (singleton) VALUES (1) ON CONFLICT (singleton) DO NOTHING`);
-    this.installation = await this.dataSource.getRepository(InstallationEntity).findOneByOrFail({ singleton: 1 });
+    this.installation = await this.installations.ensure(systemContext('installation'));
   }
 
   get current(): { id: string; createdAt: Date } {

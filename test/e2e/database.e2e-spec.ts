@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { FallbackAutovacuum } from '../../src/database/fallback-autovacuum.js';
 import { EmbeddedPostgres } from '../../src/database/embedded-postgres.js';
@@ -142,6 +142,40 @@ describe(`database on ${backend}`, () => {
       expect(connection.inTransaction(ctx)).toBe(false);
       await insert(ctx, 5);
       expect(await ids()).toEqual([1, 2, 5]);
+    } finally {
+      await db.query(`DROP TABLE ${table}`);
+    }
+  });
+
+  it('pins a context to one connection: its statements and transactions run on that session, which is released after', async () => {
+    const connection = t.app.get(TransactionalConnection);
+    const table = `ctx_session_probe_${Date.now()}`;
+    await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    const pid = async (scope: WorkContext) => ((await connection.query(scope, 'SELECT pg_backend_pid() AS pid')) as { pid: number }[])[0].pid;
+    try {
+      let pinned!: EntityManager;
+      await connection.withSession(systemContext('test'), async (session) => {
+        pinned = connection.manager(session);
+        expect(pinned).not.toBe(connection.manager(systemContext('test')));
+        expect(connection.inTransaction(session)).toBe(false);
+        const backend = await pid(session);
+        await connection.withTransaction(session, async (tx) => {
+          expect(connection.inTransaction(tx)).toBe(true);
+          expect(await pid(tx)).toBe(backend);
+          await connection.query(tx, `INSERT INTO ${table} (id) VALUES (1)`);
+        });
+        await expect(
+          connection.withTransaction(session, async (tx) => {
+            await connection.query(tx, `INSERT INTO ${table} (id) VALUES (2)`);
+            throw new Error('the action failed');
+          }),
+        ).rejects.toThrow('the action failed');
+        // Nested withSession keeps the connection it is in.
+        await connection.withSession(session, async (inner) => expect(connection.manager(inner)).toBe(pinned));
+        expect(await pid(session)).toBe(backend);
+      });
+      expect(pinned.queryRunner?.isReleased).toBe(true);
+      expect(((await db.query(`SELECT id FROM ${table}`)) as { id: number }[]).map((row) => row.id)).toEqual([1]);
     } finally {
       await db.query(`DROP TABLE ${table}`);
     }
