@@ -30,6 +30,21 @@ describe('the app with LEDGER=fabric', () => {
     expect(body.components.ledger).toMatchObject({ status: 'up', backend: 'fabric', details: { verified: true } });
   });
 
+  it('reports the audit trail degraded, not down, while the peer is away, within the health deadline', async () => {
+    await network.server.stop();
+    try {
+      const started = performance.now();
+      const body = await readJson(await fetch(`${t.url}/health`));
+      expect(performance.now() - started).toBeLessThan(3_500);
+      expect(body.components.ledger.status).toBe('down');
+      // The audit trail keeps recording; only anchoring waits for the ledger.
+      expect(body.components.audit).toMatchObject({ backend: 'fabric' });
+      expect(body.components.audit.status).not.toBe('down');
+    } finally {
+      await network.restart();
+    }
+  });
+
   // A second node needs the same database: PostgreSQL (the embedded database is one process's).
   it.skipIf(!process.env.DATABASE_URL)('refuses a second node on the same database and channel whose storage is its own, naming STORAGE=networked', async () => {
     const database = t.config.database;
