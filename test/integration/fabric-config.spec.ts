@@ -1,7 +1,16 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { FabricLedger } from '../../src/ledger/adapters/fabric-ledger.adapter.js';
+import { loadFabricCredentials } from '../../src/ledger/fabric/fabric-credentials.js';
+import { startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
+
+const run = promisify(execFile);
 
 /**
  * fabric/config is what a hospital creates its channel from (`configtxgen`, `cryptogen`). No Fabric binary
@@ -58,5 +67,71 @@ describe('fabric/config (the channel as shipped)', () => {
       expect(hosts).toContain(consenter.Host);
       expect(consenter.ServerTLSCert).toContain(`/orderers/${consenter.Host}/tls/`);
     }
+  });
+});
+
+describe('fabric/scripts/issue-api-identity.sh (an hl.admin identity without a Fabric CA)', () => {
+  let dir: string;
+  let network: FabricTestNetwork;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hl-api-identity-'));
+    network = await startFabricTestNetwork(join(dir, 'network'));
+  });
+  afterAll(async () => {
+    await network?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("issues, from the organization's CA key, an identity the peer admits and the chaincode lets write", async () => {
+    // The organization's CA as cryptogen leaves it: a certificate and its private key in PEM files.
+    const caCert = join(dir, 'ca-cert.pem');
+    const caKey = join(dir, 'priv_sk');
+    await writeFile(caCert, network.org1.certificatePem);
+    await writeFile(caKey, network.org1.privateKeyPem, { mode: 0o600 });
+    const msp = join(dir, 'users', 'healthledger-api', 'msp');
+    const { stdout } = await run('bash', [resolve(import.meta.dirname, '../../fabric/scripts/issue-api-identity.sh'), caCert, caKey, msp]);
+    const certPath = join(msp, 'signcerts', 'cert.pem');
+    const keyPath = join(msp, 'keystore', 'key.pem');
+    expect(stdout).toContain(`FABRIC_CERT=${certPath}`);
+    expect((await stat(keyPath)).mode & 0o777).toBe(0o600);
+
+    const credentials = await loadFabricCredentials({ mspId: 'Org1MSP', certPath, keyPath });
+    expect(credentials.attributes).toMatchObject({ 'hl.admin': 'true', 'hf.EnrollmentID': 'healthledger-api' });
+    expect(credentials.certificate.subject).toContain('OU=client');
+    const ledger = new FabricLedger({ ...network.ledgerOptions, certPath, keyPath });
+    await ledger.start();
+    try {
+      // An org admin's write: refused FORBIDDEN to an identity without hl.admin=true.
+      const id = `org-${randomBytes(4).toString('hex')}`;
+      const { txId } = await ledger.submit('identity:RegisterOrganization', [JSON.stringify({ id, name: id })]);
+      expect(txId).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await ledger.stop();
+    }
+  });
+
+  it('names the CA by its key identifier when the CA has one, as cryptogen and Fabric CA certificates do', async () => {
+    const caKey = join(dir, 'ski-ca.key');
+    const caCert = join(dir, 'ski-ca.pem');
+    await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', caKey]);
+    await run('openssl', ['req', '-x509', '-new', '-key', caKey, '-subj', '/O=hospital-a.example/CN=ca.hospital-a.example', '-days', '2', '-out', caCert,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-addext', 'subjectKeyIdentifier=hash']);
+    const msp = join(dir, 'ski-msp');
+    await run('bash', [resolve(import.meta.dirname, '../../fabric/scripts/issue-api-identity.sh'), caCert, caKey, msp, 'api-node-1']);
+    const { stdout: text } = await run('openssl', ['x509', '-in', join(msp, 'signcerts', 'cert.pem'), '-noout', '-text']);
+    const { stdout: caText } = await run('openssl', ['x509', '-in', caCert, '-noout', '-ext', 'subjectKeyIdentifier']);
+    const caKeyId = caText.split('\n')[1]!.trim();
+    expect(text).toMatch(new RegExp(`Authority Key Identifier: *\\n *${caKeyId}`));
+    const credentials = await loadFabricCredentials({ mspId: 'HospitalAMSP', certPath: join(msp, 'signcerts', 'cert.pem'), keyPath: join(msp, 'keystore', 'key.pem') });
+    expect(credentials.attributes).toMatchObject({ 'hl.admin': 'true', 'hf.EnrollmentID': 'api-node-1' });
+    expect(credentials.certificate.subject).toMatch(/O=hospital-a\.example\nOU=client\nCN=api-node-1/);
+  });
+
+  it('refuses to run without its arguments or with a CA key it cannot read', async () => {
+    const script = resolve(import.meta.dirname, '../../fabric/scripts/issue-api-identity.sh');
+    await expect(run('bash', [script])).rejects.toMatchObject({ code: 2 });
+    await expect(run('bash', [script, join(dir, 'missing.pem'), join(dir, 'missing.key'), join(dir, 'out')])).rejects.toMatchObject({
+      stderr: expect.stringContaining('cannot read'),
+    });
   });
 });
