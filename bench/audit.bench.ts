@@ -23,6 +23,8 @@ import { AuditBatcher } from '../src/audit/audit-batcher.js';
 import { AuditQueryService } from '../src/audit/audit-query.service.js';
 import { AuditVerificationService } from '../src/audit/audit-verification.service.js';
 import { readEmbeddedChain } from '../src/audit/audit-verifier.js';
+import { systemContext } from '../src/common/request-context.js';
+import { TransactionalConnection } from '../src/database/transactional-connection.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import type { RequestContext } from '../src/common/request-context.js';
 import { DEFAULT_AUDIT_BATCH_MAX_EVENTS } from '../src/config/config.schema.js';
@@ -104,7 +106,8 @@ async function main(): Promise<void> {
   if (url) await dataSource.query('TRUNCATE access_event, audit_batch');
   const ledger = new EmbeddedLedger({ dataDir: join(dir, 'ledger'), logger: silent });
   await ledger.start();
-  const audit = new AuditService(dataSource);
+  const audit = new AuditService(dataSource, new TransactionalConnection(dataSource));
+  const work = systemContext('audit-bench');
   const chaincode = new ChaincodeClient(ledger);
   const batcher = new AuditBatcher({ dataSource, ledger: chaincode, maxEvents: BATCH, intervalMs: 1000, logger: silent });
   audit.onRecorded((count) => batcher.eventsRecorded(count));
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
       while (performance.now() < deadline) {
         const i = written + failed;
         try {
-          await audit.record(accessEvent(i));
+          await audit.record(work, accessEvent(i));
           written++;
         } catch {
           failed++;
