@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
 import { systemContext, type WorkContext } from '../common/request-context.js';
 import { SerialJob } from '../common/serial-job.js';
-import { TransactionalConnection } from '../database/transactional-connection.js';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { LedgerError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
@@ -10,9 +9,8 @@ import { STORAGE } from '../storage/storage.module.js';
 import { isContentAddressedStore, type StoragePort, type StoredContent } from '../storage/ports/storage.port.js';
 import { ContentTicketRepository } from './content-ticket.repository.js';
 import { RecordAnchoring } from './record-anchoring.js';
-import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordRepository } from './record.repository.js';
-import { UPLOAD_GRACE_MS } from './records.service.js';
+import { RecordsService, UPLOAD_GRACE_MS } from './records.service.js';
 
 const INTERVAL_MS = 30_000;
 /** Versions anchored per pass: a long ledger outage drains gradually instead of in one burst. */
@@ -81,10 +79,9 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   readonly orphanGraceMs: number;
 
   constructor(
-    private readonly connection: TransactionalConnection,
     private readonly anchoring: RecordAnchoring,
     private readonly records: RecordRepository,
-    private readonly metadata: RecordMetadataCache,
+    private readonly recordsService: RecordsService,
     private readonly tickets: ContentTicketRepository,
     @Inject(STORAGE) private readonly storage: StoragePort,
     private readonly serviceAccounts: ServiceAccountLedger,
@@ -164,7 +161,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
           );
         }
       }
-      report.abandonedRemoved = await this.removeAbandonedUploads(work, now);
+      report.abandonedRemoved = await this.recordsService.removeAbandonedUploads(now);
       report.ticketsPurged = await this.tickets.purgeExpired(work, now);
       // Only after removeAbandonedUploads succeeded: the grace period relies on it (see orphanGraceMs).
       if (this.lastSweep === undefined || now.getTime() - this.lastSweep >= SWEEP_INTERVAL_MS) {
@@ -185,16 +182,6 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
       );
     }
     return report;
-  }
-
-  /** Removes versions whose upload never finished (and records left without any version). */
-  private async removeAbandonedUploads(work: WorkContext, now: Date): Promise<number> {
-    const abandoned = await this.records.abandonedUploads(work, now);
-    for (const row of abandoned) {
-      await this.connection.withTransaction(work, (tx) => this.records.removeUnfinishedVersion(tx, row.recordId, row.version));
-      await this.metadata.invalidate(row.recordId);
-    }
-    return abandoned.length;
   }
 
   /**

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { RECORD_CATEGORIES, type RecordCategory } from 'healthledger-chaincode/shared';
 import { accessDenied, requireActor, type AccessCheck } from '../access/access.service.js';
 import { DomainError } from '../common/domain-error.js';
-import type { RequestContext } from '../common/request-context.js';
+import { systemContext, type RequestContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { sha256Hex, sha256HexOfStream } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
@@ -11,7 +12,8 @@ import { ContentTickets } from './content-tickets.js';
 import { contradicts } from './ledger-record-heads.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordKeyService } from './record-key.service.js';
-import type { RecordView } from './record-metadata.cache.js';
+import { RecordMetadataCache, type RecordView } from './record-metadata.cache.js';
+import { RecordRepository } from './record.repository.js';
 
 export interface CreateRecordCommand {
   patientId: string;
@@ -63,6 +65,10 @@ export class RecordsService {
     private readonly keys: RecordKeyService,
     private readonly anchoring: RecordAnchoring,
     @Inject(STORAGE) private readonly storage: StoragePort,
+    // For the reconciler's clean-up only (system work): requests reach records through `checked`.
+    private readonly connection: TransactionalConnection,
+    private readonly unchecked: RecordRepository,
+    private readonly metadata: RecordMetadataCache,
   ) {}
 
   async createRecord(ctx: RequestContext, input: CreateRecordCommand): Promise<RecordUploadTicket> {
@@ -185,6 +191,17 @@ export class RecordsService {
       ledgerTxId: anchor?.txId ?? null,
       problems,
     };
+  }
+
+  /** Removes versions whose upload never finished (and records left without any version). For the reconciler. */
+  async removeAbandonedUploads(now: Date): Promise<number> {
+    const work = systemContext('abandoned-uploads', now);
+    const abandoned = await this.unchecked.abandonedUploads(work, now);
+    for (const row of abandoned) {
+      await this.connection.withTransaction(work, (tx) => this.unchecked.removeUnfinishedVersion(tx, row.recordId, row.version));
+      await this.metadata.invalidate(row.recordId);
+    }
+    return abandoned.length;
   }
 
   /** Until when a version opened now may still be uploaded: the URL's lifetime and the grace after it. */
