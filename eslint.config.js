@@ -29,19 +29,6 @@ function privateEntities(...allowed) {
   };
 }
 
-/**
- * TEMPORARY (issue #12 step 1): the modules other helpers are moving onto repositories right now (records and
- * consent: H1; auth: H2). Their branches make them pass; merging them removes these entries. (src/access,
- * also H1's, already passes.)
- */
-const CONVERSION_IN_PROGRESS = [
-  'src/records/**',
-  'src/consent/**',
-  // PartyDirectory.users/organizations(ids, manager?) take records' transaction manager until H1's merge passes a context.
-  'src/auth/party-directory.ts',
-  // AuditService.record(input, manager?: EntityManager) is H1's to change into record(ctx, input).
-  'src/audit/audit.service.ts',
-];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'chaincode/dist/**', 'chaincode/node_modules/**', 'data/**', 'coverage/**', 'src/graphql/ide/assets/**'] },
@@ -102,7 +89,6 @@ export default tseslint.config(
       'src/audit/cli/**',
       'src/audit/audit-verifier.ts',
       '**/*.spec.ts',
-      ...CONVERSION_IN_PROGRESS,
     ],
     plugins: { healthledger },
     rules: { 'healthledger/database-boundary': 'error' },
@@ -122,11 +108,6 @@ export default tseslint.config(
     rules: privateEntities(),
   },
   ...Object.keys(ENTITY_OWNERS).map((module) => ({ files: [`src/${module}/**/*.ts`], rules: privateEntities(module) })),
-  {
-    // TEMPORARY (issue #12 step 1): consent.service.ts still reads RecordEntity; H1's branch asks records instead.
-    files: ['src/consent/consent.service.ts'],
-    rules: privateEntities('consent', 'records'),
-  },
   {
     files: ['test/**', 'bench/**', '**/*.spec.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },

@@ -109,7 +109,8 @@ async function main(): Promise<void> {
   const connection = new TransactionalConnection(dataSource);
   const accessEvents = new AccessEventRepository(connection);
   const batches = new AuditBatchRepository(connection);
-  const audit = new AuditService(accessEvents);
+  const audit = new AuditService(accessEvents, connection);
+  const work = systemContext('audit-bench');
   const chaincode = new ChaincodeClient(ledger);
   const chainId = randomUUID();
   const batcher = new AuditBatcher({ connection, events: accessEvents, batches, ledger: chaincode, chainId: () => chainId, maxEvents: BATCH, intervalMs: 1000, logger: silent });
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
       while (performance.now() < deadline) {
         const i = written + failed;
         try {
-          await audit.record(accessEvent(i));
+          await audit.record(work, accessEvent(i));
           written++;
         } catch {
           failed++;

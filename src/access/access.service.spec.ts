@@ -72,7 +72,7 @@ function user(id: string, role: UserActor['role'], organizationId: string | null
 function ledgerConsentSource(ledger: EmbeddedLedger, revoked: Set<string>): ConsentSource {
   const query = async <T>(fn: string, patientId: string) => JSON.parse((await ledger.evaluate(`consent:${fn}`, [patientId])).toString('utf8')) as T;
   return {
-    async grantsFor(patientId, actorId) {
+    async grantsFor(_ctx, patientId, actorId) {
       const [consents, emergencies] = await Promise.all([
         query<ConsentState[]>('GetPatientConsents', patientId),
         query<EmergencyAccessState[]>('GetPatientEmergencyAccesses', patientId),

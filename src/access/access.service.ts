@@ -53,8 +53,8 @@ export function accessDenied(): DomainError {
 }
 
 /**
- * The one access-checked path to patient data (Medplum's getRepoForLogin): services ask it before
- * they read or write a record and take their list filters from it, so GraphQL and REST cannot differ.
+ * The one decision path for patient data: AccessCheckedRecords (Medplum's getRepoForLogin) asks it before
+ * any read or write of a record and takes its list filters from it, so GraphQL and REST cannot differ.
  * Each record decision is made twice, by the request's CASL ability and by `decideAccess`, the
  * policy shared with the chaincode; both must agree or the request is refused.
  */
@@ -84,7 +84,7 @@ export class AccessService {
     // if the cache was never told: the invalidation may have failed, or the cache came back with old entries.
     if (cached && !(cached.consentId && this.consents.isRevoked(cached.consentId))) return cached;
 
-    const grants = await this.consents.grantsFor(resource.patientId, actor.id);
+    const grants = await this.consents.grantsFor(ctx, resource.patientId, actor.id);
     const check = this.decideWith(ctx, grants, action, resource);
     await this.decisions.set(key, check, ctx.now, grants);
     return check;
@@ -130,7 +130,7 @@ export class AccessService {
   /** The actor's ability including one patient's consents and the actor's break-glass grants for them. */
   async abilityForPatient(ctx: RequestContext, patientId: string): Promise<AppAbility> {
     const actor = requireActor(ctx);
-    return this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose }, await this.consents.grantsFor(patientId, actor.id));
+    return this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose }, await this.consents.grantsFor(ctx, patientId, actor.id));
   }
 
   /**

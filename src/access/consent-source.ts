@@ -1,3 +1,4 @@
+import type { WorkContext } from '../common/request-context.js';
 import type { PatientGrants } from './ability.factory.js';
 
 /**
@@ -7,7 +8,8 @@ import type { PatientGrants } from './ability.factory.js';
  * rows, revoked wherever the ledger says so).
  */
 export interface ConsentSource {
-  grantsFor(patientId: string, actorId: string): Promise<PatientGrants>;
+  /** Read in the context's transaction when it carries one. */
+  grantsFor(ctx: WorkContext, patientId: string, actorId: string): Promise<PatientGrants>;
   /** Whether this consent is known to be revoked (a cached decision that rests on it is stale). */
   isRevoked(consentId: string): boolean;
 }

@@ -179,12 +179,6 @@ async function insertEvents(db: SqlExecutor, events: readonly AccessEvent[]): Pr
   );
 }
 
-/**
- * TEMPORARY (issue #12 step 1): today's `AuditService.record(input, manager)` writes in the caller's
- * EntityManager. Helper H1 turns it into `record(ctx, input)`, which calls `insert(ctx, [event])`; the
- * merge deletes this export.
- */
-export const insertAccessEvents = insertEvents;
 
 /** The SQL condition of a scope and filter, its parameters appended to `params`. */
 function filterConditions(scope: AccessEventScope, filter: AccessLogFilter, params: unknown[]): string[] {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { systemContext } from '../common/request-context.js';
+import { systemContext, type WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { type AccessEvent, type AccessEventInput, normalizeAccessEvent } from './access-event.js';
-import { AccessEventRepository, insertAccessEvents } from './access-event.repository.js';
+import { AccessEventRepository } from './access-event.repository.js';
 import { AuditUnavailableError } from './audit.errors.js';
 
 /** Most events one group-commit INSERT carries. */
@@ -17,10 +17,10 @@ interface QueuedEvent {
 }
 
 /**
- * Writes access events into the outbox. With the caller's EntityManager the event is part of the
- * caller's transaction (it commits, or rolls back, with the action it records). Without one the
- * event is written on its own: concurrent callers share one INSERT (group commit), and each call
- * resolves only once its event is committed.
+ * Writes access events into the outbox. In a context that carries a transaction the event is part of
+ * it (it commits, or rolls back, with the action it records). Outside one the event is written on its
+ * own: concurrent callers share one INSERT (group commit), and each call resolves only once its event
+ * is committed.
  */
 @Injectable()
 export class AuditService {
@@ -28,17 +28,21 @@ export class AuditService {
   private flushes = 0;
   private readonly listeners = new Set<(count: number) => void>();
 
-  constructor(private readonly accessEvents: AccessEventRepository) {}
+  constructor(
+    private readonly accessEvents: AccessEventRepository,
+    private readonly connection: TransactionalConnection,
+  ) {}
 
   /**
    * Records one access event (or refusal); resolves with the stored event once it is durable (or part of
-   * `manager`'s transaction). A failed insert is AuditUnavailableError (SERVICE_UNAVAILABLE): thrown
-   * inside the action's transaction, it rolls the action back.
+   * the transaction `ctx` carries). A failed insert is AuditUnavailableError (SERVICE_UNAVAILABLE):
+   * thrown inside the action's transaction, it rolls the action back. Outside a transaction the event
+   * joins the group commit (the authorized read's speed depends on it).
    */
-  async record(input: AccessEventInput, manager?: EntityManager): Promise<AccessEvent> {
+  async record(ctx: WorkContext, input: AccessEventInput): Promise<AccessEvent> {
     const event = normalizeAccessEvent(input, randomUUID(), new Date());
-    if (manager) {
-      await insertAccessEvents(manager, [event]).catch(unavailable);
+    if (this.connection.inTransaction(ctx)) {
+      await this.accessEvents.insert(ctx, [event]).catch(unavailable);
       this.notify(1);
       return event;
     }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { In } from 'typeorm';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { OrganizationEntity } from './organization.entity.js';
@@ -50,13 +50,10 @@ export class OrganizationRepository {
   }
 
   /**
-   * Organizations by id for the directory. Takes the caller's EntityManager too, only because
-   * PartyDirectory.organizations still receives one from record-key.service (its public signature
-   * stays as it is in this step); it becomes a context when that caller passes one.
+   * Organizations by id for the directory. In the transaction `ctx` carries, when it carries one.
    */
-  publicByIds(scope: WorkContext | EntityManager, ids: string[]): Promise<OrganizationPublicRow[]> {
-    const manager = scope instanceof EntityManager ? scope : this.connection.manager(scope);
-    return manager.getRepository(OrganizationEntity).find({
+  publicByIds(ctx: WorkContext, ids: string[]): Promise<OrganizationPublicRow[]> {
+    return this.connection.getRepository(ctx, OrganizationEntity).find({
       // Not the sealed private keys: nothing here needs them.
       select: { id: true, name: true, wrappingPublicKey: true, emergencyPublicKey: true, createdAt: true },
       where: { id: In(ids) },

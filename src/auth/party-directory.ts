@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Role } from 'healthledger-chaincode/shared';
-import type { EntityManager } from 'typeorm';
 import { isUuid } from '../common/input-rules.js';
-import { systemContext } from '../common/request-context.js';
+import { systemContext, type WorkContext } from '../common/request-context.js';
 import type { Organization } from './models/organization.model.js';
 import { OrganizationRepository } from './organization.repository.js';
 import { toOrganizationModel } from './organization.service.js';
@@ -29,11 +28,10 @@ export interface Party {
  * is one way to name an actor, and service accounts are named wherever users are.
  *
  * Ids that are no UUID (the SYSTEM actor of background work) are never looked up: nothing has them.
- * Unknown ids are absent from the answers. With `manager`, the lookup runs in the caller's transaction.
- *
- * Its callers pass no context (its signatures stay as they are in this step of issue 12), so the
- * lookups without a `manager` run in a system context, on the pool as before: the directory only names
- * and addresses parties, it decides no access.
+ * Unknown ids are absent from the answers. With `ctx`, the lookup runs in the transaction it carries
+ * (a caller holding record locks: on the embedded database another connection would wait for it);
+ * without, in a system context on the pool: the directory only names and addresses parties, it
+ * decides no access.
  */
 @Injectable()
 export class PartyDirectory {
@@ -44,10 +42,10 @@ export class PartyDirectory {
   ) {}
 
   /** Users (only: no service account) by id. */
-  async users(ids: readonly string[], manager?: EntityManager): Promise<Map<string, Party>> {
+  async users(ids: readonly string[], ctx?: WorkContext): Promise<Map<string, Party>> {
     const unique = lookupIds(ids);
     if (unique.length === 0) return new Map();
-    const rows = await this.userRepository.publicByIds(manager ?? system(), unique);
+    const rows = await this.userRepository.publicByIds(ctx ?? system(), unique);
     return new Map(rows.map((row) => [row.id, userParty(row)]));
   }
 
@@ -75,10 +73,10 @@ export class PartyDirectory {
   }
 
   /** Organizations by id, as the API shows them (with their public keys). */
-  async organizations(ids: readonly string[], manager?: EntityManager): Promise<Map<string, Organization>> {
+  async organizations(ids: readonly string[], ctx?: WorkContext): Promise<Map<string, Organization>> {
     const unique = lookupIds(ids);
     if (unique.length === 0) return new Map();
-    const rows = await this.organizationRepository.publicByIds(manager ?? system(), unique);
+    const rows = await this.organizationRepository.publicByIds(ctx ?? system(), unique);
     return new Map(rows.map((row) => [row.id, toOrganizationModel(row)]));
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In, IsNull } from 'typeorm';
+import { In, IsNull } from 'typeorm';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import type { User } from './models/user.model.js';
@@ -71,13 +71,10 @@ export class UserRepository {
   }
 
   /**
-   * Users by id for the directory. Takes the caller's EntityManager too, only because
-   * PartyDirectory.users still receives one from record-key.service (its public signature stays as it
-   * is in this step); it becomes a context when that caller passes one.
+   * Users by id for the directory. In the transaction `ctx` carries, when it carries one.
    */
-  publicByIds(scope: WorkContext | EntityManager, ids: string[]): Promise<UserPublicRow[]> {
-    const manager = scope instanceof EntityManager ? scope : this.connection.manager(scope);
-    return manager.getRepository(UserEntity).find({
+  publicByIds(ctx: WorkContext, ids: string[]): Promise<UserPublicRow[]> {
+    return this.connection.getRepository(ctx, UserEntity).find({
       select: { id: true, name: true, role: true, organizationId: true, wrappingPublicKey: true },
       where: { id: In(ids) },
     });

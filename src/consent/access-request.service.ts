@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ROLE_PERMISSIONS, type Purpose, type RecordCategory } from 'healthledger-chaincode/shared';
-import { DataSource } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
 import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
+import { AccessRequestRepository } from './access-request.repository.js';
 import { ACCESS_REQUEST_STATUSES, AccessRequestEntity, type AccessRequestStatus } from './consent.entities.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
 import { isUuid } from '../common/input-rules.js';
@@ -33,7 +33,7 @@ export interface RequestAccessRequest {
 @Injectable()
 export class AccessRequestService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly requests: AccessRequestRepository,
     private readonly access: AccessService,
     private readonly consents: ConsentService,
     private readonly parties: ConsentParties,
@@ -72,20 +72,19 @@ export class AccessRequestService {
       consentId: null,
       respondedAt: null,
     });
-    return (await this.toModels([await this.dataSource.getRepository(AccessRequestEntity).save(row)]))[0];
+    return (await this.toModels([await this.requests.save(ctx, row)]))[0];
   }
 
   async respondToAccessRequest(ctx: RequestContext, id: string, approve: boolean): Promise<AccessRequest> {
     const patient = requirePatient(ctx);
-    const repository = this.dataSource.getRepository(AccessRequestEntity);
-    const row = isUuid(id) ? await repository.findOneBy({ id }) : null;
+    const row = isUuid(id) ? await this.requests.request(ctx, id) : null;
     if (!row || row.patientId !== patient.id) throw accessDenied();
     this.access.assertCan(ctx, 'respond', 'AccessRequest', { patientId: row.patientId, requesterId: row.requesterId });
     if (row.status !== 'PENDING') throw new DomainError('CONFLICT', `This access request was already ${row.status.toLowerCase()}`);
 
     // Claim the request first, so two answers racing cannot both act.
-    const claimed = await repository.update({ id: row.id, status: 'PENDING' }, { status: approve ? 'APPROVED' : 'DENIED', respondedAt: ctx.now });
-    if (!claimed.affected) throw new DomainError('CONFLICT', 'This access request was already answered');
+    const claimed = await this.requests.claimAnswer(ctx, row.id, approve ? 'APPROVED' : 'DENIED', ctx.now);
+    if (!claimed) throw new DomainError('CONFLICT', 'This access request was already answered');
     if (!approve) {
       await this.parties.record(ctx, { action: 'DENY_ACCESS_REQUEST', decision: 'DENIED', reason: 'PATIENT_DENIED', patient, purpose: row.purpose });
     } else {
@@ -102,14 +101,14 @@ export class AccessRequestService {
           },
           { accessRequestId: row.id },
         );
-        await repository.update({ id: row.id }, { consentId: consent.id });
+        await this.requests.linkConsent(ctx, row.id, consent.id);
       } catch (error) {
         // Nothing was granted: the request can be answered again.
-        await repository.update({ id: row.id }, { status: 'PENDING', respondedAt: null });
+        await this.requests.reopen(ctx, row.id);
         throw error;
       }
     }
-    return (await this.toModels([await repository.findOneByOrFail({ id: row.id })]))[0];
+    return (await this.toModels([await this.requests.requestOrFail(ctx, row.id)]))[0];
   }
 
   /** A patient's incoming requests, or a provider's outgoing ones; newest first. */
@@ -122,10 +121,7 @@ export class AccessRequestService {
     const own = actor.role === 'PATIENT' ? { patientId: actor.id } : { requesterId: actor.id };
     if (actor.role === 'PATIENT') this.access.assertCan(ctx, 'read', 'AccessRequest', { patientId: actor.id });
     else this.access.assertCan(ctx, 'read', 'AccessRequest', { patientId: '', requesterId: actor.id });
-    const rows = await this.dataSource.getRepository(AccessRequestEntity).find({
-      where: { ...own, ...(status ? { status: status as AccessRequestStatus } : {}) },
-      order: { createdAt: 'DESC', id: 'DESC' },
-    });
+    const rows = await this.requests.list(ctx, own, status ? (status as AccessRequestStatus) : undefined);
     return this.toModels(rows);
   }
 

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
 import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -24,10 +23,11 @@ export interface ConsentEvent {
 export class ConsentParties {
   constructor(private readonly audit: AuditService) {}
 
-  /** Records the event; with `manager`, inside the caller's transaction. */
-  async record(ctx: RequestContext, event: ConsentEvent, manager?: EntityManager): Promise<void> {
+  /** Records the event; inside the transaction `ctx` carries, when it carries one. */
+  async record(ctx: RequestContext, event: ConsentEvent): Promise<void> {
     if (!ctx.actor) return;
     await this.audit.record(
+      ctx,
       accessEventFor(ctx, {
         action: event.action,
         decision: event.decision,
@@ -36,7 +36,6 @@ export class ConsentParties {
         patientId: event.patient.id,
         patientOrganizationId: event.patient.organizationId,
       }),
-      manager,
     );
   }
 }

@@ -2,13 +2,16 @@ import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { RecordsModule } from '../records/records.module.js';
+import { AccessRequestRepository } from './access-request.repository.js';
 import { AccessRequestService } from './access-request.service.js';
 import { ConsentStoreModule } from './consent-store.module.js';
 import { ConsentParties } from './consent-parties.js';
 import { ConsentResolver } from './consent.resolver.js';
 import { ConsentService } from './consent.service.js';
+import { EmergencyAccessRepository } from './emergency-access.repository.js';
 import { EmergencyAccessService } from './emergency-access.service.js';
 import { KeyRotationJob } from './key-rotation.job.js';
+import { KeyRotationRepository } from './key-rotation.repository.js';
 
 /**
  * Consents, access requests and break-glass over GraphQL, and the background key rotation that
@@ -17,7 +20,7 @@ import { KeyRotationJob } from './key-rotation.job.js';
  */
 @Module({
   imports: [AccessModule, AuthModule, ConsentStoreModule, RecordsModule],
-  providers: [ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, ConsentResolver],
+  providers: [AccessRequestRepository, EmergencyAccessRepository, KeyRotationRepository, ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, ConsentResolver],
   exports: [ConsentService],
 })
 export class ConsentModule {}

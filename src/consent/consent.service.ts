@@ -12,21 +12,22 @@ import {
   type Purpose,
   type RecordCategory,
 } from 'healthledger-chaincode/shared';
-import { DataSource, In, type EntityManager } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
 import { SessionKeys } from '../auth/session-keys.js';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
-import type { RequestContext, UserActor } from '../common/request-context.js';
+import type { RequestContext, UserActor, WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { signCanonical } from '../crypto/index.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { RecordKeyService } from '../records/record-key.service.js';
 import type { RecipientRef, RecordVersionRef, WrapDeletionScope } from '../records/record-keys.js';
-import { RecordEntity } from '../records/records.entities.js';
-import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
+import { ConsentEntity } from './consent.entities.js';
+import { ConsentRepository } from './consent.repository.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
-import { KeyRotationJob, queueKeyRotations } from './key-rotation.job.js';
+import { KeyRotationJob } from './key-rotation.job.js';
+import { KeyRotationRepository } from './key-rotation.repository.js';
 import { LedgerRevocations } from './ledger-revocations.js';
 import type { ConsentStatusValue } from './models/consent-enums.js';
 import type { Consent } from './models/consent.model.js';
@@ -59,7 +60,9 @@ export class ConsentService {
   private readonly logger = new Logger('Consent');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly consentRows: ConsentRepository,
+    private readonly rotationQueue: KeyRotationRepository,
     private readonly chaincode: ChaincodeClient,
     private readonly access: AccessService,
     private readonly sessionKeys: SessionKeys,
@@ -76,7 +79,7 @@ export class ConsentService {
     this.access.assertCan(ctx, 'create', 'Consent', { patientId: patient.id });
     const grantee = await this.resolveGrantee(patient, input);
     const recordIds = [...new Set(input.recordIds ?? [])];
-    await this.requireOwnRecords(patient.id, recordIds);
+    await this.requireOwnRecords(ctx, patient.id, recordIds);
 
     const validFrom = input.validFrom ?? ctx.now;
     const validUntil = input.validUntil ?? new Date(validFrom.getTime() + DEFAULT_CONSENT_DAYS * DAY_MS);
@@ -101,9 +104,9 @@ export class ConsentService {
     keys.wrappingPrivateKey.fill(0);
     const { txId } = await this.chaincode.grantConsent(payload, signature);
 
-    const row = await this.dataSource.transaction(async (manager) => {
-      const saved = await manager.save(ConsentEntity, toRow(payload, signature, txId, options.accessRequestId ?? null));
-      await this.parties.record(ctx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient }, manager);
+    const row = await this.connection.withTransaction(ctx, async (tx) => {
+      const saved = await this.consentRows.saveGranted(tx, toRow(payload, signature, txId, options.accessRequestId ?? null));
+      await this.parties.record(tx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
       return saved;
     });
     const recipient = consentRecipient(payload);
@@ -114,8 +117,7 @@ export class ConsentService {
 
   async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
     const patient = requirePatient(ctx);
-    const repository = this.dataSource.getRepository(ConsentEntity);
-    const row = await repository.findOneBy({ id });
+    const row = await this.consentRows.consent(ctx, id);
     if (!row || row.patientId !== patient.id) throw accessDenied();
     this.access.assertCan(ctx, 'revoke', 'Consent', { patientId: row.patientId });
     if (row.status === 'REVOKED') {
@@ -133,18 +135,14 @@ export class ConsentService {
 
     const recipient = consentRecipient(row.grantPayload);
     let lockedFirst = new Set<string>();
-    await this.dataSource.transaction(async (manager) => {
+    await this.connection.withTransaction(ctx, async (tx) => {
       // First the locks of the records in scope (see record-keys.ts): an upload or rotation of one
       // of them either committed before (its wraps for the grantee are deleted below) or waits and
       // then reads this consent as revoked.
-      if (recipient) lockedFirst = new Set(await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope)));
-      await manager.update(
-        ConsentEntity,
-        { id: row.id },
-        { status: 'REVOKED', revokedAt: ctx.now, revokePayload: payload, revokeSignature: signature },
-      );
-      if (recipient) await this.stripRevokedGrantee(manager, row, recipient, ctx.now);
-      await this.parties.record(ctx, { action: 'REVOKE_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient }, manager);
+      if (recipient) lockedFirst = new Set(await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope)));
+      await this.consentRows.markRevoked(tx, row.id, { revokedAt: ctx.now, payload, signature });
+      if (recipient) await this.stripRevokedGrantee(tx, row, recipient, ctx.now);
+      await this.parties.record(tx, { action: 'REVOKE_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
     });
     if (recipient) {
       // A record created after the locks above (a category in scope) was not locked: its first upload
@@ -152,10 +150,10 @@ export class ConsentService {
       // deletion. Once more, now that the revocation is visible, for those records only (the ones
       // locked above were settled there): such an upload holds its record's lock until it commits,
       // so this waits for it and deletes what it wrapped.
-      await this.dataSource.transaction(async (manager) => {
-        const locked = await this.recordKeys.lockRecords(manager, scopeOf(row.patientId, row.grantPayload.scope));
+      await this.connection.withTransaction(ctx, async (tx) => {
+        const locked = await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
         const created = locked.filter((recordId) => !lockedFirst.has(recordId));
-        if (created.length > 0) await this.stripRevokedGrantee(manager, row, recipient, ctx.now, created);
+        if (created.length > 0) await this.stripRevokedGrantee(tx, row, recipient, ctx.now, created);
       });
     }
     // Effective from here on: this node holds the signed revocation (no later database write undoes it
@@ -168,7 +166,7 @@ export class ConsentService {
     try {
       const { txId, value: anchored } = await this.chaincode.revokeConsent(payload, signature);
       this.revocations.noteSigned({ consentId: row.id, patientId: row.patientId, revokedAt: anchored.revokedAt!, txId: anchored.revokeTxId });
-      await repository.update({ id: row.id }, { revokeLedgerTxId: txId });
+      await this.consentRows.markRevocationAnchored(ctx, row.id, txId);
       // A decision cached from the ledger between the first invalidation and the commit.
       await this.access.invalidateForPatientOrLater(row.patientId);
     } catch (error) {
@@ -183,7 +181,7 @@ export class ConsentService {
   async consents(ctx: RequestContext, patientId: string, activeOnly = false): Promise<Consent[]> {
     requireActor(ctx);
     this.access.assertCan(ctx, 'read', 'Consent', { patientId });
-    const models = await this.toModels((await this.verified.honouredFor(patientId)).reverse(), ctx.now);
+    const models = await this.toModels(ctx, (await this.verified.honouredFor(ctx, patientId)).reverse());
     return activeOnly ? models.filter((consent) => consent.status === 'ACTIVE') : models;
   }
 
@@ -205,16 +203,17 @@ export class ConsentService {
     return { organizationId: granteeOrganizationId! };
   }
 
-  private async requireOwnRecords(patientId: string, recordIds: readonly string[]): Promise<void> {
+  private async requireOwnRecords(ctx: RequestContext, patientId: string, recordIds: readonly string[]): Promise<void> {
     if (recordIds.length === 0) return;
     if (!recordIds.every(isUuid)) throw badInput('recordIds must be record ids', 'recordIds');
-    const own = await this.dataSource.getRepository(RecordEntity).countBy({ id: In([...recordIds]), patientId });
-    if (own !== recordIds.length) throw badInput('Every record in recordIds must be one of your records', 'recordIds');
+    // Records are the records module's: asked as a consent scope of the patient's (those of the ids that are theirs).
+    const own = await this.recordKeys.recordIdsInScope(ctx, { patientId, recordIds, categories: [] });
+    if (own.length !== recordIds.length) throw badInput('Every record in recordIds must be one of your records', 'recordIds');
   }
 
-  /** Versions covered by a consent scope (by record id, or by category), as `manager`'s transaction sees them. */
-  private versionsInScope(patientId: string, scope: ConsentGrantPayload['scope'], manager: EntityManager): Promise<RecordVersionRef[]> {
-    return this.recordKeys.versionsInScope(scopeOf(patientId, scope), manager);
+  /** Versions covered by a consent scope (by record id, or by category), as the transaction `tx` carries sees them. */
+  private versionsInScope(tx: WorkContext, patientId: string, scope: ConsentGrantPayload['scope']): Promise<RecordVersionRef[]> {
+    return this.recordKeys.versionsInScope(tx, scopeOf(patientId, scope));
   }
 
   /**
@@ -230,10 +229,10 @@ export class ConsentService {
     keys.signingPrivateKey.fill(0);
     const patient: RecipientRef = { kind: 'user', id: payload.patientId };
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await this.recordKeys.lockRecords(manager, scopeOf(payload.patientId, payload.scope));
-        const versions = await this.versionsInScope(payload.patientId, payload.scope, manager);
-        await this.recordKeys.extendWraps(patient, keys.wrappingPrivateKey, versions, [recipient], manager);
+      await this.connection.withTransaction(ctx, async (tx) => {
+        await this.recordKeys.lockRecords(tx, scopeOf(payload.patientId, payload.scope));
+        const versions = await this.versionsInScope(tx, payload.patientId, payload.scope);
+        await this.recordKeys.extendWraps(tx, patient, keys.wrappingPrivateKey, versions, [recipient]);
       });
     } finally {
       keys.wrappingPrivateKey.fill(0);
@@ -246,10 +245,10 @@ export class ConsentService {
    * to the same recipient, and queues their key rotations. Idempotent (a record already queued for
    * this consent is not queued twice).
    */
-  private async stripRevokedGrantee(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
-    const stripped = await this.recordsOnlyThisConsentOpens(manager, row, recipient, now, onlyRecordIds);
-    if (stripped.length > 0) await this.recordKeys.deleteWrapsFor(recipient, { patientId: row.patientId, recordIds: stripped }, manager);
-    await queueKeyRotations(manager, row, stripped, now);
+  private async stripRevokedGrantee(tx: WorkContext, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
+    const stripped = await this.recordsOnlyThisConsentOpens(tx, row, recipient, now, onlyRecordIds);
+    if (stripped.length > 0) await this.recordKeys.deleteWrapsFor(tx, recipient, { patientId: row.patientId, recordIds: stripped });
+    await this.rotationQueue.queue(tx, row, stripped, now);
     return stripped;
   }
 
@@ -258,13 +257,13 @@ export class ConsentService {
    * same recipient: their wraps go, and their data keys rotate. The other consents' scopes are read as
    * one union (one query however many there are).
    */
-  private async recordsOnlyThisConsentOpens(manager: EntityManager, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
+  private async recordsOnlyThisConsentOpens(tx: WorkContext, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
     // Records with content (a first upload still in progress wraps for current consents only when it
     // lands); `onlyRecordIds`: those of the consent's records (already locked), not all of them.
     const scope = onlyRecordIds ? { recordIds: [...onlyRecordIds], categories: [] } : row.grantPayload.scope;
-    const inScope = [...new Set((await this.versionsInScope(row.patientId, scope, manager)).map((ref) => ref.recordId))];
+    const inScope = [...new Set((await this.versionsInScope(tx, row.patientId, scope)).map((ref) => ref.recordId))];
     if (inScope.length === 0) return [];
-    const others = (await this.verified.liveFor(row.patientId, manager))
+    const others = (await this.verified.liveFor(tx, row.patientId))
       .map(({ consent }) => consent)
       .filter((consent) => {
         const other = consentRecipient(consent);
@@ -278,36 +277,32 @@ export class ConsentService {
       });
     if (others.length === 0) return inScope;
     const stillOpen = new Set(
-      await this.recordKeys.recordIdsInScope(
-        {
-          patientId: row.patientId,
-          recordIds: [...new Set(others.flatMap((consent) => consent.scope.recordIds))],
-          categories: [...new Set(others.flatMap((consent) => consent.scope.categories))],
-        },
-        manager,
-      ),
+      await this.recordKeys.recordIdsInScope(tx, {
+        patientId: row.patientId,
+        recordIds: [...new Set(others.flatMap((consent) => consent.scope.recordIds))],
+        categories: [...new Set(others.flatMap((consent) => consent.scope.categories))],
+      }),
     );
     return inScope.filter((recordId) => !stillOpen.has(recordId));
   }
 
   /** One consent as the policy sees it (signed, revoked wherever the ledger says so). */
   private async modelOf(ctx: RequestContext, patientId: string, consentId: string): Promise<Consent> {
-    const honoured = await this.verified.honouredOne(patientId, consentId);
+    const honoured = await this.verified.honouredOne(ctx, patientId, consentId);
     if (!honoured) throw new DomainError('INTEGRITY_VIOLATION', `consent ${consentId} is not backed by a valid patient signature`);
-    return (await this.toModels([honoured], ctx.now))[0];
+    return (await this.toModels(ctx, [honoured]))[0];
   }
 
   /**
    * Status and revocation come from what the consent store proved (the ledger's revocations, signed
    * rows), not from the row's status columns; the other columns equal the signed payload (checked there).
    */
-  private async toModels(honoured: readonly HonouredConsent[], now: Date): Promise<Consent[]> {
+  private async toModels(ctx: RequestContext, honoured: readonly HonouredConsent[]): Promise<Consent[]> {
+    const now = ctx.now;
     const rows = honoured.map(({ row }) => row);
     const users = await this.directory.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
     const organizations = await this.directory.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
-    const rotations = rows.length
-      ? await this.dataSource.getRepository(KeyRotationEntity).find({ where: { consentId: In(rows.map((row) => row.id)) }, order: { createdAt: 'ASC' } })
-      : [];
+    const rotations = rows.length ? await this.rotationQueue.ofConsents(ctx, rows.map((row) => row.id)) : [];
     return honoured.map(({ row, consent, revocation }) => ({
       id: row.id,
       patient: partyOf(users, row.patientId),

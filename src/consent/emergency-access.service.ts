@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ROLE_PERMISSIONS } from 'healthledger-chaincode/shared';
-import { DataSource } from 'typeorm';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
 import type { RequestContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { sha256Hex } from '../crypto/index.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { EmergencyAccessEntity } from './consent.entities.js';
+import { EmergencyAccessRepository } from './emergency-access.repository.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
 import { badInput } from './consent.service.js';
 import type { EmergencyAccess } from './models/consent.model.js';
@@ -27,7 +28,8 @@ const MAX_REASON_LENGTH = 1000;
 @Injectable()
 export class EmergencyAccessService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly accesses: EmergencyAccessRepository,
     private readonly chaincode: ChaincodeClient,
     private readonly access: AccessService,
     private readonly parties: ConsentParties,
@@ -66,9 +68,9 @@ export class EmergencyAccessService {
     const submitted = await this.chaincode.recordEmergencyAccess(request);
     const state = submitted.value;
 
-    const row = await this.dataSource.transaction(async (manager) => {
-      const saved = await manager.save(
-        EmergencyAccessEntity,
+    const row = await this.connection.withTransaction(ctx, async (tx) => {
+      const saved = await this.accesses.save(
+        tx,
         Object.assign(new EmergencyAccessEntity(), {
           id: request.id,
           actorId: actor.id,
@@ -81,7 +83,7 @@ export class EmergencyAccessService {
           ledgerTxId: submitted.txId,
         }),
       );
-      await this.parties.record(ctx, { action: 'BREAK_GLASS', decision: 'EMERGENCY', reason: 'BREAK_GLASS', patient, purpose: 'EMERGENCY' }, manager);
+      await this.parties.record(tx, { action: 'BREAK_GLASS', decision: 'EMERGENCY', reason: 'BREAK_GLASS', patient, purpose: 'EMERGENCY' });
       return saved;
     });
     await this.access.invalidateForPatient(patient.id);
@@ -93,9 +95,7 @@ export class EmergencyAccessService {
     const actor = requireActor(ctx);
     const own = actor.role === 'PATIENT' ? {} : { actorId: actor.id };
     this.access.assertCan(ctx, 'read', 'EmergencyAccess', { patientId, ...own });
-    const rows = await this.dataSource
-      .getRepository(EmergencyAccessEntity)
-      .find({ where: { patientId, ...own }, order: { grantedAt: 'DESC', id: 'DESC' } });
+    const rows = await this.accesses.list(ctx, patientId, own.actorId);
     return this.toModels(rows);
   }
 

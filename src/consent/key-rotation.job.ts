@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   Inject,
@@ -7,11 +6,13 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { DataSource, In, IsNull, LessThanOrEqual, type EntityManager } from 'typeorm';
+import { systemContext, type WorkContext } from '../common/request-context.js';
 import { SerialJob } from '../common/serial-job.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { DATA_KEY_ROTATOR, type DataKeyRotator } from '../records/record-keys.js';
-import { ConsentEntity, KeyRotationEntity } from './consent.entities.js';
+import type { KeyRotationEntity } from './consent.entities.js';
+import { ConsentRepository } from './consent.repository.js';
+import { KeyRotationRepository } from './key-rotation.repository.js';
 
 /** Revocations kick the job at once; the poll only picks up retries and other nodes' work. */
 const POLL_INTERVAL_MS = 5_000;
@@ -29,33 +30,6 @@ const backoffMs = (attempts: number) => Math.min(5 * 60_000, 1_000 * 2 ** attemp
 const REST_FACTOR = 3;
 const MAX_REST_MS = 1_000;
 
-/** Queues the rotations a revocation needs, inside the revocation's transaction. */
-export async function queueKeyRotations(
-  manager: EntityManager,
-  consent: Pick<ConsentEntity, 'id' | 'patientId'>,
-  recordIds: readonly string[],
-  now: Date,
-): Promise<void> {
-  if (recordIds.length === 0) return;
-  await manager
-    .createQueryBuilder()
-    .insert()
-    .into(KeyRotationEntity)
-    .values(
-      recordIds.map((recordId) => ({
-        id: randomUUID(),
-        consentId: consent.id,
-        patientId: consent.patientId,
-        recordId,
-        status: 'PENDING' as const,
-        attempts: 0,
-        nextAttemptAt: now,
-      })),
-    )
-    .orIgnore()
-    .execute();
-}
-
 /**
  * The background work a revocation leaves: rotating the data key of every record the revoked
  * grantee could decrypt, and anchoring revocations the ledger was not reachable for. Rows are
@@ -71,7 +45,8 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
   );
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly consents: ConsentRepository,
+    private readonly rotations: KeyRotationRepository,
     private readonly chaincode: ChaincodeClient,
     // Required: without it revoked grantees would keep their data keys; the app does not boot instead.
     @Inject(DATA_KEY_ROTATOR) private readonly rotator: DataKeyRotator,
@@ -96,71 +71,46 @@ export class KeyRotationJob implements OnApplicationBootstrap, OnApplicationShut
 
   private async pass(stopping: AbortSignal): Promise<void> {
     if (stopping.aborted) return;
-    await this.anchorPendingRevocations();
+    const work = systemContext('consent-key-rotation');
+    await this.anchorPendingRevocations(work);
     for (;;) {
-      const claimed = await this.claim();
+      const claimed = await this.rotations.claimDue(work, STALE_RUNNING_MS, BATCH);
       if (claimed.length === 0 || stopping.aborted) return;
       for (const row of claimed) {
         if (stopping.aborted) return;
         const started = performance.now();
-        await this.rotate(row);
+        await this.rotate(work, row);
         await rest(Math.min(MAX_REST_MS, (performance.now() - started) * REST_FACTOR), stopping);
       }
     }
   }
 
-  /** Claims due rows, one per record (rows of the same record are done by one rotation). */
-  private async claim(): Promise<KeyRotationEntity[]> {
-    const result: unknown = await this.dataSource.query(
-      `UPDATE "consent_key_rotations" SET "status" = 'RUNNING', "attempts" = "attempts" + 1, "updated_at" = now()
-        WHERE "id" IN (
-          SELECT "id" FROM "consent_key_rotations"
-           WHERE ("status" = 'PENDING' AND "next_attempt_at" <= now())
-              OR ("status" = 'RUNNING' AND "updated_at" < now() - ($1 || ' milliseconds')::interval)
-           ORDER BY "next_attempt_at" LIMIT $2 FOR UPDATE SKIP LOCKED)
-        RETURNING "id"`,
-      [String(STALE_RUNNING_MS), BATCH],
-    );
-    // TypeORM's postgres driver answers an UPDATE … RETURNING as [rows, affected].
-    const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as Array<{ id: string }>;
-    if (rows.length === 0) return [];
-    return this.dataSource.getRepository(KeyRotationEntity).findBy({ id: In(rows.map((row) => row.id)) });
-  }
-
-  private async rotate(row: KeyRotationEntity): Promise<void> {
-    const repository = this.dataSource.getRepository(KeyRotationEntity);
+  private async rotate(work: WorkContext, row: KeyRotationEntity): Promise<void> {
     const startedAt = new Date();
     try {
       await this.rotator.rotateDataKey(row.recordId, { consentId: row.consentId });
       // Revocations of this record queued before the rotation started are satisfied by it too.
-      await repository.update(
-        { recordId: row.recordId, status: In(['PENDING', 'RUNNING']), createdAt: LessThanOrEqual(startedAt) },
-        { status: 'DONE', completedAt: new Date(), lastError: null },
-      );
+      await this.rotations.markDone(work, row.recordId, startedAt);
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       const failed = row.attempts >= MAX_ATTEMPTS;
       this.logger.warn(`rotating the data key of record ${row.recordId} failed (attempt ${row.attempts}): ${message}`);
-      await repository.update(
-        { id: row.id },
-        {
-          status: failed ? 'FAILED' : 'PENDING',
-          lastError: message.slice(0, 500),
-          nextAttemptAt: new Date(Date.now() + backoffMs(row.attempts)),
-        },
-      );
+      await this.rotations.markFailed(work, row.id, {
+        status: failed ? 'FAILED' : 'PENDING',
+        lastError: message.slice(0, 500),
+        nextAttemptAt: new Date(Date.now() + backoffMs(row.attempts)),
+      });
     }
   }
 
   /** Revocations stored (and already effective) while the ledger was unreachable: anchored now. */
-  private async anchorPendingRevocations(): Promise<void> {
-    const repository = this.dataSource.getRepository(ConsentEntity);
-    const pending = await repository.find({ where: { status: 'REVOKED', revokeLedgerTxId: IsNull() }, take: BATCH });
+  private async anchorPendingRevocations(work: WorkContext): Promise<void> {
+    const pending = await this.consents.revocationsNotAnchored(work, BATCH);
     for (const consent of pending) {
       if (!consent.revokePayload || !consent.revokeSignature) continue;
       try {
         const { txId } = await this.chaincode.revokeConsent(consent.revokePayload, consent.revokeSignature);
-        await repository.update({ id: consent.id }, { revokeLedgerTxId: txId });
+        await this.consents.markRevocationAnchored(work, consent.id, txId);
       } catch (error) {
         this.logger.warn(`anchoring the revocation of consent ${consent.id} failed: ${(error as Error).message}`);
         return;

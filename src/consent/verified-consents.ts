@@ -1,20 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { PolicyConsent, PolicyEmergencyGrant } from 'healthledger-chaincode/shared';
-import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { PatientGrants } from '../access/ability.factory.js';
 import type { ConsentSource } from '../access/consent-source.js';
 import { BoundedMap } from '../cache/bounded-map.js';
+import type { WorkContext } from '../common/request-context.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import type { RecipientRef, RecordKeyRecipientsPort, RecordKeyScope } from '../records/record-keys.js';
-import { ConsentEntity } from './consent.entities.js';
+import type { ConsentEntity } from './consent.entities.js';
+import { ConsentRepository } from './consent.repository.js';
 import { LedgerRevocations, type KnownRevocation } from './ledger-revocations.js';
 import { honouredConsent } from './signed-consent.js';
 
 /** How long a patient's registered signing key is reused before it is read from the ledger again. */
 const SIGNING_KEY_TTL_MS = 60_000;
 const MAX_CACHED_SIGNING_KEYS = 10_000;
-/** Consents past their use (revoked, expired) still read for an access check: the latest name a refusal's reason. */
-const RECENT_INACTIVE_CONSENTS = 10;
 
 export interface HonouredConsent {
   readonly row: ConsentEntity;
@@ -37,19 +36,19 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   private readonly signingKeys = new BoundedMap<string, { key: string | undefined; until: number }>(MAX_CACHED_SIGNING_KEYS);
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly consents: ConsentRepository,
     private readonly chaincode: ChaincodeClient,
     private readonly revocations: LedgerRevocations,
   ) {}
 
-  /** Every honoured consent of the patient (any status), oldest first; with `manager`, as that transaction sees them. */
-  async honouredFor(patientId: string, manager: EntityManager = this.dataSource.manager): Promise<HonouredConsent[]> {
-    return this.honoured(patientId, await manager.getRepository(ConsentEntity).find({ where: { patientId }, order: { createdAt: 'ASC', id: 'ASC' } }));
+  /** Every honoured consent of the patient (any status), oldest first, as the context's transaction (if any) sees them. */
+  async honouredFor(ctx: WorkContext, patientId: string): Promise<HonouredConsent[]> {
+    return this.honoured(patientId, await this.consents.consentsOf(ctx, patientId));
   }
 
   /** One consent of the patient, if honoured (a patient's history is not read to show one of its consents). */
-  async honouredOne(patientId: string, consentId: string): Promise<HonouredConsent | undefined> {
-    const row = await this.dataSource.getRepository(ConsentEntity).findOneBy({ id: consentId, patientId });
+  async honouredOne(ctx: WorkContext, patientId: string, consentId: string): Promise<HonouredConsent | undefined> {
+    const row = await this.consents.consentOf(ctx, patientId, consentId);
     return row ? (await this.honoured(patientId, [row]))[0] : undefined;
   }
 
@@ -61,16 +60,8 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
    * on every check. Filtering on the row is safe: a row can hide a consent (take access away), never
    * make one count that its signature and the ledger do not back.
    */
-  async liveFor(patientId: string, manager: EntityManager = this.dataSource.manager): Promise<HonouredConsent[]> {
-    const repository = manager.getRepository(ConsentEntity);
-    const [live, recent] = await Promise.all([
-      repository.find({ where: { patientId, status: 'ACTIVE', validUntil: MoreThan(new Date()) } }),
-      repository.find({ where: { patientId }, order: { createdAt: 'DESC', id: 'DESC' }, take: RECENT_INACTIVE_CONSENTS }),
-    ]);
-    const rows = [...new Map([...live, ...recent].map((row) => [row.id, row])).values()].sort(
-      (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
-    return this.honoured(patientId, rows);
+  async liveFor(ctx: WorkContext, patientId: string): Promise<HonouredConsent[]> {
+    return this.honoured(patientId, await this.consents.liveAndRecentOf(ctx, patientId));
   }
 
   private async honoured(patientId: string, rows: readonly ConsentEntity[]): Promise<HonouredConsent[]> {
@@ -89,20 +80,20 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
     return this.revocations.has(consentId);
   }
 
-  async grantsFor(patientId: string, actorId: string): Promise<PatientGrants> {
-    const [honoured, emergencies] = await Promise.all([this.liveFor(patientId), this.emergencyGrants(patientId, actorId)]);
+  async grantsFor(ctx: WorkContext, patientId: string, actorId: string): Promise<PatientGrants> {
+    const [honoured, emergencies] = await Promise.all([this.liveFor(ctx, patientId), this.emergencyGrants(patientId, actorId)]);
     return { consents: honoured.map(({ consent }) => consent), emergencies };
   }
 
   /**
    * Holders of an ACTIVE consent not yet expired (a not-yet-valid one included: the policy, not the
-   * key, holds it back until validFrom) that covers the record by id or category. With `manager`,
-   * read in the caller's transaction, after its record lock (see record-keys.ts).
+   * key, holds it back until validFrom) that covers the record by id or category. Read in the
+   * transaction `ctx` carries, after its record lock (see record-keys.ts).
    */
-  async consentRecipientsFor(scope: RecordKeyScope, manager?: EntityManager): Promise<readonly RecipientRef[]> {
+  async consentRecipientsFor(ctx: WorkContext, scope: RecordKeyScope): Promise<readonly RecipientRef[]> {
     const now = Date.now();
     const recipients = new Map<string, RecipientRef>();
-    for (const { consent } of await this.liveFor(scope.patientId, manager)) {
+    for (const { consent } of await this.liveFor(ctx, scope.patientId)) {
       if (consent.status !== 'ACTIVE' || Date.parse(consent.validUntil) <= now) continue;
       if (!consent.scope.recordIds.includes(scope.recordId) && !consent.scope.categories.includes(scope.category)) continue;
       const recipient = consentRecipient(consent);

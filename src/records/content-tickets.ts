@@ -1,10 +1,10 @@
 import { createHmac, hkdfSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
+import type { WorkContext } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { decodeBase64UrlStrict, fromBase64Url, sealWithKey, toBase64Url, unsealWithKey } from '../crypto/index.js';
-import { RecordContentTicketEntity } from './records.entities.js';
+import { ContentTicketRepository } from './content-ticket.repository.js';
 
 export type TicketKind = 'upload' | 'download';
 
@@ -24,7 +24,6 @@ export interface IssueTicket {
   actor: TicketActor;
   /** Downloads only: the data key, sealed under a secret that only the URL carries. */
   dek?: Uint8Array;
-  now: Date;
 }
 
 export interface RedeemedTicket {
@@ -67,7 +66,7 @@ export class ContentTickets {
 
   constructor(
     config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly repository: ContentTicketRepository,
   ) {
     this.signingKey = Buffer.from(hkdfSync('sha256', config.secrets.masterKey, Buffer.alloc(0), TOKEN_KEY_INFO, 32));
     this.lifetimesMs = {
@@ -81,11 +80,12 @@ export class ContentTickets {
     return this.lifetimesMs[kind];
   }
 
-  async issue(input: IssueTicket, manager: EntityManager = this.dataSource.manager): Promise<{ url: string; expiresAt: Date }> {
+  /** Issues a URL, valid from `ctx.now`; in the transaction `ctx` carries when it carries one (an upload URL is issued with its version). */
+  async issue(ctx: WorkContext, input: IssueTicket): Promise<{ url: string; expiresAt: Date }> {
     const id = randomUUID();
-    const expiresAt = new Date(input.now.getTime() + this.ttlMs(input.kind));
+    const expiresAt = new Date(ctx.now.getTime() + this.ttlMs(input.kind));
     const secret = input.dek ? randomBytes(32) : undefined;
-    await manager.getRepository(RecordContentTicketEntity).insert({
+    await this.repository.insert(ctx, {
       id,
       kind: input.kind,
       recordId: input.recordId,
@@ -113,40 +113,25 @@ export class ContentTickets {
    * Checks the token for this route (kind and record), then consumes its ticket. Forged or expired:
    * FORBIDDEN; already used: CONFLICT. Only the first caller of a valid token gets it.
    */
-  async redeem(kind: TicketKind, recordId: string, token: unknown, now: Date): Promise<RedeemedTicket> {
+  async redeem(ctx: WorkContext, kind: TicketKind, recordId: string, token: unknown): Promise<RedeemedTicket> {
+    const now = ctx.now;
     const payload = this.verify(token);
     if (!payload || payload.k !== kind || payload.r !== recordId) {
       throw new DomainError('FORBIDDEN', `This ${kind} URL is not valid`);
     }
     if (now.getTime() >= payload.e) throw new DomainError('FORBIDDEN', `This ${kind} URL has expired`);
-    const result: unknown = await this.dataSource.query(
-      // RETURNING shows the updated row, so the sealed key (erased by this very UPDATE) comes from the locked old row.
-      `UPDATE record_content_tickets t SET used_at = $2, sealed_key = NULL
-         FROM (SELECT id, sealed_key FROM record_content_tickets WHERE id = $1 FOR UPDATE) old
-        WHERE t.id = old.id AND t.used_at IS NULL AND t.expires_at > $2
-        RETURNING t.record_id, t.version, t.user_id, t.actor, old.sealed_key`,
-      [payload.t, now],
-    );
-    // TypeORM's postgres driver answers an UPDATE … RETURNING as [rows, affected].
-    const returned = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as Array<Record<string, unknown>>;
-    const row = returned[0];
+    const row = await this.repository.consume(ctx, payload.t, now);
     if (!row) throw new DomainError('CONFLICT', `This ${kind} URL has already been used`);
     if (row.record_id !== payload.r || row.version !== payload.v || row.user_id !== payload.u) {
       throw new DomainError('FORBIDDEN', `This ${kind} URL is not valid`);
     }
-    const ticket: RedeemedTicket = { id: payload.t, recordId: payload.r, version: payload.v, userId: payload.u, actor: row.actor as TicketActor };
+    const ticket: RedeemedTicket = { id: payload.t, recordId: payload.r, version: payload.v, userId: payload.u, actor: row.actor };
     if (kind === 'download') {
-      const sealed = row.sealed_key as RecordContentTicketEntity['sealedKey'];
+      const sealed = row.sealed_key;
       if (!sealed || !payload.s) throw new DomainError('FORBIDDEN', 'This download URL is not valid');
       ticket.dek = unsealWithKey(sealed, fromBase64Url(payload.s, 'secret', (m) => new DomainError('FORBIDDEN', m)), ticketAad(payload.t));
     }
     return ticket;
-  }
-
-  /** Removes tickets that can no longer be used (expired, or used and past their lifetime). */
-  async purgeExpired(now: Date): Promise<number> {
-    const result = await this.dataSource.getRepository(RecordContentTicketEntity).createQueryBuilder().delete().where('expires_at < :now', { now }).execute();
-    return result.affected ?? 0;
   }
 
   private sign(payload: TokenPayload): string {

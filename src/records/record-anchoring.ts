@@ -1,11 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RecordAnchorState } from 'healthledger-chaincode/shared';
-import { DataSource, LessThanOrEqual } from 'typeorm';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
+import { systemContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
-import { RecordEntity, RecordVersionEntity } from './records.entities.js';
+import { RecordRepository } from './record.repository.js';
+import type { RecordEntity, RecordVersionEntity } from './records.entities.js';
 
 /**
  * The STORED → ANCHORED step: anchors a record version's hashes on the ledger and only then marks it
@@ -20,7 +22,8 @@ export class RecordAnchoring {
   private readonly logger = new Logger('RecordAnchoring');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly records: RecordRepository,
     private readonly chaincode: ChaincodeClient,
     private readonly metadata: RecordMetadataCache,
     private readonly serviceAccounts: ServiceAccountLedger,
@@ -28,27 +31,19 @@ export class RecordAnchoring {
 
   /** Anchors every STORED version of the record up to `version`; returns the version's row afterwards. */
   async anchor(recordId: string, version: number): Promise<RecordVersionEntity> {
-    const versions = this.dataSource.getRepository(RecordVersionEntity);
-    const record = await this.dataSource.getRepository(RecordEntity).findOneByOrFail({ id: recordId });
-    const stored = await versions.find({ where: { recordId, version: LessThanOrEqual(version), status: 'STORED' }, order: { version: 'ASC' } });
+    const work = systemContext('record-anchoring');
+    const record = await this.records.recordOrFail(work, recordId);
+    const stored = await this.records.storedVersionsUpTo(work, recordId, version);
     if (stored.length > 0) await this.serviceAccounts.syncAuthors(stored.map((row) => row.createdBy));
     for (const row of stored) {
       const anchor = await this.submit(record, row);
-      await this.dataSource.transaction(async (manager) => {
-        await manager
-          .getRepository(RecordVersionEntity)
-          .update({ recordId, version: row.version, status: 'STORED' }, { status: 'ANCHORED', ledgerTxId: anchor.txId, anchoredAt: new Date(anchor.anchoredAt) });
-        await manager
-          .createQueryBuilder()
-          .update(RecordEntity)
-          .set({ status: 'ANCHORED' })
-          .where('id = :id AND current_version = :version', { id: recordId, version: row.version })
-          .execute();
-      });
+      await this.connection.withTransaction(work, (tx) =>
+        this.records.markAnchored(tx, recordId, row.version, { txId: anchor.txId, anchoredAt: new Date(anchor.anchoredAt) }),
+      );
       this.logger.log(`record ${recordId} version ${row.version} anchored in ${anchor.txId}`);
     }
     await this.metadata.invalidate(recordId);
-    return versions.findOneByOrFail({ recordId, version });
+    return this.records.versionOrFail(work, recordId, version);
   }
 
   /** The ledger's anchor of a version (or of the latest one), or undefined when it has none. */

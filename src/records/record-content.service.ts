@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
 import type { AccessDecision, Purpose } from 'healthledger-chaincode/shared';
 import type { AuditActorRole } from '../audit/access-event.js';
 import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
+import { systemContext, type WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
 import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { CryptoIntegrityError, decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
@@ -13,10 +14,12 @@ import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
 import { ContentTickets, type RedeemedTicket } from './content-tickets.js';
 import { RecordAnchoring } from './record-anchoring.js';
+import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
 import { RECORD_KEY_RECIPIENTS, type RecipientRef, type RecordKeyRecipientsPort } from './record-keys.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
-import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity, type VersionStatus } from './records.entities.js';
+import { RecordRepository } from './record.repository.js';
+import type { RecordEntity, RecordVersionEntity, VersionStatus } from './records.entities.js';
 
 export interface UploadResult {
   id: string;
@@ -44,7 +47,9 @@ export class RecordContentService {
   private readonly logger = new Logger('RecordContent');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly records: RecordRepository,
+    private readonly wraps: RecordKeyWrapRepository,
     private readonly config: AppConfig,
     private readonly tickets: ContentTickets,
     private readonly keys: RecordKeyService,
@@ -62,16 +67,17 @@ export class RecordContentService {
     if (declaredLength !== undefined && declaredLength > maxBytes) {
       throw new DomainError('BAD_USER_INPUT', `The file is larger than the ${maxBytes}-byte limit`);
     }
-    const ticket = await this.tickets.redeem('upload', recordId, token, now);
-    const versions = this.dataSource.getRepository(RecordVersionEntity);
-    const row = await versions.findOneBy({ recordId, version: ticket.version });
+    // The URL's ticket was authorized when it was issued: what follows is the server's work on its holder's behalf.
+    const work = systemContext('record-upload', now);
+    const ticket = await this.tickets.redeem(work, 'upload', recordId, token);
+    const row = await this.records.version(work, recordId, ticket.version);
     if (!row || row.status !== 'PENDING') throw new DomainError('CONFLICT', 'This version has already been uploaded or was abandoned');
-    const record = await this.dataSource.getRepository(RecordEntity).findOneByOrFail({ id: recordId });
+    const record = await this.records.recordOrFail(work, recordId);
     // The URL is a capability issued before: a service account revoked since then writes nothing
     // more (the ledger would refuse to anchor it anyway, leaving a version STORED for good).
     const action = ticket.version === 1 ? 'CREATE' : 'UPDATE';
     if (await this.serviceAccounts.isRevoked(ticket.userId)) {
-      await this.audit.record(this.event(ticket, record, action, 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
+      await this.audit.record(work, this.event(ticket, record, action, 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
       throw new DomainError('FORBIDDEN', 'The service account this upload URL was issued to has been revoked');
     }
 
@@ -93,33 +99,28 @@ export class RecordContentService {
       if (declaredLength !== undefined && plaintextBytes !== declaredLength) {
         throw new DomainError('BAD_USER_INPUT', 'The upload ended before its declared length');
       }
-      await this.dataSource.transaction(async (manager) => {
+      await this.connection.withTransaction(work, async (tx) => {
         // First the record's lock, then whom to wrap for: a consent granted or revoked meanwhile is
         // either committed before the lock (and read below) or waits for this commit and then sees
         // this version (see record-keys.ts).
-        const locked = await this.keys.lockRecord(manager, recordId);
+        const locked = await this.keys.lockRecord(tx, recordId);
         if (!locked) throw new DomainError('CONFLICT', 'This upload was abandoned before it completed');
-        const update = await manager
-          .getRepository(RecordVersionEntity)
-          .update(
-            { recordId, version: ticket.version, status: 'PENDING' },
-            { status: 'STORED', cid, size: plaintextBytes, ciphertextSha256: ciphertext.digestHex(), cidSha256: sha256Hex(cid) },
-          );
-        if (update.affected !== 1) throw new DomainError('CONFLICT', 'This upload was abandoned before it completed');
-        const recipients = await this.recipientsFor(locked, ticket.version, manager);
-        await this.keys.wrapForRecipients(recordId, ticket.version, dek, recipients, manager);
-        await manager
-          .createQueryBuilder()
-          .update(RecordEntity)
-          .set({ currentVersion: ticket.version, status: 'STORED', title: row.title, contentType: row.contentType, description: row.description })
-          .where('id = :id AND current_version < :version', { id: recordId, version: ticket.version })
-          .execute();
+        const stored = await this.records.markStored(tx, recordId, ticket.version, {
+          cid,
+          size: plaintextBytes,
+          ciphertextSha256: ciphertext.digestHex(),
+          cidSha256: sha256Hex(cid),
+        });
+        if (!stored) throw new DomainError('CONFLICT', 'This upload was abandoned before it completed');
+        const recipients = await this.recipientsFor(tx, locked, ticket.version);
+        await this.keys.wrapForRecipients(tx, recordId, ticket.version, dek, recipients);
+        await this.records.advanceCurrentVersion(tx, recordId, ticket.version, { title: row.title, contentType: row.contentType, description: row.description });
         // In the transaction: no stored version without its event (a failed event write abandons the upload).
-        await this.audit.record(this.event(ticket, record, action, ticket.actor.decision as AccessDecision, ticket.actor.reason), manager);
+        await this.audit.record(tx, this.event(ticket, record, action, ticket.actor.decision as AccessDecision, ticket.actor.reason));
       });
     } catch (error) {
-      await this.abandon(recordId, ticket.version, stored?.cid);
-      await this.audit.record(this.event(ticket, record, action, 'DENIED', 'UPLOAD_FAILED'));
+      await this.abandon(work, recordId, ticket.version, stored?.cid);
+      await this.audit.record(work, this.event(ticket, record, action, 'DENIED', 'UPLOAD_FAILED'));
       throw error;
     } finally {
       dek.fill(0);
@@ -133,7 +134,7 @@ export class RecordContentService {
       // Stored and keyed, not yet anchored: the reconciler retries; the answer says STORED, never ANCHORED.
       if (!(error instanceof LedgerError)) throw error;
       this.logger.warn(`record ${recordId} version ${ticket.version} stored; anchoring deferred: ${error.message}`);
-      final = await versions.findOneByOrFail({ recordId, version: ticket.version });
+      final = await this.records.versionOrFail(work, recordId, ticket.version);
     }
     return { id: recordId, version: final.version, cid: final.cid!, size: final.size!, status: final.status };
   }
@@ -143,16 +144,18 @@ export class RecordContentService {
    * still be held (a revocation deletes the grantee's wraps, which also voids URLs issued before it).
    */
   async download(token: unknown, recordId: string, now: Date): Promise<ContentDownload> {
-    const ticket = await this.tickets.redeem('download', recordId, token, now);
-    const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
-    const row = await this.dataSource.getRepository(RecordVersionEntity).findOneBy({ recordId, version: ticket.version });
+    // The URL's ticket was authorized when it was issued (and its key given then): the server's work from here.
+    const work = systemContext('record-download', now);
+    const ticket = await this.tickets.redeem(work, 'download', recordId, token);
+    const record = await this.records.record(work, recordId);
+    const row = await this.records.version(work, recordId, ticket.version);
     const dek = ticket.dek!;
-    if (!record || !row?.cid || row.status === 'PENDING' || !(await this.stillKeyed(ticket, record))) {
+    if (!record || !row?.cid || row.status === 'PENDING' || !(await this.stillKeyed(work, ticket, record))) {
       dek.fill(0);
-      if (record) await this.audit.record(this.event(ticket, record, 'DOWNLOAD', 'DENIED', 'KEY_REVOKED'));
+      if (record) await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', 'DENIED', 'KEY_REVOKED'));
       throw new DomainError('FORBIDDEN', 'Access denied');
     }
-    await this.audit.record(this.event(ticket, record, 'DOWNLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
+    await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
     const plaintext = decryptStream(this.storage.get(row.cid), dek, { recordId, version: ticket.version });
     const logger = this.logger;
     async function* guarded(): AsyncGenerator<Buffer> {
@@ -172,35 +175,30 @@ export class RecordContentService {
     return { contentType: row.contentType, size: row.size!, body: guarded() };
   }
 
-  private async stillKeyed(ticket: RedeemedTicket, record: RecordEntity): Promise<boolean> {
+  private async stillKeyed(ctx: WorkContext, ticket: RedeemedTicket, record: RecordEntity): Promise<boolean> {
     if (ticket.actor.decision === 'EMERGENCY') return true;
-    const wraps = this.dataSource.getRepository(RecordKeyWrapEntity);
-    const base = { recordId: ticket.recordId, version: ticket.version };
-    if (await wraps.existsBy({ ...base, recipientKind: 'user', recipientId: ticket.userId })) return true;
+    if (await this.wraps.held(ctx, { kind: 'user', id: ticket.userId }, ticket.recordId, ticket.version)) return true;
     return ticket.actor.organizationId !== null && record.patientId !== ticket.userId
-      ? wraps.existsBy({ ...base, recipientKind: 'organization', recipientId: ticket.actor.organizationId })
+      ? this.wraps.held(ctx, { kind: 'organization', id: ticket.actor.organizationId }, ticket.recordId, ticket.version)
       : false;
   }
 
   /**
    * Whom a new version's data key is wrapped for: the patient, the patient's organization emergency
    * key, and every current consent holder covering the record (uploads and key rotations alike).
-   * Callers pass the transaction that holds the record's lock (RecordKeyService.lockRecord).
+   * Callers pass the context of the transaction that holds the record's lock (RecordKeyService.lockRecord).
    */
-  async recipientsFor(record: RecordEntity, version: number, manager: EntityManager): Promise<RecipientRef[]> {
+  async recipientsFor(ctx: WorkContext, record: RecordEntity, version: number): Promise<RecipientRef[]> {
     const recipients: RecipientRef[] = [{ kind: 'user', id: record.patientId }];
     if (record.patientOrganizationId) recipients.push({ kind: 'emergency', id: record.patientOrganizationId });
     recipients.push(
-      ...(await this.consentRecipients.consentRecipientsFor(
-        {
+      ...(await this.consentRecipients.consentRecipientsFor(ctx, {
           recordId: record.id,
           version,
           patientId: record.patientId,
           patientOrganizationId: record.patientOrganizationId,
           category: record.category,
-        },
-        manager,
-      )),
+        })),
     );
     return recipients;
   }
@@ -209,15 +207,9 @@ export class RecordContentService {
    * A failed upload leaves nothing behind: its version (and a record that has no other) and its
    * content go. A put that itself failed (the client went away mid-stream) took back its blocks.
    */
-  private async abandon(recordId: string, version: number, cid: string | undefined): Promise<void> {
+  private async abandon(ctx: WorkContext, recordId: string, version: number, cid: string | undefined): Promise<void> {
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(RecordVersionEntity).delete({ recordId, version, status: 'PENDING' });
-        await manager.query(
-          `DELETE FROM records r WHERE r.id = $1 AND r.current_version = 0 AND NOT EXISTS (SELECT 1 FROM record_versions v WHERE v.record_id = r.id)`,
-          [recordId],
-        );
-      });
+      await this.connection.withTransaction(ctx, (tx) => this.records.removeUnfinishedVersion(tx, recordId, version));
       if (cid) await this.storage.delete(cid);
       await this.metadata.invalidate(recordId);
     } catch (error) {

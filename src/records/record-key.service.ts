@@ -1,23 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In, type EntityManager } from 'typeorm';
 import type { AccessCheck } from '../access/access.service.js';
 import { accessDenied } from '../access/access.service.js';
 import { SessionKeys } from '../auth/session-keys.js';
 import { OrganizationService } from '../auth/organization.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
-import { SYSTEM_ACTOR, type RequestContext } from '../common/request-context.js';
+import { SYSTEM_ACTOR, type RequestContext, type WorkContext } from '../common/request-context.js';
 import { DomainError } from '../common/domain-error.js';
 import { privateKeyFromRaw, publicKeyFromBase64Url, unwrapKey, wrapKey, type WrapRecipient } from '../crypto/index.js';
+import { RecordKeyWrapRepository, type NewKeyWrap } from './record-key-wrap.repository.js';
 import type { RecipientRef, RecordKeyOperations, RecordVersionRef, WrapDeletionScope } from './record-keys.js';
-import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './records.entities.js';
+import { RecordRepository } from './record.repository.js';
+import type { RecordEntity, RecordKeyWrapEntity } from './records.entities.js';
 
 /** The key id a wrap names (authenticated inside the wrap): the recipient, so a wrap moved to another row fails. */
 export const wrapKeyId = (recipient: RecipientRef): string => `${recipient.kind}:${recipient.id}`;
 
-/** Wraps per INSERT statement (each row binds 6 parameters). */
-const WRAP_INSERT_BATCH = 500;
-
-function wrapRow(recordId: string, version: number, dek: Uint8Array, { recipient, target }: { recipient: RecipientRef; target: WrapRecipient }) {
+function wrapRow(recordId: string, version: number, dek: Uint8Array, { recipient, target }: { recipient: RecipientRef; target: WrapRecipient }): NewKeyWrap {
   return {
     recordId,
     version,
@@ -29,54 +27,34 @@ function wrapRow(recordId: string, version: number, dek: Uint8Array, { recipient
 }
 
 /**
- * Owns `record_key_wraps`: wraps a version's data key for recipients (public keys only), deletes a
- * recipient's wraps, and unwraps for the actor of a request. Policy is not checked here: callers ask
- * AccessService first; this only proves the actor holds a key.
+ * The data keys of record versions (`record_key_wraps`, through RecordKeyWrapRepository): wraps a
+ * version's data key for recipients (public keys only), deletes a recipient's wraps, and unwraps for
+ * the actor of a request. Policy is not checked here: callers authorize first (AccessCheckedRecords,
+ * or consent's own checks); this only proves the actor holds a key.
  */
 @Injectable()
 export class RecordKeyService implements RecordKeyOperations {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly records: RecordRepository,
+    private readonly wraps: RecordKeyWrapRepository,
     private readonly sessionKeys: SessionKeys,
     private readonly organizations: OrganizationService,
     private readonly directory: PartyDirectory,
   ) {}
 
-  /**
-   * The lock that serializes changes to these records' wrap sets (see record-keys.ts): uploads and
-   * key rotations take it on their record, grants and revocations on every record in their scope,
-   * each as the first statement of its transaction, and read the consents or versions they wrap for
-   * only after it. Ordered by id, so two lockers of overlapping sets wait rather than deadlock.
-   * FOR NO KEY UPDATE rather than FOR UPDATE: it excludes the other lockers and every update of the
-   * row, but not the FOR KEY SHARE an insert referencing the record takes (an amendment's new
-   * version), which has nothing to do with who holds a key.
-   */
-  async lockRecords(manager: EntityManager, scope: WrapDeletionScope): Promise<string[]> {
-    const rows = await manager
-      .createQueryBuilder()
-      .select('r.id', 'id')
-      .from(RecordEntity, 'r')
-      .where(`r.id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope))
-      .orderBy('r.id')
-      .setLock('for_no_key_update')
-      .getRawMany<{ id: string }>();
-    return rows.map((row) => row.id);
+  /** The lock that serializes changes to these records' wrap sets: see RecordRepository.lockRecords. */
+  lockRecords(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]> {
+    return this.records.lockRecords(ctx, scope);
   }
 
   /** {@link lockRecords} for one record, returning its row as of the lock (null: it is gone). */
-  async lockRecord(manager: EntityManager, recordId: string): Promise<RecordEntity | null> {
-    return manager.getRepository(RecordEntity).createQueryBuilder('r').where('r.id = :recordId', { recordId }).setLock('for_no_key_update').getOne();
+  lockRecord(ctx: WorkContext, recordId: string): Promise<RecordEntity | null> {
+    return this.records.lockRecord(ctx, recordId);
   }
 
-  async wrapForRecipients(
-    recordId: string,
-    version: number,
-    dek: Uint8Array,
-    recipients: readonly RecipientRef[],
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<number> {
-    const targets = await this.wrapTargets(recipients, manager);
-    return this.insertWraps(targets.map((target) => wrapRow(recordId, version, dek, target)), manager);
+  async wrapForRecipients(ctx: WorkContext, recordId: string, version: number, dek: Uint8Array, recipients: readonly RecipientRef[]): Promise<number> {
+    const targets = await this.wrapTargets(ctx, recipients);
+    return this.wraps.upsert(ctx, targets.map((target) => wrapRow(recordId, version, dek, target)));
   }
 
   /**
@@ -87,18 +65,15 @@ export class RecordKeyService implements RecordKeyOperations {
    * it. FORBIDDEN when the holder lacks a wrap it needs.
    */
   async extendWraps(
+    ctx: WorkContext,
     holder: RecipientRef,
     holderPrivateKey: Uint8Array,
     versions: readonly RecordVersionRef[],
     recipients: readonly RecipientRef[],
-    manager: EntityManager,
   ): Promise<number> {
     if (versions.length === 0) return 0;
-    const targets = await this.wrapTargets(recipients, manager);
-    const wraps = await manager.getRepository(RecordKeyWrapEntity).find({
-      select: { recordId: true, version: true, recipientKind: true, recipientId: true, wrappedKey: true },
-      where: { recordId: In([...new Set(versions.map((ref) => ref.recordId))]) },
-    });
+    const targets = await this.wrapTargets(ctx, recipients);
+    const wraps = await this.wraps.ofRecords(ctx, [...new Set(versions.map((ref) => ref.recordId))]);
     const key = (ref: RecordVersionRef, recipient: RecipientRef) => `${ref.recordId}:${ref.version}:${recipient.kind}:${recipient.id}`;
     const held = new Map(wraps.map((wrap) => [key(wrap, { kind: wrap.recipientKind, id: wrap.recipientId }), wrap]));
     const privateKey = privateKeyFromRaw('x25519', holderPrivateKey);
@@ -115,14 +90,14 @@ export class RecordKeyService implements RecordKeyOperations {
         dek.fill(0);
       }
     });
-    return this.insertWraps(rows, manager);
+    return this.wraps.upsert(ctx, rows);
   }
 
   /** The recipients with their current public keys; BAD_USER_INPUT for one that has none. */
-  private async wrapTargets(recipients: readonly RecipientRef[], manager: EntityManager): Promise<Array<{ recipient: RecipientRef; target: WrapRecipient }>> {
+  private async wrapTargets(ctx: WorkContext, recipients: readonly RecipientRef[]): Promise<Array<{ recipient: RecipientRef; target: WrapRecipient }>> {
     const unique = [...new Map(recipients.map((recipient) => [wrapKeyId(recipient), recipient])).values()];
     if (unique.length === 0) return [];
-    const keys = await this.publicKeysOf(unique, manager);
+    const keys = await this.publicKeysOf(ctx, unique);
     return unique.map((recipient) => {
       const publicKey = keys.get(wrapKeyId(recipient));
       if (!publicKey) throw new DomainError('BAD_USER_INPUT', `Unknown key recipient ${recipient.kind} ${recipient.id}`);
@@ -131,60 +106,20 @@ export class RecordKeyService implements RecordKeyOperations {
     });
   }
 
-  /** Writes wraps, replacing an existing wrap of the same recipient and version; returns how many. */
-  private async insertWraps(rows: ReadonlyArray<Partial<RecordKeyWrapEntity>>, manager: EntityManager): Promise<number> {
-    for (let start = 0; start < rows.length; start += WRAP_INSERT_BATCH) {
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(RecordKeyWrapEntity)
-        .values(rows.slice(start, start + WRAP_INSERT_BATCH))
-        .orUpdate(['key_id', 'wrapped_key'], ['record_id', 'version', 'recipient_kind', 'recipient_id'])
-        .execute();
-    }
-    return rows.length;
+  deleteWrapsFor(ctx: WorkContext, recipient: RecipientRef, scope: WrapDeletionScope): Promise<number> {
+    return this.wraps.deleteForRecipient(ctx, recipient, scope);
   }
 
-  async deleteWrapsFor(recipient: RecipientRef, scope: WrapDeletionScope, manager: EntityManager = this.dataSource.manager): Promise<number> {
-    const query = manager
-      .createQueryBuilder()
-      .delete()
-      .from(RecordKeyWrapEntity)
-      .where('recipient_kind = :kind AND recipient_id = :id', { kind: recipient.kind, id: recipient.id })
-      .andWhere(`record_id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope));
-    const result = await query.execute();
-    return result.affected ?? 0;
+  recordIdsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]> {
+    return this.records.recordIdsInScope(ctx, scope);
   }
 
-  async recordIdsInScope(scope: WrapDeletionScope, manager: EntityManager = this.dataSource.manager): Promise<string[]> {
-    const rows = await manager
-      .createQueryBuilder()
-      .select('r.id', 'id')
-      .from(RecordEntity, 'r')
-      .where(`r.id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope))
-      .getRawMany<{ id: string }>();
-    return rows.map((row) => row.id);
+  versionsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<RecordVersionRef[]> {
+    return this.records.versionsInScope(ctx, scope);
   }
 
-  async versionsInScope(scope: WrapDeletionScope, manager: EntityManager = this.dataSource.manager): Promise<RecordVersionRef[]> {
-    const rows = await manager
-      .getRepository(RecordVersionEntity)
-      .createQueryBuilder('v')
-      .select(['v.recordId', 'v.version'])
-      .where(`v.record_id IN (${this.recordsInScopeSql(scope)})`, this.scopeParameters(scope))
-      .andWhere(`v.status IN ('STORED','ANCHORED')`)
-      // A version a key rotation replaced holds no keys to extend: its rotation carries the content.
-      .andWhere('NOT EXISTS (SELECT 1 FROM record_versions r WHERE r.record_id = v.record_id AND r.rotated_from = v.version)')
-      .orderBy('v.record_id')
-      .addOrderBy('v.version')
-      .getMany();
-    return rows.map((row) => ({ recordId: row.recordId, version: row.version }));
-  }
-
-  async hasWrap(recipient: RecipientRef, recordId: string, version: number): Promise<boolean> {
-    return this.dataSource
-      .getRepository(RecordKeyWrapEntity)
-      .existsBy({ recordId, version, recipientKind: recipient.kind, recipientId: recipient.id });
+  hasWrap(ctx: WorkContext, recipient: RecipientRef, recordId: string, version: number): Promise<boolean> {
+    return this.wraps.held(ctx, recipient, recordId, version);
   }
 
   /**
@@ -196,7 +131,7 @@ export class RecordKeyService implements RecordKeyOperations {
   async unwrapFor(ctx: RequestContext, recordId: string, version: number, check?: AccessCheck): Promise<Buffer> {
     const actor = ctx.actor;
     if (!actor) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
-    const wraps = await this.dataSource.getRepository(RecordKeyWrapEntity).findBy({ recordId, version });
+    const wraps = await this.wraps.ofVersion(ctx, recordId, version);
     const binding = { recordId, version };
     const own = actor.kind === 'user' ? wraps.find((wrap) => wrap.recipientKind === 'user' && wrap.recipientId === actor.id) : undefined;
     if (own) {
@@ -211,7 +146,7 @@ export class RecordKeyService implements RecordKeyOperations {
       return unwrapKey(organization.wrappedKey, privateKey, binding);
     }
     if (check?.decision === 'EMERGENCY') {
-      const dek = await this.unwrapWithEmergencyKey(SYSTEM_ACTOR, recordId, version, wraps);
+      const dek = await this.unwrapWithEmergencyKey(ctx, SYSTEM_ACTOR, recordId, version, wraps);
       if (dek) return dek;
     }
     throw accessDenied();
@@ -223,14 +158,15 @@ export class RecordKeyService implements RecordKeyOperations {
    * decide whether the use is allowed: this only holds the key.
    */
   async unwrapWithEmergencyKey(
+    ctx: WorkContext,
     system: typeof SYSTEM_ACTOR,
     recordId: string,
     version: number,
     wraps?: readonly RecordKeyWrapEntity[],
   ): Promise<Buffer | undefined> {
-    const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
+    const record = await this.records.record(ctx, recordId);
     if (!record?.patientOrganizationId) return undefined;
-    const emergency = (wraps ?? (await this.dataSource.getRepository(RecordKeyWrapEntity).findBy({ recordId, version }))).find(
+    const emergency = (wraps ?? (await this.wraps.ofVersion(ctx, recordId, version))).find(
       (wrap) => wrap.recipientKind === 'emergency' && wrap.recipientId === record.patientOrganizationId,
     );
     if (!emergency) return undefined;
@@ -242,31 +178,18 @@ export class RecordKeyService implements RecordKeyOperations {
     }
   }
 
-  private async publicKeysOf(recipients: readonly RecipientRef[], manager: EntityManager): Promise<Map<string, string>> {
+  private async publicKeysOf(ctx: WorkContext, recipients: readonly RecipientRef[]): Promise<Map<string, string>> {
     const keys = new Map<string, string>();
-    const users = await this.directory.users(recipients.filter((r) => r.kind === 'user').map((r) => r.id), manager);
+    // In the caller's transaction (it holds the record locks; on the embedded database another connection would wait for it).
+    const users = await this.directory.users(recipients.filter((r) => r.kind === 'user').map((r) => r.id), ctx);
     for (const user of users.values()) {
       if (user.wrappingPublicKey) keys.set(wrapKeyId({ kind: 'user', id: user.id }), user.wrappingPublicKey);
     }
-    const organizations = await this.directory.organizations(recipients.filter((r) => r.kind !== 'user').map((r) => r.id), manager);
+    const organizations = await this.directory.organizations(recipients.filter((r) => r.kind !== 'user').map((r) => r.id), ctx);
     for (const organization of organizations.values()) {
       keys.set(wrapKeyId({ kind: 'organization', id: organization.id }), organization.wrappingPublicKey);
       keys.set(wrapKeyId({ kind: 'emergency', id: organization.id }), organization.emergencyPublicKey);
     }
     return keys;
-  }
-
-  private recordsInScopeSql(scope: WrapDeletionScope): string {
-    const alternatives: string[] = [];
-    // An empty list matches nothing (and `IN ()` is not valid SQL), so it adds no alternative.
-    if (scope.recordIds?.length) alternatives.push('r.id IN (:...scopeRecordIds)');
-    if (scope.categories?.length) alternatives.push('r.category IN (:...scopeCategories)');
-    const unscoped = scope.recordIds === undefined && scope.categories === undefined;
-    const filter = unscoped ? 'TRUE' : alternatives.length > 0 ? `(${alternatives.join(' OR ')})` : 'FALSE';
-    return `SELECT r.id FROM records r WHERE r.patient_id = :scopePatientId AND ${filter}`;
-  }
-
-  private scopeParameters(scope: WrapDeletionScope): Record<string, unknown> {
-    return { scopePatientId: scope.patientId, scopeRecordIds: scope.recordIds ?? [], scopeCategories: scope.categories ?? [] };
   }
 }

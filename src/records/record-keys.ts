@@ -1,11 +1,10 @@
 import type { RecordCategory } from 'healthledger-chaincode/shared';
-import type { EntityManager } from 'typeorm';
-import type { RequestContext } from '../common/request-context.js';
+import type { RequestContext, WorkContext } from '../common/request-context.js';
 
 /*
  * The contract between records and consent about record data keys (DEKs). Each record version's DEK
  * is stored only wrapped (X25519 ECDH-ES, src/crypto/key-wrap.ts), once per recipient, in the
- * `record_key_wraps` table that RecordKeyService owns:
+ * `record_key_wraps` table that RecordKeyService keeps (through RecordKeyWrapRepository):
  *   - records wraps a NEW version for the patient, the patient's organization emergency key, and
  *     every consent holder RecordKeyRecipientsPort lists (the consent module implements it);
  *   - consent adds wraps for a grantee on grant (`extendWraps`, with DEKs the patient's own wraps give
@@ -14,8 +13,9 @@ import type { RequestContext } from '../common/request-context.js';
  * Who holds a wrap must follow the consents, whichever side commits first. So every change to a
  * record's wrap set (an upload's STORED step, a key rotation, a grant, a revocation) runs in one
  * transaction that first locks the record rows it touches (`lockRecords`) and only then reads the
- * consents or the versions it wraps for, through that transaction's EntityManager: under READ
- * COMMITTED each statement after the lock sees what the other side committed before releasing it.
+ * consents or the versions it wraps for, in that transaction (the context carrying it is passed on):
+ * under READ COMMITTED each statement after the lock sees what the other side committed before
+ * releasing it.
  */
 
 /** Who a wrapped key is addressed to. `emergency`: an organization's break-glass key (id = organization id). */
@@ -45,11 +45,11 @@ export interface RecordKeyScope {
  */
 export interface RecordKeyRecipientsPort {
   /**
-   * With `manager`, read inside the caller's transaction (which holds the record's lock, see
+   * Read in the transaction `ctx` carries (which holds the record's lock, see
    * `RecordKeyOperations.lockRecords`): on the embedded database a read on another connection would
    * wait for that transaction to end, which waits for this read.
    */
-  consentRecipientsFor(scope: RecordKeyScope, manager?: EntityManager): Promise<readonly RecipientRef[]>;
+  consentRecipientsFor(ctx: WorkContext, scope: RecordKeyScope): Promise<readonly RecipientRef[]>;
 }
 
 /**
@@ -102,15 +102,15 @@ export interface RecordVersionRef {
  */
 export interface RecordKeyOperations {
   /**
-   * Locks the rows of the patient's records within the scope, in id order, for the rest of `manager`'s
-   * transaction (which must be one): the first statement of any transaction that changes their wrap
-   * sets. Returns the ids locked.
+   * Locks the rows of the patient's records within the scope, in id order, for the rest of the
+   * transaction `ctx` carries (it must carry one): the first statement of any transaction that changes
+   * their wrap sets. Returns the ids locked.
    */
-  lockRecords(manager: EntityManager, scope: WrapDeletionScope): Promise<string[]>;
+  lockRecords(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]>;
   /** Wraps `dek` for each recipient (replacing an existing wrap of the same recipient); returns how many were written. */
-  wrapForRecipients(recordId: string, version: number, dek: Uint8Array, recipients: readonly RecipientRef[], manager?: EntityManager): Promise<number>;
+  wrapForRecipients(ctx: WorkContext, recordId: string, version: number, dek: Uint8Array, recipients: readonly RecipientRef[]): Promise<number>;
   /** Deletes the recipient's wraps within the scope; returns how many were deleted. */
-  deleteWrapsFor(recipient: RecipientRef, scope: WrapDeletionScope, manager?: EntityManager): Promise<number>;
+  deleteWrapsFor(ctx: WorkContext, recipient: RecipientRef, scope: WrapDeletionScope): Promise<number>;
   /**
    * The DEK of a record version, unwrapped with the actor's own private key (unsealed with the session
    * key). FORBIDDEN when the actor holds no wrap for it; does NOT check policy (callers authorize first).
@@ -119,11 +119,14 @@ export interface RecordKeyOperations {
   /**
    * Wraps the DEKs of these versions for the recipients, each unwrapped through `holder`'s own wrap
    * with a private key the caller unsealed beforehand (work inside a transaction, where unsealing would
-   * need another connection), read and written through `manager`. FORBIDDEN when a wrap is missing.
+   * need another connection), read and written in the transaction `ctx` carries. FORBIDDEN when a wrap is missing.
    */
-  extendWraps(holder: RecipientRef, holderPrivateKey: Uint8Array, versions: readonly RecordVersionRef[], recipients: readonly RecipientRef[], manager: EntityManager): Promise<number>;
-  /** Ids of the patient's records within the scope (any status), e.g. those other consents still open. */
-  recordIdsInScope(scope: WrapDeletionScope, manager?: EntityManager): Promise<string[]>;
+  extendWraps(ctx: WorkContext, holder: RecipientRef, holderPrivateKey: Uint8Array, versions: readonly RecordVersionRef[], recipients: readonly RecipientRef[]): Promise<number>;
+  /**
+   * Ids of the patient's records within the scope (any status), e.g. those other consents still open,
+   * or (scoped by record ids) which of the ids given name the patient's records.
+   */
+  recordIdsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]>;
   /** Versions (STORED or ANCHORED, not replaced by a key rotation) of the patient's records within the scope, e.g. to wrap on grant. */
-  versionsInScope(scope: WrapDeletionScope, manager?: EntityManager): Promise<RecordVersionRef[]>;
+  versionsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<RecordVersionRef[]>;
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { RecordCategory } from 'healthledger-chaincode/shared';
-import { DataSource, In } from 'typeorm';
 import { PartyDirectory } from '../auth/party-directory.js';
 import { CacheService } from '../cache/cache.service.js';
-import { RecordEntity, RecordVersionEntity, type VersionStatus } from './records.entities.js';
+import { systemContext } from '../common/request-context.js';
+import { RecordRepository } from './record.repository.js';
+import type { RecordEntity, RecordVersionEntity, VersionStatus } from './records.entities.js';
 
 /** A version as the API shows it (STORED or ANCHORED only: an unfinished upload, or one a key rotation replaced, is never listed). */
 export interface RecordVersionView {
@@ -37,6 +38,11 @@ export interface RecordView {
 }
 
 const TTL_MS = 60_000;
+/**
+ * Views are shared by every reader through the cache, so they are loaded on the cache's own account;
+ * who may see one is decided by AccessCheckedRecords, the only way requests reach them.
+ */
+const cacheLoad = () => systemContext('record-metadata');
 const key = (recordId: string) => `records:meta:${recordId}`;
 
 /**
@@ -47,7 +53,7 @@ const key = (recordId: string) => `records:meta:${recordId}`;
 @Injectable()
 export class RecordMetadataCache {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly records: RecordRepository,
     private readonly cache: CacheService,
     private readonly directory: PartyDirectory,
   ) {}
@@ -66,15 +72,13 @@ export class RecordMetadataCache {
   async loadMany(records: RecordEntity[]): Promise<RecordView[]> {
     if (records.length === 0) return [];
     const ids = records.map((record) => record.id);
-    const versions = await this.dataSource
-      .getRepository(RecordVersionEntity)
-      .find({ where: { recordId: In(ids), status: In(['STORED', 'ANCHORED']) }, order: { version: 'ASC' } });
+    const versions = await this.records.shownVersionsOf(cacheLoad(), ids);
     const names = await this.directory.displayNames(records.flatMap((record) => [record.patientId, record.createdBy]));
     return records.map((record) => toView(record, versions.filter((v) => v.recordId === record.id), names));
   }
 
   private async load(recordId: string): Promise<RecordView | null> {
-    const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
+    const record = await this.records.record(cacheLoad(), recordId);
     if (!record) return null;
     const [view] = await this.loadMany([record]);
     return view;

@@ -1,20 +1,23 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Purpose } from 'healthledger-chaincode/shared';
-import { DataSource, In, IsNull, MoreThan, Not } from 'typeorm';
 import type { AccessEventInput } from '../audit/access-event.js';
 import { systemAccessEvent } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
-import { SYSTEM_ACTOR } from '../common/request-context.js';
+import { SYSTEM_ACTOR, systemContext, type WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
+
 import { DomainError } from '../common/domain-error.js';
 import { decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordContentService } from './record-content.service.js';
+import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
 import type { DataKeyRotator, KeyRotationCause } from './record-keys.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
-import { RecordEntity, RecordKeyWrapEntity, RecordVersionEntity } from './records.entities.js';
+import { RecordRepository } from './record.repository.js';
+import type { RecordEntity } from './records.entities.js';
 
 /**
  * A rotation is the patient's own write (the ledger grants it as PATIENT_SELF whatever consents were
@@ -64,7 +67,9 @@ export class RecordRotationService implements DataKeyRotator {
   private readonly logger = new Logger('RecordRotation');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connection: TransactionalConnection,
+    private readonly records: RecordRepository,
+    private readonly wraps: RecordKeyWrapRepository,
     private readonly content: RecordContentService,
     private readonly keys: RecordKeyService,
     private readonly anchoring: RecordAnchoring,
@@ -74,20 +79,21 @@ export class RecordRotationService implements DataKeyRotator {
   ) {}
 
   async rotateDataKey(recordId: string, cause?: KeyRotationCause): Promise<void> {
-    await this.finishRotations(recordId);
-    const version = await this.reencryptCurrent(recordId, cause);
+    const work = systemContext('key-rotation');
+    await this.finishRotations(work, recordId);
+    const version = await this.reencryptCurrent(work, recordId, cause);
     if (version === undefined) return;
-    await this.finishRotations(recordId);
+    await this.finishRotations(work, recordId);
     this.logger.log(`record ${recordId}: data key rotated into version ${version}`);
   }
 
   /** Writes the current version's content under a new key as the next version; returns it (undefined: nothing to rotate). */
-  private async reencryptCurrent(recordId: string, cause: KeyRotationCause | undefined): Promise<number | undefined> {
-    const record = await this.dataSource.getRepository(RecordEntity).findOneBy({ id: recordId });
+  private async reencryptCurrent(work: WorkContext, recordId: string, cause: KeyRotationCause | undefined): Promise<number | undefined> {
+    const record = await this.records.record(work, recordId);
     // A record whose first upload never completed holds no content, so no key to rotate.
     if (!record || record.currentVersion === 0) return undefined;
-    const source = await this.dataSource.getRepository(RecordVersionEntity).findOneByOrFail({ recordId, version: record.currentVersion });
-    const oldDek = await this.keys.unwrapWithEmergencyKey(SYSTEM_ACTOR, recordId, source.version);
+    const source = await this.records.versionOrFail(work, recordId, record.currentVersion);
+    const oldDek = await this.keys.unwrapWithEmergencyKey(work, SYSTEM_ACTOR, recordId, source.version);
     if (!oldDek) {
       throw new DomainError('CONFLICT', `record ${recordId} version ${source.version} has no emergency-key wrap: its data key cannot be rotated without the patient`);
     }
@@ -99,19 +105,18 @@ export class RecordRotationService implements DataKeyRotator {
       const ciphertext = tapSha256(encryptStream(plaintext, newDek, { recordId, version }));
       cid = (await this.storage.put(ciphertext.stream)).cid;
       const storedCid = cid;
-      await this.dataSource.transaction(async (manager) => {
+      await this.connection.withTransaction(work, async (tx) => {
         // First the record's lock, then whom to wrap for (see record-keys.ts): a grant committed
         // meanwhile is read below, or waits and then extends this version rather than the old one.
-        const locked = await this.keys.lockRecord(manager, recordId);
+        const locked = await this.keys.lockRecord(tx, recordId);
         if (locked?.currentVersion !== source.version) {
           throw new DomainError('CONFLICT', `record ${recordId} moved past version ${source.version} during the rotation`);
         }
-        const versions = manager.getRepository(RecordVersionEntity);
         // An amendment (even one still uploading) holds the next version: rotating would race it; retried later.
-        if (await versions.existsBy({ recordId, version: MoreThan(source.version) })) {
+        if (await this.records.hasVersionAfter(tx, recordId, source.version)) {
           throw new DomainError('CONFLICT', `record ${recordId} has a newer version than ${source.version} in progress`);
         }
-        await versions.insert({
+        await this.records.insertVersion(tx, {
           recordId,
           version,
           status: 'STORED',
@@ -129,17 +134,11 @@ export class RecordRotationService implements DataKeyRotator {
           rotatedFrom: source.version,
           uploadDeadline: new Date(),
         });
-        await this.keys.wrapForRecipients(recordId, version, newDek, await this.content.recipientsFor(locked, version, manager), manager);
-        const switched = await manager
-          .createQueryBuilder()
-          .update(RecordEntity)
-          .set({ currentVersion: version, status: 'STORED' })
-          .where('id = :id AND current_version = :from', { id: recordId, from: source.version })
-          .execute();
-        if (switched.affected !== 1) throw new DomainError('CONFLICT', `record ${recordId} moved past version ${source.version} during the rotation`);
+        await this.keys.wrapForRecipients(tx, recordId, version, newDek, await this.content.recipientsFor(tx, locked, version));
+        if (!(await this.records.switchCurrentVersion(tx, recordId, source.version, version))) throw new DomainError('CONFLICT', `record ${recordId} moved past version ${source.version} during the rotation`);
         // In the same transaction: the patient's access log shows every switch to a new key, and no
         // switch happens without its event.
-        await this.audit.record(rotationEvent(locked, cause), manager);
+        await this.audit.record(tx, rotationEvent(locked, cause));
       });
     } catch (error) {
       if (cid) {
@@ -159,34 +158,21 @@ export class RecordRotationService implements DataKeyRotator {
    * Anchors the record's rotation versions still STORED and retires the versions they replaced. A
    * ledger outage throws (the job retries later); the new version is readable meanwhile.
    */
-  private async finishRotations(recordId: string): Promise<void> {
-    const versions = this.dataSource.getRepository(RecordVersionEntity);
-    const rotations = await versions.find({
-      where: { recordId, rotatedFrom: Not(IsNull()), status: In(['STORED', 'ANCHORED']) },
-      order: { version: 'ASC' },
-    });
+  private async finishRotations(work: WorkContext, recordId: string): Promise<void> {
+    const rotations = await this.records.rotations(work, recordId);
     if (rotations.length === 0) return;
-    const keyed = new Set(
-      (
-        await this.dataSource
-          .getRepository(RecordKeyWrapEntity)
-          .createQueryBuilder('w')
-          .select('DISTINCT w.version', 'version')
-          .where('w.record_id = :recordId', { recordId })
-          .getRawMany<{ version: number }>()
-      ).map((row) => Number(row.version)),
-    );
+    const keyed = await this.wraps.keyedVersions(work, recordId);
     for (const rotation of rotations) {
       if (rotation.status === 'STORED') await this.anchoring.anchor(recordId, rotation.version);
-      if (keyed.has(rotation.rotatedFrom!)) await this.retire(recordId, rotation.rotatedFrom!);
+      if (keyed.has(rotation.rotatedFrom!)) await this.retire(work, recordId, rotation.rotatedFrom!);
     }
   }
 
   /** Blocks first, wraps last: a crash in between leaves wraps, which is what marks a version as not yet retired. */
-  private async retire(recordId: string, version: number): Promise<void> {
-    const row = await this.dataSource.getRepository(RecordVersionEntity).findOneByOrFail({ recordId, version });
+  private async retire(work: WorkContext, recordId: string, version: number): Promise<void> {
+    const row = await this.records.versionOrFail(work, recordId, version);
     if (row.cid) await this.storage.delete(row.cid);
-    await this.dataSource.getRepository(RecordKeyWrapEntity).delete({ recordId, version });
+    await this.wraps.deleteOfVersion(work, recordId, version);
     await this.metadata.invalidate(recordId);
   }
 }

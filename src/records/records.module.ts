@@ -2,14 +2,18 @@ import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ConsentStoreModule } from '../consent/consent-store.module.js';
+import { AccessCheckedRecords } from './access-checked-records.js';
+import { ContentTicketRepository } from './content-ticket.repository.js';
 import { ContentTickets } from './content-tickets.js';
 import { LedgerRecordHeads } from './ledger-record-heads.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordContentService } from './record-content.service.js';
+import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
 import { DATA_KEY_ROTATOR } from './record-keys.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordRotationService } from './record-rotation.service.js';
+import { RecordRepository } from './record.repository.js';
 import { RecordsController } from './records.controller.js';
 import { RecordsReconciler } from './records.reconciler.js';
 import { RecordsResolver } from './records.resolver.js';
@@ -26,6 +30,10 @@ import { RecordsService } from './records.service.js';
   imports: [AccessModule, AuthModule, ConsentStoreModule],
   controllers: [RecordsController],
   providers: [
+    RecordRepository,
+    RecordKeyWrapRepository,
+    ContentTicketRepository,
+    AccessCheckedRecords,
     RecordsService,
     RecordKeyService,
     RecordContentService,

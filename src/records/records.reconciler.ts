@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DataSource, IsNull, LessThanOrEqual } from 'typeorm';
 import { ServiceAccountLedger } from '../auth/service-account-ledger.js';
+import { systemContext, type WorkContext } from '../common/request-context.js';
 import { SerialJob } from '../common/serial-job.js';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { LedgerError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import { STORAGE } from '../storage/storage.module.js';
 import { isContentAddressedStore, type StoragePort, type StoredContent } from '../storage/ports/storage.port.js';
-import { ContentTickets } from './content-tickets.js';
+import { ContentTicketRepository } from './content-ticket.repository.js';
 import { RecordAnchoring } from './record-anchoring.js';
-import { RecordVersionEntity } from './records.entities.js';
+import { RecordRepository } from './record.repository.js';
 import { RecordsService, UPLOAD_GRACE_MS } from './records.service.js';
 
 const INTERVAL_MS = 30_000;
@@ -79,10 +79,10 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   readonly orphanGraceMs: number;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly anchoring: RecordAnchoring,
-    private readonly records: RecordsService,
-    private readonly tickets: ContentTickets,
+    private readonly records: RecordRepository,
+    private readonly recordsService: RecordsService,
+    private readonly tickets: ContentTicketRepository,
     @Inject(STORAGE) private readonly storage: StoragePort,
     private readonly serviceAccounts: ServiceAccountLedger,
     private readonly health: HealthRegistry,
@@ -93,10 +93,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     this.health.register('records', async () => {
-      const [{ stored, refused }] = await this.dataSource.query(
-        `SELECT count(*)::int AS stored, count(*) FILTER (WHERE anchor_refusals > 0)::int AS refused
-         FROM record_versions WHERE status = 'STORED'`,
-      );
+      const { stored, refused } = await this.records.anchorBacklog(systemContext('records-health'));
       // Stored but not yet anchored is normal during a ledger outage; refused needs someone to decide.
       return {
         status: refused > 0 ? 'degraded' : 'up',
@@ -123,6 +120,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
+    const work = systemContext('records-reconciler', now);
     const report: ReconcileReport = {
       anchored: 0,
       anchorFailures: 0,
@@ -140,15 +138,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn(`service-account revocations not yet on the ledger: ${(error as Error).message}`);
     }
     try {
-      const versions = this.dataSource.getRepository(RecordVersionEntity);
-      const stored = await versions.find({
-        where: [
-          { status: 'STORED', nextAnchorAttemptAt: IsNull() },
-          { status: 'STORED', nextAnchorAttemptAt: LessThanOrEqual(now) },
-        ],
-        order: { createdAt: 'ASC', version: 'ASC' },
-        take: BATCH,
-      });
+      const stored = await this.records.storedVersionsDue(work, now, BATCH);
       for (const row of stored) {
         try {
           const result = await this.anchoring.anchor(row.recordId, row.version);
@@ -165,22 +155,19 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
           report.anchorRefusals++;
           const refusals = row.anchorRefusals + 1;
           const next = new Date(now.getTime() + anchorRetryDelayMs(refusals));
-          await versions.update(
-            { recordId: row.recordId, version: row.version, status: 'STORED' },
-            { anchorRefusals: refusals, nextAnchorAttemptAt: next, lastAnchorRefusal: message },
-          );
+          await this.records.deferAnchoring(work, row.recordId, row.version, { refusals, nextAttemptAt: next, reason: message });
           this.logger.error(
             `record ${row.recordId} version ${row.version} refused by the ledger (${refusals} time(s)), next attempt ${next.toISOString()}: ${message}`,
           );
         }
       }
-      report.abandonedRemoved = await this.records.removeAbandonedUploads(now);
-      report.ticketsPurged = await this.tickets.purgeExpired(now);
+      report.abandonedRemoved = await this.recordsService.removeAbandonedUploads(now);
+      report.ticketsPurged = await this.tickets.purgeExpired(work, now);
       // Only after removeAbandonedUploads succeeded: the grace period relies on it (see orphanGraceMs).
       if (this.lastSweep === undefined || now.getTime() - this.lastSweep >= SWEEP_INTERVAL_MS) {
         // Set first: a sweep that fails is retried after an interval, not every 30 s.
         this.lastSweep = now.getTime();
-        report.orphansRemoved = await this.removeOrphanedContent(now);
+        report.orphansRemoved = await this.removeOrphanedContent(work, now);
         if (isContentAddressedStore(this.storage)) {
           // One mark and sweep for the orphans just unpinned and every block a failed upload left.
           report.blocksRemoved = (await this.storage.gc({ writtenBefore: this.graceCutoff(now) })).removedBlocks;
@@ -202,7 +189,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
    * content-addressed store only unpins them here and the gc after removes their blocks: one mark of
    * every pinned root for the whole sweep, where each `delete` would mark them all again.
    */
-  private async removeOrphanedContent(now: Date): Promise<number> {
+  private async removeOrphanedContent(work: WorkContext, now: Date): Promise<number> {
     const storage = this.storage;
     const remove = isContentAddressedStore(storage) ? (cid: string) => storage.unpin(cid) : (cid: string) => storage.delete(cid);
     const cutoff = this.graceCutoff(now).getTime();
@@ -211,7 +198,7 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
     const flush = async () => {
       const lookup = batch;
       batch = [];
-      for (const content of await this.unreferenced(lookup)) {
+      for (const content of await this.unreferenced(work, lookup)) {
         await remove(content.cid);
         removed++;
         this.logger.warn(`removed orphaned content ${content.cid}: stored ${content.storedAt.toISOString()}, referenced by no record version`);
@@ -231,13 +218,9 @@ export class RecordsReconciler implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** The contents of `batch` whose CID no record_versions row holds. */
-  private async unreferenced(batch: StoredContent[]): Promise<StoredContent[]> {
+  private async unreferenced(work: WorkContext, batch: StoredContent[]): Promise<StoredContent[]> {
     if (batch.length === 0) return [];
-    const rows: Array<{ cid: string }> = await this.dataSource.query(
-      `SELECT DISTINCT cid FROM record_versions WHERE cid = ANY($1::text[])`,
-      [batch.map((content) => content.cid)],
-    );
-    const referenced = new Set(rows.map((row) => row.cid));
+    const referenced = await this.records.referencedCids(work, batch.map((content) => content.cid));
     return batch.filter((content) => !referenced.has(content.cid));
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditService } from '../../src/audit/audit.service.js';
+import { systemContext } from '../../src/common/request-context.js';
 import { readJson } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -52,7 +53,7 @@ describe('audit trail over GraphQL: accessLog, verifyAuditEvent, ledgerStatus', 
     });
     doctor = await login('audit.doctor@example.org');
     // A refused read by the doctor, as the records module records it.
-    ({ id: eventId } = await t.app.get(AuditService).record({
+    ({ id: eventId } = await t.app.get(AuditService).record(systemContext('audit-api-test'), {
       actorId: doctor.user.id,
       actorRole: 'DOCTOR',
       actorOrganizationId: hospital,

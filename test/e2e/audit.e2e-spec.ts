@@ -11,7 +11,8 @@ import { AuditVerificationService } from '../../src/audit/audit-verification.ser
 import { AuditService } from '../../src/audit/audit.service.js';
 import { readEmbeddedChain, verifyAuditDatabase } from '../../src/audit/audit-verifier.js';
 import { runVerifyProof } from '../../src/audit/cli/verify-proof.js';
-import type { RequestContext, UserActor } from '../../src/common/request-context.js';
+import { systemContext, type RequestContext, type UserActor } from '../../src/common/request-context.js';
+import { TransactionalConnection } from '../../src/database/transactional-connection.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
 import { readJson } from '../support/http.js';
@@ -73,6 +74,8 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   let t: TestApp;
   let db: DataSource;
   let audit: AuditService;
+  let connection: TransactionalConnection;
+  const work = systemContext('audit-test');
   let batcher: AuditBatcher;
   let verification: AuditVerificationService;
   let query: AuditQueryService;
@@ -83,6 +86,7 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
     t = await startTestApp({ AUDIT_BATCH_INTERVAL_MS: '3600000', AUDIT_BATCH_MAX_EVENTS: '50' });
     db = t.app.get(DataSource);
     audit = t.app.get(AuditService);
+    connection = t.app.get(TransactionalConnection);
     batcher = t.app.get(AuditBatcher);
     verification = t.app.get(AuditVerificationService);
     query = t.app.get(AuditQueryService);
@@ -97,11 +101,11 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   }
 
   it('records an event in the caller transaction: it commits or rolls back with the action', async () => {
-    const kept = await db.transaction((manager) => audit.record(event({ reason: 'CONSENT' }), manager));
+    const kept = await connection.withTransaction(work, (tx) => audit.record(tx, event({ reason: 'CONSENT' })));
     const dropped = randomUUID();
     await expect(
-      db.transaction(async (manager) => {
-        await audit.record(event({ requestId: dropped }), manager);
+      connection.withTransaction(work, async (tx) => {
+        await audit.record(tx, event({ requestId: dropped }));
         throw new Error('the action failed');
       }),
     ).rejects.toThrow('the action failed');
@@ -111,18 +115,18 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
 
   it('records refusals on their own, group-committed, and refuses free text', async () => {
     const refused = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => audit.record(event({ decision: 'DENIED', reason: 'NO_CONSENT', requestId: `deny-${i}` }))),
+      Array.from({ length: 30 }, (_, i) => audit.record(work, event({ decision: 'DENIED', reason: 'NO_CONSENT', requestId: `deny-${i}` }))),
     );
     const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM access_event WHERE id = ANY($1::uuid[])`, [
       refused.map((e) => e.id),
     ]);
     expect(count).toBe(30);
-    await expect(audit.record(event({ reason: 'patient said she has HIV' }))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    await expect(audit.record(event({ decision: 'MAYBE' as never }))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(audit.record(work, event({ reason: 'patient said she has HIV' }))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(audit.record(work, event({ decision: 'MAYBE' as never }))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('batches into Merkle trees anchored on the ledger, chained, and proves every event against the ledger root', async () => {
-    for (let i = 0; i < 70; i++) await audit.record(event({ requestId: `b-${i}`, recordId: `record-${i % 3}` }));
+    for (let i = 0; i < 70; i++) await audit.record(work, event({ requestId: `b-${i}`, recordId: `record-${i % 3}` }));
     // 50 recorded events (AUDIT_BATCH_MAX_EVENTS) already started a run of their own.
     await batcher.runOnce();
     expect(await batcher.backlog()).toEqual({ unbatched: 0, pending: 0, pendingBatches: 0 });
@@ -148,7 +152,7 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   });
 
   it('anchors nothing twice when a run crashed between anchoring and marking the batch', async () => {
-    for (let i = 0; i < 5; i++) await audit.record(event({ requestId: `crash-${i}` }));
+    for (let i = 0; i < 5; i++) await audit.record(work, event({ requestId: `crash-${i}` }));
     await batcher.runOnce();
     const [last] = await db.query('SELECT * FROM audit_batch ORDER BY sequence DESC LIMIT 1');
     // The state a crash right after the ledger commit leaves behind.
@@ -166,7 +170,7 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   it('keeps the backlog while the ledger is down, reports it, and drains it when the ledger returns', async () => {
     await ledger.stop();
     try {
-      for (let i = 0; i < 120; i++) await audit.record(event({ requestId: `down-${i}` }));
+      for (let i = 0; i < 120; i++) await audit.record(work, event({ requestId: `down-${i}` }));
       await expect(batcher.runOnce()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
       const backlog = await batcher.backlog();
       expect(backlog.unbatched + backlog.pending).toBe(120);
@@ -188,7 +192,7 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   });
 
   it('never batches an event twice or loses one under concurrent recording and batching', async () => {
-    const writers = Array.from({ length: 300 }, (_, i) => audit.record(event({ requestId: `conc-${i}` })));
+    const writers = Array.from({ length: 300 }, (_, i) => audit.record(work, event({ requestId: `conc-${i}` })));
     const runs = Array.from({ length: 4 }, () => batcher.runOnce());
     await Promise.all([...writers, ...runs]);
     await batcher.runOnce();
@@ -218,10 +222,10 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
       return submit(...args);
     };
     try {
-      await audit.record(event({ requestId: 'during-0' }));
+      await audit.record(work, event({ requestId: 'during-0' }));
       const first = batcher.runOnce();
       await claimedOnce;
-      await audit.record(event({ requestId: 'during-1' }));
+      await audit.record(work, event({ requestId: 'during-1' }));
       const second = batcher.runOnce();
       release();
       await Promise.all([first, second]);
@@ -249,9 +253,9 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   });
 
   it('shows the access log to the patient, and to the AUDITOR and ADMIN of the organization only, paged', async () => {
-    await audit.record(event({ patientId: 'patient-log', patientOrganizationId: OTHER_ORG, actorOrganizationId: OTHER_ORG }));
-    await audit.record(event({ patientId: 'patient-log', patientOrganizationId: OTHER_ORG, actorOrganizationId: OTHER_ORG, action: 'DOWNLOAD' }));
-    await audit.record(event({ patientId: 'patient-log', patientOrganizationId: OTHER_ORG, actorOrganizationId: ORG, decision: 'DENIED', reason: 'NO_CONSENT' }));
+    await audit.record(work, event({ patientId: 'patient-log', patientOrganizationId: OTHER_ORG, actorOrganizationId: OTHER_ORG }));
+    await audit.record(work, event({ patientId: 'patient-log', patientOrganizationId: OTHER_ORG, actorOrganizationId: OTHER_ORG, action: 'DOWNLOAD' }));
+    await audit.record(work, event({ patientId: 'patient-log', patientOrganizationId: OTHER_ORG, actorOrganizationId: ORG, decision: 'DENIED', reason: 'NO_CONSENT' }));
     const own = await query.accessLog(ctxOf('PATIENT', 'patient-log', OTHER_ORG), {}, { first: 2 });
     expect(own.totalCount).toBe(3);
     expect(own.edges).toHaveLength(2);
@@ -272,8 +276,8 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   });
 
   it('exports NDJSON and a FHIR AuditEvent Bundle with purpose codes, break-glass as ETREAT and denials as failures', async () => {
-    await audit.record(event({ patientId: 'patient-x', patientOrganizationId: OTHER_ORG, decision: 'EMERGENCY', purpose: 'EMERGENCY', reason: 'BREAK_GLASS' }));
-    await audit.record(event({ patientId: 'patient-x', patientOrganizationId: OTHER_ORG, decision: 'DENIED', purpose: 'RESEARCH', reason: 'NO_CONSENT', actorRole: 'RESEARCHER' }));
+    await audit.record(work, event({ patientId: 'patient-x', patientOrganizationId: OTHER_ORG, decision: 'EMERGENCY', purpose: 'EMERGENCY', reason: 'BREAK_GLASS' }));
+    await audit.record(work, event({ patientId: 'patient-x', patientOrganizationId: OTHER_ORG, decision: 'DENIED', purpose: 'RESEARCH', reason: 'NO_CONSENT', actorRole: 'RESEARCHER' }));
     const auditor = ctxOf('AUDITOR', 'aud-b', OTHER_ORG);
     const lines = (await collect(query.exportNdjson(auditor, { patientId: 'patient-x' }))).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.decision)).toEqual(['EMERGENCY', 'DENIED']);
@@ -293,7 +297,7 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   });
 
   it('detects an altered event row, a deleted event, and verifies a proof file offline with the ledger root', async () => {
-    for (let i = 0; i < 10; i++) await audit.record(event({ patientId: 'patient-t', requestId: `tamper-${i}` }));
+    for (let i = 0; i < 10; i++) await audit.record(work, event({ patientId: 'patient-t', requestId: `tamper-${i}` }));
     await batcher.runOnce();
     const rows = await db.query(`SELECT id, batch_id FROM access_event WHERE request_id LIKE 'tamper-%' ORDER BY seq`);
 
@@ -380,7 +384,7 @@ describe('audit chain per deployment', () => {
   it('keeps its own chain: another writer anchoring on the same ledger (another deployment, a conformance run) never blocks it', async () => {
     const other = randomUUID();
     await ledger.submit('audit:AnchorAuditBatch', [other, `other-${randomUUID()}`, 'ab'.repeat(32), '3', '0'.repeat(64)]);
-    for (let i = 0; i < 5; i++) await audit.record(event({ requestId: `beside-${i}` }));
+    for (let i = 0; i < 5; i++) await audit.record(systemContext('test'), event({ requestId: `beside-${i}` }));
     await batcher.runOnce();
     expect(await batcher.backlog()).toEqual({ unbatched: 0, pending: 0, pendingBatches: 0 });
     const [latest] = await db.query(`SELECT id, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1`);
@@ -388,7 +392,7 @@ describe('audit chain per deployment', () => {
   });
 
   it('resumes anchoring on a database restored from a backup older than the ledger’s chain', async () => {
-    for (let i = 0; i < 5; i++) await audit.record(event({ requestId: `before-backup-${i}` }));
+    for (let i = 0; i < 5; i++) await audit.record(systemContext('test'), event({ requestId: `before-backup-${i}` }));
     await batcher.runOnce();
     // As if restored from a backup taken before the latest batch: the batch and its events' batching are gone.
     const [lost] = await db.query(`SELECT id, sequence, merkle_root FROM audit_batch ORDER BY sequence DESC LIMIT 1`);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessService } from '../../src/access/access.service.js';
 import { AuditQueryService } from '../../src/audit/audit-query.service.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
-import type { RequestContext } from '../../src/common/request-context.js';
+import { systemContext, type RequestContext } from '../../src/common/request-context.js';
 import { ConsentEntity } from '../../src/consent/consent.entities.js';
 import { VerifiedConsents } from '../../src/consent/verified-consents.js';
 import { generateEd25519KeyPair, signCanonical, verifyCanonical } from '../../src/crypto/index.js';
@@ -88,7 +88,7 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
   /** The same decision from the database-backed, signature-verified consent store (what CONSENT_SOURCE should be). */
   const decideVerified = async (auth: Auth, category: RecordCategory, overrides: Partial<RequestContext> = {}, recordId?: string) => {
     const ctx = await contextOf(auth, overrides);
-    const grants = await t.app.get(VerifiedConsents).grantsFor(patient.user.id, ctx.actor!.id);
+    const grants = await t.app.get(VerifiedConsents).grantsFor(ctx, patient.user.id, ctx.actor!.id);
     return t.app.get(AccessService).decideWith(ctx, grants, 'READ', { patientId: patient.user.id, patientOrganizationId, recordId, category });
   };
   const grant = async (input: Record<string, unknown>) => {
@@ -117,7 +117,7 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
   /** Whether the recipient holds a key to the record's current version (a revocation's key rotation moves it past version 1). */
   const hasWrap = async (kind: 'user' | 'organization', id: string, recordId: string) => {
     const [{ current_version: version }] = await t.app.get(DataSource).query('SELECT current_version FROM records WHERE id = $1', [recordId]);
-    return t.app.get(RecordKeyService).hasWrap({ kind, id }, recordId, version as number);
+    return t.app.get(RecordKeyService).hasWrap(systemContext('test'), { kind, id }, recordId, version as number);
   };
 
   beforeAll(async () => {
@@ -261,14 +261,14 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
       ledgerTxId: 'forged',
     });
     const consents = t.app.get(VerifiedConsents);
-    const grants = await consents.grantsFor(patient.user.id, otherDoctor.user.id);
+    const grants = await consents.grantsFor(systemContext('test'), patient.user.id, otherDoctor.user.id);
     expect(grants.consents.map((consent) => consent.id)).not.toContain(payload.consentId);
     const ctx = await contextOf(otherDoctor);
     const check = t.app.get(AccessService).decideWith(ctx, grants, 'READ', { patientId: patient.user.id, patientOrganizationId, category: 'LAB_RESULT' });
     expect(check.decision).toBe('DENIED');
     expect((await decide(otherDoctor, 'LAB_RESULT')).decision).toBe('DENIED');
     // A new lab result: the forged row's grantee is not among the recipients its key is wrapped for.
-    const recipients = await consents.consentRecipientsFor({ recordId: randomUUID(), version: 1, patientId: patient.user.id, patientOrganizationId, category: 'LAB_RESULT' });
+    const recipients = await consents.consentRecipientsFor(systemContext('test'), { recordId: randomUUID(), version: 1, patientId: patient.user.id, patientOrganizationId, category: 'LAB_RESULT' });
     expect(recipients).not.toContainEqual({ kind: 'user', id: otherDoctor.user.id });
     const fresh = await uploadFor(lab, 'LAB_RESULT', Buffer.from('sodium 140 mmol/L'));
     expect(await hasWrap('user', otherDoctor.user.id, fresh)).toBe(false);

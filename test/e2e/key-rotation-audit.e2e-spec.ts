@@ -126,9 +126,9 @@ describe('key rotation: audited with the version switch', () => {
     const rotation = t.app.get(RecordRotationService);
     const audit = t.app.get(AuditService);
     const record = audit.record.bind(audit);
-    const spy = vi.spyOn(audit, 'record').mockImplementation(async (input, manager) => {
+    const spy = vi.spyOn(audit, 'record').mockImplementation(async (ctx, input) => {
       if (input.action === 'ROTATE_KEY') throw new Error('the outbox is unavailable');
-      return record(input, manager);
+      return record(ctx, input);
     });
     try {
       await expect(rotation.rotateDataKey(recordId)).rejects.toThrow('the outbox is unavailable');

@@ -5,6 +5,7 @@ import { NextToLast } from 'blockstore-fs/sharding';
 import { CID } from 'multiformats/cid';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../src/common/request-context.js';
 import { decryptStream, type WrappedKey, unwrapKey } from '../../src/crypto/index.js';
 import { readEmbeddedChain, verifyRecordDatabase } from '../../src/audit/audit-verifier.js';
 import { LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
@@ -175,13 +176,12 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect(misdirected.status).toBe(403);
 
     const tickets = t.app.get(ContentTickets);
-    const expired = await tickets.issue({
+    const expired = await tickets.issue(systemContext('test', new Date(Date.now() - 60 * 60_000)), {
       kind: 'upload',
       recordId: created.data!.createRecord.recordId,
       version: 1,
       userId: patientA.user.id,
       actor: { role: 'PATIENT', organizationId: hospital.id, purpose: 'TREATMENT', decision: 'GRANTED', reason: 'PATIENT_SELF' },
-      now: new Date(Date.now() - 60 * 60_000),
     });
     const late = await put(expired.url, Buffer.from('x'));
     expect(late.status).toBe(403);
@@ -477,7 +477,7 @@ describe('records: upload, download, access, verification, reconciliation', () =
     await grant(remaining.user.id);
     const keys = t.app.get(RecordKeyService);
     const user = (auth: Auth) => ({ kind: 'user' as const, id: auth.user.id });
-    expect(await keys.hasWrap(user(grantee), id, 1)).toBe(true);
+    expect(await keys.hasWrap(systemContext('test'), user(grantee), id, 1)).toBe(true);
 
     const revocation = await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: revoked });
     expect(revocation.code).toBeUndefined();
@@ -507,7 +507,7 @@ describe('records: upload, download, access, verification, reconciliation', () =
         { recipient_kind: 'emergency', recipient_id: hospital.id },
       ]),
     );
-    expect(await keys.hasWrap(user(grantee), id, 2)).toBe(false);
+    expect(await keys.hasWrap(systemContext('test'), user(grantee), id, 2)).toBe(false);
     expect((await wrapped(2)).length).toBe(3);
 
     // The patient and the remaining consent holder read the same bytes; the new version verifies against its anchor.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../src/common/request-context.js';
 import { AuditQueryService } from '../../src/audit/audit-query.service.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import { KeyRotationJob } from '../../src/consent/key-rotation.job.js';
@@ -117,8 +118,8 @@ describe('story: a patient’s record from upload to break-glass', () => {
     expect(revoked.data!.revokeConsent.status).toBe('REVOKED');
     expect(await download(doctor, recordId)).toEqual({ code: 'FORBIDDEN' });
     const keys = t.app.get(RecordKeyService);
-    const versions = await keys.versionsInScope({ patientId: patient.user.id, recordIds: [recordId] });
-    for (const { version } of versions) expect(await keys.hasWrap({ kind: 'user', id: doctor.user.id }, recordId, version)).toBe(false);
+    const versions = await keys.versionsInScope(systemContext('test'), { patientId: patient.user.id, recordIds: [recordId] });
+    for (const { version } of versions) expect(await keys.hasWrap(systemContext('test'), { kind: 'user', id: doctor.user.id }, recordId, version)).toBe(false);
 
     // The key rotates in the background (new CID), and the patient still reads the record.
     const rotations = async () =>

@@ -97,7 +97,7 @@ describe('record data keys: consent changes racing uploads and key rotations', (
     const keys = t.app.get(RecordKeyService);
     const wrap = keys.wrapForRecipients.bind(keys);
     vi.spyOn(keys, 'wrapForRecipients').mockImplementation(async (...args) => {
-      await (beforeWrap?.(args[0]) ?? jitter(25));
+      await (beforeWrap?.(args[1]) ?? jitter(25));
       return wrap(...args);
     });
     const lock = keys.lockRecords.bind(keys);
@@ -174,14 +174,14 @@ describe('record data keys: consent changes racing uploads and key rotations', (
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let revocationWritten = false;
-      vi.spyOn(audit, 'record').mockImplementation(async (input, manager) => {
+      vi.spyOn(audit, 'record').mockImplementation(async (ctx, input) => {
         if (input.action === 'REVOKE_CONSENT' && !racing) {
           const created = await createRecord(owner);
           racing = { recordId: created.recordId, uploaded: upload(created.uploadUrl, randomBytes(512)) };
           await atWrap;
           revocationWritten = true;
         }
-        return record(input, manager);
+        return record(ctx, input);
       });
       beforeWrap = async (recordId) => {
         if (recordId !== racing?.recordId) return;

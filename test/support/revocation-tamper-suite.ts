@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessService } from '../../src/access/access.service.js';
 import { SessionKeys } from '../../src/auth/session-keys.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
-import type { RequestContext } from '../../src/common/request-context.js';
+import { systemContext, type RequestContext } from '../../src/common/request-context.js';
 import { signCanonical } from '../../src/crypto/index.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
@@ -72,7 +72,7 @@ export function revocationTamperSuite(ledger: string, start: (env: Record<string
     const doctorReads = async (recordId: string) => (await gql(doctor, 'query($id: ID!) { record(id: $id) { id downloadUrl } }', { id: recordId })).code ?? 'OK';
     const doctorHoldsKey = async (recordId: string) => {
       const [{ current_version: version }] = await t.app.get(DataSource).query('SELECT current_version FROM records WHERE id = $1', [recordId]);
-      return t.app.get(RecordKeyService).hasWrap({ kind: 'user', id: doctor.user.id }, recordId, version as number);
+      return t.app.get(RecordKeyService).hasWrap(systemContext('test'), { kind: 'user', id: doctor.user.id }, recordId, version as number);
     };
     /** What a cache entry's expiry does anyway: the next decision is made from the database and the ledger. */
     const forgetCachedDecisions = () => t.app.get(AccessService).invalidateForPatient(patient.user.id);

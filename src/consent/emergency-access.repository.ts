@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import type { WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
+import { EmergencyAccessEntity } from './consent.entities.js';
+
+/** The `emergency_accesses` table: break-glass grants as recorded on the ledger, with their stated reasons. */
+@Injectable()
+export class EmergencyAccessRepository {
+  constructor(private readonly connection: TransactionalConnection) {}
+
+  save(ctx: WorkContext, row: EmergencyAccessEntity): Promise<EmergencyAccessEntity> {
+    return this.connection.manager(ctx).save(EmergencyAccessEntity, row);
+  }
+
+  /** Break-glass uses on the patient's records (by `actorId` only, when given); newest first. */
+  list(ctx: WorkContext, patientId: string, actorId?: string): Promise<EmergencyAccessEntity[]> {
+    return this.connection
+      .getRepository(ctx, EmergencyAccessEntity)
+      .find({ where: { patientId, ...(actorId ? { actorId } : {}) }, order: { grantedAt: 'DESC', id: 'DESC' } });
+  }
+}

@@ -1,0 +1,283 @@
+import { Injectable } from '@nestjs/common';
+import type { RecordCategory } from 'healthledger-chaincode/shared';
+import { In, IsNull, LessThan, LessThanOrEqual, MoreThan, Not, type Brackets } from 'typeorm';
+import type { WorkContext } from '../common/request-context.js';
+import { TransactionalConnection } from '../database/transactional-connection.js';
+import type { RecordVersionRef, WrapDeletionScope } from './record-keys.js';
+import { recordsInScopeSql, scopeParameters } from './record-scope.js';
+import { RecordEntity, RecordVersionEntity } from './records.entities.js';
+
+/** A version row as inserted (the columns the database fills itself left out). */
+export type NewRecordVersion = Omit<RecordVersionEntity, 'createdAt' | 'anchorRefusals' | 'nextAnchorAttemptAt' | 'lastAnchorRefusal' | 'rotatedFrom'> &
+  Partial<Pick<RecordVersionEntity, 'rotatedFrom'>>;
+
+/** What a record row is created with. */
+export type NewRecord = Omit<RecordEntity, 'createdAt' | 'updatedAt'>;
+
+/** The listing cursor: the last row of the page before (created_at, id). */
+export interface RecordCursor {
+  at: Date;
+  id: string;
+}
+
+/**
+ * The `records` and `record_versions` tables, unchecked: no access decision is made here. Patient data
+ * for a request is reached through AccessCheckedRecords, which uses this; the other callers are named
+ * system work (uploads and downloads through an authorized ticket, anchoring, key rotation, the
+ * reconciler, the metadata cache behind the checked path). Every statement runs in the context's
+ * transaction when it carries one.
+ */
+@Injectable()
+export class RecordRepository {
+  constructor(private readonly connection: TransactionalConnection) {}
+
+  record(ctx: WorkContext, recordId: string): Promise<RecordEntity | null> {
+    return this.connection.getRepository(ctx, RecordEntity).findOneBy({ id: recordId });
+  }
+
+  recordOrFail(ctx: WorkContext, recordId: string): Promise<RecordEntity> {
+    return this.connection.getRepository(ctx, RecordEntity).findOneByOrFail({ id: recordId });
+  }
+
+  async insertRecord(ctx: WorkContext, row: NewRecord): Promise<void> {
+    await this.connection.getRepository(ctx, RecordEntity).insert(row);
+  }
+
+  version(ctx: WorkContext, recordId: string, version: number): Promise<RecordVersionEntity | null> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).findOneBy({ recordId, version });
+  }
+
+  versionOrFail(ctx: WorkContext, recordId: string, version: number): Promise<RecordVersionEntity> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).findOneByOrFail({ recordId, version });
+  }
+
+  async insertVersion(ctx: WorkContext, row: NewRecordVersion): Promise<void> {
+    await this.connection.getRepository(ctx, RecordVersionEntity).insert(row);
+  }
+
+  /** The record's upload in progress (at most one: an amendment waits for, or replaces, an earlier one). */
+  pendingVersion(ctx: WorkContext, recordId: string): Promise<RecordVersionEntity | null> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).findOneBy({ recordId, status: 'PENDING' });
+  }
+
+  async deletePendingVersion(ctx: WorkContext, recordId: string, version: number): Promise<void> {
+    await this.connection.getRepository(ctx, RecordVersionEntity).delete({ recordId, version, status: 'PENDING' });
+  }
+
+  /** The record's highest version, whatever its status. */
+  latestVersion(ctx: WorkContext, recordId: string): Promise<RecordVersionEntity | null> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).findOne({ where: { recordId }, order: { version: 'DESC' } });
+  }
+
+  /** Whether a version after `version` exists (even one still uploading). */
+  hasVersionAfter(ctx: WorkContext, recordId: string, version: number): Promise<boolean> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).existsBy({ recordId, version: MoreThan(version) });
+  }
+
+  /** The versions the API shows of these records (STORED or ANCHORED), by version. */
+  shownVersionsOf(ctx: WorkContext, recordIds: readonly string[]): Promise<RecordVersionEntity[]> {
+    return this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .find({ where: { recordId: In([...recordIds]), status: In(['STORED', 'ANCHORED']) }, order: { version: 'ASC' } });
+  }
+
+  /**
+   * One page of a patient's records with content, under `filter` (the access filter, a WHERE clause
+   * on the alias `record`), newest first, after `cursor`; `take` rows at most, and the count of all
+   * rows the filter lets through (the cursor aside).
+   */
+  async page(
+    ctx: WorkContext,
+    query: { patientId: string; filter: Brackets; category?: RecordCategory | null; after?: RecordCursor; take: number },
+  ): Promise<{ rows: RecordEntity[]; totalCount: number }> {
+    const builder = this.connection
+      .getRepository(ctx, RecordEntity)
+      .createQueryBuilder('record')
+      .where('record.patient_id = :patientId', { patientId: query.patientId })
+      .andWhere('record.current_version > 0')
+      .andWhere(query.filter);
+    if (query.category) builder.andWhere('record.category = :category', { category: query.category });
+    const totalCount = await builder.clone().getCount();
+    if (query.after) {
+      builder.andWhere('(record.created_at, record.id) < (:cursorAt, :cursorId)', { cursorAt: query.after.at, cursorId: query.after.id });
+    }
+    const rows = await builder.orderBy('record.created_at', 'DESC').addOrderBy('record.id', 'DESC').take(query.take).getMany();
+    return { rows, totalCount };
+  }
+
+  /** The upload's PENDING version becomes STORED with its content's place and hashes; false when it is gone (abandoned). */
+  async markStored(
+    ctx: WorkContext,
+    recordId: string,
+    version: number,
+    stored: Pick<RecordVersionEntity, 'cid' | 'size' | 'ciphertextSha256' | 'cidSha256'>,
+  ): Promise<boolean> {
+    const update = await this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .update({ recordId, version, status: 'PENDING' }, { status: 'STORED', ...stored });
+    return update.affected === 1;
+  }
+
+  /** A newly stored version becomes the record's current one (unless a later one already is), with its metadata. */
+  async advanceCurrentVersion(ctx: WorkContext, recordId: string, version: number, meta: Pick<RecordEntity, 'title' | 'contentType' | 'description'>): Promise<void> {
+    await this.connection
+      .manager(ctx)
+      .createQueryBuilder()
+      .update(RecordEntity)
+      .set({ currentVersion: version, status: 'STORED', ...meta })
+      .where('id = :id AND current_version < :version', { id: recordId, version })
+      .execute();
+  }
+
+  /** A key rotation's switch from version `from` to `to`; false when the record moved past `from` meanwhile. */
+  async switchCurrentVersion(ctx: WorkContext, recordId: string, from: number, to: number): Promise<boolean> {
+    const switched = await this.connection
+      .manager(ctx)
+      .createQueryBuilder()
+      .update(RecordEntity)
+      .set({ currentVersion: to, status: 'STORED' })
+      .where('id = :id AND current_version = :from', { id: recordId, from })
+      .execute();
+    return switched.affected === 1;
+  }
+
+  /** The record's versions written by key rotations that are not yet anchored or whose source is not retired. */
+  rotations(ctx: WorkContext, recordId: string): Promise<RecordVersionEntity[]> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).find({
+      where: { recordId, rotatedFrom: Not(IsNull()), status: In(['STORED', 'ANCHORED']) },
+      order: { version: 'ASC' },
+    });
+  }
+
+  /** The record's STORED versions up to `version`, in order (the ledger takes them so). */
+  storedVersionsUpTo(ctx: WorkContext, recordId: string, version: number): Promise<RecordVersionEntity[]> {
+    return this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .find({ where: { recordId, version: LessThanOrEqual(version), status: 'STORED' }, order: { version: 'ASC' } });
+  }
+
+  /** The version is on the ledger: ANCHORED, and so is the record when it is its current version. Run in one transaction. */
+  async markAnchored(ctx: WorkContext, recordId: string, version: number, anchor: { txId: string; anchoredAt: Date }): Promise<void> {
+    await this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .update({ recordId, version, status: 'STORED' }, { status: 'ANCHORED', ledgerTxId: anchor.txId, anchoredAt: anchor.anchoredAt });
+    await this.connection
+      .manager(ctx)
+      .createQueryBuilder()
+      .update(RecordEntity)
+      .set({ status: 'ANCHORED' })
+      .where('id = :id AND current_version = :version', { id: recordId, version })
+      .execute();
+  }
+
+  /** STORED versions due for an anchoring attempt (never refused, or past their back-off), oldest first. */
+  storedVersionsDue(ctx: WorkContext, now: Date, take: number): Promise<RecordVersionEntity[]> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).find({
+      where: [
+        { status: 'STORED', nextAnchorAttemptAt: IsNull() },
+        { status: 'STORED', nextAnchorAttemptAt: LessThanOrEqual(now) },
+      ],
+      order: { createdAt: 'ASC', version: 'ASC' },
+      take,
+    });
+  }
+
+  /** The ledger refused the version: counted, its reason kept, retried from `nextAttemptAt`. */
+  async deferAnchoring(ctx: WorkContext, recordId: string, version: number, refusal: { refusals: number; nextAttemptAt: Date; reason: string }): Promise<void> {
+    await this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .update(
+        { recordId, version, status: 'STORED' },
+        { anchorRefusals: refusal.refusals, nextAnchorAttemptAt: refusal.nextAttemptAt, lastAnchorRefusal: refusal.reason },
+      );
+  }
+
+  /** Versions stored but not anchored, and of those the ones the ledger refused (the health check). */
+  async anchorBacklog(ctx: WorkContext): Promise<{ stored: number; refused: number }> {
+    const [{ stored, refused }] = await this.connection.query<Array<{ stored: number; refused: number }>>(
+      ctx,
+      `SELECT count(*)::int AS stored, count(*) FILTER (WHERE anchor_refusals > 0)::int AS refused
+       FROM record_versions WHERE status = 'STORED'`,
+    );
+    return { stored, refused };
+  }
+
+  /** PENDING versions whose upload deadline passed. */
+  abandonedUploads(ctx: WorkContext, now: Date): Promise<RecordVersionEntity[]> {
+    return this.connection.getRepository(ctx, RecordVersionEntity).find({ where: { status: 'PENDING', uploadDeadline: LessThan(now) } });
+  }
+
+  /** Removes an unfinished upload's version and the record when it has no other version. Run in one transaction. */
+  async removeUnfinishedVersion(ctx: WorkContext, recordId: string, version: number): Promise<void> {
+    await this.deletePendingVersion(ctx, recordId, version);
+    await this.connection.query(
+      ctx,
+      `DELETE FROM records r WHERE r.id = $1 AND r.current_version = 0 AND NOT EXISTS (SELECT 1 FROM record_versions v WHERE v.record_id = r.id)`,
+      [recordId],
+    );
+  }
+
+  /** Which of these CIDs a record version holds. */
+  async referencedCids(ctx: WorkContext, cids: readonly string[]): Promise<Set<string>> {
+    const rows = await this.connection.query<Array<{ cid: string }>>(ctx, `SELECT DISTINCT cid FROM record_versions WHERE cid = ANY($1::text[])`, [[...cids]]);
+    return new Set(rows.map((row) => row.cid));
+  }
+
+  /**
+   * The lock that serializes changes to these records' wrap sets (see record-keys.ts): uploads and
+   * key rotations take it on their record, grants and revocations on every record in their scope,
+   * each as the first statement of its transaction (which `ctx` must carry), and read the consents or
+   * versions they wrap for only after it. Ordered by id, so two lockers of overlapping sets wait
+   * rather than deadlock. FOR NO KEY UPDATE rather than FOR UPDATE: it excludes the other lockers and
+   * every update of the row, but not the FOR KEY SHARE an insert referencing the record takes (an
+   * amendment's new version), which has nothing to do with who holds a key.
+   */
+  async lockRecords(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]> {
+    const rows = await this.connection
+      .manager(ctx)
+      .createQueryBuilder()
+      .select('r.id', 'id')
+      .from(RecordEntity, 'r')
+      .where(`r.id IN (${recordsInScopeSql(scope)})`, scopeParameters(scope))
+      .orderBy('r.id')
+      .setLock('for_no_key_update')
+      .getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
+  }
+
+  /** {@link lockRecords} for one record, returning its row as of the lock (null: it is gone). */
+  lockRecord(ctx: WorkContext, recordId: string): Promise<RecordEntity | null> {
+    return this.connection
+      .getRepository(ctx, RecordEntity)
+      .createQueryBuilder('r')
+      .where('r.id = :recordId', { recordId })
+      .setLock('for_no_key_update')
+      .getOne();
+  }
+
+  async recordIdsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]> {
+    const rows = await this.connection
+      .manager(ctx)
+      .createQueryBuilder()
+      .select('r.id', 'id')
+      .from(RecordEntity, 'r')
+      .where(`r.id IN (${recordsInScopeSql(scope)})`, scopeParameters(scope))
+      .getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
+  }
+
+  async versionsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<RecordVersionRef[]> {
+    const rows = await this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .createQueryBuilder('v')
+      .select(['v.recordId', 'v.version'])
+      .where(`v.record_id IN (${recordsInScopeSql(scope)})`, scopeParameters(scope))
+      .andWhere(`v.status IN ('STORED','ANCHORED')`)
+      // A version a key rotation replaced holds no keys to extend: its rotation carries the content.
+      .andWhere('NOT EXISTS (SELECT 1 FROM record_versions r WHERE r.record_id = v.record_id AND r.rotated_from = v.version)')
+      .orderBy('v.record_id')
+      .addOrderBy('v.version')
+      .getMany();
+    return rows.map((row) => ({ recordId: row.recordId, version: row.version }));
+  }
+}
