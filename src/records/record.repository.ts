@@ -233,15 +233,7 @@ export class RecordRepository {
    * amendment's new version), which has nothing to do with who holds a key.
    */
   async lockRecords(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]> {
-    const rows = await this.connection
-      .manager(ctx)
-      .createQueryBuilder()
-      .select('r.id', 'id')
-      .from(RecordEntity, 'r')
-      .where(`r.id IN (${recordsInScopeSql(scope)})`, scopeParameters(scope))
-      .orderBy('r.id')
-      .setLock('for_no_key_update')
-      .getRawMany<{ id: string }>();
+    const rows = await this.inScope(ctx, scope).orderBy('r.id').setLock('for_no_key_update').getRawMany<{ id: string }>();
     return rows.map((row) => row.id);
   }
 
@@ -256,14 +248,18 @@ export class RecordRepository {
   }
 
   async recordIdsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<string[]> {
-    const rows = await this.connection
+    const rows = await this.inScope(ctx, scope).getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
+  }
+
+  /** The ids of the patient's records within the scope, as a query to refine. */
+  private inScope(ctx: WorkContext, scope: WrapDeletionScope) {
+    return this.connection
       .manager(ctx)
       .createQueryBuilder()
       .select('r.id', 'id')
       .from(RecordEntity, 'r')
-      .where(`r.id IN (${recordsInScopeSql(scope)})`, scopeParameters(scope))
-      .getRawMany<{ id: string }>();
-    return rows.map((row) => row.id);
+      .where(`r.id IN (${recordsInScopeSql(scope)})`, scopeParameters(scope));
   }
 
   async versionsInScope(ctx: WorkContext, scope: WrapDeletionScope): Promise<RecordVersionRef[]> {
