@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
-import type { PolicyConsent, PolicyEmergencyGrant } from 'healthledger-chaincode/shared';
+import { Injectable, Logger } from '@nestjs/common';
+import type { EmergencyAccessState, PolicyConsent, PolicyEmergencyGrant } from 'healthledger-chaincode/shared';
 import type { PatientGrants } from '../access/ability.factory.js';
 import type { ConsentSource } from '../access/consent-source.js';
 import { BoundedMap } from '../cache/bounded-map.js';
 import type { WorkContext } from '../common/request-context.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
+import { LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import type { RecipientRef, RecordKeyRecipientsPort, RecordKeyScope } from '../records/record-keys.js';
 import type { ConsentEntity } from './consent.entities.js';
 import { ConsentRepository } from './consent.repository.js';
@@ -13,7 +14,11 @@ import { honouredConsent } from './signed-consent.js';
 
 /** How long a patient's registered signing key is reused before it is read from the ledger again. */
 const SIGNING_KEY_TTL_MS = 60_000;
+/** How long past that a key read from the ledger still serves while the ledger cannot be reached. */
+const SIGNING_KEY_OUTAGE_MS = 10 * 60_000;
 const MAX_CACHED_SIGNING_KEYS = 10_000;
+/** Patients whose last answer about break-glass accesses is kept, for checks while the ledger cannot answer. */
+const MAX_KNOWN_EMERGENCY_ACCESSES = 10_000;
 
 export interface HonouredConsent {
   readonly row: ConsentEntity;
@@ -30,10 +35,21 @@ export interface HonouredConsent {
  * policy (ConsentSource: consents from here, break-glass grants from the ledger, where only a
  * DOCTOR/NURSE of the right organization can record one) and key wrapping for new record versions
  * (RecordKeyRecipientsPort).
+ *
+ * While the ledger cannot be reached, access checks go on from what this node last read from it, where a
+ * stale copy cannot grant what the ledger would refuse: break-glass accesses are only ever added on the
+ * ledger, never withdrawn, and each expires at its own time (which the policy checks), so an older answer
+ * can only lack a grant made since (refused until the ledger is back); revocations come from
+ * LedgerRevocations, which never shrinks; a patient's signing key read within the last minutes keeps
+ * verifying their consents (a key replaced meanwhile is read when the ledger returns).
  */
 @Injectable()
 export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort {
   private readonly signingKeys = new BoundedMap<string, { key: string | undefined; until: number }>(MAX_CACHED_SIGNING_KEYS);
+  /** Each patient's break-glass accesses as the ledger last answered (see the class comment). */
+  private readonly knownEmergencyAccesses = new BoundedMap<string, EmergencyAccessState[]>(MAX_KNOWN_EMERGENCY_ACCESSES);
+  private readonly logger = new Logger('VerifiedConsents');
+  private lastOutageLog = 0;
 
   constructor(
     private readonly consents: ConsentRepository,
@@ -111,6 +127,10 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
       const user = await this.chaincode.user(patientId);
       key = user.role === 'PATIENT' ? user.signingPublicKey : undefined;
     } catch (error) {
+      if (error instanceof LedgerUnavailableError && cached && cached.until + SIGNING_KEY_OUTAGE_MS > Date.now()) {
+        this.noteOutage(error);
+        return cached.key;
+      }
       if ((error as { code?: unknown }).code !== 'NOT_FOUND') throw error;
     }
     this.signingKeys.set(patientId, { key, until: Date.now() + SIGNING_KEY_TTL_MS });
@@ -118,10 +138,26 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   }
 
   private async emergencyGrants(patientId: string, actorId: string): Promise<PolicyEmergencyGrant[]> {
-    const accesses = await this.chaincode.patientEmergencyAccesses(patientId);
+    let accesses: EmergencyAccessState[];
+    try {
+      accesses = await this.chaincode.patientEmergencyAccesses(patientId);
+      this.knownEmergencyAccesses.set(patientId, accesses);
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error;
+      // The last answer, or none: consents alone decide (see the class comment).
+      this.noteOutage(error);
+      accesses = this.knownEmergencyAccesses.get(patientId) ?? [];
+    }
     return accesses
       .filter((access) => access.actorId === actorId)
       .map((access) => ({ id: access.id, actorId: access.actorId, patientId: access.patientId, grantedAt: access.grantedAt, expiresAt: access.expiresAt }));
+  }
+
+  /** Once a minute at most: every check during an outage passes here. */
+  private noteOutage(error: Error): void {
+    if (Date.now() - this.lastOutageLog < 60_000) return;
+    this.lastOutageLog = Date.now();
+    this.logger.warn(`the ledger cannot be reached (${error.message}): access checks use what this node last read from it`);
   }
 }
 
