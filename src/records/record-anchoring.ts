@@ -10,6 +10,18 @@ import { RecordRepository } from './record.repository.js';
 import type { RecordEntity, RecordVersionEntity } from './records.entities.js';
 
 /**
+ * How long the request (or job) that stored a version has to anchor it itself before the reconciler
+ * takes over: without it a pass would submit a version its own request is still anchoring, a second
+ * ledger transaction for nothing (a full round trip of endorsements and ordering on Fabric).
+ */
+export const OWN_ANCHORING_GRACE_MS = 30_000;
+
+/** When the reconciler may first anchor a version stored at `storedAt` (see OWN_ANCHORING_GRACE_MS). */
+export function firstReconcilerAnchorAt(storedAt: Date): Date {
+  return new Date(storedAt.getTime() + OWN_ANCHORING_GRACE_MS);
+}
+
+/**
  * The STORED → ANCHORED step: anchors a record version's hashes on the ledger and only then marks it
  * ANCHORED. Idempotent: the chaincode returns the existing anchor for an identical re-submission, so
  * a retry after a crash (or by another node's reconciler) converges. The ledger takes a record's

@@ -13,7 +13,7 @@ import { LedgerError } from '../ledger/ledger.errors.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
 import { ContentTickets, type RedeemedTicket } from './content-tickets.js';
-import { RecordAnchoring } from './record-anchoring.js';
+import { firstReconcilerAnchorAt, RecordAnchoring } from './record-anchoring.js';
 import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
 import { RECORD_KEY_RECIPIENTS, type RecipientRef, type RecordKeyRecipientsPort } from './record-keys.js';
@@ -110,6 +110,8 @@ export class RecordContentService {
           size: plaintextBytes,
           ciphertextSha256: ciphertext.digestHex(),
           cidSha256: sha256Hex(cid),
+          // This request anchors it right after the commit; the reconciler only if it has not by then.
+          nextAnchorAttemptAt: firstReconcilerAnchorAt(new Date()),
         });
         if (!stored) throw new DomainError('CONFLICT', 'This upload was abandoned before it completed');
         const recipients = await this.recipientsFor(tx, locked, ticket.version);

@@ -10,7 +10,7 @@ import { DomainError } from '../common/domain-error.js';
 import { decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
-import { RecordAnchoring } from './record-anchoring.js';
+import { firstReconcilerAnchorAt, RecordAnchoring } from './record-anchoring.js';
 import { RecordContentService } from './record-content.service.js';
 import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
@@ -132,6 +132,8 @@ export class RecordRotationService implements DataKeyRotator {
           createdBy: record.patientId,
           purpose: ROTATION_PURPOSE,
           rotatedFrom: source.version,
+          // This job anchors it right after the commit; the reconciler only if it has not by then.
+          nextAnchorAttemptAt: firstReconcilerAnchorAt(new Date()),
           uploadDeadline: new Date(),
         });
         await this.keys.wrapForRecipients(tx, recordId, version, newDek, await this.content.recipientsFor(tx, locked, version));

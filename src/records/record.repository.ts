@@ -9,6 +9,7 @@ import { RecordEntity, RecordVersionEntity } from './records.entities.js';
 
 /** A version row as inserted (the columns the database fills itself left out). */
 export type NewRecordVersion = Omit<RecordVersionEntity, 'createdAt' | 'anchorRefusals' | 'nextAnchorAttemptAt' | 'lastAnchorRefusal' | 'rotatedFrom'> &
+  Partial<Pick<RecordVersionEntity, 'nextAnchorAttemptAt'>> &
   Partial<Pick<RecordVersionEntity, 'rotatedFrom'>>;
 
 /** What a record row is created with. */
@@ -110,7 +111,7 @@ export class RecordRepository {
     ctx: WorkContext,
     recordId: string,
     version: number,
-    stored: Pick<RecordVersionEntity, 'cid' | 'size' | 'ciphertextSha256' | 'cidSha256'>,
+    stored: Pick<RecordVersionEntity, 'cid' | 'size' | 'ciphertextSha256' | 'cidSha256' | 'nextAnchorAttemptAt'>,
   ): Promise<boolean> {
     const update = await this.connection
       .getRepository(ctx, RecordVersionEntity)

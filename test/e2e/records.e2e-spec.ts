@@ -18,6 +18,7 @@ import { ContentTickets } from '../../src/records/content-tickets.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
 import { RecordMetadataCache } from '../../src/records/record-metadata.cache.js';
 import { RecordRotationService } from '../../src/records/record-rotation.service.js';
+import { OWN_ANCHORING_GRACE_MS } from '../../src/records/record-anchoring.js';
 import { RecordsReconciler } from '../../src/records/records.reconciler.js';
 import { readJson } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -424,9 +425,19 @@ describe('records: upload, download, access, verification, reconciliation', () =
     const before = await gql<{ record: { status: string } }>(patientA, 'query($id: ID!) { record(id: $id) { status } }', { id: stored.id });
     expect(before.data!.record.status).toBe('STORED');
 
+    // Its own request had the first try: a pass within the grace leaves it alone (no second ledger transaction
+    // for a version a request may still be anchoring), one after it anchors it.
+    const reconciler = t.app.get(RecordsReconciler);
+    await reconciler.runOnce();
+    const early = await reconciler.runOnce(new Date(Date.now() + OWN_ANCHORING_GRACE_MS - 5_000));
+    expect(early).toMatchObject({ anchored: 0, anchorFailures: 0, anchorRefusals: 0 });
+    expect((await gql<{ record: { status: string } }>(patientA, 'query($id: ID!) { record(id: $id) { status } }', { id: stored.id })).data!.record.status).toBe(
+      'STORED',
+    );
+
     const abandoned = await createRecord(patientA, patientA.user.id);
     const abandonedId = abandoned.data!.createRecord.recordId;
-    const report = await t.app.get(RecordsReconciler).runOnce(new Date(Date.now() + 7 * 60 * 60_000));
+    const report = await reconciler.runOnce(new Date(Date.now() + 7 * 60 * 60_000));
     expect(report.anchored).toBeGreaterThanOrEqual(1);
     expect(report.abandonedRemoved).toBeGreaterThanOrEqual(1);
     const after = await gql<{ record: { status: string } }>(patientA, 'query($id: ID!) { record(id: $id) { status } }', { id: stored.id });
