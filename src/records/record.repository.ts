@@ -8,6 +8,13 @@ import { recordsInScopeSql, scopeParameters } from './record-scope.js';
 import { RecordEntity, RecordVersionEntity } from './records.entities.js';
 
 /** A version row as inserted (the columns the database fills itself left out). */
+/** A position in the anchored versions, in anchor order. */
+export interface ContentCursor {
+  readonly anchoredAt: Date;
+  readonly recordId: string;
+  readonly version: number;
+}
+
 export type NewRecordVersion = Omit<RecordVersionEntity, 'createdAt' | 'anchorRefusals' | 'nextAnchorAttemptAt' | 'lastAnchorRefusal' | 'rotatedFrom'> &
   Partial<Pick<RecordVersionEntity, 'nextAnchorAttemptAt'>> &
   Partial<Pick<RecordVersionEntity, 'rotatedFrom'>>;
@@ -191,6 +198,38 @@ export class RecordRepository {
         { recordId, version, status: 'STORED' },
         { anchorRefusals: refusal.refusals, nextAnchorAttemptAt: refusal.nextAttemptAt, lastAnchorRefusal: refusal.reason },
       );
+  }
+
+  /**
+   * Current content every node should hold: ANCHORED versions no key rotation replaced, after `cursor`
+   * (anchor time, record, version), oldest first.
+   */
+  async currentContentAfter(ctx: WorkContext, cursor: ContentCursor | undefined, take: number): Promise<Array<{ cid: string; cursor: ContentCursor }>> {
+    const after = cursor ?? { anchoredAt: new Date(0), recordId: '00000000-0000-0000-0000-000000000000', version: 0 };
+    const rows = await this.connection.query<Array<{ cid: string; anchored_at: Date; record_id: string; version: number }>>(
+      ctx,
+      // Milliseconds, as a JavaScript Date holds them: a cursor at microseconds it cannot hold would re-read its page forever.
+      `SELECT v.cid, date_trunc('milliseconds', v.anchored_at) AS anchored_at, v.record_id, v.version FROM record_versions v
+        WHERE v.status = 'ANCHORED' AND v.cid IS NOT NULL
+          AND (date_trunc('milliseconds', v.anchored_at), v.record_id, v.version) > ($1::timestamptz, $2::uuid, $3::int)
+          AND NOT EXISTS (SELECT 1 FROM record_versions r WHERE r.record_id = v.record_id AND r.rotated_from = v.version AND r.status = 'ANCHORED')
+        ORDER BY 1, v.record_id, v.version LIMIT $4`,
+      [after.anchoredAt, after.recordId, after.version, take],
+    );
+    return rows.map((row) => ({ cid: row.cid, cursor: { anchoredAt: row.anchored_at, recordId: row.record_id, version: row.version } }));
+  }
+
+  /** Content of versions a key rotation replaced, whose replacement was anchored after `since`, oldest first. */
+  async retiredContentSince(ctx: WorkContext, since: Date | undefined): Promise<Array<{ cid: string; replacedAt: Date }>> {
+    const rows = await this.connection.query<Array<{ cid: string; replaced_at: Date }>>(
+      ctx,
+      `SELECT v.cid, date_trunc('milliseconds', r.anchored_at) AS replaced_at FROM record_versions r
+         JOIN record_versions v ON v.record_id = r.record_id AND v.version = r.rotated_from
+        WHERE r.status = 'ANCHORED' AND date_trunc('milliseconds', r.anchored_at) > $1::timestamptz AND v.cid IS NOT NULL
+        ORDER BY 2`,
+      [since ?? new Date(0)],
+    );
+    return rows.map((row) => ({ cid: row.cid, replacedAt: row.replaced_at }));
   }
 
   /** Versions stored but not anchored, and of those the ones the ledger refused (the health check). */
