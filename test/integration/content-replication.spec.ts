@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentReplication } from '../../src/records/content-replication.js';
+import { DATA_KEY_ROTATOR, type DataKeyRotator } from '../../src/records/record-keys.js';
 import { STORAGE } from '../../src/storage/storage.module.js';
 import type { ContentAddressedStore, StoragePort } from '../../src/storage/ports/storage.port.js';
 import { sharedDeploymentEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
@@ -73,6 +74,15 @@ describe.skipIf(!process.env.DATABASE_URL)('content replication between nodes (n
     expect(await store.has(record.cid)).toBe(true);
     expect((await store.stat(record.cid)).pinned).toBe(true);
     expect((await readJson(await fetch(`${second.url}/health`))).components.replication).toMatchObject({ status: 'up', details: { missing: 0 } });
+
+    // A key rotation (what a revocation causes) re-encrypts the content under a new key and retires the old
+    // ciphertext: the second node takes the new one and lets the old one go, as the first deletes its own.
+    await first!.app.get<DataKeyRotator>(DATA_KEY_ROTATOR).rotateDataKey(createRecord.recordId);
+    const { record: rotated } = await gql<{ record: { cid: string } }>(first!, register.accessToken, 'query($id: ID!) { record(id: $id) { cid } }', { id: createRecord.recordId });
+    expect(rotated.cid).not.toBe(record.cid);
+    expect(await second.app.get(ContentReplication).runOnce()).toMatchObject({ released: 1 });
+    expect((await store.stat(rotated.cid)).pinned).toBe(true);
+    expect(await store.has(record.cid) && (await store.stat(record.cid)).pinned).toBe(false);
 
     // Gone as a node is when it dies: the shared database stays (a test app drops its own on close otherwise).
     firstDataDir = first!.dataDir;
