@@ -1,0 +1,267 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedDeploymentEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
+import { readJson } from '../support/http.js';
+import { dropPostgresDatabase, ownPostgresDatabase } from '../support/postgres-database.js';
+
+/*
+ * Scale-out as a hospital runs it, without containers: three API node processes (the built server, as
+ * `npm start` runs it) on one PostgreSQL database and Redis, one ledger (the Fabric Gateway test server,
+ * shared) and networked storage, behind a real HAProxy with health checks. Through the load balancer:
+ * upload on one node, download on another, revoke on a third and the doctor refused on every node at
+ * once; then one node is killed with SIGKILL under load: no request fails for longer than the load
+ * balancer's health interval, and every record stays readable from the survivors.
+ */
+const MAIN = path.resolve('dist/src/main.js');
+const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((candidate) => existsSync(candidate));
+const ADMIN = { email: 'cluster.root@example.org', password: 'cluster root passphrase 42' };
+const PASSWORD = 'a long enough passphrase';
+/** HAProxy's health check interval (ms) and the failures that take a server out. */
+const CHECK_INTER_MS = 1_000;
+const CHECK_FALL = 2;
+
+interface Node {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function startNode(env: Record<string, string>): Promise<Node> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start:\n${output}`)), 90_000);
+    child.stdout!.on('data', () => {
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code}:\n${output}`));
+    });
+  });
+  return { child, url, output: () => output };
+}
+
+// CI installs HAProxy from Debian's packages and sets REQUIRE_HAPROXY: there, a missing one fails instead of skipping.
+describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY && !process.env.REQUIRE_HAPROXY) || !existsSync(MAIN))('three API nodes behind HAProxy', () => {
+  let dir: string;
+  let network: FabricTestNetwork;
+  let databaseUrl: string;
+  const nodes: Node[] = [];
+  let haproxy: ChildProcess;
+  let lb: string;
+
+  const gql = async <T>(base: string, token: string | null, query: string, variables: Record<string, unknown> = {}) => {
+    const response = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: T; errors?: Array<{ message: string; extensions: { code: string } }> };
+    return { data: body.data, code: body.errors?.[0]?.extensions.code };
+  };
+  const ok = async <T>(base: string, token: string | null, query: string, variables: Record<string, unknown> = {}) => {
+    const result = await gql<T>(base, token, query, variables);
+    expect(result.code).toBeUndefined();
+    return result.data!;
+  };
+  const login = async (email: string, password = PASSWORD) =>
+    (await ok<{ login: { accessToken: string; user: { id: string } } }>(lb, null, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', { e: email, p: password }))
+      .login;
+
+  beforeAll(async () => {
+    if (!HAPROXY) throw new Error('HAProxy is required here (REQUIRE_HAPROXY) but /usr/sbin/haproxy is not installed');
+    dir = await mkdtemp(path.join(os.tmpdir(), 'hl-cluster-'));
+    network = await startFabricTestNetwork(path.join(dir, 'network'));
+    databaseUrl = await ownPostgresDatabase(process.env.DATABASE_URL!, path.join(dir, 'db'));
+    const shared = {
+      ...sharedDeploymentEnv(network),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: process.env.REDIS_URL!,
+      CACHE_NAMESPACE: `cluster-${path.basename(dir)}`,
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      MASTER_KEY: randomBytes(32).toString('hex'),
+      // Every node may bootstrap the first admin: idempotent across nodes.
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ARGON2_MEMORY_KIB: '1024',
+      LOGIN_RATE_LIMIT: '100000',
+    };
+    const nodeEnv = (n: number, peers: string[]) => ({ ...shared, DATA_DIR: path.join(dir, `node-${n}`), STORAGE_PEERS: peers.join(',') });
+    nodes.push(await startNode(nodeEnv(1, [])));
+    const addressOf = async (node: Node) =>
+      ((await readJson(await fetch(`${node.url}/health`))).components.storage.details.listen as string[]).filter((a) => a.includes('/ip4/127.0.0.1/'));
+    const first = await addressOf(nodes[0]!);
+    nodes.push(await startNode(nodeEnv(2, first)));
+    nodes.push(await startNode(nodeEnv(3, [...first, ...(await addressOf(nodes[1]!))])));
+
+    const port = await freePort();
+    const config = path.join(dir, 'haproxy.cfg');
+    await writeFile(
+      config,
+      [
+        'global',
+        '  maxconn 512',
+        'defaults',
+        '  mode http',
+        '  timeout connect 1s',
+        '  timeout client 30s',
+        '  timeout server 30s',
+        // /health asks every backend (the ledger included): give it longer than the interval would.
+        '  timeout check 3s',
+        // A request whose server vanished is sent to another (idempotent or not yet sent).
+        '  retries 2',
+        '  option redispatch',
+        '  retry-on conn-failure empty-response response-timeout',
+        'frontend api',
+        `  bind 127.0.0.1:${port}`,
+        '  default_backend nodes',
+        'backend nodes',
+        '  balance roundrobin',
+        '  option httpchk GET /health',
+        '  http-check expect status 200',
+        `  default-server inter ${CHECK_INTER_MS} fall ${CHECK_FALL} rise 1`,
+        ...nodes.map((node, i) => `  server node${i + 1} ${new URL(node.url).host} check`),
+        '',
+      ].join('\n'),
+    );
+    haproxy = spawn(HAPROXY!, ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    lb = `http://127.0.0.1:${port}`;
+    for (const started = Date.now(); ; ) {
+      const up = await fetch(`${lb}/health`).then((r) => r.status === 200, () => false);
+      if (up) break;
+      if (Date.now() - started > 15_000) throw new Error('HAProxy did not come up');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    haproxy?.kill('SIGTERM');
+    for (const node of nodes) {
+      if (node.child.exitCode === null && node.child.signalCode === null) {
+        node.child.kill('SIGTERM');
+        await once(node.child, 'exit');
+      }
+    }
+    await network?.stop();
+    if (databaseUrl) await dropPostgresDatabase(process.env.DATABASE_URL!, databaseUrl);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the story through the load balancer, refuses a revoked doctor on every node at once, and survives a node killed with SIGKILL', async () => {
+    const root = await login(ADMIN.email, ADMIN.password);
+    const { createOrganization } = await ok<{ createOrganization: { id: string } }>(lb, root.accessToken, 'mutation($n: String!) { createOrganization(input: { name: $n }) { id } }', {
+      n: 'Cluster Hospital',
+    });
+    const createUser = async (role: string) => {
+      const email = `${role.toLowerCase()}.${randomBytes(3).toString('hex')}@cluster.example.org`;
+      await ok(lb, root.accessToken, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', {
+        i: { email, password: PASSWORD, name: `A ${role}`, role, organizationId: createOrganization.id },
+      });
+      return login(email);
+    };
+    const patient = await createUser('PATIENT');
+    const doctor = await createUser('DOCTOR');
+
+    // Upload through node 1, read back through node 2 (the content comes over bitswap), grant through the balancer.
+    const [one, two, three] = nodes.map((node) => node.url) as [string, string, string];
+    const uploadAt = async (base: string, title: string) => {
+      const { createRecord } = await ok<{ createRecord: { recordId: string; uploadUrl: string } }>(
+        base,
+        patient.accessToken,
+        'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
+        { i: { patientId: patient.user.id, title, category: 'LAB_RESULT', contentType: 'application/octet-stream' } },
+      );
+      const content = randomBytes(256 * 1024);
+      const put = await fetch(new URL(createRecord.uploadUrl, base), { method: 'PUT', body: content });
+      expect(await readJson(put)).toMatchObject({ status: 'ANCHORED' });
+      return { id: createRecord.recordId, content };
+    };
+    const download = async (base: string, token: string, id: string) => {
+      const result = await gql<{ record: { downloadUrl: string } }>(base, token, 'query($id: ID!) { record(id: $id) { downloadUrl } }', { id });
+      if (result.code) return result.code;
+      const response = await fetch(new URL(result.data!.record.downloadUrl, base));
+      return response.status === 200 ? Buffer.from(await response.arrayBuffer()) : `HTTP ${response.status}`;
+    };
+    const record = await uploadAt(one, 'Potassium');
+    const { grantConsent } = await ok<{ grantConsent: { id: string } }>(lb, patient.accessToken, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', {
+      i: { granteeId: doctor.user.id, categories: ['LAB_RESULT'], actions: ['READ'], purposes: ['TREATMENT'] },
+    });
+    expect(await download(two, doctor.accessToken, record.id)).toEqual(record.content);
+    for (const base of [one, two, three]) expect((await gql(base, doctor.accessToken, 'query($id: ID!) { record(id: $id) { id } }', { id: record.id })).code).toBeUndefined();
+
+    // Revoked through node 3: every node refuses the doctor at once (no node serves a cached grant).
+    await ok(three, patient.accessToken, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: grantConsent.id });
+    for (const base of [one, two, three]) {
+      expect((await gql(base, doctor.accessToken, 'query($id: ID!) { record(id: $id) { id } }', { id: record.id })).code).toBe('FORBIDDEN');
+    }
+
+    // Under load through the balancer, node 3 dies. Requests may fail only while HAProxy has not noticed.
+    // First every survivor has run a replication pass since the upload (the balancer may have sent it to node 3).
+    const second = await uploadAt(lb, 'Sodium');
+    const uploadedAt = Date.now();
+    for (const base of [one, two]) {
+      for (const started = Date.now(); ; ) {
+        const replication = (await readJson(await fetch(`${base}/health`))).components.replication;
+        if (replication.details.lastPassAt && Date.parse(replication.details.lastPassAt) > uploadedAt) {
+          expect(replication).toMatchObject({ status: 'up', details: { missing: 0 } });
+          break;
+        }
+        if (Date.now() - started > 30_000) throw new Error(`no replication pass on ${base}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    const failures: number[] = [];
+    let reads = 0;
+    let stop = false;
+    const readers = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const started = Date.now();
+        const result = await gql(lb, patient.accessToken, 'query($id: ID!) { record(id: $id) { id status } }', { id: second.id }).catch(() => ({ code: 'NETWORK' }));
+        if (result.code) failures.push(started);
+        reads++;
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    nodes[2]!.child.kill('SIGKILL');
+    await once(nodes[2]!.child, 'exit');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    stop = true;
+    await Promise.all(readers);
+    expect(reads).toBeGreaterThan(50);
+    const window = failures.length > 0 ? failures.at(-1)! - failures[0]! : 0;
+    console.info(`cluster: ${reads} reads through HAProxy around a SIGKILL, ${failures.length} failed, within ${window} ms`);
+    expect(window).toBeLessThanOrEqual(CHECK_INTER_MS * CHECK_FALL + 1_000);
+
+    // Every record stays readable from the survivors, through the balancer and through each of them.
+    for (const { id, content } of [record, second]) {
+      expect(await download(lb, patient.accessToken, id)).toEqual(content);
+      for (const base of [one, two]) expect(await download(base, patient.accessToken, id)).toEqual(content);
+    }
+  }, 180_000);
+});
