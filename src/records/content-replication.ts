@@ -19,7 +19,7 @@ const PAGE = 200;
 const SETTLE_MS = 120_000;
 
 export interface ReplicationReport {
-  /** Contents this pass fetched and pinned here. */
+  /** Contents this pass pinned here (fetching over bitswap what was not here yet). */
   fetched: number;
   /** Contents this pass could not fetch (retried by the next). */
   missing: number;
@@ -45,6 +45,13 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
   private releasedAfter: Date | undefined;
   /** CIDs a pass could not fetch, retried by each pass until they are here. */
   private readonly missing = new Set<string>();
+  /**
+   * The contents pinned here, as far as this job knows: listed once by the first pass, then kept by its
+   * own pins and unpins. A pass so asks the store nothing for content it holds (`stat` would dial every
+   * configured peer that is down, once per content). Pins made by others (this node's uploads) are
+   * pinned again once, which is idempotent and local.
+   */
+  private held: Set<string> | undefined;
   private lastPassAt: Date | undefined;
 
   constructor(
@@ -80,25 +87,28 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
     const store = this.storage as StoragePort & ContentAddressedStore;
     const ctx = systemContext('content-replication');
     try {
-      const retry = [...this.missing];
+      if (!this.held) {
+        const held = new Set<string>();
+        for await (const content of store.list()) held.add(content.cid);
+        this.held = held;
+      }
+      const held = this.held;
+      const wanted = new Set(this.missing);
       const settled = Date.now() - SETTLE_MS;
       for (let cursor = this.pinnedAfter; !signal.aborted; ) {
         const page = await this.records.currentContentAfter(ctx, cursor, PAGE);
         for (const row of page) {
-          if (!retry.includes(row.cid)) retry.push(row.cid);
+          if (!held.has(row.cid)) wanted.add(row.cid);
           if (row.cursor.anchoredAt.getTime() < settled) this.pinnedAfter = row.cursor;
         }
         if (page.length < PAGE) break;
         cursor = page.at(-1)!.cursor;
       }
-      for (const cid of retry) {
+      for (const cid of wanted) {
         if (signal.aborted) break;
         try {
-          if ((await store.has(cid)) && (await store.stat(cid)).pinned) {
-            this.missing.delete(cid);
-            continue;
-          }
           await store.pin(cid);
+          held.add(cid);
           this.missing.delete(cid);
           report.fetched++;
         } catch (error) {
@@ -108,7 +118,7 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
       }
       report.missing = this.missing.size;
       for (const retired of await this.records.retiredContentSince(ctx, this.releasedAfter)) {
-        if ((await store.has(retired.cid)) && (await store.stat(retired.cid)).pinned) {
+        if (held.delete(retired.cid)) {
           await store.unpin(retired.cid);
           report.released++;
         }
