@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedDeploymentEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
 import { readJson } from '../support/http.js';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../support/postgres-database.js';
+import { MAIN, type ServerProcess, startServer } from '../support/server-process.js';
 
 /*
  * Scale-out as a hospital runs it, without containers: three API node processes (the built server, as
@@ -19,19 +20,12 @@ import { dropPostgresDatabase, ownPostgresDatabase } from '../support/postgres-d
  * once; then one node is killed with SIGKILL under load: no request fails for longer than the load
  * balancer's health interval, and every record stays readable from the survivors.
  */
-const MAIN = path.resolve('dist/src/main.js');
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((candidate) => existsSync(candidate));
 const ADMIN = { email: 'cluster.root@example.org', password: 'cluster root passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 /** HAProxy's health check interval (ms) and the failures that take a server out. */
 const CHECK_INTER_MS = 1_000;
 const CHECK_FALL = 2;
-
-interface Node {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
@@ -42,37 +36,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startNode(env: Record<string, string>): Promise<Node> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${output}`)), 90_000);
-    child.stdout!.on('data', () => {
-      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited with ${code}:\n${output}`));
-    });
-  });
-  return { child, url, output: () => output };
-}
 
 // CI installs HAProxy from Debian's packages and sets REQUIRE_HAPROXY: there, a missing one fails instead of skipping.
 describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY && !process.env.REQUIRE_HAPROXY) || !existsSync(MAIN))('three API nodes behind HAProxy', () => {
   let dir: string;
   let network: FabricTestNetwork;
   let databaseUrl: string;
-  const nodes: Node[] = [];
+  const nodes: ServerProcess[] = [];
   let haproxy: ChildProcess;
   let lb: string;
 
@@ -113,12 +83,12 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
       LOGIN_RATE_LIMIT: '100000',
     };
     const nodeEnv = (n: number, peers: string[]) => ({ ...shared, DATA_DIR: path.join(dir, `node-${n}`), STORAGE_PEERS: peers.join(',') });
-    nodes.push(await startNode(nodeEnv(1, [])));
-    const addressOf = async (node: Node) =>
+    nodes.push(await startServer(nodeEnv(1, []), { timeoutMs: 90_000 }));
+    const addressOf = async (node: ServerProcess) =>
       ((await readJson(await fetch(`${node.url}/health`))).components.storage.details.listen as string[]).filter((a) => a.includes('/ip4/127.0.0.1/'));
     const first = await addressOf(nodes[0]!);
-    nodes.push(await startNode(nodeEnv(2, first)));
-    nodes.push(await startNode(nodeEnv(3, [...first, ...(await addressOf(nodes[1]!))])));
+    nodes.push(await startServer(nodeEnv(2, first), { timeoutMs: 90_000 }));
+    nodes.push(await startServer(nodeEnv(3, [...first, ...(await addressOf(nodes[1]!))]), { timeoutMs: 90_000 }));
 
     const port = await freePort();
     const config = path.join(dir, 'haproxy.cfg');
