@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { readOrCreateTextFile } from '../common/read-or-create-file.js';
 import { DEFAULT_AUDIT_BATCH_MAX_EVENTS, envSchema, type Env } from './config.schema.js';
 
 export type DatabaseConfig =
@@ -233,22 +234,6 @@ function ifMissing<T>(fallback: T) {
  * Embedded mode only (production requires the variables): a secret generated once and kept, owner-only,
  * in SECRETS_DIR so restarts keep tokens and sealed keys valid.
  */
-async function readOrCreateSecret(dir: string, name: string, generate: () => string): Promise<string> {
-  const file = path.join(dir, name);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const secret = generate();
-  // 'wx' fails if another process created it first; then read theirs.
-  try {
-    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
-    throw error;
-  }
-  await chmod(file, 0o600);
-  return secret;
+function readOrCreateSecret(dir: string, name: string, generate: () => string): Promise<string> {
+  return readOrCreateTextFile(path.join(dir, name), generate, { mode: 0o600, dirMode: 0o700 });
 }
