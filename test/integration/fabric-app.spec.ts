@@ -7,8 +7,6 @@ import { fabricLedgerEnv, startFabricTestNetwork, type FabricTestNetwork } from 
 import { revocationTamperSuite } from '../support/revocation-tamper-suite.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-const fabricEnv = fabricLedgerEnv;
-
 describe('the app with LEDGER=fabric', () => {
   let dir: string;
   let network: FabricTestNetwork;
@@ -17,7 +15,7 @@ describe('the app with LEDGER=fabric', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'hl-fabric-app-'));
     network = await startFabricTestNetwork(path.join(dir, 'network'));
-    t = await startTestApp(fabricEnv(network));
+    t = await startTestApp(fabricLedgerEnv(network));
   });
   afterAll(async () => {
     await t?.close();
@@ -49,7 +47,7 @@ describe('the app with LEDGER=fabric', () => {
   it.skipIf(!process.env.DATABASE_URL)('refuses a second node on the same database and channel whose storage is its own, naming STORAGE=networked', async () => {
     const database = t.config.database;
     if (database.kind !== 'postgres') throw new Error('expected PostgreSQL');
-    await expect(startTestApp({ ...fabricEnv(network), DATABASE_URL: database.url })).rejects.toThrow(
+    await expect(startTestApp({ ...fabricLedgerEnv(network), DATABASE_URL: database.url })).rejects.toThrow(
       /records live on the embedded storage .* but this node's storage is the embedded storage .*STORAGE=networked on every node/,
     );
   });
@@ -84,5 +82,5 @@ describe('over the Fabric Gateway test server', () => {
 
   // The revoked-consent set loaded with consent:GetRevokedConsents and followed through the gateway's
   // chaincode events, on the same database the CI's PostgreSQL gives this project.
-  revocationTamperSuite('fabric', (env, dataDir) => startTestApp({ ...fabricEnv(network), ...env }, dataDir));
+  revocationTamperSuite('fabric', (env, dataDir) => startTestApp({ ...fabricLedgerEnv(network), ...env }, dataDir));
 });
