@@ -50,7 +50,16 @@ describe('configuration', () => {
       kind: 'networked',
       listen: ['/ip4/127.0.0.1/tcp/4001'],
       peers: ['/ip4/10.0.0.2/tcp/4001/p2p/12D3KooWA', '/ip4/10.0.0.3/tcp/4001/p2p/12D3KooWB'],
+      replicas: 'all',
     });
+  });
+
+  it('takes STORAGE_REPLICAS as "all" or a number of nodes, and refuses anything else', async () => {
+    const networked = { STORAGE: 'networked', STORAGE_LISTEN: '/ip4/127.0.0.1/tcp/4001' };
+    expect((await loadAppConfig({ DATA_DIR: dataDir, ...networked, STORAGE_REPLICAS: '2' })).storage).toMatchObject({ replicas: 2 });
+    for (const bad of ['0', '-1', 'two', '1.5']) {
+      expect(() => parseEnv({ ...networked, STORAGE_REPLICAS: bad })).toThrow(/STORAGE_REPLICAS: must be "all" or a whole number/);
+    }
   });
 
   it('refuses the one-peer FABRIC_PEER_ENDPOINT and FABRIC_PEER_HOST_ALIAS it replaced, and a malformed peer list', () => {

@@ -25,7 +25,10 @@ export type LedgerConfig =
       chaincode: string;
     };
 /** Storage keeps its files under `${dataDir}/ipfs`. */
-export type StorageConfig = { kind: 'embedded' } | { kind: 'networked'; listen: string[]; peers: string[] };
+export type StorageConfig =
+  | { kind: 'embedded' }
+  /** `replicas`: how many live nodes hold each current version's content ('all': every one). */
+  | { kind: 'networked'; listen: string[]; peers: string[]; replicas: number | 'all' };
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -112,7 +115,12 @@ export class AppConfig {
         : { kind: 'embedded', dir: path.join(this.dataDir, 'ledger'), allowCorruptedChain: env.LEDGER_ALLOW_CORRUPTED_CHAIN };
     this.storage =
       env.STORAGE === 'networked'
-        ? { kind: 'networked', listen: splitList(env.STORAGE_LISTEN), peers: splitList(env.STORAGE_PEERS) }
+        ? {
+            kind: 'networked',
+            listen: splitList(env.STORAGE_LISTEN),
+            peers: splitList(env.STORAGE_PEERS),
+            replicas: env.STORAGE_REPLICAS === 'all' ? 'all' : Number(env.STORAGE_REPLICAS),
+          }
         : { kind: 'embedded' };
     this.admin = env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined;
     this.uploads = { maxBytes: env.UPLOAD_MAX_BYTES };

@@ -87,6 +87,10 @@ export const envSchema = z
     STORAGE: z.enum(['embedded', 'networked']).default('embedded'),
     STORAGE_LISTEN: optionalString,
     STORAGE_PEERS: optionalString,
+    STORAGE_REPLICAS: z
+      .string()
+      .regex(/^(all|[1-9][0-9]*)$/, 'must be "all" or a whole number of nodes (at least 1)')
+      .default('all'),
     UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).default(5 * 1024 ** 3),
     UPLOAD_URL_TTL_SECONDS: urlLifetime.default(900),
     DOWNLOAD_URL_TTL_SECONDS: urlLifetime.default(300),

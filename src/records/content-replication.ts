@@ -5,10 +5,27 @@ import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { STORAGE } from '../storage/storage.module.js';
 import { type ContentAddressedStore, isContentAddressedStore, type StoragePort } from '../storage/ports/storage.port.js';
+import { type AnnouncementCursor, ContentReplicaRepository } from './content-replica.repository.js';
 import { type ContentCursor, RecordRepository } from './record.repository.js';
 
-/** How often a node looks for content to take in (or to let go of). */
+/** How often a node goes through every current content to take in (or to let go of), and beats. */
 const INTERVAL_MS = 10_000;
+/** How often a node looks for content another node has just announced (a new holder row). */
+const ANNOUNCEMENT_INTERVAL_MS = 500;
+/** A node whose last heartbeat is older than this no longer counts as holding anything. */
+export const NODE_LIVENESS_MS = 30_000;
+/**
+ * Copies a version's content must have on live nodes before it is anchored (and reported ANCHORED):
+ * two, so that losing any one node's disk right after the answer loses nothing; the other replicas
+ * follow in the background. Fewer when fewer nodes are alive (or STORAGE_REPLICAS asks for fewer).
+ */
+export const COPIES_BEFORE_ANCHORING = 2;
+/** How long anchoring waits for those copies before it leaves the version STORED (the reconciler retries). */
+const COPIES_WAIT_MS = 15_000;
+/** Holder rows read per announcement page. */
+const ANNOUNCEMENT_PAGE = 500;
+/** A new node looks at announcements this far back (older content comes with the full pass). */
+const ANNOUNCEMENT_LOOKBACK_MS = 120_000;
 /** Versions looked at per page. */
 const PAGE = 200;
 /**
@@ -17,6 +34,15 @@ const PAGE = 200;
  * still seen (what is re-read meanwhile costs a local lookup).
  */
 const SETTLE_MS = 120_000;
+
+/** Not enough live nodes took a version's content in time: it stays STORED and is anchored later. */
+export class ReplicationPendingError extends Error {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  constructor(readonly cid: string, held: number, needed: number) {
+    super(`content ${cid} is held by ${held} of the ${needed} live storage nodes it needs before anchoring`);
+    this.name = 'ReplicationPendingError';
+  }
+}
 
 export interface ReplicationReport {
   /** Contents this pass pinned here (fetching over bitswap what was not here yet). */
@@ -28,19 +54,31 @@ export interface ReplicationReport {
 }
 
 /**
- * With networked storage every node keeps every record's current content (STORAGE_REPLICAS is "all"), so
- * losing one node's disk loses no record. Each pass pins the anchored versions this node does not hold yet
- * (IPFS fetches the blocks over bitswap from whichever node has them: no replication protocol of our own),
- * and unpins the versions a key rotation retired, so no replica keeps the ciphertext a revoked grantee's
- * old key opens (the rotating node deletes its own copy). What this node has looked at is remembered by
- * anchor time (SETTLE_MS behind), so a pass looks only at what is recent, plus what it failed to fetch;
- * a restart looks at everything once. `/health` (`replication`) is degraded while content is missing here.
- * Embedded storage has no other node to hold a copy: the job does not run.
+ * With networked storage each record's current content is held by STORAGE_REPLICAS live nodes (default:
+ * all), so losing one node's disk loses no record. Nodes take content in by pinning it: IPFS fetches the
+ * blocks over bitswap from whichever node has them (no replication protocol of our own). What a node holds
+ * it writes down (`content_replicas`, with a heartbeat in `storage_nodes`), which serves two ends:
+ * - before a version is anchored (so before anyone is told ANCHORED), `ensureCopiesBeforeAnchoring`
+ *   waits until COPIES_BEFORE_ANCHORING live nodes hold its content; the other nodes see the new holder
+ *   row within ANNOUNCEMENT_INTERVAL_MS and pin it. A version whose content no second node could take
+ *   in stays STORED, and the reconciler (on any node, which first pins the content itself) anchors it
+ *   later: never ANCHORED with one copy while another node is alive to hold a second.
+ * - every INTERVAL_MS a full pass pins the current anchored versions this node does not hold yet, unpins
+ *   the versions a key rotation retired (so no replica keeps the ciphertext a revoked grantee's old key
+ *   opens; the rotating node deletes its own copy), beats, and counts under-replicated content.
+ * What the full pass has looked at is remembered by anchor time (SETTLE_MS behind), so a pass looks only at
+ * what is recent, plus what it failed to fetch; a restart looks at everything once. `/health`
+ * (`replication`) is degraded while content is missing here or held by too few live nodes.
+ * Embedded storage has no other node to hold a copy: nothing here runs.
  */
 @Injectable()
 export class ContentReplication implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ContentReplication');
   private readonly job = new SerialJob<ReplicationReport>((_, signal) => this.pass(signal));
+  private readonly announcements = new SerialJob<void>((_, signal) => this.takeInAnnounced(signal));
+  private announcementCursor: AnnouncementCursor | undefined;
+  /** Current anchored contents held by fewer live nodes than STORAGE_REPLICAS asks (last full pass). */
+  private underReplicated = 0;
   private pinnedAfter: ContentCursor | undefined;
   private releasedAfter: Date | undefined;
   /** CIDs a pass could not fetch, retried by each pass until they are here. */
@@ -58,23 +96,76 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
     private readonly config: AppConfig,
     @Inject(STORAGE) private readonly storage: StoragePort,
     private readonly records: RecordRepository,
+    private readonly replicas: ContentReplicaRepository,
     private readonly health: HealthRegistry,
   ) {}
 
-  onApplicationBootstrap(): void {
-    if (this.config.storage.kind !== 'networked' || !isContentAddressedStore(this.storage)) return;
-    this.health.register('replication', async () => ({
-      status: this.missing.size > 0 ? 'degraded' : 'up',
-      backend: 'ipfs-bitswap',
-      details: { missing: this.missing.size, lastPassAt: this.lastPassAt?.toISOString() ?? null },
-      error: this.missing.size > 0 ? `${this.missing.size} anchored content(s) not yet held on this node` : undefined,
-    }));
-    this.job.start(INTERVAL_MS, () => undefined);
-    this.job.poke();
+  private get enabled(): boolean {
+    return this.config.storage.kind === 'networked' && isContentAddressedStore(this.storage);
   }
 
-  beforeApplicationShutdown(): Promise<void> {
-    return this.job.stop();
+  /** This node's id among the storage nodes: its libp2p peer id (stable across restarts). */
+  private get nodeId(): string {
+    const peerId = (this.storage as { peerId?: string }).peerId;
+    if (!peerId) throw new Error('networked storage has no peer id (not started?)');
+    return peerId;
+  }
+
+  /** How many live nodes should hold each current content. */
+  private target(liveNodes: number): number {
+    const replicas = this.config.storage.kind === 'networked' ? this.config.storage.replicas : 'all';
+    return replicas === 'all' ? liveNodes : Math.min(replicas, liveNodes);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.enabled) return;
+    // Alive before the first upload: another node's anchoring may count on this one from now on.
+    await this.replicas.heartbeat(systemContext('content-replication'), this.nodeId, new Date());
+    this.health.register('replication', async () => {
+      const problems = [
+        this.missing.size > 0 ? `${this.missing.size} anchored content(s) not yet held on this node` : undefined,
+        this.underReplicated > 0 ? `${this.underReplicated} anchored content(s) held by fewer live nodes than STORAGE_REPLICAS asks` : undefined,
+      ].filter((problem) => problem !== undefined);
+      return {
+        status: problems.length > 0 ? 'degraded' : 'up',
+        backend: 'ipfs-bitswap',
+        details: { missing: this.missing.size, underReplicated: this.underReplicated, lastPassAt: this.lastPassAt?.toISOString() ?? null },
+        error: problems.length > 0 ? problems.join('; ') : undefined,
+      };
+    });
+    this.job.start(INTERVAL_MS, () => undefined);
+    this.job.poke();
+    this.announcements.start(ANNOUNCEMENT_INTERVAL_MS, () => undefined);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([this.announcements.stop(), this.job.stop()]);
+    if (!this.enabled) return;
+    await this.replicas.leave(systemContext('content-replication'), this.nodeId).catch((error: Error) => this.logger.warn(`could not leave the storage nodes: ${error.message}`));
+  }
+
+  /**
+   * Before a version is anchored: this node holds its content (fetching it from the others when another
+   * node stored it) and so do enough live nodes (COPIES_BEFORE_ANCHORING, fewer when fewer are alive).
+   * Throws ReplicationPendingError when they do not within COPIES_WAIT_MS; with the content nowhere to be
+   * fetched it throws the storage's error. A no-op on embedded storage.
+   */
+  async ensureCopiesBeforeAnchoring(cid: string): Promise<void> {
+    if (!this.enabled) return;
+    const store = this.storage as StoragePort & ContentAddressedStore;
+    const ctx = systemContext('content-replication');
+    if (!(await store.has(cid))) await store.pin(cid);
+    this.held?.add(cid);
+    await this.replicas.held(ctx, [cid], this.nodeId, new Date());
+    const deadline = Date.now() + COPIES_WAIT_MS;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
+      const liveSince = new Date(Date.now() - NODE_LIVENESS_MS);
+      const needed = Math.min(COPIES_BEFORE_ANCHORING, this.target((await this.replicas.liveNodes(ctx, liveSince)).length));
+      const held = await this.replicas.liveHolders(ctx, cid, liveSince);
+      if (held >= needed) return;
+      if (Date.now() + wait > deadline) throw new ReplicationPendingError(cid, held, needed);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   /** A pass that starts after this call (tests, and operators through a restart). */
@@ -82,11 +173,52 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
     return this.job.run();
   }
 
+  /** Pins what other nodes announced since the last look (new holder rows), unless enough nodes hold it. */
+  private async takeInAnnounced(signal: AbortSignal): Promise<void> {
+    const store = this.storage as StoragePort & ContentAddressedStore;
+    const ctx = systemContext('content-replication');
+    const me = this.nodeId;
+    let cursor = this.announcementCursor ?? { heldAt: new Date(Date.now() - ANNOUNCEMENT_LOOKBACK_MS), cid: '', nodeId: '' };
+    try {
+      for (;;) {
+        const page = await this.replicas.announcedAfter(ctx, cursor, me, ANNOUNCEMENT_PAGE);
+        for (const { cid, cursor: position } of page) {
+          if (signal.aborted) return;
+          if (cid !== undefined && !this.held?.has(cid) && (await this.wantsCopy(ctx, cid))) {
+            try {
+              await store.pin(cid);
+              this.held?.add(cid);
+              this.missing.delete(cid);
+              await this.replicas.held(ctx, [cid], me, new Date());
+            } catch (error) {
+              // The full pass retries what is anchored; what is not yet is retried by whoever anchors it.
+              this.logger.warn(`could not take in announced content ${cid}: ${(error as Error).message}`);
+            }
+          }
+          cursor = position;
+          this.announcementCursor = position;
+        }
+        if (page.length < ANNOUNCEMENT_PAGE) return;
+      }
+    } catch (error) {
+      this.logger.warn(`announcement poll failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Whether this node should hold a copy: always with STORAGE_REPLICAS=all, else while too few live nodes do. */
+  private async wantsCopy(ctx: ReturnType<typeof systemContext>, cid: string): Promise<boolean> {
+    if (this.config.storage.kind !== 'networked' || this.config.storage.replicas === 'all') return true;
+    const liveSince = new Date(Date.now() - NODE_LIVENESS_MS);
+    return (await this.replicas.liveHolders(ctx, cid, liveSince)) < this.config.storage.replicas;
+  }
+
   private async pass(signal: AbortSignal): Promise<ReplicationReport> {
     const report: ReplicationReport = { fetched: 0, missing: 0, released: 0 };
     const store = this.storage as StoragePort & ContentAddressedStore;
     const ctx = systemContext('content-replication');
+    const me = this.nodeId;
     try {
+      await this.replicas.heartbeat(ctx, me, new Date());
       if (!this.held) {
         const held = new Set<string>();
         for await (const content of store.list()) held.add(content.cid);
@@ -101,14 +233,21 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
           if (!held.has(row.cid)) wanted.add(row.cid);
           if (row.cursor.anchoredAt.getTime() < settled) this.pinnedAfter = row.cursor;
         }
+        // What this node held before it wrote holdings down (or before a restart) counts as held too.
+        await this.replicas.held(ctx, page.filter((row) => held.has(row.cid)).map((row) => row.cid), me, new Date());
         if (page.length < PAGE) break;
         cursor = page.at(-1)!.cursor;
       }
       for (const cid of wanted) {
         if (signal.aborted) break;
         try {
+          if (!(await this.wantsCopy(ctx, cid))) {
+            this.missing.delete(cid);
+            continue;
+          }
           await store.pin(cid);
           held.add(cid);
+          await this.replicas.held(ctx, [cid], me, new Date());
           this.missing.delete(cid);
           report.fetched++;
         } catch (error) {
@@ -122,9 +261,12 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
           await store.unpin(retired.cid);
           report.released++;
         }
+        await this.replicas.released(ctx, retired.cid, me);
         this.missing.delete(retired.cid);
         if (retired.replacedAt.getTime() < settled) this.releasedAfter = retired.replacedAt;
       }
+      const liveSince = new Date(Date.now() - NODE_LIVENESS_MS);
+      this.underReplicated = await this.replicas.underReplicated(ctx, this.target((await this.replicas.liveNodes(ctx, liveSince)).length), liveSince);
       this.lastPassAt = new Date();
       if (report.fetched + report.released > 0) this.logger.log(`replication: ${report.fetched} fetched, ${report.released} released, ${report.missing} missing`);
       return report;

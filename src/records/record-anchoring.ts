@@ -5,6 +5,7 @@ import { systemContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
+import { ContentReplication } from './content-replication.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordRepository } from './record.repository.js';
 import type { RecordEntity, RecordVersionEntity } from './records.entities.js';
@@ -28,6 +29,8 @@ export function firstReconcilerAnchorAt(storedAt: Date): Date {
  * versions strictly in order, so earlier STORED versions are anchored first. An author may be a
  * user or a service account; a service account's ledger registration (or revocation) that has not
  * reached the ledger yet is caught up first, so its versions are judged by the ledger like a user's.
+ * With networked storage a version is anchored only once enough nodes hold its content
+ * (ContentReplication.ensureCopiesBeforeAnchoring): otherwise it stays STORED, never falsely ANCHORED.
  */
 @Injectable()
 export class RecordAnchoring {
@@ -39,6 +42,7 @@ export class RecordAnchoring {
     private readonly chaincode: ChaincodeClient,
     private readonly metadata: RecordMetadataCache,
     private readonly serviceAccounts: ServiceAccountLedger,
+    private readonly replication: ContentReplication,
   ) {}
 
   /** Anchors every STORED version of the record up to `version`; returns the version's row afterwards. */
@@ -48,6 +52,8 @@ export class RecordAnchoring {
     const stored = await this.records.storedVersionsUpTo(work, recordId, version);
     if (stored.length > 0) await this.serviceAccounts.syncAuthors(stored.map((row) => row.createdBy));
     for (const row of stored) {
+      // Anchored means kept: on networked storage, not before a second live node holds the content.
+      await this.replication.ensureCopiesBeforeAnchoring(row.cid!);
       const anchor = await this.submit(record, row);
       await this.connection.withTransaction(work, (tx) =>
         this.records.markAnchored(tx, recordId, row.version, { txId: anchor.txId, anchoredAt: new Date(anchor.anchoredAt) }),

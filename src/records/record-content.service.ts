@@ -17,6 +17,7 @@ import { firstReconcilerAnchorAt, RecordAnchoring } from './record-anchoring.js'
 import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
 import { RECORD_KEY_RECIPIENTS, type RecipientRef, type RecordKeyRecipientsPort } from './record-keys.js';
+import { ReplicationPendingError } from './content-replication.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordRepository } from './record.repository.js';
 import type { RecordEntity, RecordVersionEntity, VersionStatus } from './records.entities.js';
@@ -133,8 +134,9 @@ export class RecordContentService {
     try {
       final = await this.anchoring.anchor(recordId, ticket.version);
     } catch (error) {
-      // Stored and keyed, not yet anchored: the reconciler retries; the answer says STORED, never ANCHORED.
-      if (!(error instanceof LedgerError)) throw error;
+      // Stored and keyed, not yet anchored (the ledger is away, or too few nodes hold the content yet):
+      // the reconciler retries; the answer says STORED, never ANCHORED.
+      if (!(error instanceof LedgerError) && !(error instanceof ReplicationPendingError)) throw error;
       this.logger.warn(`record ${recordId} version ${ticket.version} stored; anchoring deferred: ${error.message}`);
       final = await this.records.versionOrFail(work, recordId, ticket.version);
     }

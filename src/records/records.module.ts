@@ -3,6 +3,7 @@ import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ConsentStoreModule } from '../consent/consent-store.module.js';
 import { AccessCheckedRecords } from './access-checked-records.js';
+import { ContentReplicaRepository } from './content-replica.repository.js';
 import { ContentReplication } from './content-replication.js';
 import { ContentTicketRepository } from './content-ticket.repository.js';
 import { ContentTickets } from './content-tickets.js';
@@ -34,6 +35,7 @@ import { RecordsService } from './records.service.js';
     RecordRepository,
     RecordKeyWrapRepository,
     ContentTicketRepository,
+    ContentReplicaRepository,
     AccessCheckedRecords,
     RecordsService,
     RecordKeyService,

@@ -3,7 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../src/common/request-context.js';
+import { TransactionalConnection } from '../../src/database/transactional-connection.js';
 import { ContentReplication } from '../../src/records/content-replication.js';
+import { RecordsReconciler } from '../../src/records/records.reconciler.js';
 import { DATA_KEY_ROTATOR, type DataKeyRotator } from '../../src/records/record-keys.js';
 import { STORAGE } from '../../src/storage/storage.module.js';
 import type { ContentAddressedStore, StoragePort } from '../../src/storage/ports/storage.port.js';
@@ -69,9 +72,11 @@ describe.skipIf(!process.env.DATABASE_URL)('content replication between nodes (n
     expect(await readJson(put)).toMatchObject({ status: 'ANCHORED' });
     const { record } = await gql<{ record: { cid: string } }>(first!, register.accessToken, 'query($id: ID!) { record(id: $id) { cid } }', { id: createRecord.recordId });
 
+    // ANCHORED is answered only once a second live node holds the content: no pass of the second node's own needed.
     const store = second.app.get<StoragePort & ContentAddressedStore>(STORAGE);
-    await second.app.get(ContentReplication).runOnce();
     expect(await store.has(record.cid)).toBe(true);
+    expect((await store.stat(record.cid)).pinned).toBe(true);
+    await second.app.get(ContentReplication).runOnce();
     expect((await store.stat(record.cid)).pinned).toBe(true);
     expect((await readJson(await fetch(`${second.url}/health`))).components.replication).toMatchObject({ status: 'up', details: { missing: 0 } });
 
@@ -80,8 +85,8 @@ describe.skipIf(!process.env.DATABASE_URL)('content replication between nodes (n
     await first!.app.get<DataKeyRotator>(DATA_KEY_ROTATOR).rotateDataKey(createRecord.recordId);
     const { record: rotated } = await gql<{ record: { cid: string } }>(first!, register.accessToken, 'query($id: ID!) { record(id: $id) { cid } }', { id: createRecord.recordId });
     expect(rotated.cid).not.toBe(record.cid);
-    expect(await second.app.get(ContentReplication).runOnce()).toMatchObject({ released: 1 });
     expect((await store.stat(rotated.cid)).pinned).toBe(true);
+    expect(await second.app.get(ContentReplication).runOnce()).toMatchObject({ released: 1 });
     expect(await store.has(record.cid) && (await store.stat(record.cid)).pinned).toBe(false);
 
     // Gone as a node is when it dies: the shared database stays (a test app drops its own on close otherwise).
@@ -93,5 +98,30 @@ describe.skipIf(!process.env.DATABASE_URL)('content replication between nodes (n
     const download = await fetch(new URL(again.downloadUrl, second.url));
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).equals(content)).toBe(true);
+
+    // A node that is alive (it beats) but does not take content in: an upload through the second node
+    // cannot get its second copy, so it is answered STORED, never ANCHORED, and /health says the
+    // content is under-replicated; once that node is gone, the reconciler anchors the version.
+    const connection = second.app.get(TransactionalConnection);
+    const silent = `silent-node-${randomBytes(4).toString('hex')}`;
+    const work = systemContext('test');
+    const beat = () => connection.query(work, `INSERT INTO storage_nodes (node_id, seen_at) VALUES ($1, now()) ON CONFLICT (node_id) DO UPDATE SET seen_at = now()`, [silent]);
+    await beat();
+    const { createRecord: second_ } = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
+      second,
+      login.accessToken,
+      'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
+      { i: { patientId: register.user.id, title: 'Second scan', category: 'IMAGING', contentType: 'application/octet-stream' } },
+    );
+    const lonely = await fetch(new URL(second_.uploadUrl, second.url), { method: 'PUT', body: randomBytes(64 * 1024) });
+    expect(await readJson(lonely)).toMatchObject({ status: 'STORED' });
+    await beat();
+    await second.app.get(ContentReplication).runOnce();
+    expect((await readJson(await fetch(`${second.url}/health`))).components.replication).toMatchObject({ status: 'degraded', details: { underReplicated: 1 } });
+    await connection.query(work, `DELETE FROM storage_nodes WHERE node_id = $1`, [silent]);
+    await connection.query(work, `UPDATE record_versions SET next_anchor_attempt_at = now() WHERE record_id = $1`, [second_.recordId]);
+    expect(await second.app.get(RecordsReconciler).runOnce()).toMatchObject({ anchored: 1 });
+    await second.app.get(ContentReplication).runOnce();
+    expect((await readJson(await fetch(`${second.url}/health`))).components.replication).toMatchObject({ status: 'up', details: { underReplicated: 0 } });
   }, 120_000);
 });
