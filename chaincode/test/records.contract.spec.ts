@@ -175,4 +175,57 @@ describe('records contract', () => {
     net.ledger.tamper(anchorKey, Buffer.from('{"recordId":"record-1",'));
     expectError(await net.ledger.evaluate(net.clientA, 'records:GetRecordAnchor', 'record-1', '1'), 'INTEGRITY_VIOLATION');
   });
+
+  describe('AnchorRecordVersions (several versions in one transaction)', () => {
+    const batch = (...anchors: string[]) => `[${anchors.join(',')}]`;
+
+    it('decides each anchor on its own: refused ones write nothing, the others are anchored under one transaction and one event', async () => {
+      const result = await net.ledger.submit(
+        net.clientA,
+        'records:AnchorRecordVersions',
+        batch(
+          anchorInput(),
+          // doctor-b is of another organization with no consent: refused, and nothing of it written.
+          anchorInput({ recordId: 'record-2', authorId: 'doctor-b' }),
+          anchorInput({ recordId: 'record-3', patientId: 'patient-2', cidHash: sha256Hex('cid-3') }),
+          // The same record twice: a transaction does not read its own writes, so the second must wait.
+          anchorInput({ version: 2, cidHash: sha256Hex('cid-v2') }),
+        ),
+      );
+      const outcomes = expectOk(result) as Array<{ anchor?: RecordAnchorState; error?: { code: string; message: string } }>;
+      expect(outcomes.map((outcome) => outcome.anchor?.recordId ?? outcome.error?.code)).toEqual(['record-1', 'FORBIDDEN', 'record-3', 'CONFLICT']);
+      expect(outcomes[3]!.error!.message).toMatch(/appears twice in one batch/);
+      expect(outcomes[0]!.anchor!.txId).toBe(result.txId);
+      expect(result.setEventCalls).toBe(1);
+      expect(result.event).toMatchObject({ name: 'RecordVersionsAnchored', payload: { anchors: [{ recordId: 'record-1', version: 1 }, { recordId: 'record-3', version: 1 }] } });
+      expectError(await net.ledger.evaluate(net.clientA, 'records:GetRecordAnchor', 'record-2', ''), 'NOT_FOUND');
+      expect(expectOk(await net.ledger.evaluate(net.clientA, 'records:GetRecordAnchor', 'record-3', '1'))).toEqual(outcomes[2]!.anchor);
+
+      // The next batch takes record-1's version 2; record-3's version 1 again is the same anchor, written by no one.
+      const next = await net.ledger.submit(
+        net.clientA,
+        'records:AnchorRecordVersions',
+        batch(anchorInput({ version: 2, cidHash: sha256Hex('cid-v2') }), anchorInput({ recordId: 'record-3', patientId: 'patient-2', cidHash: sha256Hex('cid-3') })),
+      );
+      expect((expectOk(next) as Array<{ anchor: RecordAnchorState }>).map((outcome) => [outcome.anchor.version, outcome.anchor.txId])).toEqual([
+        [2, next.txId],
+        [1, result.txId],
+      ]);
+      expect(next.event).toMatchObject({ payload: { anchors: [{ recordId: 'record-1', version: 2 }] } });
+    });
+
+    it('emits no event when it writes nothing, and refuses a malformed batch as a whole', async () => {
+      expectOk(await net.ledger.submit(net.clientA, 'records:AnchorRecordVersion', anchorInput()));
+      const again = await net.ledger.submit(net.clientA, 'records:AnchorRecordVersions', batch(anchorInput()));
+      expect(again.event).toBeUndefined();
+      expectError(await net.ledger.submit(net.clientA, 'records:AnchorRecordVersions', '[]'), 'BAD_USER_INPUT', /1 to 100/);
+      expectError(await net.ledger.submit(net.clientA, 'records:AnchorRecordVersions', '{"recordId":"x"}'), 'BAD_USER_INPUT', /JSON array/);
+      expectError(await net.ledger.submit(net.clientA, 'records:AnchorRecordVersions', 'not json'), 'BAD_USER_INPUT', /not valid JSON/);
+      const tooMany = Array.from({ length: 101 }, (_, i) => anchorInput({ recordId: `record-${i}` }));
+      expectError(await net.ledger.submit(net.clientA, 'records:AnchorRecordVersions', batch(...tooMany)), 'BAD_USER_INPUT', /1 to 100/);
+      const outcomes = expectOk(await net.ledger.submit(net.clientA, 'records:AnchorRecordVersions', batch('"text"', anchorInput({ recordId: 'record-9', version: 0 })))) as Array<{ error: { code: string; message: string } }>;
+      expect(outcomes.map((outcome) => outcome.error.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
+      expect(outcomes[0]!.error.message).toMatch(/anchors\[0\] must be a JSON object/);
+    });
+  });
 });

@@ -30,6 +30,7 @@ describe('chaincode surface', () => {
       ],
       records: [
         'SUBMIT AnchorRecordVersion(anchorJson)',
+        'SUBMIT AnchorRecordVersions(anchorsJson)',
         'EVALUATE GetRecordAnchor(recordId, version)',
         'EVALUATE GetRecordHistory(recordId)',
       ],

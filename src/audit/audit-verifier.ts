@@ -1,7 +1,7 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GENESIS_AUDIT_ROOT, LEDGER_EVENTS } from 'healthledger-chaincode/shared';
+import { GENESIS_AUDIT_ROOT, LEDGER_EVENTS, type LedgerEventPayloads } from 'healthledger-chaincode/shared';
 import { merkleRootOfLeafHashes, verifyMerkleInclusion } from '../crypto/merkle.js';
 import { BlockFile } from '../ledger/embedded/block-file.js';
 import { accessEventFromJson, accessEventLeafHash } from './access-event.js';
@@ -25,7 +25,7 @@ export interface LedgerAuditAnchor {
   blockNumber: number;
 }
 
-/** A RecordAnchored event as the embedded chain holds it. */
+/** A record version anchor (RecordAnchored, or one of RecordVersionsAnchored) as the embedded chain holds it. */
 export interface LedgerRecordAnchor {
   recordId: string;
   version: number;
@@ -84,6 +84,9 @@ export async function readEmbeddedChain(ledgerDir: string): Promise<EmbeddedChai
           const payload = JSON.parse(Buffer.from(tx.event.payload, 'base64').toString('utf8'));
           if (tx.event.name === LEDGER_EVENTS.auditBatchAnchored) anchors.push({ ...(payload as Omit<LedgerAuditAnchor, 'txId' | 'blockNumber'>), txId: tx.txId, blockNumber: n });
           if (tx.event.name === LEDGER_EVENTS.recordAnchored) recordAnchors.push({ ...(payload as Omit<LedgerRecordAnchor, 'txId' | 'blockNumber'>), txId: tx.txId, blockNumber: n });
+          if (tx.event.name === LEDGER_EVENTS.recordVersionsAnchored) {
+            for (const anchor of (payload as LedgerEventPayloads['RecordVersionsAnchored']).anchors) recordAnchors.push({ ...anchor, txId: tx.txId, blockNumber: n });
+          }
         }
       }
       return { height: blockFile.height, headHash: blockFile.headHash, anchors, recordAnchors, problems: [...problems, ...checkRootChain(anchors)] };

@@ -106,14 +106,15 @@ describe('ChaincodeClient on the embedded ledger', () => {
       category: 'LAB_RESULT' as const,
       authorId: patient.id,
     });
-    const first = await client.anchorRecordVersion({ ...version(1), purpose: 'TREATMENT' });
-    expect(first.value).toMatchObject({ ...version(1), docType: 'recordAnchor', authorization: 'PATIENT_SELF', consentId: null, txId: first.txId });
-    const second = await client.anchorRecordVersion(version(2));
-    expect(await client.recordAnchor(recordId, 1)).toEqual(first.value);
-    expect(await client.recordAnchor(recordId, 'latest')).toEqual(second.value);
+    const first = await client.anchorRecordVersions([{ ...version(1), purpose: 'TREATMENT' }]);
+    const [firstOutcome] = first.value;
+    expect(firstOutcome).toMatchObject({ anchor: { ...version(1), docType: 'recordAnchor', authorization: 'PATIENT_SELF', consentId: null, txId: first.txId } });
+    const second = await client.anchorRecordVersions([version(2)]);
+    expect(await client.recordAnchor(recordId, 1)).toEqual((firstOutcome as { anchor: unknown }).anchor);
+    expect(await client.recordAnchor(recordId, 'latest')).toEqual((second.value[0] as { anchor: unknown }).anchor);
     await expect(client.recordAnchor(randomUUID(), 'latest')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    // The purpose reaches the chaincode, which checks it.
-    await expect(client.anchorRecordVersion({ ...version(3), purpose: 'GOSSIP' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    // The purpose reaches the chaincode, which checks it (per anchor: the batch itself commits).
+    expect((await client.anchorRecordVersions([{ ...version(3), purpose: 'GOSSIP' }])).value).toEqual([{ error: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/purpose/) } }]);
   });
 
   it('grants and revokes a signed consent, lists the revocation, and refuses a forged signature', async () => {
@@ -180,8 +181,8 @@ describe('ChaincodeClient on the embedded ledger', () => {
       LEDGER_EVENTS.userRegistered,
       LEDGER_EVENTS.serviceAccountRegistered,
       LEDGER_EVENTS.serviceAccountRevoked,
-      LEDGER_EVENTS.recordAnchored,
-      LEDGER_EVENTS.recordAnchored,
+      LEDGER_EVENTS.recordVersionsAnchored,
+      LEDGER_EVENTS.recordVersionsAnchored,
       LEDGER_EVENTS.consentGranted,
       LEDGER_EVENTS.consentRevoked,
       LEDGER_EVENTS.emergencyAccessRecorded,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   CONTRACT_NAMES,
+  type AnchorOutcome,
   type AuditBatchState,
   type AuditHeadState,
   type ConsentGrantPayload,
@@ -41,7 +42,7 @@ export type UserRegistration = Pick<UserState, 'id' | 'role' | 'organizationId' 
 export type ServiceAccountRegistration = Pick<ServiceAccountState, 'id' | 'organizationId'> & { readonly role: Role };
 
 /**
- * records:AnchorRecordVersion: the hashes of one version, never content. `purpose` as the app's
+ * One anchor of records:AnchorRecordVersions: the hashes of one version, never content. `purpose` as the app's
  * tables hold it (the ledger refuses anything but a Purpose, and defaults to TREATMENT).
  */
 export type RecordAnchorRequest = Pick<
@@ -108,10 +109,24 @@ export class ChaincodeClient {
 
   // records
 
-  anchorRecordVersion(anchor: RecordAnchorRequest): Promise<Committed<RecordAnchorState>> {
-    const { recordId, version, patientId, cidHash, ciphertextHash, category, authorId, purpose } = anchor;
-    return this.submit(CONTRACT_NAMES.records, 'AnchorRecordVersion', [
-      JSON.stringify({ recordId, version, patientId, cidHash, ciphertextHash, category, authorId, purpose }),
+  /**
+   * records:AnchorRecordVersions: several versions (at most one per record, at most
+   * MAX_ANCHORS_PER_BATCH) in one transaction, each decided on its own: an outcome per anchor, in order.
+   */
+  anchorRecordVersions(anchors: readonly RecordAnchorRequest[]): Promise<Committed<AnchorOutcome[]>> {
+    return this.submit(CONTRACT_NAMES.records, 'AnchorRecordVersions', [
+      JSON.stringify(
+        anchors.map(({ recordId, version, patientId, cidHash, ciphertextHash, category, authorId, purpose }) => ({
+          recordId,
+          version,
+          patientId,
+          cidHash,
+          ciphertextHash,
+          category,
+          authorId,
+          purpose,
+        })),
+      ),
     ]);
   }
 

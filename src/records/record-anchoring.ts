@@ -6,6 +6,7 @@ import { TransactionalConnection } from '../database/transactional-connection.js
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { LedgerNotFoundError } from '../ledger/ledger.errors.js';
 import { ContentReplication } from './content-replication.js';
+import { RecordAnchorBatcher } from './record-anchor-batcher.js';
 import { RecordMetadataCache } from './record-metadata.cache.js';
 import { RecordRepository } from './record.repository.js';
 import type { RecordEntity, RecordVersionEntity } from './records.entities.js';
@@ -40,6 +41,7 @@ export class RecordAnchoring {
     private readonly connection: TransactionalConnection,
     private readonly records: RecordRepository,
     private readonly chaincode: ChaincodeClient,
+    private readonly batcher: RecordAnchorBatcher,
     private readonly metadata: RecordMetadataCache,
     private readonly serviceAccounts: ServiceAccountLedger,
     private readonly replication: ContentReplication,
@@ -75,7 +77,7 @@ export class RecordAnchoring {
   }
 
   private async submit(record: RecordEntity, row: RecordVersionEntity): Promise<RecordAnchorState> {
-    const { value } = await this.chaincode.anchorRecordVersion({
+    return this.batcher.anchor({
       recordId: record.id,
       version: row.version,
       // The patient's ledger user id is the pseudonym: no name or other PHI goes on the ledger.
@@ -87,6 +89,5 @@ export class RecordAnchoring {
       authorId: row.createdBy,
       purpose: row.purpose,
     });
-    return value;
   }
 }

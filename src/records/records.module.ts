@@ -5,6 +5,7 @@ import { ConsentStoreModule } from '../consent/consent-store.module.js';
 import { AccessCheckedRecords } from './access-checked-records.js';
 import { ContentReplicaRepository } from './content-replica.repository.js';
 import { ContentReplication } from './content-replication.js';
+import { RecordAnchorBatcher } from './record-anchor-batcher.js';
 import { ContentTicketRepository } from './content-ticket.repository.js';
 import { ContentTickets } from './content-tickets.js';
 import { LedgerRecordHeads } from './ledger-record-heads.js';
@@ -42,6 +43,7 @@ import { RecordsService } from './records.service.js';
     RecordContentService,
     RecordAnchoring,
     ContentReplication,
+    RecordAnchorBatcher,
     LedgerRecordHeads,
     RecordMetadataCache,
     ContentTickets,

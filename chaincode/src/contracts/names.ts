@@ -14,6 +14,7 @@ export const LEDGER_EVENTS = {
   serviceAccountRegistered: 'ServiceAccountRegistered',
   serviceAccountRevoked: 'ServiceAccountRevoked',
   recordAnchored: 'RecordAnchored',
+  recordVersionsAnchored: 'RecordVersionsAnchored',
   consentGranted: 'ConsentGranted',
   consentRevoked: 'ConsentRevoked',
   emergencyAccessRecorded: 'EmergencyAccessRecorded',

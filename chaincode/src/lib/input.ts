@@ -13,7 +13,7 @@ const MAX_LIST_LENGTH = 1000;
 
 export type JsonObject = Record<string, unknown>;
 
-function isJsonObject(value: unknown): value is JsonObject {
+export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

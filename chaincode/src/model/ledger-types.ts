@@ -93,6 +93,12 @@ export interface RecordAnchorState {
   readonly txId: string;
 }
 
+/** The most anchors records:AnchorRecordVersions takes in one transaction. */
+export const MAX_ANCHORS_PER_BATCH = 100;
+
+/** What records:AnchorRecordVersions answers per anchor, in the order given. */
+export type AnchorOutcome = { readonly anchor: RecordAnchorState } | { readonly error: { readonly code: string; readonly message: string } };
+
 export const CONSENT_GRANT_TYPE = 'HL_CONSENT_GRANT_V1';
 export const CONSENT_REVOKE_TYPE = 'HL_CONSENT_REVOKE_V1';
 export const KEY_ROTATION_TYPE = 'HL_KEY_ROTATION_V1';
@@ -227,6 +233,7 @@ export interface LedgerEventPayloads {
     RecordAnchorState,
     'recordId' | 'version' | 'patientId' | 'cidHash' | 'ciphertextHash' | 'category' | 'authorId' | 'anchoredAt'
   >;
+  readonly RecordVersionsAnchored: { readonly anchors: ReadonlyArray<LedgerEventPayloads['RecordAnchored']> };
   readonly ConsentGranted: Pick<ConsentGrantPayload, 'consentId' | 'patientId' | 'grantee' | 'validFrom' | 'validUntil'>;
   readonly ConsentRevoked: { readonly consentId: string; readonly patientId: string; readonly revokedAt: string };
   readonly EmergencyAccessRecorded: {
