@@ -187,15 +187,14 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       }
       return createRecord.recordId;
     };
-    const grant = async (granter: Actor) => {
-      await gql(granter.token, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', {
-        i: { granteeId: doctor.id, categories: ['IMAGING'], actions: ['READ'], purposes: ['TREATMENT'] },
+    /** The patient lets the doctor read her records of `category` for treatment. */
+    const grant = async (grantor: Actor, category: 'LAB_RESULT' | 'IMAGING') => {
+      await gql(grantor.token, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', {
+        i: { granteeId: doctor.id, categories: [category], actions: ['READ'], purposes: ['TREATMENT'] },
       });
     };
     const readRecord = await upload();
-    await gql(patient.token, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', {
-      i: { granteeId: doctor.id, categories: ['LAB_RESULT'], actions: ['READ'], purposes: ['TREATMENT'] },
-    });
+    await grant(patient, 'LAB_RESULT');
     const readBody = Buffer.from(JSON.stringify({ query: READ_QUERY, variables: { id: readRecord } }));
 
     console.log(
@@ -287,7 +286,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
     const shares: Array<{ raw: number; grants: number; uploads: number }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const raw = await closedLoop(WRITERS, anchorAuditBatch);
-      const grants = await closedLoop(WRITERS, (worker) => grant(granters[worker]!));
+      const grants = await closedLoop(WRITERS, (worker) => grant(granters[worker]!, 'IMAGING'));
       const uploads = await closedLoop(WRITERS, async () => void (await upload()));
       shares.push({ raw: raw.perSecond, grants: grants.perSecond, uploads: uploads.perSecond });
       const errors = [raw, grants, uploads].flatMap((r) => (r.errors ? [`${r.errors} (${r.firstError})`] : []));
