@@ -11,9 +11,7 @@
  * Boots the real app (embedded PGlite, embedded ledger, embedded Helia) in a temporary DATA_DIR,
  * removed at the end. Rate limits are raised for the run (they would otherwise be what is measured).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import http from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
@@ -22,8 +20,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
+import { autocannonLoad, type LoadResult } from './autocannon-load.js';
 import { benchServerEnv } from './bench-env.js';
 import { benchHttpClient } from './bench-http.js';
+import { median } from './bench-stats.js';
 
 // The compiled app: Nest needs the decorator metadata that tsc emits and tsx (esbuild) does not.
 const { createApp } = (await import('../dist/src/app.factory.js' as string)) as typeof import('../src/app.factory.js');
@@ -47,46 +47,17 @@ function parseSize(text: string): number {
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
 const { request, gql } = benchHttpClient(agent);
 
-/**
- * Load from a separate process (autocannon's own HTTP client), so the load generator has its own
- * core and never shares the server's event loop: on 2 cores, generating load in-process cost the
- * server ~30% of its throughput.
- */
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 async function load(port: number, label: string, body: Buffer, token?: string): Promise<LoadResult> {
-  const options = {
-    url: `http://127.0.0.1:${port}/graphql`,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body.toString('utf8'),
-    // A 200 carrying GraphQL errors is a failure too (a refusal must not count as throughput).
-    expectBody: undefined as string | undefined,
-  };
-  const expected = (await request(port, 'POST', '/graphql', { ...options.headers, 'content-length': String(body.length) }, body)).body.toString();
-  if (expected.includes('"errors"')) throw new Error(`${label}: the query fails: ${expected}`);
-  options.expectBody = expected;
   const profiler = await startProfiler();
-  const child = spawn(process.execPath, ['--input-type=module', '-e', AUTOCANNON_RUNNER, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const result = await autocannonLoad({
+    url: `http://127.0.0.1:${port}/graphql`,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+    label,
+  });
   await profiler?.stop(label);
-  if (code !== 0) throw new Error(`${label}: autocannon exited with ${code}`);
-  const summary = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number; mismatches: number };
-  const result = {
-    rps: summary.requests.average,
-    p50: summary.latency.p50,
-    p99: summary.latency.p99,
-    errors: summary.errors + summary.timeouts + summary.non2xx + summary.mismatches,
-  };
   console.log(`${label.padEnd(34)} ${result.rps.toFixed(0).padStart(6)} req/s   p50 ${result.p50.toFixed(1)} ms   p99 ${result.p99.toFixed(1)} ms   errors ${result.errors}`);
   return result;
 }
@@ -112,13 +83,6 @@ async function startProfiler(): Promise<{ stop(label: string): Promise<void> } |
     },
   };
 }
-
-/** Runs in the child: one autocannon run, its result as JSON on stdout. */
-const AUTOCANNON_RUNNER = `
-import autocannon from 'autocannon';
-const result = await autocannon(JSON.parse(process.argv[1]));
-process.stdout.write(JSON.stringify(result));
-`;
 
 async function* plaintext(size: number): AsyncGenerator<Buffer> {
   const piece = randomBytes(1024 * 1024);
@@ -175,11 +139,6 @@ async function main(): Promise<void> {
       console.log(`authorized / bare throughput: ${(rounds.at(-1)!.ratio * 100).toFixed(0)} %`);
     }
     if (ROUNDS > 1) {
-      const median = (values: number[]) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        const middle = Math.floor(sorted.length / 2);
-        return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-      };
       const of = (phase: 'bare' | 'authorized', key: keyof LoadResult) => median(rounds.map((r) => r[phase][key]));
       console.log(`medians of ${ROUNDS} rounds:`);
       for (const phase of ['bare', 'authorized'] as const) {

@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
 import { benchServerEnv } from './bench-env.js';
 import { benchHttpClient } from './bench-http.js';
+import { processCpuMs } from './process-cpu.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string]));
 const MINUTES = Number(args.minutes ?? 10);
@@ -62,13 +63,6 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
-}
-
-/** The server process's CPU time so far (user + system), in ms, from /proc. */
-async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the command name is cut off.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
@@ -224,10 +218,10 @@ async function main(): Promise<void> {
       }
     });
     const perMinute: Array<{ ops: number; p50: number; p99: number; errors: number; cpuPerOp: number }> = [];
-    let cpuBefore = await cpuMs(server.child.pid!);
+    let cpuBefore = await processCpuMs(server.child.pid!);
     for (let minute = 1; minute <= MINUTES; minute++) {
       await new Promise((resolve) => setTimeout(resolve, started + minute * MINUTE_MS - performance.now()));
-      const cpuNow = await cpuMs(server.child.pid!);
+      const cpuNow = await processCpuMs(server.child.pid!);
       const inMinute = samples.filter((s) => s.at >= (minute - 1) * MINUTE_MS && s.at < minute * MINUTE_MS);
       const latencies = inMinute.map((s) => s.ms);
       const row = {

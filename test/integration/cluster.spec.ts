@@ -1,16 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedDeploymentEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
+import { ApiCluster } from '../support/api-cluster.js';
+import { fabricLedgerEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
+import { HAPROXY, type LoadBalancer, startLoadBalancer } from '../support/haproxy.js';
 import { readJson } from '../support/http.js';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../support/postgres-database.js';
-import { MAIN, type ServerProcess, startServer } from '../support/server-process.js';
+import { MAIN } from '../support/server-process.js';
 
 /*
  * Scale-out as a hospital runs it, without containers: three API node processes (the built server, as
@@ -20,30 +20,19 @@ import { MAIN, type ServerProcess, startServer } from '../support/server-process
  * once; then one node is killed with SIGKILL under load: no request fails for longer than the load
  * balancer's health interval, and every record stays readable from the survivors.
  */
-const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((candidate) => existsSync(candidate));
 const ADMIN = { email: 'cluster.root@example.org', password: 'cluster root passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 /** HAProxy's health check interval (ms) and the failures that take a server out. */
 const CHECK_INTER_MS = 1_000;
 const CHECK_FALL = 2;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-
 // CI installs HAProxy from Debian's packages and sets REQUIRE_HAPROXY: there, a missing one fails instead of skipping.
 describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY && !process.env.REQUIRE_HAPROXY) || !existsSync(MAIN))('three API nodes behind HAProxy', () => {
   let dir: string;
   let network: FabricTestNetwork;
   let databaseUrl: string;
-  const nodes: ServerProcess[] = [];
-  let haproxy: ChildProcess;
+  let cluster: ApiCluster;
+  let balancer: LoadBalancer;
   let lb: string;
 
   const gql = async <T>(base: string, token: string | null, query: string, variables: Record<string, unknown> = {}) => {
@@ -69,75 +58,28 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
     dir = await mkdtemp(path.join(os.tmpdir(), 'hl-cluster-'));
     network = await startFabricTestNetwork(path.join(dir, 'network'));
     databaseUrl = await ownPostgresDatabase(process.env.DATABASE_URL!, path.join(dir, 'db'));
-    const shared = {
-      ...sharedDeploymentEnv(network),
+    cluster = new ApiCluster(dir, {
+      ...fabricLedgerEnv(network),
       DATABASE_URL: databaseUrl,
       REDIS_URL: process.env.REDIS_URL!,
-      CACHE_NAMESPACE: `cluster-${path.basename(dir)}`,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      MASTER_KEY: randomBytes(32).toString('hex'),
       // Every node may bootstrap the first admin: idempotent across nodes.
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       ARGON2_MEMORY_KIB: '1024',
       LOGIN_RATE_LIMIT: '100000',
-    };
-    const nodeEnv = (n: number, peers: string[]) => ({ ...shared, DATA_DIR: path.join(dir, `node-${n}`), STORAGE_PEERS: peers.join(',') });
-    nodes.push(await startServer(nodeEnv(1, []), { timeoutMs: 90_000 }));
-    const addressOf = async (node: ServerProcess) =>
-      ((await readJson(await fetch(`${node.url}/health`))).components.storage.details.listen as string[]).filter((a) => a.includes('/ip4/127.0.0.1/'));
-    const first = await addressOf(nodes[0]!);
-    nodes.push(await startServer(nodeEnv(2, first), { timeoutMs: 90_000 }));
-    nodes.push(await startServer(nodeEnv(3, [...first, ...(await addressOf(nodes[1]!))]), { timeoutMs: 90_000 }));
-
-    const port = await freePort();
-    const config = path.join(dir, 'haproxy.cfg');
-    await writeFile(
-      config,
-      [
-        'global',
-        '  maxconn 512',
-        'defaults',
-        '  mode http',
-        '  timeout connect 1s',
-        '  timeout client 30s',
-        '  timeout server 30s',
-        // /health asks every backend (the ledger included): give it longer than the interval would.
-        '  timeout check 3s',
-        // A request whose server vanished is sent to another (idempotent or not yet sent).
-        '  retries 2',
-        '  option redispatch',
-        '  retry-on conn-failure empty-response response-timeout',
-        'frontend api',
-        `  bind 127.0.0.1:${port}`,
-        '  default_backend nodes',
-        'backend nodes',
-        '  balance roundrobin',
-        '  option httpchk GET /health',
-        '  http-check expect status 200',
-        `  default-server inter ${CHECK_INTER_MS} fall ${CHECK_FALL} rise 1`,
-        ...nodes.map((node, i) => `  server node${i + 1} ${new URL(node.url).host} check`),
-        '',
-      ].join('\n'),
+    });
+    for (let n = 0; n < 3; n++) await cluster.addNode();
+    balancer = await startLoadBalancer(
+      dir,
+      cluster.nodes.map((node) => node.url),
+      { checkIntervalMs: CHECK_INTER_MS, checkFall: CHECK_FALL },
     );
-    haproxy = spawn(HAPROXY!, ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    lb = `http://127.0.0.1:${port}`;
-    for (const started = Date.now(); ; ) {
-      const up = await fetch(`${lb}/health`).then((r) => r.status === 200, () => false);
-      if (up) break;
-      if (Date.now() - started > 15_000) throw new Error('HAProxy did not come up');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    lb = balancer.url;
   }, 240_000);
 
   afterAll(async () => {
-    haproxy?.kill('SIGTERM');
-    for (const node of nodes) {
-      if (node.child.exitCode === null && node.child.signalCode === null) {
-        node.child.kill('SIGTERM');
-        await once(node.child, 'exit');
-      }
-    }
+    await balancer?.stop();
+    await cluster?.stop();
     await network?.stop();
     if (databaseUrl) await dropPostgresDatabase(process.env.DATABASE_URL!, databaseUrl);
     await rm(dir, { recursive: true, force: true });
@@ -159,7 +101,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
     const doctor = await createUser('DOCTOR');
 
     // Upload through node 1, read back through node 2 (the content comes over bitswap), grant through the balancer.
-    const [one, two, three] = nodes.map((node) => node.url) as [string, string, string];
+    const [one, two, three] = cluster.nodes.map((node) => node.url) as [string, string, string];
     const uploadAt = async (base: string, title: string) => {
       const { createRecord } = await ok<{ createRecord: { recordId: string; uploadUrl: string } }>(
         base,
@@ -231,8 +173,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
       }
     });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    nodes[2]!.child.kill('SIGKILL');
-    await once(nodes[2]!.child, 'exit');
+    cluster.nodes[2]!.child.kill('SIGKILL');
+    await once(cluster.nodes[2]!.child, 'exit');
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     stop = true;
     await Promise.all([...readers, ...uploaders]);
