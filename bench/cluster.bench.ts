@@ -31,6 +31,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { GENESIS_AUDIT_ROOT } from 'healthledger-chaincode/shared';
 import { loadAppConfig } from '../src/config/app-config.js';
 import { FabricLedger } from '../src/ledger/adapters/fabric-ledger.adapter.js';
 import { ApiCluster, replicationPassAfter } from '../test/support/api-cluster.js';
@@ -52,8 +53,6 @@ const CONNECTIONS = Number(args.connections ?? 50);
 const WRITERS = Number(args.writers ?? 16);
 const UPLOAD_BYTES = 2048;
 const PASSWORD = 'cluster bench passphrase long enough';
-/** The genesis root of an audit chain (chaincode GENESIS_AUDIT_ROOT). */
-const GENESIS_ROOT = '0'.repeat(64);
 const READ_QUERY = 'query($id: ID!) { record(id: $id) { id title status version cid } }';
 
 interface Actor {
@@ -275,7 +274,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
 
     // The ledger path: what share of the ledger's own submit rate reaches the API's ledger-bound writes.
     console.log(`\nledger path: ${WRITERS} concurrent writers each; API through HAProxy in front of ${cluster.nodes.length} node(s)`);
-    const chains = Array.from({ length: WRITERS }, () => ({ id: `cluster-bench-${randomUUID()}`, sequence: 0, root: GENESIS_ROOT }));
+    const chains = Array.from({ length: WRITERS }, () => ({ id: `cluster-bench-${randomUUID()}`, sequence: 0, root: GENESIS_AUDIT_ROOT }));
     const anchorAuditBatch = async (worker: number) => {
       const chain = chains[worker]!;
       const root = randomBytes(32).toString('hex');
