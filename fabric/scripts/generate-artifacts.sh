@@ -51,6 +51,6 @@ if [[ ! -s "${api_msp}/signcerts/cert.pem" ]]; then
 fi
 
 mkdir -p "${dir}/chaincode"
-package_id="$("${script_dir}/package-chaincode.sh" "${dir}/chaincode/healthledger.tar.gz" 2> /dev/null)"
+package_id="$("${script_dir}/package-chaincode.sh" "${dir}/chaincode/healthledger.tar.gz")"
 printf '%s\n' "${package_id}" > "${dir}/chaincode/package-id"
 echo "generate-artifacts: chaincode package ${package_id}" >&2
