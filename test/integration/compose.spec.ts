@@ -148,7 +148,7 @@ describe('docker/compose.yaml (the deployment a hospital runs)', () => {
       const entry = listed.find((arg) => arg.startsWith(`${node}:`));
       expect(entry, `storage-peers does not provision ${node}`).toBe(`${node}:${port}=${entry!.split('=')[1]}`);
       expect(volumeAt('storage-peers', entry!.split('=')[1]!)).toBe(volume);
-      expect(services[node]!.command!.join(' ')).toContain(`STORAGE_PEERS="$(cat /data/${STORAGE_PEERS_FILE})"`);
+      expect(services[node]!.command!.join(' ')).toContain(`STORAGE_PEERS=$(cat /data/${STORAGE_PEERS_FILE}) && export STORAGE_PEERS && exec node dist/src/main.js`);
     }
     expect(volumes.size).toBe(apiNodes.length);
     expect(listed).toHaveLength(apiNodes.length);
