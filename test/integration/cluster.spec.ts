@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiCluster } from '../support/api-cluster.js';
 import { fabricLedgerEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
-import { HAPROXY, type LoadBalancer, startLoadBalancer } from '../support/haproxy.js';
+import { DEPLOYMENT_CHECKS, HAPROXY, type LoadBalancer, startLoadBalancer } from '../support/haproxy.js';
 import { readJson } from '../support/http.js';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../support/postgres-database.js';
 import { MAIN } from '../support/server-process.js';
@@ -22,9 +22,9 @@ import { MAIN } from '../support/server-process.js';
  */
 const ADMIN = { email: 'cluster.root@example.org', password: 'cluster root passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
-/** HAProxy's health check interval (ms) and the failures that take a server out. */
-const CHECK_INTER_MS = 1_000;
-const CHECK_FALL = 2;
+/** The deployment's HAProxy health check interval (ms) and the failures that take a server out (docker/haproxy.cfg). */
+const CHECK_INTER_MS = DEPLOYMENT_CHECKS.intervalMs;
+const CHECK_FALL = DEPLOYMENT_CHECKS.fall;
 
 // CI installs HAProxy from Debian's packages and sets REQUIRE_HAPROXY: there, a missing one fails instead of skipping.
 describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY && !process.env.REQUIRE_HAPROXY) || !existsSync(MAIN))('three API nodes behind HAProxy', () => {
@@ -69,11 +69,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
       LOGIN_RATE_LIMIT: '100000',
     });
     for (let n = 0; n < 3; n++) await cluster.addNode();
-    balancer = await startLoadBalancer(
-      dir,
-      cluster.nodes.map((node) => node.url),
-      { checkIntervalMs: CHECK_INTER_MS, checkFall: CHECK_FALL },
-    );
+    // docker/haproxy.cfg, the deployment's own, with these nodes as its servers.
+    balancer = await startLoadBalancer(dir, cluster.nodes.map((node) => node.url));
     lb = balancer.url;
   }, 240_000);
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort } from './free-port.js';
@@ -8,10 +8,24 @@ import { freePort } from './free-port.js';
 /** Debian's HAProxy (`apt-get install -y haproxy`), or undefined where it is not installed. */
 export const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((candidate) => existsSync(candidate));
 
+/**
+ * The deployment's own load balancer configuration (docker/compose.yaml runs it with the API services as servers):
+ * what runs here too, with a local listen address and the node processes as servers.
+ */
+const DEPLOYMENT_CONFIG = readFileSync(path.resolve(import.meta.dirname, '../../docker/haproxy.cfg'), 'utf8');
+const DEFAULT_SERVER = /^(\s*default-server\s.*?\binter\s+)(\d+)(ms|s)?(\s.*?\bfall\s+)(\d+)(.*)$/m;
+
+/** The deployment's health check interval (ms) and the failed checks in a row that take a server out. */
+export const DEPLOYMENT_CHECKS = (() => {
+  const match = DEFAULT_SERVER.exec(DEPLOYMENT_CONFIG);
+  if (!match) throw new Error('docker/haproxy.cfg has no `default-server ... inter N ... fall N` line');
+  return { intervalMs: Number(match[2]) * (match[3] === 's' ? 1_000 : 1), fall: Number(match[5]) };
+})();
+
 export interface LoadBalancerOptions {
-  /** Health check interval (ms); default 1000. */
+  /** Health check interval (ms); default the deployment's. */
   checkIntervalMs?: number;
-  /** Failed checks in a row that take a server out; default 2. */
+  /** Failed checks in a row that take a server out; default the deployment's. */
   checkFall?: number;
 }
 
@@ -62,30 +76,12 @@ export async function startLoadBalancer(dir: string, backends: readonly string[]
   };
 }
 
-function haproxyConfig(port: number, backends: readonly string[], { checkIntervalMs = 1_000, checkFall = 2 }: LoadBalancerOptions): string {
-  return [
-    'global',
-    '  maxconn 512',
-    'defaults',
-    '  mode http',
-    '  timeout connect 1s',
-    '  timeout client 30s',
-    '  timeout server 30s',
-    // /health asks every backend (the ledger included): give it longer than the interval would.
-    '  timeout check 3s',
-    // A request whose server vanished is sent to another (idempotent or not yet sent).
-    '  retries 2',
-    '  option redispatch',
-    '  retry-on conn-failure empty-response response-timeout',
-    'frontend api',
-    `  bind 127.0.0.1:${port}`,
-    '  default_backend nodes',
-    'backend nodes',
-    '  balance roundrobin',
-    '  option httpchk GET /health',
-    '  http-check expect status 200',
-    `  default-server inter ${checkIntervalMs} fall ${checkFall} rise 1`,
-    ...backends.map((backend, i) => `  server node${i + 1} ${new URL(backend).host} check`),
-    '',
-  ].join('\n');
+/** docker/haproxy.cfg with this port, these backends as its servers, and the check interval and fall given. */
+function haproxyConfig(port: number, backends: readonly string[], { checkIntervalMs = DEPLOYMENT_CHECKS.intervalMs, checkFall = DEPLOYMENT_CHECKS.fall }: LoadBalancerOptions): string {
+  const isServer = (line: string) => /^\s*server\s/.test(line);
+  const lines = DEPLOYMENT_CONFIG.split('\n').map((line) => (/^\s*bind\s/.test(line) ? `  bind 127.0.0.1:${port}` : line));
+  const firstServer = lines.findIndex(isServer);
+  const kept = lines.filter((line) => !isServer(line));
+  kept.splice(firstServer, 0, ...backends.map((backend, i) => `  server node${i + 1} ${new URL(backend).host} check`));
+  return kept.join('\n').replace(DEFAULT_SERVER, (_, before, _inter, _unit, between, _fall, after) => `${before}${checkIntervalMs}${between}${checkFall}${after}`);
 }

@@ -39,7 +39,7 @@ import {
 } from '../storage.errors.js';
 import { DurableFileWriter } from './durable-file-writer.js';
 import { copyingChunker, BufferPool, passThrough, pipelinedRawLeaves } from './leaf-writer.js';
-import { loadOrCreatePeerKey } from './peer-key.js';
+import { loadOrCreatePeerKey, peerKeyPath } from './peer-key.js';
 import { ReadWriteLock } from './read-write-lock.js';
 import { readUnixFsFile } from './unixfs-file-reader.js';
 import { concatChunks, VerifyingBlockstore } from './verifying-blockstore.js';
@@ -411,7 +411,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     if (network !== undefined) {
       libp2p = await createLibp2p({
         start: false,
-        privateKey: await loadOrCreatePeerKey(join(this.root, 'peer.key')),
+        privateKey: await loadOrCreatePeerKey(peerKeyPath(this.options.dataDir)),
         addresses: { listen: network.listen },
         transports: [tcp()],
         connectionEncrypters: [noise()],

@@ -1,8 +1,13 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>> | ReturnType<typeof privateKeyFromProtobuf>;
+
+/** Where a node with this DATA_DIR keeps its libp2p identity key (HeliaStorage, and the storage-peers CLI before a first start). */
+export function peerKeyPath(dataDir: string): string {
+  return join(resolve(dataDir), 'ipfs', 'peer.key');
+}
 
 /**
  * Loads the node's libp2p identity key, creating it on first start, so the peer id (and therefore
