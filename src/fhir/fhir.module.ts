@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { RecordsModule } from '../records/records.module.js';
+import { FhirDocumentsController } from './fhir-documents.controller.js';
+import { FhirDocuments } from './fhir-documents.service.js';
+import { FhirMetadataController } from './fhir-metadata.controller.js';
+
+/**
+ * The FHIR R4 API at /fhir/R4: a second transport over the services GraphQL uses (records, consent,
+ * audit, directory), with mappers between their models and FHIR resources. No policy and no table
+ * of its own: every read and write goes through the same access-checked, audited services.
+ */
+@Module({
+  imports: [RecordsModule],
+  controllers: [FhirMetadataController, FhirDocumentsController],
+  providers: [FhirDocuments],
+})
+export class FhirModule {}
