@@ -81,10 +81,9 @@ export function toDocumentReference(record: RecordView, version: RecordVersionVi
   };
 }
 
-/** A category token's code as a RecordCategory (null for another system's code, which matches nothing). */
-export function recordCategoryOf(code: string | null): RecordCategory | null | 'unknown' {
-  if (code === null) return null;
-  return (RECORD_CATEGORIES as readonly string[]).includes(code) ? (code as RecordCategory) : 'unknown';
+/** A category code as a RecordCategory; 'unknown' for none (another system's token) or a code that is no RecordCategory. */
+export function recordCategoryOf(code: string | null | undefined): RecordCategory | 'unknown' {
+  return code && (RECORD_CATEGORIES as readonly string[]).includes(code) ? (code as RecordCategory) : 'unknown';
 }
 
 /** What a posted DocumentReference asks for: createRecord's input and the inline content. */
@@ -111,8 +110,8 @@ export function documentCreationOf(resource: unknown): DocumentCreation {
   const patient = /^Patient\/([0-9a-f-]{36})$/i.exec(document.subject?.reference ?? '');
   if (!patient || !isUuid(patient[1])) throw structureError('DocumentReference.subject', 'subject must reference the patient as Patient/<id>');
   const coding = document.category?.flatMap((concept) => concept.coding ?? []).find((c) => c.system === RECORD_CATEGORY_SYSTEM);
-  const category = recordCategoryOf(coding?.code ?? null);
-  if (category === null || category === 'unknown') {
+  const category = recordCategoryOf(coding?.code);
+  if (category === 'unknown') {
     throw structureError('DocumentReference.category', `category must hold a coding of ${RECORD_CATEGORY_SYSTEM}: ${RECORD_CATEGORIES.join(', ')}`);
   }
   if (!Array.isArray(document.content) || document.content.length !== 1) {
