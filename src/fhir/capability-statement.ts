@@ -67,8 +67,6 @@ export function smartConfiguration(baseUrl: string) {
     token_endpoint: `${baseUrl}/auth/token`,
     token_endpoint_auth_methods_supported: ['client_secret_post'],
     grant_types_supported: ['client_credentials'],
-    scopes_supported: [] as string[],
     capabilities: ['client-confidential-symmetric'],
-    code_challenge_methods_supported: [] as string[],
   };
 }

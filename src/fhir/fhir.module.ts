@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import { RecordsModule } from '../records/records.module.js';
 import { FhirDocumentsController } from './fhir-documents.controller.js';
 import { FhirDocuments } from './fhir-documents.service.js';
 import { FhirMetadataController } from './fhir-metadata.controller.js';
+import { SmartTokenController } from './smart-token.controller.js';
 
 /**
  * The FHIR R4 API at /fhir/R4: a second transport over the services GraphQL uses (records, consent,
@@ -10,8 +12,8 @@ import { FhirMetadataController } from './fhir-metadata.controller.js';
  * of its own: every read and write goes through the same access-checked, audited services.
  */
 @Module({
-  imports: [RecordsModule],
-  controllers: [FhirMetadataController, FhirDocumentsController],
+  imports: [AuthModule, RecordsModule],
+  controllers: [FhirMetadataController, SmartTokenController, FhirDocumentsController],
   providers: [FhirDocuments],
 })
 export class FhirModule {}

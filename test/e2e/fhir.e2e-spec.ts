@@ -50,8 +50,15 @@ describe('FHIR R4 API', () => {
       i: { name: `Lab ${++counter}`, role: 'LAB', scopes },
     });
     const { clientId, clientSecret } = created.createServiceAccount;
-    const token = await gql(null, 'mutation($id: String!, $s: String!) { serviceToken(clientId: $id, clientSecret: $s) { accessToken } }', { id: clientId, s: clientSecret });
-    return { token: token.serviceToken.accessToken as string };
+    // The SMART token endpoint a FHIR client finds through .well-known/smart-configuration.
+    const smart: Json = await (await fetch(`${t.url}/fhir/R4/.well-known/smart-configuration`)).json();
+    const form = (secret: string) => new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+    expectOutcome(await fhirAnswer(await fetch(smart.token_endpoint, { method: 'POST', body: form('wrong secret') })), 401, 'login');
+    const answer = await fetch(smart.token_endpoint, { method: 'POST', body: form(clientSecret) });
+    expect(answer.status).toBe(200);
+    const token: Json = await answer.json();
+    expect(token).toMatchObject({ token_type: 'bearer', scope: scopes.join(' '), expires_in: expect.any(Number) });
+    return { token: token.access_token as string };
   };
   const grant = async (input: Record<string, unknown>) =>
     (await gql(patient, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', { i: { actions: ['READ'], purposes: ['TREATMENT'], ...input } })).grantConsent
@@ -73,6 +80,9 @@ describe('FHIR R4 API', () => {
       },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
+    return fhirAnswer(response);
+  };
+  const fhirAnswer = async (response: Response) => {
     const bytes = Buffer.from(await response.arrayBuffer());
     const type = response.headers.get('content-type') ?? '';
     return { status: response.status, type, bytes, headers: response.headers, body: /json/.test(type) ? JSON.parse(bytes.toString('utf8')) : undefined };
