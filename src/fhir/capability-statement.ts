@@ -15,6 +15,11 @@ export const IMPLEMENTED: ReadonlyArray<{ type: CapabilityStatementRestResource[
     interactions: ['read', 'search-type', 'create'],
     documentation: 'One per stored record version (id <recordId>-<version>); create takes an inline attachment (base64) up to the inline limit',
   },
+  {
+    type: 'AuditEvent',
+    interactions: ['search-type'],
+    documentation: 'BALP-profiled (meta.profile per event): the access log (the patient their own; AUDITOR and organization ADMIN their organization’s), after IHE BALP; newest first',
+  },
   { type: 'Binary', interactions: ['read'], documentation: 'The decrypted content of a record version (id <recordId>-<version>), streamed; base64 in JSON up to the inline limit' },
 ];
 

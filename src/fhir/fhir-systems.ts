@@ -23,6 +23,4 @@ export const CONSENT_ID_SYSTEM = `${HEALTHLEDGER_FHIR}/consent-id`;
 /** The contract's error codes, carried in every OperationOutcome issue. */
 export const ERROR_CODE_SYSTEM = `${HEALTHLEDGER_FHIR}/CodeSystem/error-code`;
 export const REQUEST_ID_EXTENSION = `${HEALTHLEDGER_FHIR}/StructureDefinition/request-id`;
-/** The access decision's reason code (CONSENT, PATIENT_SELF, NO_CONSENT, …) on an AuditEvent. */
-export const ACCESS_REASON_SYSTEM = `${HEALTHLEDGER_FHIR}/CodeSystem/access-reason`;
 export const ROLE_SYSTEM = `${HEALTHLEDGER_FHIR}/CodeSystem/role`;

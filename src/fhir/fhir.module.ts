@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { RecordsModule } from '../records/records.module.js';
+import { FhirAuditController } from './fhir-audit.controller.js';
 import { FhirDocumentsController } from './fhir-documents.controller.js';
 import { FhirDocuments } from './fhir-documents.service.js';
 import { FhirMetadataController } from './fhir-metadata.controller.js';
@@ -13,7 +14,7 @@ import { SmartTokenController } from './smart-token.controller.js';
  */
 @Module({
   imports: [AuthModule, RecordsModule],
-  controllers: [FhirMetadataController, SmartTokenController, FhirDocumentsController],
+  controllers: [FhirMetadataController, SmartTokenController, FhirDocumentsController, FhirAuditController],
   providers: [FhirDocuments],
 })
 export class FhirModule {}

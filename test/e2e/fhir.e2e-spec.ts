@@ -350,4 +350,50 @@ describe('FHIR R4 API', () => {
     expectOutcome(await fhir(patient, 'DocumentReference', { method: 'POST', body: tooLarge }), 400, 'too-costly');
     expectOutcome(await fhir(patient, 'DocumentReference', { method: 'POST', body: { resourceType: 'Patient' } }), 400, 'structure');
   });
+
+  it('AuditEvent: the patient searches their access log, BALP-profiled, by entity, agent and date, paged; others are refused; /audit/export takes since/until', async () => {
+    const id = await pushLabResult(randomBytes(20));
+    const recordId = id.slice(0, 36);
+    await fhir(patient, `DocumentReference/${id}`);
+    const own = await fhir(patient, `AuditEvent?patient=Patient/${patient.user.id}&entity=DocumentReference/${id}`);
+    expect(own.status).toBe(200);
+    expectValid(own.body);
+    const events = own.body.entry.map((e: Json) => e.resource);
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    for (const event of events) {
+      expect(event.type).toMatchObject({ code: 'rest' });
+      expect(event.meta.profile[0]).toMatch(/^https:\/\/profiles\.ihe\.net\/ITI\/BALP\/StructureDefinition\/IHE\.BasicAudit\.Patient/);
+      expect(event.agent.map((a: Json) => a.type.coding[0].code)).toEqual(['110153', '110152', 'IRCP']);
+      expect(event.entity.some((e: Json) => e.what.identifier?.value === recordId)).toBe(true);
+    }
+    const read = events.find((e: Json) => e.agent[2].who.identifier.value === patient.user.id && e.action === 'R');
+    expect(read.agent[2].who.display).toMatch(/^A PATIENT/);
+
+    const search = await fhir(patient, `AuditEvent?patient=${patient.user.id}&agent=${patient.user.id}&_count=1`);
+    expectValid(search.body);
+    expect(search.body.entry).toHaveLength(1);
+    expect(search.body.link.find((l: Json) => l.relation === 'next')).toBeDefined();
+    expect(search.body.entry[0].resource.agent[2].who.identifier.value).toBe(patient.user.id);
+    const searches = await fhir(patient, `AuditEvent?agent=Patient/${patient.user.id}&_count=100`);
+    expect(searches.body.entry.some((e: Json) => e.resource.action === 'E')).toBe(true);
+
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await fhir(patient, `AuditEvent?date=${today}&entity=${recordId}`)).body.entry.length).toBe(events.length);
+    expect((await fhir(patient, `AuditEvent?date=lt${today}&entity=${recordId}`)).body.entry ?? []).toEqual([]);
+
+    expectOutcome(await fhir(otherPatient, `AuditEvent?patient=${patient.user.id}`), 403, 'forbidden');
+    expectOutcome(await fhir(doctor, `AuditEvent?patient=${patient.user.id}`), 403, 'forbidden');
+    expectOutcome(await fhir(lab.token, 'AuditEvent'), 403, 'forbidden');
+    expectOutcome(await fhir(patient, 'AuditEvent?action=R'), 400, 'not-supported');
+
+    const exported = async (query: string) => {
+      const response = await fetch(`${t.url}/audit/export?format=ndjson&recordId=${recordId}${query}`, { headers: { authorization: `Bearer ${patient.accessToken}` } });
+      expect(response.status).toBe(200);
+      return (await response.text()).split('\n').filter(Boolean).length;
+    };
+    const all = await exported('');
+    expect(all).toBe(events.length);
+    expect(await exported(`&since=${new Date(Date.now() + 60_000).toISOString()}`)).toBe(0);
+    expect(await exported(`&until=${new Date(Date.now() + 60_000).toISOString()}&since=2000-01-01T00:00:00Z`)).toBe(all);
+  });
 });
