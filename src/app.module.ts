@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { ConsentModule } from './consent/consent.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { FhirModule } from './fhir/fhir.module.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
@@ -35,6 +36,7 @@ export class AppModule {
         AuditApiModule,
         RecordsModule,
         ConsentModule,
+        FhirModule,
       ],
     };
   }

@@ -198,6 +198,18 @@ function filterConditions(scope: AccessEventScope, filter: AccessLogFilter, para
     params.push(filter.recordId);
     conditions.push(`e.record_id = $${params.length}`);
   }
+  if (filter.actorId) {
+    params.push(filter.actorId);
+    conditions.push(`e.actor_id = $${params.length}`);
+  }
+  if (filter.since) {
+    params.push(filter.since);
+    conditions.push(`e.at >= $${params.length}`);
+  }
+  if (filter.until) {
+    params.push(filter.until);
+    conditions.push(`e.at < $${params.length}`);
+  }
   return conditions;
 }
 

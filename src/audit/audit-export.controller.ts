@@ -29,11 +29,13 @@ export class AuditExportController {
     @Query('format') format = 'ndjson',
     @Query('patientId', new UuidPipe({ optional: true })) patientId?: string,
     @Query('recordId', new UuidPipe({ optional: true })) recordId?: string,
+    @Query('since') since?: unknown,
+    @Query('until') until?: unknown,
   ): Promise<void> {
     if (format !== 'ndjson' && format !== 'fhir') {
       throw new DomainError('BAD_USER_INPUT', 'format must be ndjson or fhir');
     }
-    const filter = { patientId: patientId ?? null, recordId: recordId ?? null };
+    const filter = { patientId: patientId ?? null, recordId: recordId ?? null, since: instantOrNull(since, 'since'), until: instantOrNull(until, 'until') };
     const chunks = format === 'fhir' ? this.queries.exportFhirBundle(ctx, filter) : this.queries.exportNdjson(ctx, filter);
     // The first chunk is pulled before headers go out, so a refusal is a clean 403, not a cut stream.
     await pipeToResponse(res, chunks, () => {
@@ -43,4 +45,12 @@ export class AuditExportController {
       res.setHeader('Cache-Control', 'no-store');
     });
   }
+}
+
+/** `since` / `until`: an ISO-8601 instant with its time zone (events at or after since, before until). */
+function instantOrNull(value: unknown, field: string): Date | null {
+  if (value === undefined) return null;
+  const instant = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? new Date(value) : null;
+  if (!instant || Number.isNaN(instant.getTime())) throw new DomainError('BAD_USER_INPUT', `${field} must be an ISO-8601 instant such as 2026-01-31T00:00:00Z`, { field });
+  return instant;
 }

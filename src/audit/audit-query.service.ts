@@ -8,6 +8,11 @@ import { accessEventToFhir, FHIR_BUNDLE_CLOSE, FHIR_BUNDLE_OPEN } from './fhir-a
 export interface AccessLogFilter {
   patientId?: string | null;
   recordId?: string | null;
+  /** Whoever acted (a user or service account id). */
+  actorId?: string | null;
+  /** Events recorded at or after `since` and before `until` (an auditor's increments). */
+  since?: Date | null;
+  until?: Date | null;
 }
 
 export interface AccessLogPage {

@@ -51,7 +51,7 @@ import { UserRepository } from './user.repository.js';
     AuthResolver,
     AdminBootstrap,
   ],
-  exports: [PartyDirectory, SessionKeys, OrganizationService, ServiceAccountLedger],
+  exports: [PartyDirectory, SessionKeys, OrganizationService, ServiceAccountLedger, ServiceAccountService],
 })
 export class AuthModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

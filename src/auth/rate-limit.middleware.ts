@@ -13,6 +13,9 @@ import { type RateLimitBucket, RateLimiter } from './rate-limiter.js';
 /** Operations that try a credential: they draw from the stricter per-IP sign-in budget as well. */
 export const SIGN_IN_OPERATIONS = new Set(['login', 'register', 'recoverAccount', 'serviceToken', 'changePassword']);
 
+/** The FHIR API's SMART token endpoint (client credentials → serviceToken): a sign-in attempt like the operations above. */
+export const SMART_TOKEN_PATH = '/fhir/R4/auth/token';
+
 interface GraphqlBody {
   query?: unknown;
   operationName?: unknown;
@@ -38,7 +41,9 @@ export class RateLimitMiddleware implements NestMiddleware {
       const ctx = requestContextOf(req as unknown as RequestWithContext);
       const limits = this.config.rateLimits;
       const ip = ctx.ip ?? 'unknown';
-      const { cost, signInAttempts } = isGraphqlRequest(req) ? measureGraphqlRequest(req.body) : { cost: 1, signInAttempts: 0 };
+      const { cost, signInAttempts } = isGraphqlRequest(req)
+        ? measureGraphqlRequest(req.body)
+        : { cost: 1, signInAttempts: req.method === 'POST' && req.path === SMART_TOKEN_PATH ? 1 : 0 };
       const buckets: RateLimitBucket[] = [
         ctx.actor ? { key: `${ctx.actor.kind}:${ctx.actor.id}`, limit: limits.userPoints } : { key: `ip:${ip}`, limit: limits.ipPoints },
       ];

@@ -1,12 +1,15 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { FHIR_JSON, isFhirPath, operationOutcomeOf } from '../fhir/operation-outcome.js';
 import { currentRequestId } from '../observability/request-context.js';
 import { MetricsService } from '../observability/metrics.service.js';
 import { toPublicError } from './public-error.js';
 
 /**
  * REST routes answer errors as JSON `{ error: { code, message, requestId } }` with the matching
- * status. GraphQL errors pass through untouched: the GraphQL error formatter maps those.
+ * status; routes under /fhir/R4 (and middleware refusals of requests for them) as a FHIR
+ * OperationOutcome with the same status and code. GraphQL errors pass through untouched: the GraphQL
+ * error formatter maps those.
  */
 @Catch()
 export class RestExceptionFilter implements ExceptionFilter {
@@ -23,6 +26,10 @@ export class RestExceptionFilter implements ExceptionFilter {
     if (response.headersSent) {
       // A streamed body already started: the only honest signal left is to cut the connection.
       response.destroy();
+      return;
+    }
+    if (isFhirPath(host.switchToHttp().getRequest<Request>().path)) {
+      response.status(error.httpStatus).type(FHIR_JSON).send(JSON.stringify(operationOutcomeOf(error, currentRequestId())));
       return;
     }
     response.status(error.httpStatus).json({

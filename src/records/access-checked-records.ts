@@ -12,7 +12,7 @@ import type { RequestContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { contradicts, type LedgerRecordHead, LedgerRecordHeads } from './ledger-record-heads.js';
 import { RecordMetadataCache, type RecordView } from './record-metadata.cache.js';
-import { RecordRepository } from './record.repository.js';
+import { RecordRepository, type VersionTimeFilter } from './record.repository.js';
 import type { RecordEntity, RecordVersionEntity } from './records.entities.js';
 
 export interface RecordPage {
@@ -159,7 +159,7 @@ export class AccessCheckedRecords {
   async list(
     ctx: RequestContext,
     patientId: string,
-    options: { category?: RecordCategory | null; first?: number | null; after?: string | null },
+    options: { category?: RecordCategory | null; versions?: VersionTimeFilter; first?: number | null; after?: string | null },
   ): Promise<RecordPage> {
     requireActor(ctx);
     const first = Math.min(Math.max(options.first ?? DEFAULT_PAGE, 1), MAX_PAGE);
@@ -169,6 +169,7 @@ export class AccessCheckedRecords {
       patientId,
       filter,
       category: options.category,
+      versions: options.versions,
       after: options.after ? decodeCursor(options.after) : undefined,
       take: first + 1,
     });

@@ -12,6 +12,9 @@ export interface RecordVersionView {
   status: VersionStatus;
   cid: string;
   size: number;
+  /** SHA-256 (hex) of the stored ciphertext and of the CID: what the ledger anchor holds (never a plaintext hash). */
+  ciphertextSha256: string | null;
+  cidSha256: string | null;
   /** ISO-8601 */
   createdAt: string;
   anchoredAt: string | null;
@@ -109,6 +112,8 @@ function toView(record: RecordEntity, allVersions: RecordVersionEntity[], names:
       status: v.status,
       cid: v.cid!,
       size: v.size!,
+      ciphertextSha256: v.ciphertextSha256,
+      cidSha256: v.cidSha256,
       createdAt: v.createdAt.toISOString(),
       anchoredAt: v.anchoredAt?.toISOString() ?? null,
       ledgerTxId: v.ledgerTxId,

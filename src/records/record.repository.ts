@@ -96,7 +96,7 @@ export class RecordRepository {
    */
   async page(
     ctx: WorkContext,
-    query: { patientId: string; filter: Brackets; category?: RecordCategory | null; after?: RecordCursor; take: number },
+    query: { patientId: string; filter: Brackets; category?: RecordCategory | null; versions?: VersionTimeFilter; after?: RecordCursor; take: number },
   ): Promise<{ rows: RecordEntity[]; totalCount: number }> {
     const builder = this.connection
       .getRepository(ctx, RecordEntity)
@@ -105,6 +105,16 @@ export class RecordRepository {
       .andWhere('record.current_version > 0')
       .andWhere(query.filter);
     if (query.category) builder.andWhere('record.category = :category', { category: query.category });
+    const times = versionTimeConditions(query.versions);
+    if (times.conditions.length > 0) {
+      // A listed version (stored, not replaced by a key rotation) whose times fall in the ranges.
+      builder.andWhere(
+        `EXISTS (SELECT 1 FROM record_versions v WHERE v.record_id = record.id AND v.status <> 'PENDING'
+           AND NOT EXISTS (SELECT 1 FROM record_versions r WHERE r.record_id = v.record_id AND r.rotated_from = v.version)
+           AND ${times.conditions.join(' AND ')})`,
+        times.parameters,
+      );
+    }
     const totalCount = await builder.clone().getCount();
     if (query.after) {
       builder.andWhere('(record.created_at, record.id) < (:cursorAt, :cursorId)', { cursorAt: query.after.at, cursorId: query.after.id });
@@ -316,4 +326,30 @@ export class RecordRepository {
       .getMany();
     return rows.map((row) => ({ recordId: row.recordId, version: row.version }));
   }
+}
+
+/** Half-open time ranges (since ≤ t < until) a listed record's versions are matched on. */
+export interface VersionTimeFilter {
+  /** When the version was created. */
+  created?: { since?: Date; until?: Date };
+  /** When it last changed: anchored, else created. */
+  updated?: { since?: Date; until?: Date };
+}
+
+function versionTimeConditions(filter: VersionTimeFilter | undefined): { conditions: string[]; parameters: Record<string, Date> } {
+  const conditions: string[] = [];
+  const parameters: Record<string, Date> = {};
+  const add = (column: string, key: string, range: { since?: Date; until?: Date } | undefined) => {
+    if (range?.since) {
+      conditions.push(`${column} >= :${key}Since`);
+      parameters[`${key}Since`] = range.since;
+    }
+    if (range?.until) {
+      conditions.push(`${column} < :${key}Until`);
+      parameters[`${key}Until`] = range.until;
+    }
+  };
+  add('v.created_at', 'versionCreated', filter?.created);
+  add('COALESCE(v.anchored_at, v.created_at)', 'versionUpdated', filter?.updated);
+  return { conditions, parameters };
 }

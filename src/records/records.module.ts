@@ -23,7 +23,8 @@ import { RecordsResolver } from './records.resolver.js';
 import { RecordsService } from './records.service.js';
 
 /**
- * Records, versions and their bytes. Exports RecordKeyService (the wrapped data keys) and the
+ * Records, versions and their bytes. Exports RecordsService and RecordContentService (the FHIR
+ * module's second transport calls them as the GraphQL resolver and the content routes do), RecordKeyService (the wrapped data keys) and the
  * DATA_KEY_ROTATOR (RecordRotationService) for the consent module, which imports this module; takes
  * the consent holders of new versions from the consent store (ConsentStoreModule: RECORD_KEY_RECIPIENTS),
  * never from the consent module's services. Needs the global Database, Cache, Ledger, Storage and
@@ -52,6 +53,6 @@ import { RecordsService } from './records.service.js';
     RecordRotationService,
     { provide: DATA_KEY_ROTATOR, useExisting: RecordRotationService },
   ],
-  exports: [RecordKeyService, RecordsService, DATA_KEY_ROTATOR],
+  exports: [RecordKeyService, RecordsService, RecordContentService, DATA_KEY_ROTATOR],
 })
 export class RecordsModule {}

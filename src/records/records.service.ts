@@ -13,7 +13,7 @@ import { contradicts } from './ledger-record-heads.js';
 import { RecordAnchoring } from './record-anchoring.js';
 import { RecordKeyService } from './record-key.service.js';
 import { RecordMetadataCache, type RecordView } from './record-metadata.cache.js';
-import { RecordRepository } from './record.repository.js';
+import { RecordRepository, type VersionTimeFilter } from './record.repository.js';
 
 export interface CreateRecordCommand {
   patientId: string;
@@ -105,11 +105,14 @@ export class RecordsService {
     return this.checked.read(ctx, recordId);
   }
 
-  /** The patient's records the actor may read, filtered in the query, newest first. */
+  /**
+   * The patient's records the actor may read, filtered in the query, newest first; `versions` keeps
+   * only records with a version created (or last changed) in the given ranges (FHIR's date searches).
+   */
   records(
     ctx: RequestContext,
     patientId: string,
-    options: { category?: RecordCategory | null; first?: number | null; after?: string | null },
+    options: { category?: RecordCategory | null; versions?: VersionTimeFilter; first?: number | null; after?: string | null },
   ): Promise<RecordPage> {
     return this.checked.list(ctx, patientId, options);
   }

@@ -1,0 +1,58 @@
+import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Authenticated } from '../access/public.decorator.js';
+import { AuditQueryService } from '../audit/audit-query.service.js';
+import { PartyDirectory } from '../auth/party-directory.js';
+import { Ctx } from '../common/ctx.decorator.js';
+import type { RequestContext } from '../common/request-context.js';
+import { recordIdOfEntity, toBalpAuditEvent } from './audit-event.mapper.js';
+import { baseUrlOf, searchset, sendResource } from './fhir-http.js';
+import { dateRange, pageSize, parseSearch, referencedId } from './search-parameters.js';
+
+/** AuditEvent search over the access log, with the access log's visibility (AuditQueryService), BALP-profiled. */
+@Controller('fhir/R4')
+export class FhirAuditController {
+  constructor(
+    private readonly queries: AuditQueryService,
+    private readonly directory: PartyDirectory,
+  ) {}
+
+  @Get('AuditEvent')
+  @Authenticated('the patient sees their own; AUDITOR and org ADMIN their organization; nobody else (AuditQueryService)')
+  async search(
+    @Ctx() ctx: RequestContext,
+    @Query() query: Record<string, unknown>,
+    @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const search = parseSearch('AuditEvent', query, prefer);
+    const patient = search.one('patient');
+    const entity = search.one('entity');
+    const agent = search.one('agent');
+    const date = dateRange('date', search.all('date'));
+    const count = pageSize(search.one('_count'));
+    const page = await this.queries.accessLog(
+      ctx,
+      {
+        patientId: patient === undefined ? null : referencedId('patient', patient, ['Patient']),
+        recordId: entity === undefined ? null : recordIdOfEntity(referencedId('entity', entity, ['DocumentReference', 'Binary'])),
+        actorId: agent === undefined ? null : referencedId('agent', agent, ['Practitioner', 'Patient', 'Device', 'RelatedPerson']),
+        since: date.since ?? null,
+        until: date.until ?? null,
+      },
+      { first: count, after: search.one('_cursor') ?? null },
+    );
+    const baseUrl = baseUrlOf(request);
+    const names = await this.directory.displayNames(page.edges.map((edge) => edge.node.actorId));
+    const bundle = searchset(
+      page.edges.map((edge) => toBalpAuditEvent(edge.node, names, baseUrl)),
+      baseUrl,
+      {
+        self: `AuditEvent?${search.toQueryString({ _count: String(count) })}`,
+        next: page.pageInfo.hasNextPage && page.pageInfo.endCursor ? `AuditEvent?${search.toQueryString({ _count: String(count), _cursor: page.pageInfo.endCursor })}` : undefined,
+      },
+    );
+    sendResource(response, 200, { ...bundle, total: page.totalCount });
+  }
+}

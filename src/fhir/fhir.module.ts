@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { RecordsModule } from '../records/records.module.js';
+import { FhirAuditController } from './fhir-audit.controller.js';
+import { FhirDocumentsController } from './fhir-documents.controller.js';
+import { FhirDocuments } from './fhir-documents.service.js';
+import { FhirMetadataController } from './fhir-metadata.controller.js';
+import { SmartTokenController } from './smart-token.controller.js';
+
+/**
+ * The FHIR R4 API at /fhir/R4: a second transport over the services GraphQL uses (records, consent,
+ * audit, directory), with mappers between their models and FHIR resources. No policy and no table
+ * of its own: every read and write goes through the same access-checked, audited services.
+ */
+@Module({
+  imports: [AuthModule, RecordsModule],
+  controllers: [FhirMetadataController, SmartTokenController, FhirDocumentsController, FhirAuditController],
+  providers: [FhirDocuments],
+})
+export class FhirModule {}

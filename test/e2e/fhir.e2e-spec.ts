@@ -1,0 +1,399 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMPLEMENTED } from '../../src/fhir/capability-statement.js';
+import { SEARCH_PARAMETERS } from '../../src/fhir/search-parameters.js';
+import { fhirProblems } from '../support/fhir-validator.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
+const PASSWORD = 'a long enough passphrase';
+const CATEGORY_SYSTEM = 'https://healthledger.dev/fhir/CodeSystem/record-category';
+const FHIR_JSON = 'application/fhir+json';
+
+interface Auth {
+  accessToken: string;
+  user: { id: string };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+describe('FHIR R4 API', () => {
+  let t: TestApp;
+  let counter = 0;
+  let root: Auth;
+  let hospitalId: string;
+  let hospitalAdmin: Auth;
+  let patient: Auth;
+  let otherPatient: Auth;
+  let doctor: Auth;
+  let strangerDoctor: Auth;
+  let otherOrganizationDoctor: Auth;
+  let lab: { token: string };
+  let labReader: { token: string };
+
+  const gql = async <T = Json>(auth: Auth | string | null, query: string, variables: Record<string, unknown> = {}) => {
+    const token = typeof auth === 'string' ? auth : auth?.accessToken;
+    const { body } = await t.graphql<T>(query, variables, token ? { authorization: `Bearer ${token}` } : {});
+    if (body.errors?.length) throw new Error(`GraphQL ${body.errors[0]!.extensions.code}: ${body.errors[0]!.message}`);
+    return body.data!;
+  };
+  const login = async (email: string, password = PASSWORD): Promise<Auth> =>
+    (await gql<{ login: Auth }>(null, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', { e: email, p: password })).login;
+  const createUser = async (admin: Auth, role: string, organizationId = hospitalId) => {
+    const email = `${role.toLowerCase()}${++counter}@example.org`;
+    await gql(admin, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email, password: PASSWORD, name: `A ${role} ${counter}`, role, organizationId } });
+    return login(email);
+  };
+  const serviceAccount = async (scopes: string[]) => {
+    const created = await gql(hospitalAdmin, 'mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientId clientSecret } }', {
+      i: { name: `Lab ${++counter}`, role: 'LAB', scopes },
+    });
+    const { clientId, clientSecret } = created.createServiceAccount;
+    // The SMART token endpoint a FHIR client finds through .well-known/smart-configuration.
+    const smart: Json = await (await fetch(`${t.url}/fhir/R4/.well-known/smart-configuration`)).json();
+    const form = (secret: string) => new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+    expectOutcome(await fhirAnswer(await fetch(smart.token_endpoint, { method: 'POST', body: form('wrong secret') })), 401, 'login');
+    const answer = await fetch(smart.token_endpoint, { method: 'POST', body: form(clientSecret) });
+    expect(answer.status).toBe(200);
+    const token: Json = await answer.json();
+    expect(token).toMatchObject({ token_type: 'bearer', scope: scopes.join(' '), expires_in: expect.any(Number) });
+    return { token: token.access_token as string };
+  };
+  const grant = async (input: Record<string, unknown>) =>
+    (await gql(patient, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', { i: { actions: ['READ'], purposes: ['TREATMENT'], ...input } })).grantConsent
+      .id as string;
+
+  /** A FHIR request; the answer's body parsed when it is JSON. */
+  const fhir = async (
+    auth: Auth | string | null,
+    path: string,
+    init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; type: string; body: Json; bytes: Buffer; headers: Headers }> => {
+    const token = typeof auth === 'string' ? auth : auth?.accessToken;
+    const response = await fetch(`${t.url}/fhir/R4/${path}`, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(init.body !== undefined ? { 'content-type': FHIR_JSON } : {}),
+        ...init.headers,
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    return fhirAnswer(response);
+  };
+  const fhirAnswer = async (response: Response) => {
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const type = response.headers.get('content-type') ?? '';
+    return { status: response.status, type, bytes, headers: response.headers, body: /json/.test(type) ? JSON.parse(bytes.toString('utf8')) : undefined };
+  };
+  /** Every FHIR answer validates; a refusal is an OperationOutcome with this status and issue code. */
+  const expectValid = (resource: unknown) => expect(fhirProblems(resource)).toEqual([]);
+  const expectOutcome = (answer: { status: number; type: string; body: Json }, status: number, code: string) => {
+    expect(answer.status).toBe(status);
+    expect(answer.type).toContain(FHIR_JSON);
+    expect(answer.body.resourceType).toBe('OperationOutcome');
+    expect(answer.body.issue[0].code).toBe(code);
+    expectValid(answer.body);
+  };
+
+  const labBundle = (patientId: string, content: Buffer, title = 'Blood panel') => ({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        fullUrl: 'urn:uuid:4b6a8c1e-0f4f-4c55-9a57-1e7d3b0f0001',
+        resource: {
+          resourceType: 'DocumentReference',
+          status: 'current',
+          subject: { reference: `Patient/${patientId}` },
+          category: [{ coding: [{ system: CATEGORY_SYSTEM, code: 'LAB_RESULT' }] }],
+          content: [{ attachment: { contentType: 'text/plain', title, url: 'urn:uuid:4b6a8c1e-0f4f-4c55-9a57-1e7d3b0f0002' } }],
+        },
+        request: { method: 'POST', url: 'DocumentReference' },
+      },
+      {
+        fullUrl: 'urn:uuid:4b6a8c1e-0f4f-4c55-9a57-1e7d3b0f0002',
+        resource: { resourceType: 'Binary', contentType: 'text/plain', data: content.toString('base64') },
+        request: { method: 'POST', url: 'Binary' },
+      },
+    ],
+  });
+  /** A lab result pushed as a transaction Bundle; its DocumentReference id. */
+  const pushLabResult = async (content: Buffer, patientId = patient.user.id): Promise<string> => {
+    const answer = await fhir(lab.token, '', { method: 'POST', body: labBundle(patientId, content) });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expectValid(answer.body);
+    const location: string = answer.body.entry[0].response.location;
+    expect(location).toMatch(/^DocumentReference\/[0-9a-f-]{36}-1$/);
+    return location.split('/')[1]!;
+  };
+
+  beforeAll(async () => {
+    // Loading the validator blocks the event loop for seconds: before the app, so no kept-alive connection goes stale meanwhile.
+    fhirProblems({ resourceType: 'Basic', code: { text: 'warm up the validator' } });
+    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    root = await login(ADMIN.email, ADMIN.password);
+    hospitalId = (await gql(root, 'mutation { createOrganization(input: { name: "St. Example" }) { id } }')).createOrganization.id;
+    hospitalAdmin = await createUser(root, 'ADMIN');
+    patient = await createUser(hospitalAdmin, 'PATIENT');
+    otherPatient = await createUser(hospitalAdmin, 'PATIENT');
+    doctor = await createUser(hospitalAdmin, 'DOCTOR');
+    strangerDoctor = await createUser(hospitalAdmin, 'DOCTOR');
+    lab = await serviceAccount(['records:create:LAB_RESULT']);
+    labReader = await serviceAccount(['records:create:LAB_RESULT', 'records:read:LAB_RESULT']);
+    const otherOrganization = (await gql(root, 'mutation { createOrganization(input: { name: "Other Clinic" }) { id } }')).createOrganization.id;
+    otherOrganizationDoctor = await createUser(root, 'DOCTOR', otherOrganization);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the validator the tests use rejects a broken resource', () => {
+    expect(fhirProblems({ resourceType: 'DocumentReference', status: 'current' })).not.toEqual([]);
+    expect(fhirProblems({ resourceType: 'DocumentReference', status: 'bogus', content: [{ attachment: { contentType: 'text/plain' } }] })).not.toEqual([]);
+    expect(fhirProblems({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden' }] })).toEqual([]);
+  });
+
+  it('metadata: a valid CapabilityStatement listing exactly the implemented interactions and search parameters; SMART discovery', async () => {
+    const answer = await fhir(null, 'metadata');
+    expect(answer.status).toBe(200);
+    expect(answer.type).toContain(FHIR_JSON);
+    expectValid(answer.body);
+    expect(answer.body.fhirVersion).toBe('4.0.1');
+    const resources = answer.body.rest[0].resource as Json[];
+    expect(resources.map((r) => r.type)).toEqual(IMPLEMENTED.map((r) => r.type));
+    const documents = resources.find((r) => r.type === 'DocumentReference');
+    expect(documents.searchParam.map((p: Json) => p.name)).toEqual(SEARCH_PARAMETERS.DocumentReference.map((p) => p.name));
+
+    const smart = await fhir(null, '.well-known/smart-configuration');
+    expect(smart.status).toBe(200);
+    expect(smart.body.grant_types_supported).toContain('client_credentials');
+  });
+
+  it('every refusal is an OperationOutcome: no token, a bad token, an unknown parameter, an unknown route', async () => {
+    expectOutcome(await fhir(null, 'DocumentReference?patient=Patient/' + patient.user.id), 401, 'login');
+    expectOutcome(await fhir('not-a-token', 'DocumentReference?patient=' + patient.user.id), 401, 'login');
+    expectOutcome(await fhir(patient, `DocumentReference?patient=${patient.user.id}&author=x`), 400, 'not-supported');
+    expectOutcome(await fhir(patient, 'DocumentReference'), 400, 'value');
+    expectOutcome(await fhir(patient, `DocumentReference?patient=${patient.user.id}&date=yesterday`), 400, 'value');
+    expectOutcome(await fhir(patient, 'Observation'), 404, 'not-found');
+  });
+
+  it('a lab pushes a result as a transaction Bundle; the patient searches, reads it and its Binary; GraphQL reads the same bytes and verifies it', async () => {
+    const content = randomBytes(3000);
+    const id = await pushLabResult(content);
+    const recordId = id.slice(0, 36);
+
+    const search = await fhir(patient, `DocumentReference?patient=Patient/${patient.user.id}`);
+    expect(search.status).toBe(200);
+    expectValid(search.body);
+    const document = search.body.entry.map((e: Json) => e.resource).find((r: Json) => r.id === id);
+    expect(document).toMatchObject({
+      status: 'current',
+      subject: { reference: `Patient/${patient.user.id}` },
+      category: [{ coding: [{ system: CATEGORY_SYSTEM, code: 'LAB_RESULT' }] }],
+      content: [{ attachment: { contentType: 'text/plain', size: 3000, title: 'Blood panel', url: `${t.url}/fhir/R4/Binary/${id}` } }],
+    });
+    expect(document.content[0].attachment.hash).toBeUndefined();
+    expect(document.identifier.map((i: Json) => i.system)).toEqual(
+      expect.arrayContaining(['https://healthledger.dev/fhir/ciphertext-sha256', 'https://healthledger.dev/fhir/cid-sha256']),
+    );
+
+    const read = await fhir(patient, `DocumentReference/${id}`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toEqual(document);
+
+    const binary = await fhir(patient, `Binary/${id}`);
+    expect(binary.status).toBe(200);
+    expect(binary.type).toBe('text/plain');
+    expect(binary.bytes.equals(content)).toBe(true);
+
+    const asJson = await fhir(patient, `Binary/${id}`, { headers: { accept: FHIR_JSON } });
+    expect(asJson.status).toBe(200);
+    expectValid(asJson.body);
+    expect(Buffer.from(asJson.body.data, 'base64').equals(content)).toBe(true);
+
+    const viaGraphql = await gql(patient, 'query($id: ID!) { record(id: $id) { downloadUrl } verifyRecord(id: $id) { valid problems } }', { id: recordId });
+    expect(viaGraphql.verifyRecord).toEqual({ valid: true, problems: [] });
+    const download = await fetch(`${t.url}${viaGraphql.record.downloadUrl}`);
+    expect(Buffer.from(await download.arrayBuffer()).equals(content)).toBe(true);
+  });
+
+  it('a GraphQL-created, amended record is readable through FHIR, one DocumentReference per version', async () => {
+    const created = await gql(patient, 'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }', {
+      i: { patientId: patient.user.id, title: 'Visit note', category: 'CLINICAL_NOTE', contentType: 'text/plain' },
+    });
+    const put = (url: string, body: Buffer) => fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+    expect((await put(created.createRecord.uploadUrl, Buffer.from('first'))).status).toBe(201);
+    const amended = await gql(patient, 'mutation($id: ID!) { amendRecord(recordId: $id, input: {}) { uploadUrl } }', { id: created.createRecord.recordId });
+    expect((await put(amended.amendRecord.uploadUrl, Buffer.from('second'))).status).toBe(201);
+    const recordId = created.createRecord.recordId;
+
+    const search = await fhir(patient, `DocumentReference?patient=${patient.user.id}&category=${CATEGORY_SYSTEM}|CLINICAL_NOTE`);
+    expectValid(search.body);
+    const ids = search.body.entry.map((e: Json) => e.resource.id);
+    expect(ids).toEqual([`${recordId}-2`, `${recordId}-1`]);
+    expect(search.body.entry[0].resource.relatesTo).toEqual([{ code: 'replaces', target: { reference: `DocumentReference/${recordId}-1` } }]);
+    expect(search.body.entry[1].resource.status).toBe('superseded');
+    expect((await fhir(patient, `Binary/${recordId}-1`)).bytes.toString()).toBe('first');
+    expect((await fhir(patient, `Binary/${recordId}-2`)).bytes.toString()).toBe('second');
+  });
+
+  it('declared search parameters work: category, date, _lastUpdated, _count with next links', async () => {
+    await pushLabResult(randomBytes(10));
+    await pushLabResult(randomBytes(10));
+    const all = await fhir(patient, `DocumentReference?patient=${patient.user.id}&category=LAB_RESULT`);
+    const total = all.body.entry.length;
+    expect(total).toBeGreaterThanOrEqual(3);
+    expect(all.body.entry.every((e: Json) => e.resource.category[0].coding[0].code === 'LAB_RESULT')).toBe(true);
+
+    // Paging: one record per page, following next links until there are none.
+    const seen: string[] = [];
+    let next: string | undefined = `DocumentReference?patient=${patient.user.id}&category=LAB_RESULT&_count=1`;
+    while (next) {
+      const page = await fhir(patient, next);
+      expect(page.status).toBe(200);
+      expectValid(page.body);
+      seen.push(...page.body.entry.map((e: Json) => e.resource.id));
+      next = page.body.link.find((l: Json) => l.relation === 'next')?.url.replace(`${t.url}/fhir/R4/`, '');
+    }
+    expect(seen).toEqual(all.body.entry.map((e: Json) => e.resource.id));
+
+    const today = new Date().toISOString().slice(0, 10);
+    const sameDay = await fhir(patient, `DocumentReference?patient=${patient.user.id}&category=LAB_RESULT&date=${today}`);
+    expect(sameDay.body.entry.length).toBe(total);
+    const future = await fhir(patient, `DocumentReference?patient=${patient.user.id}&date=gt${today}`);
+    expect(future.body.entry ?? []).toEqual([]);
+    const updated = await fhir(patient, `DocumentReference?patient=${patient.user.id}&category=LAB_RESULT&_lastUpdated=ge${today}&_lastUpdated=lt2999`);
+    expect(updated.body.entry.length).toBe(total);
+    const past = await fhir(patient, `DocumentReference?patient=${patient.user.id}&_lastUpdated=lt2000-01-01`);
+    expect(past.body.entry ?? []).toEqual([]);
+    // Another system's category matches nothing.
+    expect((await fhir(patient, `DocumentReference?patient=${patient.user.id}&category=http://loinc.org|11502-2`)).body.entry ?? []).toEqual([]);
+    // Lenient handling ignores an unknown parameter, and the self link shows what was applied.
+    const lenient = await fhir(patient, `DocumentReference?patient=${patient.user.id}&category=LAB_RESULT&author=x`, { headers: { prefer: 'handling=lenient' } });
+    expect(lenient.status).toBe(200);
+    expect(lenient.body.link[0].url).not.toContain('author');
+  });
+
+  it('BOLA: another patient, clinicians without, with, with revoked and with wrong-purpose consent, service accounts with and without the read scope', async () => {
+    const id = await pushLabResult(randomBytes(100));
+    const readable = async (auth: Auth | string, headers: Record<string, string> = {}) => {
+      const read = await fhir(auth, `DocumentReference/${id}`, { headers });
+      const binary = await fhir(auth, `Binary/${id}`, { headers });
+      const search = await fhir(auth, `DocumentReference?patient=${patient.user.id}`, { headers });
+      expect(search.status).toBe(200);
+      expectValid(search.body);
+      const listed = (search.body.entry ?? []).some((e: Json) => e.resource.id === id);
+      if (read.status === 200) {
+        expectValid(read.body);
+        expect(binary.status).toBe(200);
+        expect(listed).toBe(true);
+        return true;
+      }
+      expectOutcome(read, 403, 'forbidden');
+      expectOutcome(binary, 403, 'forbidden');
+      expect(listed).toBe(false);
+      return false;
+    };
+    // A refusal does not tell an existing record from a missing one.
+    const missing = await fhir(otherPatient, `DocumentReference/${id.slice(0, 35)}0-1`);
+    const refused = await fhir(otherPatient, `DocumentReference/${id}`);
+    expect(missing.status).toBe(refused.status);
+    expect(missing.body.issue[0].diagnostics).toBe(refused.body.issue[0].diagnostics);
+
+    expect(await readable(patient)).toBe(true);
+    expect(await readable(otherPatient)).toBe(false);
+    expect(await readable(strangerDoctor)).toBe(false);
+    expect(await readable(lab.token)).toBe(false);
+    expect(await readable(labReader.token)).toBe(false); // its scope allows reading; no consent does
+
+    const consentId = await grant({ granteeId: doctor.user.id, categories: ['LAB_RESULT'] });
+    expect(await readable(doctor)).toBe(true);
+    expect(await readable(doctor, { 'x-purpose-of-use': 'RESEARCH' })).toBe(false);
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    expect(await readable(doctor)).toBe(false);
+
+    // Writing: another patient, a doctor of another organization without consent, a service account without the category's scope.
+    const note = labBundle(patient.user.id, Buffer.from('x'));
+    expectOutcome(await fhir(otherPatient, '', { method: 'POST', body: note }), 403, 'forbidden');
+    expectOutcome(await fhir(otherOrganizationDoctor, '', { method: 'POST', body: note }), 403, 'forbidden');
+    const imaging: Json = structuredClone(note);
+    imaging.entry[0].resource.category[0].coding[0].code = 'IMAGING';
+    expectOutcome(await fhir(lab.token, '', { method: 'POST', body: imaging }), 403, 'forbidden');
+  });
+
+  it('POST DocumentReference with inline data creates a record; too large inline content is refused as too-costly', async () => {
+    const content = Buffer.from('inline result');
+    const document = {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      subject: { reference: `Patient/${patient.user.id}` },
+      category: [{ coding: [{ system: CATEGORY_SYSTEM, code: 'LAB_RESULT' }] }],
+      content: [{ attachment: { contentType: 'text/plain', title: 'Potassium', data: content.toString('base64') } }],
+    };
+    const blind = await fhir(lab.token, 'DocumentReference', { method: 'POST', body: document });
+    expect(blind.status).toBe(201);
+    expectValid(blind.body);
+    expect(blind.body.resourceType).toBe('OperationOutcome');
+    const id = blind.headers.get('location')!.split('/').at(-1)!;
+    expect((await fhir(patient, `Binary/${id}`)).bytes.equals(content)).toBe(true);
+
+    const own = await fhir(patient, 'DocumentReference', { method: 'POST', body: document });
+    expect(own.status).toBe(201);
+    expectValid(own.body);
+    expect(own.body.resourceType).toBe('DocumentReference');
+
+    const tooLarge = { ...document, content: [{ attachment: { ...document.content[0]!.attachment, data: randomBytes(4 * 1024 * 1024 + 3).toString('base64') } }] };
+    expectOutcome(await fhir(patient, 'DocumentReference', { method: 'POST', body: tooLarge }), 400, 'too-costly');
+    expectOutcome(await fhir(patient, 'DocumentReference', { method: 'POST', body: { resourceType: 'Patient' } }), 400, 'structure');
+  });
+
+  it('AuditEvent: the patient searches their access log, BALP-profiled, by entity, agent and date, paged; others are refused; /audit/export takes since/until', async () => {
+    const id = await pushLabResult(randomBytes(20));
+    const recordId = id.slice(0, 36);
+    await fhir(patient, `DocumentReference/${id}`);
+    const own = await fhir(patient, `AuditEvent?patient=Patient/${patient.user.id}&entity=DocumentReference/${id}`);
+    expect(own.status).toBe(200);
+    expectValid(own.body);
+    const events = own.body.entry.map((e: Json) => e.resource);
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    for (const event of events) {
+      expect(event.type).toMatchObject({ code: 'rest' });
+      expect(event.meta.profile[0]).toMatch(/^https:\/\/profiles\.ihe\.net\/ITI\/BALP\/StructureDefinition\/IHE\.BasicAudit\.Patient/);
+      expect(event.agent.map((a: Json) => a.type.coding[0].code)).toEqual(['110153', '110152', 'IRCP']);
+      expect(event.entity.some((e: Json) => e.what.identifier?.value === recordId)).toBe(true);
+    }
+    const read = events.find((e: Json) => e.agent[2].who.identifier.value === patient.user.id && e.action === 'R');
+    expect(read.agent[2].who.display).toMatch(/^A PATIENT/);
+
+    const search = await fhir(patient, `AuditEvent?patient=${patient.user.id}&agent=${patient.user.id}&_count=1`);
+    expectValid(search.body);
+    expect(search.body.entry).toHaveLength(1);
+    expect(search.body.link.find((l: Json) => l.relation === 'next')).toBeDefined();
+    expect(search.body.entry[0].resource.agent[2].who.identifier.value).toBe(patient.user.id);
+    const searches = await fhir(patient, `AuditEvent?agent=Patient/${patient.user.id}&_count=100`);
+    expect(searches.body.entry.some((e: Json) => e.resource.action === 'E')).toBe(true);
+
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await fhir(patient, `AuditEvent?date=${today}&entity=${recordId}`)).body.entry.length).toBe(events.length);
+    expect((await fhir(patient, `AuditEvent?date=lt${today}&entity=${recordId}`)).body.entry ?? []).toEqual([]);
+
+    expectOutcome(await fhir(otherPatient, `AuditEvent?patient=${patient.user.id}`), 403, 'forbidden');
+    expectOutcome(await fhir(doctor, `AuditEvent?patient=${patient.user.id}`), 403, 'forbidden');
+    expectOutcome(await fhir(lab.token, 'AuditEvent'), 403, 'forbidden');
+    expectOutcome(await fhir(patient, 'AuditEvent?action=R'), 400, 'not-supported');
+
+    const exported = async (query: string) => {
+      const response = await fetch(`${t.url}/audit/export?format=ndjson&recordId=${recordId}${query}`, { headers: { authorization: `Bearer ${patient.accessToken}` } });
+      expect(response.status).toBe(200);
+      return (await response.text()).split('\n').filter(Boolean).length;
+    };
+    const all = await exported('');
+    expect(all).toBe(events.length);
+    expect(await exported(`&since=${new Date(Date.now() + 60_000).toISOString()}`)).toBe(0);
+    expect(await exported(`&until=${new Date(Date.now() + 60_000).toISOString()}&since=2000-01-01T00:00:00Z`)).toBe(all);
+  });
+});
