@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
+import { DatabaseNotifications } from './database-notifications.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { FallbackAutovacuum } from './fallback-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
@@ -84,7 +85,7 @@ class DatabaseHealth implements OnModuleInit {
       }),
     }),
   ],
-  providers: [DatabaseHealth, InstallationRepository, InstallationService, FallbackAutovacuum, TransactionalConnection, DeploymentBindings],
-  exports: [InstallationService, TransactionalConnection, DeploymentBindings],
+  providers: [DatabaseHealth, InstallationRepository, InstallationService, FallbackAutovacuum, TransactionalConnection, DeploymentBindings, DatabaseNotifications],
+  exports: [InstallationService, TransactionalConnection, DeploymentBindings, DatabaseNotifications],
 })
 export class DatabaseModule {}

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { systemContext } from '../common/request-context.js';
+import { systemContext, type WorkContext } from '../common/request-context.js';
+import { DatabaseNotifications } from '../database/database-notifications.js';
 import { SerialJob } from '../common/serial-job.js';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
@@ -10,8 +11,17 @@ import { type ContentCursor, RecordRepository } from './record.repository.js';
 
 /** How often a node goes through every current content to take in (or to let go of), and beats. */
 const INTERVAL_MS = 10_000;
-/** How often a node looks for content another node has just announced (a new holder row). */
-const ANNOUNCEMENT_INTERVAL_MS = 500;
+/**
+ * How often a node looks for content another node has just announced (a new holder row) without being
+ * woken: a notification (CONTENT_HELD) normally wakes it at once.
+ */
+const ANNOUNCEMENT_INTERVAL_MS = 1_000;
+/** Notified (PostgreSQL NOTIFY) with `<cid> <node id>` when a node writes down that it holds content. */
+const CONTENT_HELD = 'hl_content_held';
+/** Announced contents fetched at once. */
+const FETCHES_IN_PARALLEL = 8;
+/** How often anchoring looks at the holder count while it waits, between notifications. */
+const COPIES_POLL_MS = 500;
 /** A node whose last heartbeat is older than this no longer counts as holding anything. */
 export const NODE_LIVENESS_MS = 30_000;
 /**
@@ -26,6 +36,8 @@ const COPIES_WAIT_MS = 15_000;
 const ANNOUNCEMENT_PAGE = 500;
 /** A new node looks at announcements this far back (older content comes with the full pass). */
 const ANNOUNCEMENT_LOOKBACK_MS = 120_000;
+/** How far behind the newest holder row seen each look starts again (late commits, clock skew). */
+const ANNOUNCEMENT_SETTLE_MS = 5_000;
 /** Versions looked at per page. */
 const PAGE = 200;
 /**
@@ -59,8 +71,9 @@ export interface ReplicationReport {
  * blocks over bitswap from whichever node has them (no replication protocol of our own). What a node holds
  * it writes down (`content_replicas`, with a heartbeat in `storage_nodes`), which serves two ends:
  * - before a version is anchored (so before anyone is told ANCHORED), `ensureCopiesBeforeAnchoring`
- *   waits until COPIES_BEFORE_ANCHORING live nodes hold its content; the other nodes see the new holder
- *   row within ANNOUNCEMENT_INTERVAL_MS and pin it. A version whose content no second node could take
+ *   waits until COPIES_BEFORE_ANCHORING live nodes hold its content; the other nodes are woken by a
+ *   notification (CONTENT_HELD; polling every ANNOUNCEMENT_INTERVAL_MS besides), pin it and write down
+ *   that they hold it, which wakes the waiting anchoring. A version whose content no second node could take
  *   in stays STORED, and the reconciler (on any node, which first pins the content itself) anchors it
  *   later: never ANCHORED with one copy while another node is alive to hold a second.
  * - every INTERVAL_MS a full pass pins the current anchored versions this node does not hold yet, unpins
@@ -76,7 +89,8 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
   private readonly logger = new Logger('ContentReplication');
   private readonly job = new SerialJob<ReplicationReport>((_, signal) => this.pass(signal));
   private readonly announcements = new SerialJob<void>((_, signal) => this.takeInAnnounced(signal));
-  private announcementCursor: AnnouncementCursor | undefined;
+  /** The newest holder row (its time) an announcement look has seen. */
+  private newestAnnouncement: number | undefined;
   /** Current anchored contents held by fewer live nodes than STORAGE_REPLICAS asks (last full pass). */
   private underReplicated = 0;
   private pinnedAfter: ContentCursor | undefined;
@@ -98,7 +112,12 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
     private readonly records: RecordRepository,
     private readonly replicas: ContentReplicaRepository,
     private readonly health: HealthRegistry,
+    private readonly notifications: DatabaseNotifications,
   ) {}
+
+  /** Anchorings waiting for copies of a content, woken when a node writes down that it holds it. */
+  private readonly waitingForCopies = new Map<string, Set<() => void>>();
+  private stopListening: (() => void) | undefined;
 
   private get enabled(): boolean {
     return this.config.storage.kind === 'networked' && isContentAddressedStore(this.storage);
@@ -133,12 +152,30 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
         error: problems.length > 0 ? problems.join('; ') : undefined,
       };
     });
+    this.stopListening = await this.notifications.listen(CONTENT_HELD, (payload) => this.heldElsewhere(payload));
     this.job.start(INTERVAL_MS, () => undefined);
     this.job.poke();
     this.announcements.start(ANNOUNCEMENT_INTERVAL_MS, () => undefined);
   }
 
+  /** Another node (or this one) wrote down that it holds a content: wake who waits for it, and look. */
+  private heldElsewhere(payload: string): void {
+    const [cid, nodeId] = payload.split(' ');
+    if (!cid || !nodeId) return;
+    for (const wake of this.waitingForCopies.get(cid) ?? []) wake();
+    if (nodeId !== (this.storage as { peerId?: string }).peerId) this.announcements.run().catch(() => undefined);
+  }
+
+  /** Writes down that this node holds the contents, and tells the other nodes. */
+  private async recordHeld(ctx: WorkContext, cids: string[]): Promise<void> {
+    if (cids.length === 0) return;
+    const me = this.nodeId;
+    await this.replicas.held(ctx, cids, me, new Date());
+    for (const cid of cids) await this.notifications.notify(ctx, CONTENT_HELD, `${cid} ${me}`);
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopListening?.();
     await Promise.all([this.announcements.stop(), this.job.stop()]);
     if (!this.enabled) return;
     await this.replicas.leave(systemContext('content-replication'), this.nodeId).catch((error: Error) => this.logger.warn(`could not leave the storage nodes: ${error.message}`));
@@ -156,15 +193,28 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
     const ctx = systemContext('content-replication');
     if (!(await store.has(cid))) await store.pin(cid);
     this.held?.add(cid);
-    await this.replicas.held(ctx, [cid], this.nodeId, new Date());
-    const deadline = Date.now() + COPIES_WAIT_MS;
-    for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
-      const liveSince = new Date(Date.now() - NODE_LIVENESS_MS);
-      const needed = Math.min(COPIES_BEFORE_ANCHORING, this.target((await this.replicas.liveNodes(ctx, liveSince)).length));
-      const held = await this.replicas.liveHolders(ctx, cid, liveSince);
-      if (held >= needed) return;
-      if (Date.now() + wait > deadline) throw new ReplicationPendingError(cid, held, needed);
-      await new Promise((resolve) => setTimeout(resolve, wait));
+    let wake: () => void = () => undefined;
+    const waiters = this.waitingForCopies.get(cid) ?? new Set();
+    this.waitingForCopies.set(cid, waiters);
+    const woken = () => new Promise<void>((resolve) => waiters.add((wake = resolve)));
+    try {
+      let next = woken();
+      await this.recordHeld(ctx, [cid]);
+      const deadline = Date.now() + COPIES_WAIT_MS;
+      for (;;) {
+        const liveSince = new Date(Date.now() - NODE_LIVENESS_MS);
+        const needed = Math.min(COPIES_BEFORE_ANCHORING, this.target((await this.replicas.liveNodes(ctx, liveSince)).length));
+        const held = await this.replicas.liveHolders(ctx, cid, liveSince);
+        if (held >= needed) return;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new ReplicationPendingError(cid, held, needed);
+        await Promise.race([next, new Promise((resolve) => setTimeout(resolve, Math.min(COPIES_POLL_MS, left)).unref())]);
+        waiters.delete(wake);
+        next = woken();
+      }
+    } finally {
+      waiters.delete(wake);
+      if (waiters.size === 0) this.waitingForCopies.delete(cid);
     }
   }
 
@@ -178,25 +228,38 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
     const store = this.storage as StoragePort & ContentAddressedStore;
     const ctx = systemContext('content-replication');
     const me = this.nodeId;
-    let cursor = this.announcementCursor ?? { heldAt: new Date(Date.now() - ANNOUNCEMENT_LOOKBACK_MS), cid: '', nodeId: '' };
+    // Each look starts a little before the newest row the last one saw: a row is stamped before its
+    // transaction commits (and by another node's clock), so it may appear behind rows already seen.
+    const newest = this.newestAnnouncement ?? Date.now() - ANNOUNCEMENT_LOOKBACK_MS;
+    let cursor: AnnouncementCursor = { heldAt: new Date(newest - ANNOUNCEMENT_SETTLE_MS), cid: '', nodeId: '' };
     try {
       for (;;) {
         const page = await this.replicas.announcedAfter(ctx, cursor, me, ANNOUNCEMENT_PAGE);
-        for (const { cid, cursor: position } of page) {
-          if (signal.aborted) return;
-          if (cid !== undefined && !this.held?.has(cid) && (await this.wantsCopy(ctx, cid))) {
-            try {
-              await store.pin(cid);
-              this.held?.add(cid);
-              this.missing.delete(cid);
-              await this.replicas.held(ctx, [cid], me, new Date());
-            } catch (error) {
-              // The full pass retries what is anchored; what is not yet is retried by whoever anchors it.
-              this.logger.warn(`could not take in announced content ${cid}: ${(error as Error).message}`);
+        const announced = [...new Set(page.flatMap(({ cid }) => (cid !== undefined && !this.held?.has(cid) ? [cid] : [])))];
+        const wanted: string[] = [];
+        for (const cid of announced) if (!(await store.has(cid))) wanted.push(cid);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(FETCHES_IN_PARALLEL, wanted.length) }, async () => {
+            while (next < wanted.length && !signal.aborted) {
+              const cid = wanted[next++]!;
+              if (!(await this.wantsCopy(ctx, cid))) continue;
+              try {
+                await store.pin(cid);
+                this.held?.add(cid);
+                this.missing.delete(cid);
+                await this.recordHeld(ctx, [cid]);
+              } catch (error) {
+                // The full pass retries what is anchored; what is not yet is retried by whoever anchors it.
+                this.logger.warn(`could not take in announced content ${cid}: ${(error as Error).message}`);
+              }
             }
-          }
-          cursor = position;
-          this.announcementCursor = position;
+          }),
+        );
+        if (signal.aborted) return;
+        if (page.length > 0) {
+          cursor = page.at(-1)!.cursor;
+          this.newestAnnouncement = Math.max(this.newestAnnouncement ?? 0, cursor.heldAt.getTime());
         }
         if (page.length < ANNOUNCEMENT_PAGE) return;
       }
@@ -247,7 +310,7 @@ export class ContentReplication implements OnApplicationBootstrap, BeforeApplica
           }
           await store.pin(cid);
           held.add(cid);
-          await this.replicas.held(ctx, [cid], me, new Date());
+          await this.recordHeld(ctx, [cid]);
           this.missing.delete(cid);
           report.fetched++;
         } catch (error) {
