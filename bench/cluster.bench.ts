@@ -13,7 +13,10 @@
  *
  * Then the ledger path's share: raw submits/s straight to the ledger (audit:AnchorAuditBatch, one chain per
  * submitter, through the app's own FabricLedger client from this process) against grantConsent/s and
- * uploads → ANCHORED/s through the load balancer in front of all nodes, as many concurrent writers each.
+ * uploads → ANCHORED/s through the load balancer in front of all nodes, as many concurrent writers each
+ * (with the record versions per ledger transaction the uploads' anchors took), and record anchors/s
+ * through the app's RecordAnchorBatcher on the same client with four times as many in flight (anchors
+ * per transaction and the p50 latency of one anchor: batch size against latency).
  *
  *   DATABASE_URL=postgres://… REDIS_URL=redis://… npm run bench:cluster -- [--seconds=5] [--rounds=3] [--nodes=3] [--connections=50] [--writers=16]
  *
@@ -34,6 +37,9 @@ import { performance } from 'node:perf_hooks';
 import { GENESIS_AUDIT_ROOT } from 'healthledger-chaincode/shared';
 import { loadAppConfig } from '../src/config/app-config.js';
 import { FabricLedger } from '../src/ledger/adapters/fabric-ledger.adapter.js';
+import { ChaincodeClient } from '../src/ledger/chaincode-client.js';
+import { RecordAnchorBatcher } from '../src/records/record-anchor-batcher.js';
+import pg from 'pg';
 import { ApiCluster, replicationPassAfter } from '../test/support/api-cluster.js';
 import { fabricLedgerEnv, silentLogger, startFabricTestNetwork, type FabricTestNetwork } from '../test/support/fabric-test-network.js';
 import { HAPROXY, type LoadBalancer, startLoadBalancer } from '../test/support/haproxy.js';
@@ -282,23 +288,67 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       chain.sequence++;
       chain.root = root;
     };
-    const shares: Array<{ raw: number; grants: number; uploads: number }> = [];
+    // The record-anchoring path alone: the app's batcher over the same ledger client, the patient as
+    // author (records:AnchorRecordVersions), as many anchors in flight as the API's writers would make.
+    const batcher = new RecordAnchorBatcher(new ChaincodeClient(ledgerClient));
+    const anchorTransactions = new Set<string>();
+    const anchorLatencies: number[] = [];
+    const anchorVersion = async () => {
+      const digest = () => randomBytes(32).toString('hex');
+      const started = performance.now();
+      const anchor = await batcher.anchor({ recordId: randomUUID(), version: 1, patientId: patient.id, cidHash: digest(), ciphertextHash: digest(), category: 'LAB_RESULT', authorId: patient.id });
+      anchorLatencies.push(performance.now() - started);
+      anchorTransactions.add(anchor.txId);
+    };
+    const database = new pg.Client({ connectionString: databaseUrl });
+    await database.connect();
+    /** Versions the API anchored since `since`, and in how many ledger transactions. */
+    const anchoredSince = async (since: Date) =>
+      (
+        await database.query<{ versions: number; transactions: number }>(
+          'SELECT count(*)::int AS versions, count(DISTINCT ledger_tx_id)::int AS transactions FROM record_versions WHERE anchored_at >= $1',
+          [since],
+        )
+      ).rows[0]!;
+    const shares: Array<{ raw: number; grants: number; uploads: number; anchors: number; perTransaction: number; anchorsPerTransaction: number; anchorP50: number }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const raw = await closedLoop(WRITERS, anchorAuditBatch);
       const grants = await closedLoop(WRITERS, (worker) => grant(granters[worker]!, 'IMAGING'));
+      const uploadsFrom = new Date();
       const uploads = await closedLoop(WRITERS, async () => void (await upload()));
-      shares.push({ raw: raw.perSecond, grants: grants.perSecond, uploads: uploads.perSecond });
-      const errors = [raw, grants, uploads].flatMap((r) => (r.errors ? [`${r.errors} (${r.firstError})`] : []));
+      const uploadBatches = await anchoredSince(uploadsFrom);
+      anchorTransactions.clear();
+      anchorLatencies.length = 0;
+      const anchors = await closedLoop(WRITERS * 4, anchorVersion);
+      const anchorsPerTransaction = anchors.ops / Math.max(1, anchorTransactions.size);
+      anchorLatencies.sort((a, b) => a - b);
+      const anchorP50 = anchorLatencies[Math.floor(anchorLatencies.length / 2)] ?? 0;
+      shares.push({
+        raw: raw.perSecond,
+        grants: grants.perSecond,
+        uploads: uploads.perSecond,
+        anchors: anchors.perSecond,
+        perTransaction: uploadBatches.versions / Math.max(1, uploadBatches.transactions),
+        anchorsPerTransaction,
+        anchorP50,
+      });
+      const errors = [raw, grants, uploads, anchors].flatMap((r) => (r.errors ? [`${r.errors} (${r.firstError})`] : []));
       console.log(
         `  #${round}  raw submits ${raw.perSecond.toFixed(1)} tx/s   grantConsent ${grants.perSecond.toFixed(1)}/s (${percent(grants.perSecond / raw.perSecond)})   ` +
-          `uploads → ANCHORED ${uploads.perSecond.toFixed(1)}/s (${percent(uploads.perSecond / raw.perSecond)})${errors.length ? `   errors: ${errors.join(', ')}` : ''}`,
+          `uploads → ANCHORED ${uploads.perSecond.toFixed(1)}/s (${percent(uploads.perSecond / raw.perSecond)}, ${(uploadBatches.versions / Math.max(1, uploadBatches.transactions)).toFixed(1)} versions/tx)   ` +
+          `record anchors ${anchors.perSecond.toFixed(1)}/s (${percent(anchors.perSecond / raw.perSecond)}, ${anchorsPerTransaction.toFixed(1)} anchors/tx, p50 ${anchorP50.toFixed(0)} ms)${errors.length ? `   errors: ${errors.join(', ')}` : ''}`,
       );
     }
+    await database.end();
     const rawRate = median(shares.map((s) => s.raw));
     console.log(`medians of ${ROUNDS} rounds (shares: the median of each round's ratio):`);
     console.log(`  raw submits (audit:AnchorAuditBatch, straight to the ledger)   ${rawRate.toFixed(1).padStart(7)} tx/s`);
     console.log(`  grantConsent through the API                                   ${median(shares.map((s) => s.grants)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.grants / s.raw)))} of raw`);
-    console.log(`  createRecord + upload → ANCHORED through the API               ${median(shares.map((s) => s.uploads)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.uploads / s.raw)))} of raw`);
+    console.log(`  createRecord + upload → ANCHORED through the API               ${median(shares.map((s) => s.uploads)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.uploads / s.raw)))} of raw   ${median(shares.map((s) => s.perTransaction)).toFixed(1)} versions per ledger tx`);
+    console.log(
+      `  record anchors (RecordAnchorBatcher, ${WRITERS * 4} in flight)                ${median(shares.map((s) => s.anchors)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.anchors / s.raw)))} of raw   ` +
+        `${median(shares.map((s) => s.anchorsPerTransaction)).toFixed(1)} anchors per tx, p50 ${median(shares.map((s) => s.anchorP50)).toFixed(0)} ms`,
+    );
   } finally {
     agent.destroy();
     await balancer?.stop();
