@@ -476,7 +476,7 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
     if (running.libp2p === undefined) return running.local.get(cid, { signal: options.signal });
     const timeout = AbortSignal.timeout(this.fetchTimeoutMs);
     const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    return running.helia.blockstore.get(cid, { signal });
+    return untilAborted(running.helia.blockstore.get(cid, { signal }), signal);
   }
 
   /**
@@ -654,6 +654,32 @@ export class HeliaStorage implements StoragePort, ContentAddressedStore {
 }
 
 type Chunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * The chunks, but each wait for the next one ends when the signal aborts: the fetch timeout bounds a
+ * read even where the network layer underneath does not see the signal (once seen under load in CI: a
+ * bitswap want outlived the timeout by minutes).
+ */
+async function* untilAborted(chunks: Chunks, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
 
 /** `store`, noting in `written` the key of every block put through it. */
 function notingPuts(store: UnixFsBlockstore, written: Map<string, CID>): UnixFsBlockstore {
