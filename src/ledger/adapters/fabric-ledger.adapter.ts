@@ -5,7 +5,6 @@ import {
   connect,
   GatewayError,
   hash,
-  signers,
   StatusCode,
   type ChaincodeEvent,
   type Checkpoint,
@@ -36,6 +35,7 @@ import type { LedgerLogger } from '../embedded/block-file.js';
 import { ADMIN_ATTRIBUTE } from 'healthledger-chaincode/shared';
 import { type FabricCredentials, loadFabricCredentials } from '../fabric/fabric-credentials.js';
 import { FabricFileCheckpointStore } from '../fabric/fabric-checkpoint-store.js';
+import { newNativeEcdsaSigner } from '../fabric/native-ecdsa-signer.js';
 import { backoffDelayMs, DEFAULT_FABRIC_RETRY_POLICY, type RetryPolicy, withRetry } from '../fabric/retry-policy.js';
 
 /** One peer of HealthLedger's own organization whose Gateway service it may use (FABRIC_PEER_ENDPOINTS). */
@@ -173,8 +173,9 @@ export class FabricLedger implements LedgerPort {
     const gateway = connect({
       client,
       identity: { mspId: creds.mspId, credentials: creds.certificatePem },
-      signer: signers.newPrivateKeySigner(creds.privateKey),
-      hash: hash.sha256,
+      // Native ECDSA on the whole message (see newNativeEcdsaSigner): the gateway hashes nothing itself.
+      signer: newNativeEcdsaSigner(creds.privateKey),
+      hash: hash.none,
       evaluateOptions: deadline(this.timeouts.evaluate),
       endorseOptions: deadline(this.timeouts.endorse),
       submitOptions: deadline(this.timeouts.submit),
