@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 import healthledger from './eslint/database-boundary.js';
 
 /** Modules whose tables (entities) are private to them: other modules ask through their exported services. */
@@ -32,6 +33,8 @@ function privateEntities(...allowed) {
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'chaincode/dist/**', 'chaincode/node_modules/**', 'data/**', 'coverage/**', 'src/graphql/ide/assets/**'] },
+  // Plain Node scripts that run before anything is built (npm start's staleness check).
+  { files: ['scripts/**/*.mjs'], languageOptions: { globals: globals.node } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
