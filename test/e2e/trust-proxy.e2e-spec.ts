@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestFrom } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /*
@@ -11,29 +11,10 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 const PROXY = '127.0.0.1';
 const DIRECT_CLIENT = '127.0.0.2';
 
-interface Answer {
-  status: number;
-  remaining: number;
-  body: string;
-}
-
-/** One HTTP request to the app from the local address given (node:http: fetch cannot choose its source address). */
-function send(t: TestApp, from: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
-  const url = new URL(path, t.url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: body === undefined ? 'GET' : 'POST', localAddress: from, headers, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, remaining: Number(res.headers['ratelimit-remaining']), body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** A response, with the per-IP budget left after it. */
+async function send(t: TestApp, from: string, path: string, headers: Record<string, string> = {}, body?: string) {
+  const answer = await requestFrom(from, new URL(path, t.url).toString(), headers, body);
+  return { ...answer, remaining: Number(answer.headers['ratelimit-remaining']) };
 }
 
 const health = (t: TestApp, from: string, forwardedFor?: string) => send(t, from, '/health', forwardedFor ? { 'x-forwarded-for': forwardedFor } : {});
@@ -47,7 +28,7 @@ const login = (t: TestApp, from: string, forwardedFor: string, email: string) =>
     JSON.stringify({ query: 'mutation($e: String!) { login(email: $e, password: "some password here") { accessToken } }', variables: { e: email } }),
   );
 
-const errorCode = (answer: Answer) => (JSON.parse(answer.body) as { errors?: Array<{ extensions: { code: string } }> }).errors?.[0]?.extensions.code;
+const errorCode = (answer: { body: string }) => (JSON.parse(answer.body) as { errors?: Array<{ extensions: { code: string } }> }).errors?.[0]?.extensions.code;
 
 const LIMITS = { ARGON2_MEMORY_KIB: '1024', RATE_LIMIT_IP_POINTS: '1000', LOGIN_RATE_LIMIT: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' };
 
