@@ -57,7 +57,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
     if (!HAPROXY) throw new Error('HAProxy is required here (REQUIRE_HAPROXY) but /usr/sbin/haproxy is not installed');
     dir = await mkdtemp(path.join(os.tmpdir(), 'hl-cluster-'));
     network = await startFabricTestNetwork(path.join(dir, 'network'));
-    databaseUrl = await ownPostgresDatabase(process.env.DATABASE_URL!, path.join(dir, 'db'));
+    // Named after this run's directory: concurrent runs on one PostgreSQL server each get their own database.
+    databaseUrl = await ownPostgresDatabase(process.env.DATABASE_URL!, dir);
     cluster = new ApiCluster(dir, {
       ...fabricLedgerEnv(network),
       DATABASE_URL: databaseUrl,
