@@ -15,7 +15,6 @@ import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { type AccessEventInput, normalizeAccessEvent } from '../src/audit/access-event.js';
 import { AccessEventRepository } from '../src/audit/access-event.repository.js';
@@ -28,7 +27,7 @@ import { AuditService } from '../src/audit/audit.service.js';
 import { type RequestContext, systemContext } from '../src/common/request-context.js';
 import { DEFAULT_AUDIT_BATCH_MAX_EVENTS } from '../src/config/config.schema.js';
 import { buildMerkleTree, merkleLeafHash, verifyMerkleInclusion } from '../src/crypto/merkle.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { dataSourceOptions, openDataSource } from '../src/database/data-source-options.js';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { TransactionalConnection } from '../src/database/transactional-connection.js';
 import { EmbeddedLedger } from '../src/ledger/adapters/embedded-ledger.adapter.js';
@@ -99,10 +98,9 @@ async function main(): Promise<void> {
   const rows: Array<[string, string]> = [];
   const url = process.env.DATABASE_URL;
   const embedded = url ? undefined : await EmbeddedPostgres.start(join(dir, 'pg'), 8);
-  const dataSource = new DataSource(
+  const dataSource = await openDataSource(
     dataSourceOptions(url ? { kind: 'postgres', url, poolSize: 10 } : { kind: 'pglite', dir: join(dir, 'pg'), poolSize: 8 }, embedded),
   );
-  await dataSource.initialize();
   if (url) await dataSource.query('TRUNCATE access_event, audit_batch');
   const ledger = new EmbeddedLedger({ dataDir: join(dir, 'ledger'), logger: silent });
   await ledger.start();

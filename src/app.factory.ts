@@ -28,6 +28,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     httpsOptions: config.http.tls ? (tlsOptions(config.http.tls) as HttpsOptions) : undefined,
   });
   app.disable('x-powered-by');
+  // Behind a load balancer the connecting peer is the balancer: only the proxies TRUST_PROXY names may say who the
+  // client is (X-Forwarded-For), so rate limits and logs see clients (clientIp), and a direct client cannot pick its own.
+  app.set('trust proxy', config.http.trustProxy);
   app.use(httpObservability(logger, app.get(MetricsService)));
   app.useGlobalFilters(new RestExceptionFilter(app.get(MetricsService)));
   return app;

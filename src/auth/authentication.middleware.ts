@@ -1,5 +1,6 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { clientIp } from '../common/client-ip.js';
 import { REQUEST_CONTEXT_KEY, type RequestWithContext } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
 import { MetricsService } from '../observability/metrics.service.js';
@@ -37,7 +38,7 @@ export class AuthenticationMiddleware implements NestMiddleware {
         requestId: currentRequestId() ?? 'unknown',
         actor,
         purpose: purposeOfUse(Array.isArray(purposeHeader) ? purposeHeader[0] : purposeHeader, actor),
-        ip: req.ip,
+        ip: clientIp(req),
         now,
       };
       (req as unknown as RequestWithContext)[REQUEST_CONTEXT_KEY] = context;

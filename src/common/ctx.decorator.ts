@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { GqlExecutionContext } from '@nestjs/graphql';
+import { clientIp } from './client-ip.js';
 import { currentRequestId } from '../observability/request-context.js';
 import type { RequestContext } from './request-context.js';
 
@@ -17,7 +18,7 @@ export function requestFromExecutionContext(context: ExecutionContext): RequestW
 
 /** The request's context (anonymous when no authentication ran), for GraphQL resolvers and REST routes alike. */
 export function requestContextOf(request: RequestWithContext): RequestContext {
-  return request[REQUEST_CONTEXT_KEY] ?? { requestId: currentRequestId() ?? 'unknown', ip: request.ip, now: new Date() };
+  return request[REQUEST_CONTEXT_KEY] ?? { requestId: currentRequestId() ?? 'unknown', ip: clientIp(request), now: new Date() };
 }
 
 /** `@Ctx() ctx: RequestContext` — the first argument every service method takes. */

@@ -62,6 +62,23 @@ describe('configuration', () => {
     }
   });
 
+  it('trusts no proxy unless TRUST_PROXY names them (addresses, CIDRs, named ranges) or a number of hops', async () => {
+    expect((await loadAppConfig({ DATA_DIR: dataDir })).http.trustProxy).toBe(false);
+    expect((await loadAppConfig({ DATA_DIR: dataDir, TRUST_PROXY: ' ' })).http.trustProxy).toBe(false);
+    expect((await loadAppConfig({ DATA_DIR: dataDir, TRUST_PROXY: '2' })).http.trustProxy).toBe(2);
+    expect((await loadAppConfig({ DATA_DIR: dataDir, TRUST_PROXY: '127.0.0.1, 172.30.0.0/24,fd00::/8 ,::1, loopback' })).http.trustProxy).toEqual([
+      '127.0.0.1',
+      '172.30.0.0/24',
+      'fd00::/8',
+      '::1',
+      'loopback',
+    ]);
+    // `true` would let any client pick the address its rate limits count under.
+    for (const bad of ['true', '*', 'haproxy', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', '10.0.0.256', '10.0.0.1,', '1.5', '-1']) {
+      expect(() => parseEnv({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY: must be a number of proxy hops, or a comma-separated list/);
+    }
+  });
+
   it('refuses the one-peer FABRIC_PEER_ENDPOINT and FABRIC_PEER_HOST_ALIAS it replaced, and a malformed peer list', () => {
     const fabric = { LEDGER: 'fabric', FABRIC_MSP_ID: 'Org1MSP', FABRIC_CERT: '/c.pem', FABRIC_KEY: '/k.pem' };
     expect(() => parseEnv({ ...fabric, FABRIC_PEER_ENDPOINTS: 'p:7051', FABRIC_PEER_ENDPOINT: 'p:7051' })).toThrow(

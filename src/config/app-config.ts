@@ -54,6 +54,11 @@ export class AppConfig {
     port: number;
     tls?: { certPath: string; keyPath: string };
     shutdownTimeoutMs: number;
+    /**
+     * Express's `trust proxy` (TRUST_PROXY): the peers whose X-Forwarded-For names the client (addresses, CIDRs, named
+     * ranges), or how many proxy hops to believe; false: none, the connecting peer is the client.
+     */
+    trustProxy: false | number | string[];
   };
   readonly database: DatabaseConfig;
   readonly cache: CacheConfig;
@@ -90,6 +95,7 @@ export class AppConfig {
       port: env.PORT,
       tls: env.TLS_CERT && env.TLS_KEY ? { certPath: env.TLS_CERT, keyPath: env.TLS_KEY } : undefined,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      trustProxy: env.TRUST_PROXY === undefined ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : splitList(env.TRUST_PROXY),
     };
     this.database = env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }

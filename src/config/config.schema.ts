@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -23,6 +24,30 @@ const urlLifetime = z.coerce
   .min(10, 'must be at least 10 (seconds)')
   .max(86_400, 'must be at most 86400 (seconds: 24 h)');
 
+/** The address ranges Express (proxy-addr) names: 127.0.0.1/8 and ::1, 169.254/16 and fe80::/10, private ranges and fc00::/7. */
+const TRUST_PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** One TRUST_PROXY entry: an IPv4/IPv6 address, an address/prefix length (CIDR), or one of Express's named ranges. */
+export function isTrustedProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_PRESETS.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: who may tell the app a client's address in X-Forwarded-For. A whole number is a hop count (that many
+ * proxies in front, whoever connects); otherwise a comma-separated list of addresses, CIDRs and named ranges. `true`
+ * (trust every peer) is refused: any client could then choose the address its rate limits are counted under.
+ */
+const trustProxy = z
+  .string()
+  .refine((value) => /^\d+$/.test(value) || value.split(',').every((entry) => isTrustedProxyEntry(entry.trim())), {
+    message: 'must be a number of proxy hops, or a comma-separated list of proxy addresses, CIDRs (10.0.0.0/8) or loopback, linklocal, uniquelocal',
+  });
+
 const hex256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (256 bits)');
 
 /**
@@ -42,6 +67,7 @@ export const envSchema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: port.default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
+    TRUST_PROXY: optionalString.pipe(trustProxy.optional()),
     DATA_DIR: z.string().min(1).default('./data'),
     SECRETS_DIR: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

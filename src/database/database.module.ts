@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { HealthRegistry } from '../health/health-registry.js';
 import { DatabaseNotifications } from './database-notifications.js';
-import { dataSourceOptions } from './data-source-options.js';
+import { dataSourceOptions, openDataSource } from './data-source-options.js';
 import { FallbackAutovacuum } from './fallback-autovacuum.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { InstallationRepository } from './installation.repository.js';
@@ -83,6 +83,8 @@ class DatabaseHealth implements OnModuleInit {
         retryAttempts: 3,
         retryDelay: 1000,
       }),
+      // Opened with its migrations run, one node at a time, before any provider uses it.
+      dataSourceFactory: (options) => openDataSource(options!),
     }),
   ],
   providers: [DatabaseHealth, InstallationRepository, InstallationService, FallbackAutovacuum, TransactionalConnection, DeploymentBindings, DatabaseNotifications],

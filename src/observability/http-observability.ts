@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { clientIp } from '../common/client-ip.js';
 import type { MetricsService } from './metrics.service.js';
 import { requestContext, requestIdFrom } from './request-context.js';
 
@@ -37,7 +38,7 @@ export function httpObservability(logger: Logger, metrics: MetricsService) {
       requestContext.run({ requestId }, () =>
         logger[level](
           {
-            req: { id: requestId, method: req.method, route, remoteAddress: req.socket?.remoteAddress },
+            req: { id: requestId, method: req.method, route, remoteAddress: clientIp(req) },
             res: { statusCode: status },
             responseTime: Math.round(seconds * 1000),
           },

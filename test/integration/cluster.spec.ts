@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiCluster } from '../support/api-cluster.js';
 import { fabricLedgerEnv, startFabricTestNetwork, type FabricTestNetwork } from '../support/fabric-test-network.js';
-import { DEPLOYMENT_CHECKS, HAPROXY, type LoadBalancer, startLoadBalancer } from '../support/haproxy.js';
-import { readJson } from '../support/http.js';
+import { DEPLOYMENT_CHECKS, HAPROXY, LOAD_BALANCER_ADDRESS, type LoadBalancer, startLoadBalancer } from '../support/haproxy.js';
+import { readJson, requestFrom } from '../support/http.js';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../support/postgres-database.js';
 import { MAIN } from '../support/server-process.js';
 
@@ -57,7 +57,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
     if (!HAPROXY) throw new Error('HAProxy is required here (REQUIRE_HAPROXY) but /usr/sbin/haproxy is not installed');
     dir = await mkdtemp(path.join(os.tmpdir(), 'hl-cluster-'));
     network = await startFabricTestNetwork(path.join(dir, 'network'));
-    databaseUrl = await ownPostgresDatabase(process.env.DATABASE_URL!, path.join(dir, 'db'));
+    // Named after this run's directory: concurrent runs on one PostgreSQL server each get their own database.
+    databaseUrl = await ownPostgresDatabase(process.env.DATABASE_URL!, dir);
     cluster = new ApiCluster(dir, {
       ...fabricLedgerEnv(network),
       DATABASE_URL: databaseUrl,
@@ -67,6 +68,9 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
       ADMIN_PASSWORD: ADMIN.password,
       ARGON2_MEMORY_KIB: '1024',
       LOGIN_RATE_LIMIT: '100000',
+      TRUST_PROXY: LOAD_BALANCER_ADDRESS,
+      // Rate-limit windows are aligned to the clock: an hour makes a window boundary inside the client-address test unlikely.
+      RATE_LIMIT_WINDOW_SECONDS: '3600',
     });
     for (let n = 0; n < 3; n++) await cluster.addNode();
     // docker/haproxy.cfg, the deployment's own, with these nodes as its servers.
@@ -80,6 +84,21 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
     await network?.stop();
     if (databaseUrl) await dropPostgresDatabase(process.env.DATABASE_URL!, databaseUrl);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('counts each client under its own address through the balancer, whatever X-Forwarded-For it sends', async () => {
+    // Clients on other loopback addresses than the balancer's; the per-IP budget is shared by the nodes (Redis).
+    const health = async (from: string, forwardedFor?: string) => {
+      const answer = await requestFrom(from, `${lb}/health`, forwardedFor ? { 'x-forwarded-for': forwardedFor } : {});
+      expect(answer.status).toBe(200);
+      return Number(answer.headers['ratelimit-remaining']);
+    };
+    const first = await health('127.0.0.2', '203.0.113.7');
+    // The next request (another node, another claimed address) draws from the same client's budget ...
+    expect(await health('127.0.0.2', '203.0.113.8')).toBe(first - 1);
+    expect(await health('127.0.0.2')).toBe(first - 2);
+    // ... and another client has its own, though both arrive from the balancer's one address.
+    expect(await health('127.0.0.3', '203.0.113.7')).toBe(first);
   });
 
   it('runs the story through the load balancer, refuses a revoked doctor on every node at once, and survives a node killed with SIGKILL', async () => {
@@ -176,7 +195,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || (!HAPROXY
     stop = true;
     await Promise.all([...readers, ...uploaders]);
     expect(reads).toBeGreaterThan(50);
-    const window = failures.length > 0 ? failures.at(-1)! - failures[0]! : 0;
+    // Failures are recorded as requests end, so their start times are not in order.
+    const window = failures.length > 0 ? Math.max(...failures) - Math.min(...failures) : 0;
     const anchored = acknowledged.filter((upload) => upload.status === 'ANCHORED').length;
     console.info(
       `cluster: ${reads} reads and ${acknowledged.length} uploads (${anchored} ANCHORED) through HAProxy around a SIGKILL, ${failures.length} failed, within ${window} ms`,

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { BlockList } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -165,6 +166,27 @@ describe('docker/compose.yaml (the deployment a hospital runs)', () => {
     expect(haproxy).toMatch(/^\s*timeout check 3s$/m);
     expect(services.haproxy!.volumes).toContain('./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro');
     expect(serviceNames.filter((name) => services[name]!.ports)).toEqual(['haproxy']);
+  });
+
+  it('tells the nodes each client\'s address: HAProxy forwards it, from the one address the nodes trust', () => {
+    const haproxy = readFileSync(join(dockerDir, 'haproxy.cfg'), 'utf8');
+    expect(haproxy).toMatch(/^\s*option forwardfor$/m);
+    const address = (services.haproxy as Service & { networks: { default: { ipv4_address: string } } }).networks.default.ipv4_address;
+    const [subnet, prefix] = (parse(composeText).networks.default.ipam.config[0].subnet as string).split('/') as [string, string];
+    const network = new BlockList();
+    network.addSubnet(subnet, Number(prefix));
+    expect(network.check(address), `${address} in ${subnet}/${prefix}`).toBe(true);
+    for (const node of apiNodes) expect(envOf(node).TRUST_PROXY, node).toBe(address);
+  });
+
+  it('retries a request on another node only where that cannot carry it out twice', () => {
+    const haproxy = readFileSync(join(dockerDir, 'haproxy.cfg'), 'utf8');
+    expect(haproxy).toMatch(/^\s*option redispatch$/m);
+    // A slow answer is never retried (the first node may still be doing the work) ...
+    const retryOn = [...haproxy.matchAll(/^\s*retry-on\s+(.*)$/gm)].map(([, keywords]) => keywords!.trim().split(/\s+/));
+    expect(retryOn).toEqual([['conn-failure', 'empty-response']]);
+    // ... and one that closed without answering is retried for GET and HEAD only (a POST may be a mutation).
+    expect(haproxy).toMatch(/^backend nodes\n(?:\s+.*\n)*?\s+http-request disable-l7-retry unless METH_GET$/m);
   });
 
   it('runs Fabric ' + FABRIC_VERSION + ' images for the orderer, both hospitals\' peers and the jobs, as fabric/config names them', () => {

@@ -22,6 +22,12 @@ export const DEPLOYMENT_CHECKS = (() => {
   return { intervalMs: Number(match[2]) * (match[3] === 's' ? 1_000 : 1), fall: Number(match[5]) };
 })();
 
+/**
+ * Where HAProxy connects to the nodes from (they listen on loopback): the nodes' TRUST_PROXY, so they take each client's
+ * address from the X-Forwarded-For it appends (docker/haproxy.cfg: `option forwardfor`), as compose.yaml's nodes do.
+ */
+export const LOAD_BALANCER_ADDRESS = '127.0.0.1';
+
 export interface LoadBalancerOptions {
   /** Health check interval (ms); default the deployment's. */
   checkIntervalMs?: number;
