@@ -42,7 +42,7 @@ import { RecordAnchorBatcher } from '../src/records/record-anchor-batcher.js';
 import pg from 'pg';
 import { ApiCluster, replicationPassAfter } from '../test/support/api-cluster.js';
 import { fabricLedgerEnv, silentLogger, startFabricTestNetwork, type FabricTestNetwork } from '../test/support/fabric-test-network.js';
-import { HAPROXY, type LoadBalancer, startLoadBalancer } from '../test/support/haproxy.js';
+import { HAPROXY, LOAD_BALANCER_ADDRESS, type LoadBalancer, startLoadBalancer } from '../test/support/haproxy.js';
 import { dropPostgresDatabase, ownPostgresDatabase } from '../test/support/postgres-database.js';
 import { MAIN } from '../test/support/server-process.js';
 import { autocannonLoad } from './autocannon-load.js';
@@ -134,13 +134,15 @@ async function main(baseDatabaseUrl: string): Promise<void> {
 
   try {
     ledger = await ledgerUnderTest(dir);
-    databaseUrl = await ownPostgresDatabase(baseDatabaseUrl, path.join(dir, 'db'));
+    databaseUrl = await ownPostgresDatabase(baseDatabaseUrl, dir);
     const admin = { email: 'cluster-bench-admin@example.org', password: PASSWORD };
     const nodeEnv = {
       ...benchServerEnv({ admin, databaseUrl }),
       ...ledger.env,
       JWT_SECRET: randomBytes(32).toString('base64url'),
       MASTER_KEY: randomBytes(32).toString('hex'),
+      // As a deployment behind its load balancer: clients are told apart by the address HAProxy forwards.
+      TRUST_PROXY: LOAD_BALANCER_ADDRESS,
     };
     cluster = new ApiCluster(dir, nodeEnv);
     // The raw submitter is configured exactly as a node's ledger client (src/ledger/ledger.module.ts).
