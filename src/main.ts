@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigValidationError, loadAppConfig } from './config/app-config.js';
 import { createApp } from './app.factory.js';
+import { startupSummary } from './config/startup-summary.js';
 import { createRootLogger } from './observability/logger.js';
 
 async function main(): Promise<void> {
@@ -9,18 +10,7 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) logger.warn(warning);
   const app = await createApp(config, { logger });
   await app.listen(config.http.port, config.http.host);
-  const scheme = config.http.tls ? 'https' : 'http';
-  logger.info(
-    {
-      database: config.database.kind,
-      cache: config.cache.kind,
-      ledger: config.ledger.kind,
-      storage: config.storage.kind,
-      dataDir: config.dataDir,
-      secretsDir: config.secretsDir,
-    },
-    `HealthLedger listening on ${scheme}://${config.http.host}:${(app.getHttpServer().address() as { port: number }).port}`,
-  );
+  for (const line of startupSummary(config, (app.getHttpServer().address() as { port: number }).port)) logger.info(line);
 
   // Graceful shutdown: stop accepting, let in-flight requests finish, then close ledger, storage,
   // cache and database (the modules' shutdown hooks). A drain that hangs is cut after the timeout.

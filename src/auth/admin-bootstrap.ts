@@ -28,8 +28,16 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.organizations.ensureDefaultPatientOrganization(systemContext('admin-bootstrap'));
-    if (!this.config.admin) return;
+    const ctx = systemContext('admin-bootstrap');
+    await this.organizations.ensureDefaultPatientOrganization(ctx);
+    if (!this.config.admin) {
+      if (!(await this.users.anySystemAdmin(ctx))) {
+        // The embedded database is this process's alone: the CLI can open it only while the server is stopped.
+        const when = this.config.database.kind === 'pglite' ? 'with the server stopped' : 'while the server runs';
+        this.logger.warn(`no system administrator exists yet: set ADMIN_EMAIL and ADMIN_PASSWORD and restart, or run \`npm run create-admin -- --email <address>\` ${when}`);
+      }
+      return;
+    }
     const outcome = await this.ensureSystemAdmin(this.config.admin.email, this.config.admin.password);
     if (outcome === 'exists') this.logger.log(`system administrator ${this.config.admin.email} already exists`);
   }

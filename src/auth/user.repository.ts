@@ -32,6 +32,11 @@ export class UserRepository {
     return this.connection.getRepository(ctx, UserEntity).createQueryBuilder('u').where('lower(u.email) = :email', { email: emailKey(email) }).getOne();
   }
 
+  /** Whether any system administrator account exists (disabled or not). */
+  async anySystemAdmin(ctx: WorkContext): Promise<boolean> {
+    return this.connection.getRepository(ctx, UserEntity).exists({ where: { role: 'ADMIN' } });
+  }
+
   findById(ctx: WorkContext, id: string): Promise<UserEntity | null> {
     return this.connection.getRepository(ctx, UserEntity).findOneBy({ id });
   }

@@ -54,6 +54,14 @@ describe('configuration', () => {
     });
   });
 
+  it('listens on 127.0.0.1 by default, on every interface in production, and where HOST says', async () => {
+    expect((await loadAppConfig({ DATA_DIR: dataDir })).http.host).toBe('127.0.0.1');
+    expect((await loadAppConfig({ DATA_DIR: dataDir, HOST: '0.0.0.0' })).http.host).toBe('0.0.0.0');
+    const production = { NODE_ENV: 'production', DATA_DIR: dataDir, JWT_SECRET: 'x'.repeat(43), MASTER_KEY: 'ab'.repeat(32), DATABASE_URL: 'postgres://db/hl' };
+    expect((await loadAppConfig(production)).http.host).toBe('0.0.0.0');
+    expect((await loadAppConfig({ ...production, HOST: '10.0.0.5' })).http.host).toBe('10.0.0.5');
+  });
+
   it('takes STORAGE_REPLICAS as "all" or a number of nodes, and refuses anything else', async () => {
     const networked = { STORAGE: 'networked', STORAGE_LISTEN: '/ip4/127.0.0.1/tcp/4001' };
     expect((await loadAppConfig({ DATA_DIR: dataDir, ...networked, STORAGE_REPLICAS: '2' })).storage).toMatchObject({ replicas: 2 });

@@ -91,7 +91,7 @@ export class AppConfig {
     this.secretsDir = secretsDirOf(env);
     this.logLevel = env.LOG_LEVEL;
     this.http = {
-      host: env.HOST,
+      host: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
       port: env.PORT,
       tls: env.TLS_CERT && env.TLS_KEY ? { certPath: env.TLS_CERT, keyPath: env.TLS_KEY } : undefined,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -66,7 +66,8 @@ export const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: port.default(3000),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    // Default: 127.0.0.1, or 0.0.0.0 in production (AppConfig): a laptop's development server is not on the network.
+    HOST: optionalString,
     TRUST_PROXY: optionalString.pipe(trustProxy.optional()),
     DATA_DIR: z.string().min(1).default('./data'),
     SECRETS_DIR: optionalString,

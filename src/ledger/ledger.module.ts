@@ -51,7 +51,7 @@ class LedgerLifecycle implements OnModuleInit, OnApplicationShutdown {
       throw error;
     });
     const status = await this.ledger.status();
-    this.logger.log(`${status.backend} ledger open at height ${status.height}, head ${status.headHash.slice(0, 16)}…`);
+    this.logger.log(`${status.backend} ledger open at height ${status.height}, head ${status.headHash.slice(0, 16)}…${status.verified ? '' : ' (chain NOT verified)'}`);
     this.health.register('ledger', async () => {
       const current = await this.ledger.status();
       return {

@@ -61,6 +61,12 @@ const NEST_TO_PINO: Record<LogLevel, 'fatal' | 'error' | 'warn' | 'info' | 'debu
   verbose: 'trace',
 };
 
+/**
+ * Nest's own wiring reports (a line per module initialized and per route mapped, ~40 at every start):
+ * detail for whoever debugs the wiring, not news at info level.
+ */
+const WIRING_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication', 'GraphQLModule']);
+
 /** Routes Nest's own `Logger` calls (bootstrap, modules) into the same JSON stream. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -88,7 +94,7 @@ export class PinoNestLogger implements LoggerService {
     // Nest passes the context (logger name) last, and for errors a stack string before it.
     const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
     const stack = level === 'error' && rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
-    const target = NEST_TO_PINO[level];
+    const target = level === 'log' && context !== undefined && WIRING_CONTEXTS.has(context) ? 'debug' : NEST_TO_PINO[level];
     if (message instanceof Error) {
       this.logger[target]({ context, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {

@@ -51,3 +51,22 @@ describe('structured logs', () => {
     expect(leaking).toEqual([]);
   });
 });
+
+describe('start-up logs at info level', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ LOG_LEVEL: 'info' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("keep Nest's wiring out, open the ledger in one line, and say how to create the first administrator", () => {
+    const lines = t.logs.map((line) => JSON.parse(line) as { level: number; context?: string; msg: string });
+    const wiring = lines.filter((line) => ['InstanceLoader', 'RoutesResolver', 'RouterExplorer'].includes(line.context ?? ''));
+    expect(wiring).toEqual([]);
+    expect(lines.filter((line) => /ledger open/i.test(line.msg))).toHaveLength(1);
+    expect(lines.some((line) => /rebuilding the world state from 0 blocks/.test(line.msg))).toBe(false);
+    expect(lines.find((line) => /no system administrator exists yet/.test(line.msg))).toMatchObject({ level: 40, msg: expect.stringContaining('npm run create-admin') });
+  });
+});

@@ -162,10 +162,6 @@ export class EmbeddedLedger implements LedgerPort {
     }
     this.blockFile = blockFile;
     this.running = true;
-    logger.info(
-      `Embedded ledger open: ${blockFile.height} blocks, head ${blockFile.headHash}, ` +
-        `verified=${blockFile.verified}`,
-    );
   }
 
   /** Snapshot if it matches the chain, then replay of the blocks it does not reflect yet. */
@@ -184,7 +180,7 @@ export class EmbeddedLedger implements LedgerPort {
       state = undefined;
     }
     if (!state) {
-      logger.info(`Embedded ledger: rebuilding the world state from ${blockFile.height} blocks`);
+      if (blockFile.height > 0) logger.info(`Embedded ledger: rebuilding the world state from ${blockFile.height} blocks`);
       state = new WorldState();
     }
     for (let n = state.height; n < blockFile.height; n++) state.applyBlock(await blockFile.readBlock(n));
