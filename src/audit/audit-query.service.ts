@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { pageSize } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { type AccessEvent, accessEventToJson } from './access-event.js';
 import { type AccessEventScope, AccessEventRepository } from './access-event.repository.js';
@@ -34,8 +35,6 @@ export interface AccessLogConnection {
   totalCount: number;
 }
 
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
 const EXPORT_PAGE = 500;
 
 /**
@@ -70,7 +69,7 @@ export class AuditQueryService {
   constructor(private readonly accessEvents: AccessEventRepository) {}
 
   async accessLog(ctx: RequestContext, filter: AccessLogFilter, page: AccessLogPage = {}): Promise<AccessLogConnection> {
-    const first = Math.min(Math.max(page.first ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const first = pageSize(page.first);
     const scope = visibility(ctx, filter);
     const beforeSeq = page.after ? decodeCursor(page.after) : undefined;
     const [rows, count] = await Promise.all([

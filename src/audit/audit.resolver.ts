@@ -24,7 +24,7 @@ export class AuditResolver {
     @Ctx() ctx: RequestContext,
     @Args('patientId', { type: () => ID, nullable: true }) patientId?: string,
     @Args('recordId', { type: () => ID, nullable: true }) recordId?: string,
-    @Args('first', { type: () => Int, nullable: true }) first?: number,
+    @Args('first', { type: () => Int, nullable: true, description: 'Page size, 1 to 100 (default 20); outside that range: BAD_USER_INPUT' }) first?: number,
     @Args('after', { nullable: true }) after?: string,
   ): Promise<AccessEventConnection> {
     const connection = await this.queries.accessLog(ctx, { patientId, recordId }, { first, after });

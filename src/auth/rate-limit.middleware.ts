@@ -41,9 +41,14 @@ export class RateLimitMiddleware implements NestMiddleware {
       const ctx = requestContextOf(req as unknown as RequestWithContext);
       const limits = this.config.rateLimits;
       const ip = ctx.ip ?? 'unknown';
-      const { cost, signInAttempts } = isGraphqlRequest(req)
+      const measured = isGraphqlRequest(req)
         ? measureGraphqlRequest(req.body)
         : { cost: 1, signInAttempts: req.method === 'POST' && req.path === SMART_TOKEN_PATH ? 1 : 0 };
+      // An operation over the cost limit is refused before any resolver runs (queryLimitsPlugin): it is
+      // charged as one request, not its cost, so the client's next attempt gets the cost message again
+      // instead of RATE_LIMITED.
+      const cost = measured.cost > this.config.graphql.maxCost ? 1 : measured.cost;
+      const { signInAttempts } = measured;
       const buckets: RateLimitBucket[] = [
         ctx.actor ? { key: `${ctx.actor.kind}:${ctx.actor.id}`, limit: limits.userPoints } : { key: `ip:${ip}`, limit: limits.ipPoints },
       ];

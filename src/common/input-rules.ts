@@ -24,3 +24,17 @@ export class UuidPipe implements PipeTransform<unknown, string | undefined> {
     throw new DomainError('BAD_USER_INPUT', `${name} must be an id (a UUID)`, { field: name });
   }
 }
+
+/** Items per page when a connection query gives no `first`. */
+export const DEFAULT_PAGE_SIZE = 20;
+/** The most items one page of any connection query returns (`first` above it is refused, not cut). */
+export const MAX_PAGE_SIZE = 100;
+
+/** A connection's `first`: DEFAULT_PAGE_SIZE when absent, BAD_USER_INPUT outside 1..MAX_PAGE_SIZE. */
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new DomainError('BAD_USER_INPUT', `first must be a whole number from 1 to ${MAX_PAGE_SIZE}`, { field: 'first' });
+  }
+  return first;
+}

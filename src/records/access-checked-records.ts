@@ -7,7 +7,7 @@ import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
 import { DomainError } from '../common/domain-error.js';
-import { isUuid } from '../common/input-rules.js';
+import { isUuid, pageSize } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { contradicts, type LedgerRecordHead, LedgerRecordHeads } from './ledger-record-heads.js';
@@ -41,8 +41,6 @@ export interface VersionChanges {
  */
 export type IssueUpload<T> = (tx: RequestContext, recordId: string, version: number, check: AccessCheck) => Promise<T>;
 
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
 /** Columns the access filter may name, for `records` listed under the alias `record`. */
 const RECORD_FILTER_FIELDS = { recordId: 'id', patientId: 'patient_id', patientOrganizationId: 'patient_organization_id', category: 'category' };
 
@@ -162,7 +160,7 @@ export class AccessCheckedRecords {
     options: { category?: RecordCategory | null; versions?: VersionTimeFilter; first?: number | null; after?: string | null },
   ): Promise<RecordPage> {
     requireActor(ctx);
-    const first = Math.min(Math.max(options.first ?? DEFAULT_PAGE, 1), MAX_PAGE);
+    const first = pageSize(options.first);
     if (!isUuid(patientId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     const filter = await this.access.recordFilter(ctx, 'READ', patientId, { alias: 'record', fields: RECORD_FILTER_FIELDS });
     const { rows, totalCount } = await this.records.page(ctx, {

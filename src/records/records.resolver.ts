@@ -41,7 +41,7 @@ export class RecordsResolver {
     @Ctx() ctx: RequestContext,
     @Args('patientId', { type: () => ID }) patientId: string,
     @Args('category', { type: () => RecordCategoryEnum, nullable: true }) category?: RecordCategory | null,
-    @Args('first', { type: () => Int, nullable: true }) first?: number | null,
+    @Args('first', { type: () => Int, nullable: true, description: 'Page size, 1 to 100 (default 20); outside that range: BAD_USER_INPUT' }) first?: number | null,
     @Args('after', { type: () => String, nullable: true }) after?: string | null,
   ): Promise<MedicalRecordConnection> {
     const page = await this.service.records(ctx, patientId, { category, first, after });

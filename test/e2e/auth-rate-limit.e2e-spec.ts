@@ -89,3 +89,26 @@ describe('sign-in budget', () => {
     expect((await t.graphql('{ health { status } }')).status).toBe(200);
   });
 });
+
+describe('a query refused for its cost', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ RATE_LIMIT_IP_POINTS: '40', RATE_LIMIT_WINDOW_SECONDS: '3600', GRAPHQL_MAX_COST: '10' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is charged as one request, not its cost, so asking again gets the cost message again', async () => {
+    // Two aliases of a 6-point query: 12 points, over the limit of 10.
+    const query = '{ a: health { status components { name status backend } } b: health { status components { name status backend } } }';
+    let remaining = 40;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const response = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      const body = await readJson(response);
+      expect(body.errors[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/Query cost 12 exceeds the limit of 10/) });
+      expect(Number(response.headers.get('ratelimit-remaining'))).toBe(remaining - 1);
+      remaining -= 1;
+    }
+  });
+});

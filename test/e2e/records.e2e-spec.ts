@@ -236,6 +236,11 @@ describe('records: upload, download, access, verification, reconciliation', () =
     );
     expect(mine.data!.records.totalCount).toBeGreaterThanOrEqual(2);
     expect(mine.data!.records.edges).toHaveLength(1);
+    // A page is 1 to 100 items: outside that, a clear refusal instead of a silently different page.
+    for (const first of [0, -1, 101]) {
+      const refused = await gql(patientA, 'query($p: ID!, $n: Int) { records(patientId: $p, first: $n) { totalCount } }', { p: patientA.user.id, n: first });
+      expect(refused).toMatchObject({ code: 'BAD_USER_INPUT', message: 'first must be a whole number from 1 to 100' });
+    }
     const events = await t.app.get(DataSource).query(`SELECT action, decision FROM access_event WHERE record_id = $1 AND actor_id = $2`, [id, doctor.user.id]);
     expect(events.map((e: { decision: string }) => e.decision)).toContain('DENIED');
   });
