@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ServiceScopes } from '../access/service-scopes.js';
 import type { RequestContext } from '../common/request-context.js';
 import { type AccessEvent, accessEventToJson } from './access-event.js';
 import { type AccessEventScope, AccessEventRepository } from './access-event.repository.js';
@@ -42,13 +43,16 @@ const EXPORT_PAGE = 500;
  * Who may read which access events: a patient their own; an AUDITOR or an organization ADMIN the
  * events of their organization (its staff acting, or its patients acted on); nobody else.
  */
-function visibility(ctx: RequestContext, filter: AccessLogFilter): AccessEventScope {
+function visibility(ctx: RequestContext, filter: AccessLogFilter, permission: 'r' | 's' = 's'): AccessEventScope {
   const actor = ctx.actor;
   if (!actor) throw new AuditForbiddenError();
   if (actor.role === 'PATIENT' && actor.kind === 'user') {
     if (filter.patientId && filter.patientId !== actor.id) throw new AuditForbiddenError();
     return { patientId: actor.id };
   }
+  // A service account (an AUDITOR's) reads the log only with a scope for it: system/AuditEvent.s to list
+  // (search, export), .r to read one event (audit:read is both).
+  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows('AuditEvent', permission)) throw new AuditForbiddenError();
   if ((actor.role === 'AUDITOR' || actor.role === 'ADMIN') && actor.organizationId) {
     return { organizationId: actor.organizationId };
   }
@@ -90,7 +94,7 @@ export class AuditQueryService {
    * caller (FORBIDDEN), so probing ids reveals nothing.
    */
   async assertVisible(ctx: RequestContext, eventId: string): Promise<void> {
-    if (!(await this.accessEvents.isVisible(ctx, visibility(ctx, {}), eventId))) throw new AuditForbiddenError();
+    if (!(await this.accessEvents.isVisible(ctx, visibility(ctx, {}, 'r'), eventId))) throw new AuditForbiddenError();
   }
 
   /** Every visible event, oldest first, read a page at a time (constant memory whatever the log's size). */

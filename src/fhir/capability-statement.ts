@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { SCOPE_PERMISSIONS, type ScopePermission } from '../access/service-scopes.js';
 import { SEARCH_PARAMETERS, type SearchableType } from './search-parameters.js';
 
 type Interaction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
@@ -65,6 +66,20 @@ export function capabilityStatement(baseUrl: string, software: { name: string; v
   };
 }
 
+const PERMISSION_OF: Partial<Record<Interaction, ScopePermission>> = { create: 'c', read: 'r', update: 'u', delete: 'd', 'search-type': 's' };
+
+/**
+ * The SMART v2 system scopes that mean something here, one per implemented resource type with the
+ * permissions of its implemented interactions (c r u d s order), from the same table as the
+ * CapabilityStatement.
+ */
+export function supportedScopes(): string[] {
+  return IMPLEMENTED.map(({ type, interactions }) => {
+    const granted = new Set(interactions.map((interaction) => PERMISSION_OF[interaction]));
+    return `system/${type}.${SCOPE_PERMISSIONS.filter((permission) => granted.has(permission)).join('')}`;
+  });
+}
+
 /** SMART App Launch 2.0 discovery (`/.well-known/smart-configuration`): the backend-services flow for service accounts. */
 export function smartConfiguration(baseUrl: string) {
   return {
@@ -72,6 +87,7 @@ export function smartConfiguration(baseUrl: string) {
     token_endpoint: `${baseUrl}/auth/token`,
     token_endpoint_auth_methods_supported: ['client_secret_post'],
     grant_types_supported: ['client_credentials'],
-    capabilities: ['client-confidential-symmetric'],
+    scopes_supported: supportedScopes(),
+    capabilities: ['client-confidential-symmetric', 'permission-v2'],
   };
 }

@@ -169,6 +169,8 @@ describe('FHIR R4 API', () => {
     const smart = await fhir(null, '.well-known/smart-configuration');
     expect(smart.status).toBe(200);
     expect(smart.body.grant_types_supported).toContain('client_credentials');
+    expect(smart.body.scopes_supported).toEqual(expect.arrayContaining(['system/DocumentReference.crs', 'system/Binary.r', 'system/AuditEvent.s']));
+    expect(smart.body.capabilities).toContain('permission-v2');
   });
 
   it('every refusal is an OperationOutcome: no token, a bad token, an unknown parameter, an unknown route', async () => {
@@ -284,7 +286,9 @@ describe('FHIR R4 API', () => {
       const read = await fhir(auth, `DocumentReference/${id}`, { headers });
       const binary = await fhir(auth, `Binary/${id}`, { headers });
       const search = await fhir(auth, `DocumentReference?patient=${patient.user.id}`, { headers });
-      expect(search.status).toBe(200);
+      // A service account without a search scope is refused the search itself.
+      if (search.status === 403) expectOutcome(search, 403, 'forbidden');
+      else expect(search.status).toBe(200);
       expectValid(search.body);
       const listed = (search.body.entry ?? []).some((e: Json) => e.resource.id === id);
       if (read.status === 200) {
@@ -395,5 +399,68 @@ describe('FHIR R4 API', () => {
     expect(all).toBe(events.length);
     expect(await exported(`&since=${new Date(Date.now() + 60_000).toISOString()}`)).toBe(0);
     expect(await exported(`&until=${new Date(Date.now() + 60_000).toISOString()}&since=2000-01-01T00:00:00Z`)).toBe(all);
+  });
+
+  it('BOLA: SMART v2 system scopes limit a service account per interaction, on top of consent (a scope never grants what consent does not)', async () => {
+    const id = await pushLabResult(randomBytes(50));
+    const accounts = {
+      all: await serviceAccount(['system/DocumentReference.crs', 'system/Binary.r']),
+      searchOnly: await serviceAccount(['system/DocumentReference.s']),
+      binaryOnly: await serviceAccount(['system/Binary.r']),
+      createOnly: await serviceAccount(['system/DocumentReference.c']),
+      otherCategory: await serviceAccount(['system/DocumentReference.crs?category=IMAGING', 'system/Binary.r?category=IMAGING']),
+      legacy: await serviceAccount(['records:read:LAB_RESULT', 'records:create:LAB_RESULT']),
+      auditOnly: await serviceAccount(['system/AuditEvent.rs']),
+    };
+    type Outcome = { read: number; search: 'listed' | 'unlisted' | number; binary: number; create: number };
+    const outcome = async (token: string): Promise<Outcome> => {
+      const read = await fhir(token, `DocumentReference/${id}`);
+      const search = await fhir(token, `DocumentReference?patient=${patient.user.id}`);
+      const binary = await fhir(token, `Binary/${id}`);
+      const create = await fhir(token, '', { method: 'POST', body: labBundle(patient.user.id, Buffer.from('scoped')) });
+      for (const answer of [read, search, binary, create]) {
+        if (answer.status === 403) expectOutcome(answer, 403, 'forbidden');
+        else if (answer.body) expectValid(answer.body);
+      }
+      const listed = search.status === 200 ? ((search.body.entry ?? []).some((e: Json) => e.resource.id === id) ? 'listed' : 'unlisted') : search.status;
+      return { read: read.status, search: listed, binary: binary.status, create: create.status };
+    };
+    const consentId = await grant({ granteeOrganizationId: hospitalId, categories: ['LAB_RESULT'] });
+    try {
+      expect(await outcome(accounts.all.token)).toEqual({ read: 200, search: 'listed', binary: 200, create: 200 });
+      expect(await outcome(accounts.legacy.token)).toEqual({ read: 200, search: 'listed', binary: 200, create: 200 });
+      expect(await outcome(accounts.searchOnly.token)).toEqual({ read: 403, search: 'listed', binary: 403, create: 403 });
+      expect(await outcome(accounts.binaryOnly.token)).toEqual({ read: 403, search: 403, binary: 200, create: 403 });
+      expect(await outcome(accounts.createOnly.token)).toEqual({ read: 403, search: 403, binary: 403, create: 200 });
+      expect(await outcome(accounts.otherCategory.token)).toEqual({ read: 403, search: 'unlisted', binary: 403, create: 403 });
+      expect(await outcome(accounts.auditOnly.token)).toEqual({ read: 403, search: 403, binary: 403, create: 403 });
+      // AuditEvent needs its scope, and then the audit log's own visibility (a LAB sees none).
+      expectOutcome(await fhir(accounts.all.token, 'AuditEvent'), 403, 'forbidden');
+      expectOutcome(await fhir(accounts.auditOnly.token, 'AuditEvent'), 403, 'forbidden');
+    } finally {
+      await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    }
+    // Without the consent the same scopes read nothing; creating for the organization's patient stays the policy's.
+    expect(await outcome(accounts.all.token)).toEqual({ read: 403, search: 'unlisted', binary: 403, create: 200 });
+  });
+
+  it('the SMART token endpoint narrows a token to the scopes asked for, and refuses a scope the account does not hold', async () => {
+    const created = await gql(hospitalAdmin, 'mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientId clientSecret } }', {
+      i: { name: `Lab ${++counter}`, role: 'LAB', scopes: ['system/DocumentReference.c', 'system/Binary.r'] },
+    });
+    const { clientId, clientSecret } = created.createServiceAccount;
+    const token = (scope: string) =>
+      fetch(`${t.url}/fhir/R4/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope }) });
+    const narrowed = await token('system/Binary.r');
+    expect(narrowed.status).toBe(200);
+    const body: Json = await narrowed.json();
+    expect(body.scope).toBe('system/Binary.r');
+    // The narrowed token may not create, though the account may.
+    expectOutcome(await fhir(body.access_token, '', { method: 'POST', body: labBundle(patient.user.id, Buffer.from('x')) }), 403, 'forbidden');
+    expectOutcome(await fhirAnswer(await token('system/DocumentReference.cruds')), 400, 'invalid');
+    const refused = await gql(hospitalAdmin, 'mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientId } }', {
+      i: { name: 'Bad', role: 'LAB', scopes: ['system/DocumentReference.rc'] },
+    }).catch((error: Error) => error.message);
+    expect(refused).toMatch(/^GraphQL BAD_USER_INPUT: unknown scopes: system\/DocumentReference\.rc/);
   });
 });
