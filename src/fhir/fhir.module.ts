@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { RecordsModule } from '../records/records.module.js';
 import { FhirAuditController } from './fhir-audit.controller.js';
 import { FhirDocumentsController } from './fhir-documents.controller.js';
 import { FhirDocuments } from './fhir-documents.service.js';
 import { FhirMetadataController } from './fhir-metadata.controller.js';
+import { FhirPatientsController } from './fhir-patients.controller.js';
+import { FhirPatients } from './fhir-patients.service.js';
 import { SmartTokenController } from './smart-token.controller.js';
 
 /**
@@ -13,8 +16,8 @@ import { SmartTokenController } from './smart-token.controller.js';
  * of its own: every read and write goes through the same access-checked, audited services.
  */
 @Module({
-  imports: [AuthModule, RecordsModule],
-  controllers: [FhirMetadataController, SmartTokenController, FhirDocumentsController, FhirAuditController],
-  providers: [FhirDocuments],
+  imports: [AuthModule, AccessModule, RecordsModule],
+  controllers: [FhirMetadataController, SmartTokenController, FhirPatientsController, FhirDocumentsController, FhirAuditController],
+  providers: [FhirDocuments, FhirPatients],
 })
 export class FhirModule {}

@@ -163,8 +163,10 @@ describe('FHIR R4 API', () => {
     expect(answer.body.fhirVersion).toBe('4.0.1');
     const resources = answer.body.rest[0].resource as Json[];
     expect(resources.map((r) => r.type)).toEqual(IMPLEMENTED.map((r) => r.type));
-    const documents = resources.find((r) => r.type === 'DocumentReference');
-    expect(documents.searchParam.map((p: Json) => p.name)).toEqual(SEARCH_PARAMETERS.DocumentReference.map((p) => p.name));
+    for (const resource of resources) {
+      const declared = resource.interaction.some((i: Json) => i.code === 'search-type') ? SEARCH_PARAMETERS[resource.type as keyof typeof SEARCH_PARAMETERS] : undefined;
+      expect(resource.searchParam?.map((p: Json) => p.name), resource.type).toEqual(declared?.map((p) => p.name));
+    }
 
     const smart = await fhir(null, '.well-known/smart-configuration');
     expect(smart.status).toBe(200);
@@ -462,5 +464,57 @@ describe('FHIR R4 API', () => {
       i: { name: 'Bad', role: 'LAB', scopes: ['system/DocumentReference.rc'] },
     }).catch((error: Error) => error.message);
     expect(refused).toMatch(/^GraphQL BAD_USER_INPUT: unknown scopes: system\/DocumentReference\.rc/);
+  });
+
+  it('Patient: read and search by _id, identifier and email, only by whoever may know the patient; refusal looks like absence', async () => {
+    const email: string = (await gql(patient, '{ me { email } }')).me.email;
+    const id = patient.user.id;
+    const knows = async (auth: Auth | string): Promise<boolean> => {
+      const read = await fhir(auth, `Patient/${id}`);
+      const searches = await Promise.all(
+        [`_id=${id}`, `identifier=https://healthledger.dev/fhir/patient-id|${id}`, `email=${encodeURIComponent(email.toUpperCase())}`, `_id=${id}&identifier=${id}`].map((q) => fhir(auth, `Patient?${q}`)),
+      );
+      const found = searches.map((search) => {
+        if (search.status === 403) {
+          expectOutcome(search, 403, 'forbidden');
+          return false;
+        }
+        expect(search.status).toBe(200);
+        expectValid(search.body);
+        return (search.body.entry ?? []).some((e: Json) => e.resource.id === id);
+      });
+      if (read.status === 200) {
+        expectValid(read.body);
+        expect(read.body).toMatchObject({ resourceType: 'Patient', id, identifier: [{ system: 'https://healthledger.dev/fhir/patient-id', value: id }], name: [{ text: expect.stringMatching(/^A PATIENT/) }] });
+        expect(found).toEqual([true, true, true, true]);
+        return true;
+      }
+      expectOutcome(read, 403, 'forbidden');
+      expect(found).toEqual([false, false, false, false]);
+      return false;
+    };
+    const missing = await fhir(otherPatient, `Patient/${id.slice(0, 35)}0`);
+    const refused = await fhir(otherPatient, `Patient/${id}`);
+    expect([missing.status, missing.body.issue[0].diagnostics]).toEqual([refused.status, refused.body.issue[0].diagnostics]);
+
+    expect(await knows(patient)).toBe(true);
+    expect(await knows(otherPatient)).toBe(false);
+    expect(await knows(hospitalAdmin)).toBe(true); // reads the organization's users
+    expect(await knows(root)).toBe(true); // system administrator
+    expect(await knows(strangerDoctor)).toBe(true); // cares for the organization's patients (own-organization writes)
+    expect(await knows(otherOrganizationDoctor)).toBe(false);
+    const consentId = await grant({ granteeId: otherOrganizationDoctor.user.id, categories: ['IMAGING'] });
+    expect(await knows(otherOrganizationDoctor)).toBe(true);
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    expect(await knows(otherOrganizationDoctor)).toBe(false);
+    expect(await knows(lab.token)).toBe(false); // no Patient scope
+    // A service account knows the patients its record scopes reach (here: writing for its organization's patients).
+    expect(await knows((await serviceAccount(['system/Patient.rs', 'system/DocumentReference.c'])).token)).toBe(true);
+    expect(await knows((await serviceAccount(['system/Patient.rs'])).token)).toBe(false);
+
+    // Another system's identifier names nobody; a search names someone.
+    expect((await fhir(patient, `Patient?identifier=http://example.org/mrn|${id}`)).body.entry ?? []).toEqual([]);
+    expect((await fhir(patient, `Patient?_id=${id}&identifier=${otherPatient.user.id}`)).body.entry ?? []).toEqual([]);
+    expectOutcome(await fhir(patient, 'Patient'), 400, 'value');
   });
 });
