@@ -1,4 +1,4 @@
-import type { Purpose } from 'healthledger-chaincode/shared';
+import { PURPOSE_OF_USE_CODES } from '../fhir/act-reason.js';
 import type { AccessEvent } from './access-event.js';
 
 /*
@@ -15,14 +15,6 @@ const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const HEALTHLEDGER_ROLE = 'urn:healthledger:role';
 const HEALTHLEDGER_REASON = 'urn:healthledger:access-reason';
 
-/** Purpose of use → HL7 v3 ActReason. Break-glass is emergency treatment. */
-export const PURPOSE_OF_USE_CODES: Record<Purpose, { code: string; display: string }> = {
-  TREATMENT: { code: 'TREAT', display: 'treatment' },
-  EMERGENCY: { code: 'ETREAT', display: 'Emergency Treatment' },
-  RESEARCH: { code: 'HRESCH', display: 'healthcare research' },
-  PAYMENT: { code: 'HPAYMT', display: 'healthcare payment' },
-  OPERATIONS: { code: 'HOPERAT', display: 'healthcare operations' },
-};
 
 /** Our action verbs → AuditEvent.action (C R U D E) and the FHIR restful interaction, where one fits. */
 function actionCodes(action: string): { action: 'C' | 'R' | 'U' | 'D' | 'E'; interaction?: string } {

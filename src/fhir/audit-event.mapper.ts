@@ -1,6 +1,6 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
 import type { AccessLogEntry } from '../audit/audit-query.service.js';
-import { PURPOSE_OF_USE_CODES } from '../audit/fhir-audit-event.js';
+import { ACT_REASON, PURPOSE_OF_USE_CODES } from './act-reason.js';
 import { HEALTHLEDGER_FHIR, RECORD_ID_SYSTEM, REQUEST_ID_EXTENSION, ROLE_SYSTEM, USER_ID_SYSTEM } from './fhir-systems.js';
 
 const BALP = 'https://profiles.ihe.net/ITI/BALP/StructureDefinition';
@@ -8,7 +8,6 @@ const AUDIT_EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type
 const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
-const ACT_REASON = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 const SECURITY_SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';

@@ -17,6 +17,11 @@ export const IMPLEMENTED: ReadonlyArray<{ type: CapabilityStatementRestResource[
     documentation: 'One per stored record version (id <recordId>-<version>); create takes an inline attachment (base64) up to the inline limit',
   },
   {
+    type: 'Consent',
+    interactions: ['read', 'search-type', 'create'],
+    documentation: 'The patient’s own signed consents (permit provisions); create is a grant by the patient’s own session, signed with their key',
+  },
+  {
     type: 'AuditEvent',
     interactions: ['search-type'],
     documentation: 'BALP-profiled (meta.profile per event): the access log (the patient their own; AUDITOR and organization ADMIN their organization’s), after IHE BALP; newest first',

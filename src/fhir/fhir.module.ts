@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
+import { ConsentModule } from '../consent/consent.module.js';
 import { RecordsModule } from '../records/records.module.js';
 import { FhirAuditController } from './fhir-audit.controller.js';
+import { FhirConsentsController } from './fhir-consents.controller.js';
+import { FhirConsents } from './fhir-consents.service.js';
 import { FhirDocumentsController } from './fhir-documents.controller.js';
 import { FhirDocuments } from './fhir-documents.service.js';
 import { FhirMetadataController } from './fhir-metadata.controller.js';
@@ -16,8 +19,8 @@ import { SmartTokenController } from './smart-token.controller.js';
  * of its own: every read and write goes through the same access-checked, audited services.
  */
 @Module({
-  imports: [AuthModule, AccessModule, RecordsModule],
-  controllers: [FhirMetadataController, SmartTokenController, FhirPatientsController, FhirDocumentsController, FhirAuditController],
-  providers: [FhirDocuments, FhirPatients],
+  imports: [AuthModule, AccessModule, RecordsModule, ConsentModule],
+  controllers: [FhirMetadataController, SmartTokenController, FhirPatientsController, FhirDocumentsController, FhirConsentsController, FhirAuditController],
+  providers: [FhirDocuments, FhirPatients, FhirConsents],
 })
 export class FhirModule {}

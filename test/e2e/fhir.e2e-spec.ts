@@ -517,4 +517,94 @@ describe('FHIR R4 API', () => {
     expect((await fhir(patient, `Patient?_id=${id}&identifier=${otherPatient.user.id}`)).body.entry ?? []).toEqual([]);
     expectOutcome(await fhir(patient, 'Patient'), 400, 'value');
   });
+
+  it('Consent: the patient reads and searches their signed consents (status, actor), mapped into provision; grants one by POST; anyone else is refused', async () => {
+    const recordId = (await pushLabResult(randomBytes(30))).slice(0, 36);
+    const viaGraphql = await grant({ granteeId: doctor.user.id, categories: ['LAB_RESULT'], recordIds: [recordId], actions: ['READ', 'WRITE'], purposes: ['TREATMENT', 'RESEARCH'] });
+    const later = new Date(Date.now() + 3_600_000);
+    const future = await grant({ granteeOrganizationId: hospitalId, categories: ['IMAGING'], validFrom: later.toISOString() });
+
+    const read = await fhir(patient, `Consent/${viaGraphql}`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toMatchObject({
+      resourceType: 'Consent',
+      id: viaGraphql,
+      status: 'active',
+      patient: { reference: `Patient/${patient.user.id}` },
+      verification: [{ verified: true }],
+      provision: {
+        type: 'permit',
+        actor: [{ reference: { type: 'Practitioner', identifier: { value: doctor.user.id } } }],
+        purpose: [
+          { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' },
+          { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HRESCH' },
+        ],
+        code: [{ coding: [{ system: CATEGORY_SYSTEM, code: 'LAB_RESULT' }] }],
+        data: [{ meaning: 'instance', reference: { type: 'DocumentReference', identifier: { system: 'https://healthledger.dev/fhir/record-id', value: recordId } } }],
+      },
+    });
+    expect(read.body.provision.action[0].coding.map((c: Json) => c.code)).toEqual(['access', 'use', 'collect']);
+    expect(read.body.provision.period.end).toBeDefined();
+    expect(read.body.identifier.map((i: Json) => i.system)).toContain('https://healthledger.dev/fhir/ledger-tx');
+    expect(read.body.extension[0]).toMatchObject({ url: 'https://healthledger.dev/fhir/StructureDefinition/consent-signature', valueString: expect.any(String) });
+
+    const ids = async (query: string) => {
+      const answer = await fhir(patient, `Consent?patient=Patient/${patient.user.id}${query}`);
+      expect(answer.status).toBe(200);
+      expectValid(answer.body);
+      return (answer.body.entry ?? []).map((e: Json) => e.resource.id);
+    };
+    expect(await ids('')).toEqual(expect.arrayContaining([viaGraphql, future]));
+    expect(await ids('&status=proposed')).toEqual([future]);
+    expect(await ids('&status=active')).toContain(viaGraphql);
+    expect(await ids('&status=active')).not.toContain(future);
+    expect(await ids(`&actor=Organization/${hospitalId}`)).toEqual([future]);
+    expect(await ids(`&actor=Practitioner/${doctor.user.id}&status=http://hl7.org/fhir/consent-state-codes|active`)).toContain(viaGraphql);
+    expect(await ids('&status=http://example.org|active')).toEqual([]);
+    expectOutcome(await fhir(patient, `Consent?patient=${patient.user.id}&status=draft`), 400, 'value');
+
+    // Refused alike whether the consent exists or not; others may not list the patient's consents.
+    for (const other of [otherPatient, doctor, hospitalAdmin]) {
+      expectOutcome(await fhir(other, `Consent/${viaGraphql}`), 403, 'forbidden');
+      expectOutcome(await fhir(other, `Consent?patient=${patient.user.id}`), 403, 'forbidden');
+    }
+    expectOutcome(await fhir(patient, `Consent/${viaGraphql.slice(0, 35)}0`), 403, 'forbidden');
+    expectOutcome(await fhir(labReader.token, `Consent?patient=${patient.user.id}`), 403, 'forbidden');
+
+    // A grant through FHIR: the patient's own session signs it; the doctor then reads the record.
+    const body = {
+      resourceType: 'Consent',
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: `Patient/${patient.user.id}` },
+      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+      provision: {
+        type: 'permit',
+        actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Practitioner/${strangerDoctor.user.id}` } }],
+        action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+        purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }],
+        data: [{ meaning: 'instance', reference: { reference: `DocumentReference/${recordId}-1` } }],
+      },
+    };
+    expectValid(body);
+    expect((await fhir(strangerDoctor, `DocumentReference/${recordId}-1`)).status).toBe(403);
+    for (const other of [strangerDoctor, otherPatient, labReader.token]) expectOutcome(await fhir(other, 'Consent', { method: 'POST', body }), 403, 'forbidden');
+    const created = await fhir(patient, 'Consent', { method: 'POST', body });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expectValid(created.body);
+    expect(created.headers.get('location')).toBe(`${t.url}/fhir/R4/Consent/${created.body.id}`);
+    expect(created.body.provision).toMatchObject({ actor: [{ reference: { identifier: { value: strangerDoctor.user.id } } }], data: [{ reference: { identifier: { value: recordId } } }] });
+    expect((await fhir(strangerDoctor, `DocumentReference/${recordId}-1`)).status).toBe(200);
+    const viaGraphqlList = await gql(patient, 'query($p: ID!) { consents(patientId: $p) { id actions purposes recordIds } }', { p: patient.user.id });
+    expect(viaGraphqlList.consents.find((c: Json) => c.id === created.body.id)).toEqual({ id: created.body.id, actions: ['READ'], purposes: ['TREATMENT'], recordIds: [recordId] });
+    expectOutcome(await fhir(patient, 'Consent', { method: 'POST', body: { ...body, patient: { reference: `Patient/${otherPatient.user.id}` } } }), 403, 'forbidden');
+    expectOutcome(await fhir(patient, 'Consent', { method: 'POST', body: { ...body, provision: { ...body.provision, purpose: [{ system: 'x', code: 'TREAT' }] } } }), 400, 'structure');
+
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: created.body.id });
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: future });
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: viaGraphql });
+    expect(await ids('&status=inactive')).toEqual(expect.arrayContaining([viaGraphql, future, created.body.id]));
+  });
 });
