@@ -22,6 +22,11 @@ export const IMPLEMENTED: ReadonlyArray<{ type: CapabilityStatementRestResource[
     documentation: 'The patient’s own signed consents (permit provisions); create is a grant by the patient’s own session, signed with their key',
   },
   {
+    type: 'Provenance',
+    interactions: ['read', 'search-type'],
+    documentation: 'One per stored record version (id <recordId>-<version>), targeting its DocumentReference; the ledger anchor as a source entity',
+  },
+  {
     type: 'AuditEvent',
     interactions: ['search-type'],
     documentation: 'BALP-profiled (meta.profile per event): the access log (the patient their own; AUDITOR and organization ADMIN their organization’s), after IHE BALP; newest first',

@@ -9,6 +9,7 @@ import { FhirConsents } from './fhir-consents.service.js';
 import { FhirDocumentsController } from './fhir-documents.controller.js';
 import { FhirDocuments } from './fhir-documents.service.js';
 import { FhirMetadataController } from './fhir-metadata.controller.js';
+import { FhirProvenanceController } from './fhir-provenance.controller.js';
 import { FhirPatientsController } from './fhir-patients.controller.js';
 import { FhirPatients } from './fhir-patients.service.js';
 import { SmartTokenController } from './smart-token.controller.js';
@@ -20,7 +21,7 @@ import { SmartTokenController } from './smart-token.controller.js';
  */
 @Module({
   imports: [AuthModule, AccessModule, RecordsModule, ConsentModule],
-  controllers: [FhirMetadataController, SmartTokenController, FhirPatientsController, FhirDocumentsController, FhirConsentsController, FhirAuditController],
+  controllers: [FhirMetadataController, SmartTokenController, FhirPatientsController, FhirDocumentsController, FhirConsentsController, FhirProvenanceController, FhirAuditController],
   providers: [FhirDocuments, FhirPatients, FhirConsents],
 })
 export class FhirModule {}

@@ -40,6 +40,7 @@ export const SEARCH_PARAMETERS = {
     { name: 'status', type: 'token', documentation: 'active, inactive (revoked or expired) or proposed (not yet valid)' },
     { name: 'actor', type: 'reference', documentation: 'The grantee: Practitioner/<id>, Device/<id> or Organization/<id>' },
   ],
+  Provenance: [{ name: 'target', type: 'reference', documentation: 'Required: DocumentReference/<recordId>-<version> (that version), or a record id (all its versions)' }],
   AuditEvent: [
     { name: 'patient', type: 'reference', documentation: 'Patient/<id> or <id>' },
     { name: 'entity', type: 'reference', documentation: 'DocumentReference/<recordId>-<version>, or a record id' },

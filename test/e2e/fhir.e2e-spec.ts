@@ -607,4 +607,74 @@ describe('FHIR R4 API', () => {
     await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: viaGraphql });
     expect(await ids('&status=inactive')).toEqual(expect.arrayContaining([viaGraphql, future, created.body.id]));
   });
+
+  it('Provenance: one per record version, targeting its DocumentReference, the ledger anchor as source entity; read and search by target, as the record is', async () => {
+    const created = await gql(patient, 'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }', {
+      i: { patientId: patient.user.id, title: 'Discharge', category: 'CLINICAL_NOTE', contentType: 'text/plain' },
+    });
+    const recordId = created.createRecord.recordId;
+    const put = (url: string, body: string) => fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+    expect((await put(created.createRecord.uploadUrl, 'one')).status).toBe(201);
+    const amended = await gql(patient, 'mutation($id: ID!) { amendRecord(recordId: $id, input: {}) { uploadUrl } }', { id: recordId });
+    expect((await put(amended.amendRecord.uploadUrl, 'two')).status).toBe(201);
+    const versions = (await gql(patient, 'query($id: ID!) { record(id: $id) { versions { version ledgerTxId } } }', { id: recordId })).record.versions;
+
+    const read = await fhir(patient, `Provenance/${recordId}-2`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toMatchObject({
+      resourceType: 'Provenance',
+      id: `${recordId}-2`,
+      target: [{ reference: `DocumentReference/${recordId}-2` }],
+      activity: { coding: [{ code: 'UPDATE' }] },
+      entity: [
+        { role: 'source', what: { identifier: { system: 'https://healthledger.dev/fhir/ledger-tx', value: versions.find((v: Json) => v.version === 2).ledgerTxId } } },
+        { role: 'revision', what: { reference: `DocumentReference/${recordId}-1` } },
+      ],
+    });
+    expect(read.body.entity[0].extension[0].extension.map((e: Json) => e.url)).toEqual(['ciphertextSha256', 'cidSha256']);
+
+    const all = await fhir(patient, `Provenance?target=${recordId}`);
+    expectValid(all.body);
+    expect(all.body.entry.map((e: Json) => e.resource.id)).toEqual([`${recordId}-2`, `${recordId}-1`]);
+    expect(all.body.entry[1].resource.agent[0]).toMatchObject({ type: { coding: [{ code: 'author' }] }, who: { identifier: { value: patient.user.id } } });
+    const one = await fhir(patient, `Provenance?target=DocumentReference/${recordId}-1`);
+    expect(one.body.entry.map((e: Json) => e.resource.id)).toEqual([`${recordId}-1`]);
+
+    for (const other of [otherPatient, strangerDoctor]) {
+      expectOutcome(await fhir(other, `Provenance/${recordId}-1`), 403, 'forbidden');
+      expectOutcome(await fhir(other, `Provenance?target=${recordId}`), 403, 'forbidden');
+    }
+    expectOutcome(await fhir(patient, `Provenance/${recordId}-9`), 403, 'forbidden');
+    expectOutcome(await fhir(patient, 'Provenance'), 400, 'value');
+    // A service account needs the Provenance scope, and a record read scope the consent then decides on.
+    const consentId = await grant({ granteeOrganizationId: hospitalId, categories: ['CLINICAL_NOTE'] });
+    try {
+      expect((await fhir((await serviceAccount(['system/Provenance.rs', 'system/DocumentReference.r'])).token, `Provenance/${recordId}-1`)).status).toBe(200);
+      expectOutcome(await fhir((await serviceAccount(['system/DocumentReference.rs'])).token, `Provenance/${recordId}-1`), 403, 'forbidden');
+      expectOutcome(await fhir((await serviceAccount(['system/Provenance.rs'])).token, `Provenance/${recordId}-1`), 403, 'forbidden');
+    } finally {
+      await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    }
+  });
+
+  it('BOLA: consent that has expired or is not yet valid opens nothing (read, search, Binary, Patient)', async () => {
+    const id = await pushLabResult(randomBytes(40));
+    const reach = async (auth: Auth) => ({
+      read: (await fhir(auth, `DocumentReference/${id}`)).status,
+      binary: (await fhir(auth, `Binary/${id}`)).status,
+      listed: ((await fhir(auth, `DocumentReference?patient=${patient.user.id}`)).body.entry ?? []).some((e: Json) => e.resource.id === id),
+      patient: (await fhir(auth, `Patient/${patient.user.id}`)).status,
+    });
+    const closed = { read: 403, binary: 403, listed: false, patient: 403 };
+    const future = await grant({ granteeId: otherOrganizationDoctor.user.id, categories: ['LAB_RESULT'], validFrom: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(await reach(otherOrganizationDoctor)).toEqual(closed);
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: future });
+
+    const brief = await grant({ granteeId: otherOrganizationDoctor.user.id, categories: ['LAB_RESULT'], validUntil: new Date(Date.now() + 2500).toISOString() });
+    expect(await reach(otherOrganizationDoctor)).toEqual({ read: 200, binary: 200, listed: true, patient: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await reach(otherOrganizationDoctor)).toEqual(closed);
+    expect((await fhir(patient, `Consent/${brief}`)).body.status).toBe('inactive');
+  });
 });
