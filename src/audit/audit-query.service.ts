@@ -4,7 +4,6 @@ import type { RequestContext } from '../common/request-context.js';
 import { type AccessEvent, accessEventToJson } from './access-event.js';
 import { type AccessEventScope, AccessEventRepository } from './access-event.repository.js';
 import { AuditEventInvalidError, AuditForbiddenError } from './audit.errors.js';
-import { accessEventToFhir, FHIR_BUNDLE_CLOSE, FHIR_BUNDLE_OPEN } from './fhir-audit-event.js';
 
 export interface AccessLogFilter {
   patientId?: string | null;
@@ -68,7 +67,7 @@ function decodeCursor(cursor: string): string {
   return match[1];
 }
 
-/** The access log as the API and auditors read it: paged, and exported as NDJSON or a FHIR Bundle. */
+/** The access log as the API and auditors read it: paged, and exported as NDJSON (the FHIR form: BalpAuditEvents). */
 @Injectable()
 export class AuditQueryService {
   constructor(private readonly accessEvents: AccessEventRepository) {}
@@ -115,18 +114,5 @@ export class AuditQueryService {
       const { anchored, batchId, ...event } = entry;
       yield `${JSON.stringify({ ...accessEventToJson(event), anchored, batchId })}\n`;
     }
-  }
-
-  /** A FHIR R4 Bundle (type collection) of AuditEvent resources, as JSON text chunks. */
-  async *exportFhirBundle(ctx: RequestContext, filter: AccessLogFilter): AsyncGenerator<string> {
-    // Authorization fails before the first byte, not in the middle of a response.
-    visibility(ctx, filter);
-    yield FHIR_BUNDLE_OPEN(new Date());
-    let first = true;
-    for await (const entry of this.events(ctx, filter)) {
-      yield `${first ? '' : ','}${JSON.stringify({ fullUrl: `urn:uuid:${entry.id}`, resource: accessEventToFhir(entry) })}`;
-      first = false;
-    }
-    yield FHIR_BUNDLE_CLOSE;
   }
 }

@@ -28,8 +28,9 @@ export const IMPLEMENTED: ReadonlyArray<{ type: CapabilityStatementRestResource[
   },
   {
     type: 'AuditEvent',
-    interactions: ['search-type'],
-    documentation: 'BALP-profiled (meta.profile per event): the access log (the patient their own; AUDITOR and organization ADMIN their organization’s), after IHE BALP; newest first',
+    interactions: ['read', 'search-type'],
+    documentation:
+      'BALP-profiled (meta.profile per event): the access log (the patient their own; AUDITOR and organization ADMIN their organization’s), after IHE BALP; newest first; each event’s Merkle inclusion proof linked from its audit-batch entity',
   },
   { type: 'Binary', interactions: ['read'], documentation: 'The decrypted content of a record version (id <recordId>-<version>), streamed; base64 in JSON up to the inline limit' },
 ];

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
+import { AuditApiModule } from '../audit/audit-api.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ConsentModule } from '../consent/consent.module.js';
 import { RecordsModule } from '../records/records.module.js';
@@ -20,7 +21,7 @@ import { SmartTokenController } from './smart-token.controller.js';
  * of its own: every read and write goes through the same access-checked, audited services.
  */
 @Module({
-  imports: [AuthModule, AccessModule, RecordsModule, ConsentModule],
+  imports: [AuthModule, AccessModule, RecordsModule, ConsentModule, AuditApiModule],
   controllers: [FhirMetadataController, SmartTokenController, FhirPatientsController, FhirDocumentsController, FhirConsentsController, FhirProvenanceController, FhirAuditController],
   providers: [FhirDocuments, FhirPatients, FhirConsents],
 })

@@ -45,9 +45,9 @@ describe('FHIR R4 API', () => {
     await gql(admin, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email, password: PASSWORD, name: `A ${role} ${counter}`, role, organizationId } });
     return login(email);
   };
-  const serviceAccount = async (scopes: string[]) => {
+  const serviceAccount = async (scopes: string[], role = 'LAB') => {
     const created = await gql(hospitalAdmin, 'mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientId clientSecret } }', {
-      i: { name: `Lab ${++counter}`, role: 'LAB', scopes },
+      i: { name: `Lab ${++counter}`, role, scopes },
     });
     const { clientId, clientSecret } = created.createServiceAccount;
     // The SMART token endpoint a FHIR client finds through .well-known/smart-configuration.
@@ -171,7 +171,7 @@ describe('FHIR R4 API', () => {
     const smart = await fhir(null, '.well-known/smart-configuration');
     expect(smart.status).toBe(200);
     expect(smart.body.grant_types_supported).toContain('client_credentials');
-    expect(smart.body.scopes_supported).toEqual(expect.arrayContaining(['system/DocumentReference.crs', 'system/Binary.r', 'system/AuditEvent.s']));
+    expect(smart.body.scopes_supported).toEqual(expect.arrayContaining(['system/DocumentReference.crs', 'system/Binary.r', 'system/AuditEvent.rs']));
     expect(smart.body.capabilities).toContain('permission-v2');
   });
 
@@ -559,7 +559,10 @@ describe('FHIR R4 API', () => {
     expect(await ids('&status=proposed')).toEqual([future]);
     expect(await ids('&status=active')).toContain(viaGraphql);
     expect(await ids('&status=active')).not.toContain(future);
-    expect(await ids(`&actor=Organization/${hospitalId}`)).toEqual([future]);
+    const organizationGrants = await ids(`&actor=Organization/${hospitalId}`);
+    expect(organizationGrants).toContain(future);
+    expect(organizationGrants).not.toContain(viaGraphql);
+    expect(await ids(`&actor=Organization/${hospitalId}&status=proposed`)).toEqual([future]);
     expect(await ids(`&actor=Practitioner/${doctor.user.id}&status=http://hl7.org/fhir/consent-state-codes|active`)).toContain(viaGraphql);
     expect(await ids('&status=http://example.org|active')).toEqual([]);
     expectOutcome(await fhir(patient, `Consent?patient=${patient.user.id}&status=draft`), 400, 'value');
@@ -676,5 +679,52 @@ describe('FHIR R4 API', () => {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(await reach(otherOrganizationDoctor)).toEqual(closed);
     expect((await fhir(patient, `Consent/${brief}`)).body.status).toBe('inactive');
+  });
+
+  it('AuditEvent read by id, the Merkle inclusion proof linked from each event; the export is the same BALP mapping', async () => {
+    const id = await pushLabResult(randomBytes(20));
+    await fhir(patient, `DocumentReference/${id}`);
+    // Wait for the event's batch to be anchored: then its audit-batch entity links the proof.
+    let event: Json;
+    for (let attempt = 0; attempt < 50 && !event; attempt++) {
+      const search = await fhir(patient, `AuditEvent?entity=DocumentReference/${id}&agent=${patient.user.id}&_count=1`);
+      const candidate = search.body.entry?.[0]?.resource;
+      if (candidate?.entity?.some((e: Json) => e.extension)) event = candidate;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(event).toBeDefined();
+    const read = await fhir(patient, `AuditEvent/${event.id}`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toEqual(event);
+
+    const link = event.entity.find((e: Json) => e.extension)!.extension[0];
+    expect(link.url).toBe('https://healthledger.dev/fhir/StructureDefinition/inclusion-proof');
+    expect(link.valueUrl).toBe(`${t.url}/audit/events/${event.id}/proof`);
+    const proof = await fetch(link.valueUrl, { headers: { authorization: `Bearer ${patient.accessToken}` } });
+    expect(proof.status).toBe(200);
+    const file: Json = await proof.json();
+    expect(file).toMatchObject({ event: { id: event.id }, root: expect.stringMatching(/^[0-9a-f]{64}$/), proof: expect.any(Array), treeSize: expect.any(Number), anchoredTxId: expect.any(String) });
+    const viaGraphql = await gql(patient, 'query($id: ID!) { verifyAuditEvent(id: $id) { valid merkleRoot } }', { id: event.id });
+    expect(viaGraphql.verifyAuditEvent).toEqual({ valid: true, merkleRoot: file.root });
+
+    // Others: refused alike whether the event exists or not, for the event and its proof.
+    for (const other of [otherPatient, doctor]) {
+      expectOutcome(await fhir(other, `AuditEvent/${event.id}`), 403, 'forbidden');
+      expect((await fetch(link.valueUrl, { headers: { authorization: `Bearer ${other.accessToken}` } })).status).toBe(403);
+    }
+    const missing = await fhir(patient, `AuditEvent/${event.id.slice(0, 35)}0`);
+    expect([missing.status, missing.body.issue[0].diagnostics]).toEqual([403, (await fhir(otherPatient, `AuditEvent/${event.id}`)).body.issue[0].diagnostics]);
+    // An AUDITOR service account of the organization: searching needs AuditEvent.s, reading one event AuditEvent.r.
+    const searcher = await serviceAccount(['system/AuditEvent.s'], 'AUDITOR');
+    expect((await fhir(searcher.token, `AuditEvent?entity=${id.slice(0, 36)}`)).status).toBe(200);
+    expectOutcome(await fhir(searcher.token, `AuditEvent/${event.id}`), 403, 'forbidden');
+    const reader = await serviceAccount(['system/AuditEvent.rs'], 'AUDITOR');
+    expect((await fhir(reader.token, `AuditEvent/${event.id}`)).body).toEqual(event);
+
+    const exported = await fetch(`${t.url}/audit/export?format=fhir&recordId=${id.slice(0, 36)}`, { headers: { authorization: `Bearer ${patient.accessToken}` } });
+    const bundle: Json = await exported.json();
+    expectValid(bundle);
+    expect(bundle.entry.find((e: Json) => e.resource.id === event.id).resource).toEqual(event);
   });
 });
