@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Patient } from '@medplum/fhirtypes';
 import { accessDenied, AccessService } from '../access/access.service.js';
+import { accessEventFor } from '../audit/access-event-for.js';
+import { AuditService } from '../audit/audit.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
 import { isUuid } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
@@ -24,10 +26,11 @@ export class FhirPatients {
   constructor(
     private readonly directory: PartyDirectory,
     private readonly access: AccessService,
+    private readonly audit: AuditService,
   ) {}
 
   async read(ctx: RequestContext, id: string): Promise<Patient> {
-    const patient = await this.known(ctx, id);
+    const patient = await this.known(ctx, id, 'READ');
     if (!patient) throw accessDenied();
     return patient;
   }
@@ -40,14 +43,30 @@ export class FhirPatients {
     if (criteria.email !== undefined) ids.add((await this.directory.patientByEmail(criteria.email))?.id ?? null);
     const [id] = ids;
     if (ids.size !== 1 || !id) return [];
-    const patient = await this.known(ctx, id);
+    const patient = await this.known(ctx, id, 'SEARCH');
     return patient ? [patient] : [];
   }
 
-  private async known(ctx: RequestContext, id: string): Promise<Patient | null> {
+  /**
+   * The patient, if the caller may know them. Each answer about an existing patient is an access event in
+   * their log (READ or SEARCH, granted or denied), as record accesses are.
+   */
+  private async known(ctx: RequestContext, id: string, action: 'READ' | 'SEARCH'): Promise<Patient | null> {
     if (!isUuid(id)) return null;
     const patient = await this.directory.patient(id.toLowerCase());
-    if (!patient || !(await this.access.mayKnowPatient(ctx, patient))) return null;
-    return toPatient(patient);
+    if (!patient) return null;
+    const allowed = await this.access.mayKnowPatient(ctx, patient);
+    await this.audit.record(
+      ctx,
+      accessEventFor(ctx, {
+        action,
+        decision: allowed ? 'GRANTED' : 'DENIED',
+        reason: allowed ? 'MAY_KNOW_PATIENT' : 'MAY_NOT_KNOW_PATIENT',
+        purpose: ctx.purpose ?? null,
+        patientId: patient.id,
+        patientOrganizationId: patient.organizationId,
+      }),
+    );
+    return allowed ? toPatient(patient) : null;
   }
 }

@@ -512,6 +512,15 @@ describe('FHIR R4 API', () => {
     expect(await knows((await serviceAccount(['system/Patient.rs', 'system/DocumentReference.c'])).token)).toBe(true);
     expect(await knows((await serviceAccount(['system/Patient.rs'])).token)).toBe(false);
 
+    // Each answer about the patient is in their access log: granted to the doctor, denied to the other patient.
+    const logged = async (agent: Auth) =>
+      ((await fhir(patient, `AuditEvent?patient=${id}&agent=${agent.user.id}&_count=100`)).body.entry ?? [])
+        .map((e: Json) => e.resource)
+        .filter((e: Json) => !e.entity.some((entity: Json) => entity.what.identifier?.system === 'https://healthledger.dev/fhir/record-id'));
+    const doctorsLookups = await logged(strangerDoctor);
+    expect(doctorsLookups.map((e: Json) => [e.action, e.outcome])).toEqual(expect.arrayContaining([['R', '0'], ['E', '0']]));
+    expect((await logged(otherPatient)).some((e: Json) => e.outcome === '4' && e.outcomeDesc === 'DENIED: MAY_NOT_KNOW_PATIENT')).toBe(true);
+
     // Another system's identifier names nobody; a search names someone.
     expect((await fhir(patient, `Patient?identifier=http://example.org/mrn|${id}`)).body.entry ?? []).toEqual([]);
     expect((await fhir(patient, `Patient?_id=${id}&identifier=${otherPatient.user.id}`)).body.entry ?? []).toEqual([]);
