@@ -16,6 +16,7 @@ import {
   type RolePermissions,
 } from 'healthledger-chaincode/shared';
 import type { Actor } from '../common/request-context.js';
+import { ServiceScopes } from './service-scopes.js';
 
 /**
  * What can be done (CASL actions). Records use `read`/`write`, the policy's READ/WRITE (write covers
@@ -289,33 +290,20 @@ function addManagementRules(builder: AbilityBuilder<AppAbility>, actor: Actor, p
 }
 
 /**
- * Service accounts act only within their scopes, `records:<read|create|write>:<CATEGORY|*>`:
- * `create` allows writing new records only (no amending), `write` both. The limits are `cannot`
- * rules added last, so they override every grant of the role.
+ * Service accounts act only within their scopes (ServiceScopes: SMART v2 system scopes, or the
+ * earlier `records:*` names for them): reading needs DocumentReference read/search or Binary read for
+ * the record's category, creating DocumentReference create, amending DocumentReference update. The
+ * limits are `cannot` rules added last, so they override every grant of the role.
  */
 function addScopeLimits(builder: AbilityBuilder<AppAbility>, scopes: readonly string[]): void {
   const reason = encodeRuleReason({ code: 'SCOPE_NOT_GRANTED' });
-  const categoriesFor = (verb: string): RecordCategory[] | 'all' => {
-    const granted = new Set<RecordCategory>();
-    for (const scope of scopes) {
-      const [resource, scopeVerb, qualifier] = scope.split(':');
-      if (resource !== 'records' || scopeVerb !== verb) continue;
-      if (qualifier === '*') return 'all';
-      const category = RECORD_CATEGORIES.find((known) => known === qualifier);
-      if (category) granted.add(category);
-    }
-    return [...granted];
-  };
+  const granted = new ServiceScopes(scopes);
   const limit = (action: AccessAction, allowed: RecordCategory[] | 'all', extra: MongoQuery = {}) => {
     if (allowed === 'all') return;
     builder.cannot(action, 'MedicalRecord', { ...extra, category: { $nin: allowed } }).because(reason);
   };
-
-  const read = categoriesFor('read');
-  const write = categoriesFor('write');
-  const create = categoriesFor('create');
-  limit('read', read);
-  // Writing a new record needs `create` or `write` for its category; amending one needs `write`.
-  limit('write', write === 'all' || create === 'all' ? 'all' : [...new Set([...write, ...create])]);
-  limit('write', write, { recordId: { $exists: true } });
+  limit('read', granted.recordCategories('read'));
+  // Writing a new record needs create for its category; amending one (the record exists) needs update.
+  limit('write', granted.recordCategories('create'), { recordId: { $exists: false } });
+  limit('write', granted.recordCategories('amend'), { recordId: { $exists: true } });
 }

@@ -6,6 +6,7 @@ import {
   type AccessReasonCode,
   type ConsentAction,
   type Purpose,
+  RECORD_CATEGORIES,
 } from 'healthledger-chaincode/shared';
 import type { Brackets } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
@@ -131,6 +132,31 @@ export class AccessService {
   async abilityForPatient(ctx: RequestContext, patientId: string): Promise<AppAbility> {
     const actor = requireActor(ctx);
     return this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose }, await this.consents.grantsFor(ctx, patientId, actor.id));
+  }
+
+  /**
+   * Whether the actor may know that this patient exists (their id, name, organization), by the policy
+   * as it stands, nothing added: the patient themselves; whoever may read their user (their
+   * organization's ADMIN, a system administrator); whoever the policy lets read or write any of their
+   * records at this instant and purpose (a consent naming the actor or their organization, break-glass,
+   * care by the patient's own organization). A service account's scopes limit it as for records.
+   */
+  async mayKnowPatient(ctx: RequestContext, patient: { id: string; organizationId: string | null }): Promise<boolean> {
+    const actor = requireActor(ctx);
+    if (actor.id === patient.id) return true;
+    const grants = await this.consents.grantsFor(ctx, patient.id, actor.id);
+    const ability = this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose }, grants);
+    if (ability.can('read', taggedSubject('User', { id: patient.id, organizationId: patient.organizationId }) as TaggedSubject)) return true;
+    const { consents } = grants;
+    // Records a consent names by id: the rules open them by id, whatever their category.
+    const recordIds = [undefined, ...consents.flatMap((consent) => consent.scope.recordIds)];
+    return (['read', 'write'] as const).some((action) =>
+      RECORD_CATEGORIES.some((category) =>
+        recordIds.some((recordId) =>
+          ability.can(action, recordSubject({ patientId: patient.id, patientOrganizationId: patient.organizationId, category, ...(recordId ? { recordId } : {}) })),
+        ),
+      ),
+    );
   }
 
   /**

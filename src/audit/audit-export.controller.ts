@@ -1,12 +1,15 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import { DomainError } from '../common/domain-error.js';
 import { pipeToResponse } from '../common/pipe-to-response.js';
 import { UuidPipe } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
+import { FHIR_BASE_PATH } from '../fhir/operation-outcome.js';
 import { AuditQueryService } from './audit-query.service.js';
+import { AuditVerificationService } from './audit-verification.service.js';
+import { BalpAuditEvents } from './balp-audit-events.js';
 
 const FORMATS = {
   ndjson: { contentType: 'application/x-ndjson; charset=utf-8', extension: 'ndjson' },
@@ -14,17 +17,23 @@ const FORMATS = {
 } as const;
 
 /**
- * The access log for auditors, streamed: NDJSON, or a FHIR R4 Bundle of AuditEvent resources.
+ * The access log for auditors, streamed: NDJSON, or a FHIR R4 Bundle of BALP AuditEvent resources; and
+ * each event's inclusion proof.
  * Visibility is the access log's (the patient their own; AUDITOR and org ADMIN their organization).
  */
 @Controller('audit')
 export class AuditExportController {
-  constructor(private readonly queries: AuditQueryService) {}
+  constructor(
+    private readonly queries: AuditQueryService,
+    private readonly balp: BalpAuditEvents,
+    private readonly verification: AuditVerificationService,
+  ) {}
 
   @Get('export')
   @Authenticated('the access log visibility rules (AuditQueryService), checked before the first byte')
   async export(
     @Ctx() ctx: RequestContext,
+    @Req() req: Request,
     @Res() res: Response,
     @Query('format') format = 'ndjson',
     @Query('patientId', new UuidPipe({ optional: true })) patientId?: string,
@@ -36,7 +45,7 @@ export class AuditExportController {
       throw new DomainError('BAD_USER_INPUT', 'format must be ndjson or fhir');
     }
     const filter = { patientId: patientId ?? null, recordId: recordId ?? null, since: instantOrNull(since, 'since'), until: instantOrNull(until, 'until') };
-    const chunks = format === 'fhir' ? this.queries.exportFhirBundle(ctx, filter) : this.queries.exportNdjson(ctx, filter);
+    const chunks = format === 'fhir' ? this.balp.bundle(ctx, filter, baseUrlOf(req)) : this.queries.exportNdjson(ctx, filter);
     // The first chunk is pulled before headers go out, so a refusal is a clean 403, not a cut stream.
     await pipeToResponse(res, chunks, () => {
       res.status(200);
@@ -45,6 +54,24 @@ export class AuditExportController {
       res.setHeader('Cache-Control', 'no-store');
     });
   }
+
+  /**
+   * An event's Merkle inclusion proof, as the file `healthledger-verify proof` checks offline (each FHIR
+   * AuditEvent links here). NOT_FOUND until its batch is anchored.
+   */
+  @Get('events/:id/proof')
+  @Authenticated('the access log visibility rules (AuditQueryService.assertVisible); absence and refusal look alike')
+  async proof(@Ctx() ctx: RequestContext, @Param('id', new UuidPipe()) id: string, @Res() res: Response): Promise<void> {
+    await this.queries.assertVisible(ctx, id);
+    const file = await this.verification.proofFile(id);
+    res.status(200).type('application/json').setHeader('Cache-Control', 'no-store');
+    res.send(JSON.stringify(file));
+  }
+}
+
+/** The FHIR base URL as the client reached the server (the export's AuditEvents name it, as the FHIR API's do). */
+function baseUrlOf(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${FHIR_BASE_PATH}`;
 }
 
 /** `since` / `until`: an ISO-8601 instant with its time zone (events at or after since, before until). */

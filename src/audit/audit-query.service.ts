@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { ServiceScopes } from '../access/service-scopes.js';
 import { pageSize } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { type AccessEvent, accessEventToJson } from './access-event.js';
 import { type AccessEventScope, AccessEventRepository } from './access-event.repository.js';
 import { AuditEventInvalidError, AuditForbiddenError } from './audit.errors.js';
-import { accessEventToFhir, FHIR_BUNDLE_CLOSE, FHIR_BUNDLE_OPEN } from './fhir-audit-event.js';
 
 export interface AccessLogFilter {
   patientId?: string | null;
@@ -17,7 +17,7 @@ export interface AccessLogFilter {
 }
 
 export interface AccessLogPage {
-  /** Default 20, at most 100. */
+  /** Default 20, 1 to 100 (else BAD_USER_INPUT). */
   first?: number | null;
   /** An `endCursor` from a previous page. */
   after?: string | null;
@@ -41,13 +41,16 @@ const EXPORT_PAGE = 500;
  * Who may read which access events: a patient their own; an AUDITOR or an organization ADMIN the
  * events of their organization (its staff acting, or its patients acted on); nobody else.
  */
-function visibility(ctx: RequestContext, filter: AccessLogFilter): AccessEventScope {
+function visibility(ctx: RequestContext, filter: AccessLogFilter, permission: 'r' | 's' = 's'): AccessEventScope {
   const actor = ctx.actor;
   if (!actor) throw new AuditForbiddenError();
   if (actor.role === 'PATIENT' && actor.kind === 'user') {
     if (filter.patientId && filter.patientId !== actor.id) throw new AuditForbiddenError();
     return { patientId: actor.id };
   }
+  // A service account (an AUDITOR's) reads the log only with a scope for it: system/AuditEvent.s to list
+  // (search, export), .r to read one event (audit:read is both).
+  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows('AuditEvent', permission)) throw new AuditForbiddenError();
   if ((actor.role === 'AUDITOR' || actor.role === 'ADMIN') && actor.organizationId) {
     return { organizationId: actor.organizationId };
   }
@@ -63,7 +66,7 @@ function decodeCursor(cursor: string): string {
   return match[1];
 }
 
-/** The access log as the API and auditors read it: paged, and exported as NDJSON or a FHIR Bundle. */
+/** The access log as the API and auditors read it: paged, and exported as NDJSON (the FHIR form: BalpAuditEvents). */
 @Injectable()
 export class AuditQueryService {
   constructor(private readonly accessEvents: AccessEventRepository) {}
@@ -89,7 +92,7 @@ export class AuditQueryService {
    * caller (FORBIDDEN), so probing ids reveals nothing.
    */
   async assertVisible(ctx: RequestContext, eventId: string): Promise<void> {
-    if (!(await this.accessEvents.isVisible(ctx, visibility(ctx, {}), eventId))) throw new AuditForbiddenError();
+    if (!(await this.accessEvents.isVisible(ctx, visibility(ctx, {}, 'r'), eventId))) throw new AuditForbiddenError();
   }
 
   /** Every visible event, oldest first, read a page at a time (constant memory whatever the log's size). */
@@ -110,18 +113,5 @@ export class AuditQueryService {
       const { anchored, batchId, ...event } = entry;
       yield `${JSON.stringify({ ...accessEventToJson(event), anchored, batchId })}\n`;
     }
-  }
-
-  /** A FHIR R4 Bundle (type collection) of AuditEvent resources, as JSON text chunks. */
-  async *exportFhirBundle(ctx: RequestContext, filter: AccessLogFilter): AsyncGenerator<string> {
-    // Authorization fails before the first byte, not in the middle of a response.
-    visibility(ctx, filter);
-    yield FHIR_BUNDLE_OPEN(new Date());
-    let first = true;
-    for await (const entry of this.events(ctx, filter)) {
-      yield `${first ? '' : ','}${JSON.stringify({ fullUrl: `urn:uuid:${entry.id}`, resource: accessEventToFhir(entry) })}`;
-      first = false;
-    }
-    yield FHIR_BUNDLE_CLOSE;
   }
 }

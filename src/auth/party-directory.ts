@@ -55,6 +55,12 @@ export class PartyDirectory {
     return user?.role === 'PATIENT' ? user : null;
   }
 
+  /** The PATIENT user signing in with this email address (case-insensitive), or null. */
+  async patientByEmail(email: string): Promise<Party | null> {
+    const user = await this.userRepository.findByEmail(system(), email);
+    return user?.role === 'PATIENT' ? userParty(user) : null;
+  }
+
   /** Users and service accounts by id: whoever may have acted (created a record, read one, answered a request). */
   async parties(ids: readonly string[]): Promise<Map<string, Party>> {
     const parties = await this.users(ids);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { RECORD_CATEGORIES, SERVICE_ACCOUNT_ROLES, isOneOf, type Role } from 'healthledger-chaincode/shared';
+import { SERVICE_ACCOUNT_ROLES, isOneOf, type Role } from 'healthledger-chaincode/shared';
+import { parseScope, SCOPE_GRAMMAR } from '../access/service-scopes.js';
 import { DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
@@ -15,11 +16,6 @@ import { ServiceAccountLedger } from './service-account-ledger.js';
 import { ServiceAccountRepository } from './service-account.repository.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
-/**
- * Scope grammar: `records:create|read|amend[:CATEGORY]` and `audit:read`. A scope only narrows: the
- * access policy still decides each request with the account's role and organization.
- */
-const SCOPE = new RegExp(`^(records:(create|read|amend)(:(${RECORD_CATEGORIES.join('|')}))?|audit:read)$`);
 const MAX_SCOPES = 20;
 
 /**
@@ -61,9 +57,11 @@ export class ServiceAccountService {
     }
     const scopes = [...new Set(input.scopes)];
     if (scopes.length === 0 || scopes.length > MAX_SCOPES) throw badInput(`give 1-${MAX_SCOPES} scopes`, { field: 'scopes' });
-    const unknown = scopes.filter((scope) => !SCOPE.test(scope));
+    // SMART v2 system scopes or their earlier HealthLedger names (ServiceScopes). A scope only narrows: the
+    // access policy and consent still decide each request with the account's role and organization.
+    const unknown = scopes.filter((scope) => parseScope(scope) === null);
     if (unknown.length > 0) {
-      throw badInput(`unknown scopes: ${unknown.join(', ')} (expected records:create|read|amend[:CATEGORY] or audit:read)`, { field: 'scopes' });
+      throw badInput(`unknown scopes: ${unknown.join(', ')} (expected ${SCOPE_GRAMMAR})`, { field: 'scopes' });
     }
     const organization = await this.organizations.findById(ctx, organizationId);
     if (!organization) throw new DomainError('NOT_FOUND', `Organization ${organizationId} does not exist`);
@@ -130,8 +128,12 @@ export class ServiceAccountService {
     return toModel(account);
   }
 
-  /** Client credentials grant: an access token carrying the account's scopes. */
-  async issueToken(ctx: RequestContext, clientId: string, clientSecret: string): Promise<ServiceToken> {
+  /**
+   * Client credentials grant: an access token carrying the account's scopes, or those of them the
+   * client asks for (`requested`, as a SMART client sends `scope`); asking for a scope the account
+   * does not hold is refused, never widened.
+   */
+  async issueToken(ctx: RequestContext, clientId: string, clientSecret: string, requested?: readonly string[]): Promise<ServiceToken> {
     const now = ctx.now.getTime();
     const id = typeof clientId === 'string' ? clientId : '';
     await this.backoff.check(`service:${id}`, ctx.ip, now);
@@ -142,8 +144,11 @@ export class ServiceAccountService {
       await this.backoff.recordFailure(`service:${id}`, ctx.ip, now);
       throw unauthenticated('Invalid client credentials');
     }
-    const { accessToken, expiresAt } = this.tokens.issueForServiceAccount(account, ctx.now);
-    return { accessToken, tokenType: 'Bearer', expiresAt, scopes: account.scopes };
+    const notHeld = (requested ?? []).filter((scope) => !account.scopes.includes(scope));
+    if (notHeld.length > 0) throw badInput(`scopes this service account does not hold: ${notHeld.join(', ')}`, { field: 'scope' });
+    const scopes = requested?.length ? [...new Set(requested)] : account.scopes;
+    const { accessToken, expiresAt } = this.tokens.issueForServiceAccount({ id: account.id, scopes }, ctx.now);
+    return { accessToken, tokenType: 'Bearer', expiresAt, scopes };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
 import type { AccessLogEntry } from '../audit/audit-query.service.js';
-import { PURPOSE_OF_USE_CODES } from '../audit/fhir-audit-event.js';
+import { ACT_REASON, PURPOSE_OF_USE_CODES } from './act-reason.js';
+import { FHIR_BASE_PATH } from './operation-outcome.js';
 import { HEALTHLEDGER_FHIR, RECORD_ID_SYSTEM, REQUEST_ID_EXTENSION, ROLE_SYSTEM, USER_ID_SYSTEM } from './fhir-systems.js';
 
 const BALP = 'https://profiles.ihe.net/ITI/BALP/StructureDefinition';
@@ -8,12 +9,23 @@ const AUDIT_EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type
 const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
-const ACT_REASON = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 const SECURITY_SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 /** The audit batch (Merkle tree, root anchored on the ledger) an event is in: its proof is `verifyAuditEvent(id)`. */
 export const AUDIT_BATCH_SYSTEM = `${HEALTHLEDGER_FHIR}/audit-batch`;
+
+/** On the audit-batch entity: where the event's Merkle inclusion proof is served (GET, the access log's visibility). */
+export const INCLUSION_PROOF_EXTENSION = `${HEALTHLEDGER_FHIR}/StructureDefinition/inclusion-proof`;
+
+/**
+ * `GET /audit/events/<id>/proof`: the proof file `healthledger-verify proof` checks offline (leaf, path,
+ * tree size, the root and the ledger transaction that anchored it), beside the FHIR base `baseUrl`.
+ */
+export function inclusionProofUrl(baseUrl: string, eventId: string): string {
+  const origin = baseUrl.endsWith(FHIR_BASE_PATH) ? baseUrl.slice(0, -FHIR_BASE_PATH.length) : baseUrl;
+  return `${origin}/audit/events/${eventId}/proof`;
+}
 
 type Verb = { action: AuditEvent['action']; interaction?: string; profile: string };
 
@@ -37,8 +49,10 @@ function verbOf(action: string, aboutPatient: boolean): Verb {
     case 'UPLOAD':
       return { action: 'C', interaction: 'create', profile: p('Create') };
     case 'UPDATE':
-    case 'ROTATE_KEY':
       return { action: 'U', interaction: 'update', profile: p('Update') };
+    // The server rewrites the record under a new key: an update, though no REST interaction.
+    case 'ROTATE_KEY':
+      return { action: 'U', profile: p('Update') };
     case 'DELETE':
       return { action: 'D', interaction: 'delete', profile: p('Delete') };
     default:
@@ -98,7 +112,8 @@ export function toBalpAuditEvent(event: AccessLogEntry, names: ReadonlyMap<strin
     entity.push({
       what: { identifier: { system: AUDIT_BATCH_SYSTEM, value: event.batchId } },
       type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
-      description: 'The Merkle batch holding this event; its inclusion proof: GraphQL verifyAuditEvent(id)',
+      description: 'The Merkle batch holding this event, its root anchored on the ledger; the inclusion proof is at the inclusion-proof URL',
+      extension: [{ url: INCLUSION_PROOF_EXTENSION, valueUrl: inclusionProofUrl(baseUrl, event.id) }],
     });
   }
   return {

@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { SCOPE_PERMISSIONS, type ScopePermission } from '../access/service-scopes.js';
 import { SEARCH_PARAMETERS, type SearchableType } from './search-parameters.js';
 
 type Interaction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
@@ -16,9 +17,20 @@ export const IMPLEMENTED: ReadonlyArray<{ type: CapabilityStatementRestResource[
     documentation: 'One per stored record version (id <recordId>-<version>); create takes an inline attachment (base64) up to the inline limit',
   },
   {
+    type: 'Consent',
+    interactions: ['read', 'search-type', 'create'],
+    documentation: 'The patient’s own signed consents (permit provisions); create is a grant by the patient’s own session, signed with their key',
+  },
+  {
+    type: 'Provenance',
+    interactions: ['read', 'search-type'],
+    documentation: 'One per stored record version (id <recordId>-<version>), targeting its DocumentReference; the ledger anchor as a source entity',
+  },
+  {
     type: 'AuditEvent',
-    interactions: ['search-type'],
-    documentation: 'BALP-profiled (meta.profile per event): the access log (the patient their own; AUDITOR and organization ADMIN their organization’s), after IHE BALP; newest first',
+    interactions: ['read', 'search-type'],
+    documentation:
+      'BALP-profiled (meta.profile per event): the access log (the patient their own; AUDITOR and organization ADMIN their organization’s), after IHE BALP; newest first; each event’s Merkle inclusion proof linked from its audit-batch entity',
   },
   { type: 'Binary', interactions: ['read'], documentation: 'The decrypted content of a record version (id <recordId>-<version>), streamed; base64 in JSON up to the inline limit' },
 ];
@@ -65,6 +77,20 @@ export function capabilityStatement(baseUrl: string, software: { name: string; v
   };
 }
 
+const PERMISSION_OF: Partial<Record<Interaction, ScopePermission>> = { create: 'c', read: 'r', update: 'u', delete: 'd', 'search-type': 's' };
+
+/**
+ * The SMART v2 system scopes that mean something here, one per implemented resource type with the
+ * permissions of its implemented interactions (c r u d s order), from the same table as the
+ * CapabilityStatement.
+ */
+export function supportedScopes(): string[] {
+  return IMPLEMENTED.map(({ type, interactions }) => {
+    const granted = new Set(interactions.map((interaction) => PERMISSION_OF[interaction]));
+    return `system/${type}.${SCOPE_PERMISSIONS.filter((permission) => granted.has(permission)).join('')}`;
+  });
+}
+
 /** SMART App Launch 2.0 discovery (`/.well-known/smart-configuration`): the backend-services flow for service accounts. */
 export function smartConfiguration(baseUrl: string) {
   return {
@@ -72,6 +98,7 @@ export function smartConfiguration(baseUrl: string) {
     token_endpoint: `${baseUrl}/auth/token`,
     token_endpoint_auth_methods_supported: ['client_secret_post'],
     grant_types_supported: ['client_credentials'],
-    capabilities: ['client-confidential-symmetric'],
+    scopes_supported: supportedScopes(),
+    capabilities: ['client-confidential-symmetric', 'permission-v2'],
   };
 }

@@ -1,21 +1,30 @@
-import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Authenticated } from '../access/public.decorator.js';
 import { AuditQueryService } from '../audit/audit-query.service.js';
-import { PartyDirectory } from '../auth/party-directory.js';
+import { BalpAuditEvents } from '../audit/balp-audit-events.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
-import { recordIdOfEntity, toBalpAuditEvent } from './audit-event.mapper.js';
+import { recordIdOfEntity } from './audit-event.mapper.js';
 import { baseUrlOf, searchset, sendResource } from './fhir-http.js';
-import { dateRange, pageSize, parseSearch, referencedId } from './search-parameters.js';
+import { dateRange, countParameter, parseSearch, referencedId } from './search-parameters.js';
 
-/** AuditEvent search over the access log, with the access log's visibility (AuditQueryService), BALP-profiled. */
+/**
+ * AuditEvent search and read over the access log, with the access log's visibility (AuditQueryService),
+ * BALP-profiled (BalpAuditEvents). A service account needs system/AuditEvent.s / .r, checked there too.
+ */
 @Controller('fhir/R4')
 export class FhirAuditController {
   constructor(
     private readonly queries: AuditQueryService,
-    private readonly directory: PartyDirectory,
+    private readonly balp: BalpAuditEvents,
   ) {}
+
+  @Get('AuditEvent/:id')
+  @Authenticated('the access log visibility rules (AuditQueryService.assertVisible); absence and refusal look alike')
+  async read(@Ctx() ctx: RequestContext, @Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    sendResource(response, 200, await this.balp.read(ctx, id, baseUrlOf(request)));
+  }
 
   @Get('AuditEvent')
   @Authenticated('the patient sees their own; AUDITOR and org ADMIN their organization; nobody else (AuditQueryService)')
@@ -31,7 +40,7 @@ export class FhirAuditController {
     const entity = search.one('entity');
     const agent = search.one('agent');
     const date = dateRange('date', search.all('date'));
-    const count = pageSize(search.one('_count'));
+    const count = countParameter(search.one('_count'));
     const page = await this.queries.accessLog(
       ctx,
       {
@@ -44,9 +53,11 @@ export class FhirAuditController {
       { first: count, after: search.one('_cursor') ?? null },
     );
     const baseUrl = baseUrlOf(request);
-    const names = await this.directory.displayNames(page.edges.map((edge) => edge.node.actorId));
     const bundle = searchset(
-      page.edges.map((edge) => toBalpAuditEvent(edge.node, names, baseUrl)),
+      await this.balp.map(
+        page.edges.map((edge) => edge.node),
+        baseUrl,
+      ),
       baseUrl,
       {
         self: `AuditEvent?${search.toQueryString({ _count: String(count) })}`,

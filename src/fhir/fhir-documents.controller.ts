@@ -11,8 +11,9 @@ import { decodeInline, documentCreationOf, parseVersionResourceId, recordCategor
 import { FhirDocuments, INLINE_CONTENT_LIMIT_BYTES } from './fhir-documents.service.js';
 import { baseUrlOf, readResourceBody, searchset, sendResource, wantsFhirJson } from './fhir-http.js';
 import { RECORD_CATEGORY_SYSTEM } from './fhir-systems.js';
+import { assertScope } from './smart-scopes.js';
 import { informationalOutcome } from './operation-outcome.js';
-import { dateRange, pageSize, parseSearch, referencedId, tokenCode, invalidParameter } from './search-parameters.js';
+import { dateRange, countParameter, parseSearch, referencedId, tokenCode, invalidParameter } from './search-parameters.js';
 
 /** A posted body holds the inline content as base64 (4/3 of its size) and the resource around it. */
 const BODY_LIMIT_BYTES = Math.ceil((INLINE_CONTENT_LIMIT_BYTES * 4) / 3) + 64 * 1024;
@@ -29,6 +30,7 @@ export class FhirDocumentsController {
   @Get('DocumentReference/:id')
   @Authenticated('AccessService decides READ on the record (RecordsService.record)')
   async read(@Ctx() ctx: RequestContext, @Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    assertScope(ctx, 'DocumentReference', 'r');
     const document = await this.documents.read(ctx, versionRefOrRefuse(id), baseUrlOf(request));
     sendResource(response, 200, document);
   }
@@ -42,12 +44,13 @@ export class FhirDocumentsController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
+    assertScope(ctx, 'DocumentReference', 's');
     const search = parseSearch('DocumentReference', query, prefer);
     const patient = search.one('patient');
     if (patient === undefined) throw invalidParameter('patient', 'A DocumentReference search needs patient (Patient/<id>)');
     const categoryToken = search.one('category');
     const category = categoryToken === undefined ? null : recordCategoryOf(tokenCode(categoryToken, RECORD_CATEGORY_SYSTEM));
-    const count = pageSize(search.one('_count'));
+    const count = countParameter(search.one('_count'));
     const baseUrl = baseUrlOf(request);
     // A category of another system, or no RecordCategory, matches nothing.
     const page =
@@ -78,6 +81,7 @@ export class FhirDocumentsController {
   @Post('DocumentReference')
   @Authenticated('AccessService decides WRITE for the patient (RecordsService.createRecord)')
   async create(@Ctx() ctx: RequestContext, @Req() request: Request, @Res() response: Response): Promise<void> {
+    assertScope(ctx, 'DocumentReference', 'c');
     const input = documentCreationOf(await readResourceBody(request, BODY_LIMIT_BYTES));
     if (!('data' in input.content)) throw structureError('DocumentReference.content.attachment.data', 'Post the content inline as attachment.data (base64), or post a transaction Bundle with its Binary');
     const bytes = decodeInline(input.content.data, INLINE_CONTENT_LIMIT_BYTES, 'DocumentReference.content.attachment.data');
@@ -91,6 +95,8 @@ export class FhirDocumentsController {
   @Post()
   @Authenticated('AccessService decides WRITE for the patient (RecordsService.createRecord)')
   async transaction(@Ctx() ctx: RequestContext, @Req() request: Request, @Res() response: Response): Promise<void> {
+    // The Binary entry is the DocumentReference's content: creating the record is the one interaction.
+    assertScope(ctx, 'DocumentReference', 'c');
     const bundle = (await readResourceBody(request, BODY_LIMIT_BYTES)) as Partial<Bundle> | null;
     if (!bundle || bundle.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
       throw structureError('Bundle.type', 'Post a Bundle of type transaction to the base URL');
@@ -139,6 +145,7 @@ export class FhirDocumentsController {
   @Get('Binary/:id')
   @Authenticated('AccessService decides READ on the record; the caller must hold the data key (RecordsService.downloadUrl)')
   async binary(@Ctx() ctx: RequestContext, @Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    assertScope(ctx, 'Binary', 'r');
     const ref = versionRefOrRefuse(id);
     if (wantsFhirJson(request)) {
       const size = await this.documents.size(ctx, ref);

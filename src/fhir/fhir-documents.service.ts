@@ -1,11 +1,13 @@
 import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import type { DocumentReference } from '@medplum/fhirtypes';
+import type { DocumentReference, Provenance } from '@medplum/fhirtypes';
 import { accessDenied } from '../access/access.service.js';
 import type { RequestContext } from '../common/request-context.js';
 import { RecordContentService, type ContentDownload } from '../records/record-content.service.js';
+import type { RecordVersionView, RecordView } from '../records/record-metadata.cache.js';
 import { RecordsService } from '../records/records.service.js';
 import { type DocumentCreation, toDocumentReference, toDocumentReferences, type VersionRef } from './document-reference.mapper.js';
+import { toProvenance } from './provenance.mapper.js';
 import type { TimeRange } from './search-parameters.js';
 import type { RecordCategory } from 'healthledger-chaincode/shared';
 
@@ -32,10 +34,30 @@ export class FhirDocuments {
 
   /** One version as a DocumentReference: FORBIDDEN when the caller may not read the record or the version does not exist. */
   async read(ctx: RequestContext, ref: VersionRef, baseUrl: string): Promise<DocumentReference> {
+    const { record, version } = await this.version(ctx, ref);
+    return toDocumentReference(record, version, baseUrl);
+  }
+
+  /** One version's provenance, read as its DocumentReference is (access-checked, audited READ). */
+  async provenance(ctx: RequestContext, ref: VersionRef): Promise<Provenance> {
+    const { record, version } = await this.version(ctx, ref);
+    return toProvenance(record, version);
+  }
+
+  /** The provenance of the record's versions (one of them when `version` is given), newest first; FORBIDDEN as for a read. */
+  async provenances(ctx: RequestContext, recordId: string, version: number | null): Promise<Provenance[]> {
+    const record = await this.records.record(ctx, recordId);
+    return record.versions
+      .filter((v) => version === null || v.version === version)
+      .sort((a, b) => b.version - a.version)
+      .map((v) => toProvenance(record, v));
+  }
+
+  private async version(ctx: RequestContext, ref: VersionRef): Promise<{ record: RecordView; version: RecordVersionView }> {
     const record = await this.records.record(ctx, ref.recordId);
     const version = record.versions.find((v) => v.version === ref.version);
     if (!version) throw accessDenied();
-    return toDocumentReference(record, version, baseUrl);
+    return { record, version };
   }
 
   /**
@@ -61,10 +83,7 @@ export class FhirDocuments {
 
   /** The version's size, as the caller may read it (audited READ), before deciding whether it fits inline. */
   async size(ctx: RequestContext, ref: VersionRef): Promise<number> {
-    const record = await this.records.record(ctx, ref.recordId);
-    const version = record.versions.find((v) => v.version === ref.version);
-    if (!version) throw accessDenied();
-    return version.size;
+    return (await this.version(ctx, ref)).version.size;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { DomainError } from '../common/domain-error.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../common/input-rules.js';
 import { PATIENT_ID_SYSTEM } from './fhir-systems.js';
 
 export type SearchParameterType = 'token' | 'reference' | 'date' | 'string' | 'number';
@@ -40,6 +41,7 @@ export const SEARCH_PARAMETERS = {
     { name: 'status', type: 'token', documentation: 'active, inactive (revoked or expired) or proposed (not yet valid)' },
     { name: 'actor', type: 'reference', documentation: 'The grantee: Practitioner/<id>, Device/<id> or Organization/<id>' },
   ],
+  Provenance: [{ name: 'target', type: 'reference', documentation: 'Required: DocumentReference/<recordId>-<version> (that version), or a record id (all its versions)' }],
   AuditEvent: [
     { name: 'patient', type: 'reference', documentation: 'Patient/<id> or <id>' },
     { name: 'entity', type: 'reference', documentation: 'DocumentReference/<recordId>-<version>, or a record id' },
@@ -113,10 +115,10 @@ export function invalidParameter(name: string, message: string): DomainError {
   return new DomainError('BAD_USER_INPUT', message, { field: name, fhirIssue: 'value' });
 }
 
-/** `_count`: 1–100, default 20. */
-export function pageSize(value: string | undefined): number {
-  if (value === undefined) return 20;
-  if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 100) throw invalidParameter('_count', '_count must be a number from 1 to 100');
+/** `_count`: the page size every connection of the API takes (1 to MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE when absent). */
+export function countParameter(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PAGE_SIZE;
+  if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > MAX_PAGE_SIZE) throw invalidParameter('_count', `_count must be a number from 1 to ${MAX_PAGE_SIZE}`);
   return Number(value);
 }
 

@@ -24,7 +24,9 @@ export class SmartTokenController {
         fhirIssue: 'not-supported',
       });
     }
-    const token = await this.serviceAccounts.issueToken(ctx, String(body.client_id ?? ''), String(body.client_secret ?? ''));
+    // SMART's `scope`: space-separated; the token carries those (all held by the account), or all the account's without it.
+    const requested = typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : undefined;
+    const token = await this.serviceAccounts.issueToken(ctx, String(body.client_id ?? ''), String(body.client_secret ?? ''), requested);
     response.status(200).type('application/json').setHeader('cache-control', 'no-store');
     response.send(
       JSON.stringify({

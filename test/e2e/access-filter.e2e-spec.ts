@@ -150,7 +150,7 @@ describe(`record filters pushed into SQL on ${backend}`, () => {
   });
 
   it('applies a service account\'s negated scope rules like CASL, NULL columns included', async () => {
-    const lab: ServiceActor = { kind: 'service', id: 'svc', role: 'LAB', organizationId: 'org-a', attributes: {}, scopes: ['records:write:LAB_RESULT'], tokenId: 't' };
+    const lab: ServiceActor = { kind: 'service', id: 'svc', role: 'LAB', organizationId: 'org-a', attributes: {}, scopes: ['records:amend:LAB_RESULT'], tokenId: 't' };
     const ability = new AbilityFactory().createForActor({ actor: lab, now, purpose: 'TREATMENT' });
     await expectSqlToMatchCasl(ability, 'write', ['r1']);
     const patientSelf: RecordAttributes = { patientId: 'p1', patientOrganizationId: 'org-a', category: 'IMAGING' };

@@ -8,6 +8,7 @@ import type { AccessEventInput } from '../../src/audit/access-event.js';
 import { AUDIT_BATCHER_LOCK, AuditBatcher } from '../../src/audit/audit-batcher.js';
 import { AuditQueryService } from '../../src/audit/audit-query.service.js';
 import { AuditVerificationService } from '../../src/audit/audit-verification.service.js';
+import { BalpAuditEvents } from '../../src/audit/balp-audit-events.js';
 import { AuditService } from '../../src/audit/audit.service.js';
 import { readEmbeddedChain, verifyAuditDatabase } from '../../src/audit/audit-verifier.js';
 import { runVerifyProof } from '../../src/audit/cli/verify-proof.js';
@@ -15,6 +16,7 @@ import { systemContext, type RequestContext, type UserActor } from '../../src/co
 import { TransactionalConnection } from '../../src/database/transactional-connection.js';
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
+import { fhirProblems } from '../support/fhir-validator.js';
 import { readJson } from '../support/http.js';
 import { InstallationService } from '../../src/database/installation.service.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -281,19 +283,25 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
     const auditor = ctxOf('AUDITOR', 'aud-b', OTHER_ORG);
     const lines = (await collect(query.exportNdjson(auditor, { patientId: 'patient-x' }))).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.decision)).toEqual(['EMERGENCY', 'DENIED']);
-    const bundle = JSON.parse(await collect(query.exportFhirBundle(auditor, { patientId: 'patient-x' })));
+    // The export's FHIR form is the FHIR API's BALP mapping (one mapper), each resource valid R4.
+    const balp = t.app.get(BalpAuditEvents);
+    const base = 'https://ehr.example/fhir/R4';
+    const bundle = JSON.parse(await collect(balp.bundle(auditor, { patientId: 'patient-x' }, base)));
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    expect(fhirProblems(bundle)).toEqual([]);
     const [emergency, denied] = bundle.entry.map((e: { resource: Record<string, unknown> }) => e.resource);
     expect(emergency).toMatchObject({
       resourceType: 'AuditEvent',
-      type: { code: '110110' },
+      meta: { profile: ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead'] },
+      type: { code: 'rest' },
+      subtype: [{ code: 'read' }],
       action: 'R',
       outcome: '0',
       purposeOfEvent: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'ETREAT' }] }],
       entity: [{ what: { reference: 'Patient/patient-x' } }, expect.anything()],
     });
-    expect(denied).toMatchObject({ outcome: '4', purposeOfEvent: [{ coding: [{ code: 'HRESCH' }] }] });
-    await expect(collect(query.exportFhirBundle(ctxOf('DOCTOR', 'd', ORG), {}))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(denied).toMatchObject({ outcome: '4', outcomeDesc: 'DENIED: NO_CONSENT', purposeOfEvent: [{ coding: [{ code: 'HRESCH' }] }] });
+    await expect(collect(balp.bundle(ctxOf('DOCTOR', 'd', ORG), {}, base))).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('detects an altered event row, a deleted event, and verifies a proof file offline with the ledger root', async () => {

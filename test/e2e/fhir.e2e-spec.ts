@@ -45,9 +45,9 @@ describe('FHIR R4 API', () => {
     await gql(admin, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email, password: PASSWORD, name: `A ${role} ${counter}`, role, organizationId } });
     return login(email);
   };
-  const serviceAccount = async (scopes: string[]) => {
+  const serviceAccount = async (scopes: string[], role = 'LAB') => {
     const created = await gql(hospitalAdmin, 'mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientId clientSecret } }', {
-      i: { name: `Lab ${++counter}`, role: 'LAB', scopes },
+      i: { name: `Lab ${++counter}`, role, scopes },
     });
     const { clientId, clientSecret } = created.createServiceAccount;
     // The SMART token endpoint a FHIR client finds through .well-known/smart-configuration.
@@ -163,12 +163,16 @@ describe('FHIR R4 API', () => {
     expect(answer.body.fhirVersion).toBe('4.0.1');
     const resources = answer.body.rest[0].resource as Json[];
     expect(resources.map((r) => r.type)).toEqual(IMPLEMENTED.map((r) => r.type));
-    const documents = resources.find((r) => r.type === 'DocumentReference');
-    expect(documents.searchParam.map((p: Json) => p.name)).toEqual(SEARCH_PARAMETERS.DocumentReference.map((p) => p.name));
+    for (const resource of resources) {
+      const declared = resource.interaction.some((i: Json) => i.code === 'search-type') ? SEARCH_PARAMETERS[resource.type as keyof typeof SEARCH_PARAMETERS] : undefined;
+      expect(resource.searchParam?.map((p: Json) => p.name), resource.type).toEqual(declared?.map((p) => p.name));
+    }
 
     const smart = await fhir(null, '.well-known/smart-configuration');
     expect(smart.status).toBe(200);
     expect(smart.body.grant_types_supported).toContain('client_credentials');
+    expect(smart.body.scopes_supported).toEqual(expect.arrayContaining(['system/DocumentReference.crs', 'system/Binary.r', 'system/AuditEvent.rs']));
+    expect(smart.body.capabilities).toContain('permission-v2');
   });
 
   it('every refusal is an OperationOutcome: no token, a bad token, an unknown parameter, an unknown route', async () => {
@@ -284,7 +288,9 @@ describe('FHIR R4 API', () => {
       const read = await fhir(auth, `DocumentReference/${id}`, { headers });
       const binary = await fhir(auth, `Binary/${id}`, { headers });
       const search = await fhir(auth, `DocumentReference?patient=${patient.user.id}`, { headers });
-      expect(search.status).toBe(200);
+      // A service account without a search scope is refused the search itself.
+      if (search.status === 403) expectOutcome(search, 403, 'forbidden');
+      else expect(search.status).toBe(200);
       expectValid(search.body);
       const listed = (search.body.entry ?? []).some((e: Json) => e.resource.id === id);
       if (read.status === 200) {
@@ -395,5 +401,340 @@ describe('FHIR R4 API', () => {
     expect(all).toBe(events.length);
     expect(await exported(`&since=${new Date(Date.now() + 60_000).toISOString()}`)).toBe(0);
     expect(await exported(`&until=${new Date(Date.now() + 60_000).toISOString()}&since=2000-01-01T00:00:00Z`)).toBe(all);
+  });
+
+  it('BOLA: SMART v2 system scopes limit a service account per interaction, on top of consent (a scope never grants what consent does not)', async () => {
+    const id = await pushLabResult(randomBytes(50));
+    const accounts = {
+      all: await serviceAccount(['system/DocumentReference.crs', 'system/Binary.r']),
+      searchOnly: await serviceAccount(['system/DocumentReference.s']),
+      binaryOnly: await serviceAccount(['system/Binary.r']),
+      createOnly: await serviceAccount(['system/DocumentReference.c']),
+      otherCategory: await serviceAccount(['system/DocumentReference.crs?category=IMAGING', 'system/Binary.r?category=IMAGING']),
+      legacy: await serviceAccount(['records:read:LAB_RESULT', 'records:create:LAB_RESULT']),
+      auditOnly: await serviceAccount(['system/AuditEvent.rs']),
+    };
+    type Outcome = { read: number; search: 'listed' | 'unlisted' | number; binary: number; create: number };
+    const outcome = async (token: string): Promise<Outcome> => {
+      const read = await fhir(token, `DocumentReference/${id}`);
+      const search = await fhir(token, `DocumentReference?patient=${patient.user.id}`);
+      const binary = await fhir(token, `Binary/${id}`);
+      const create = await fhir(token, '', { method: 'POST', body: labBundle(patient.user.id, Buffer.from('scoped')) });
+      for (const answer of [read, search, binary, create]) {
+        if (answer.status === 403) expectOutcome(answer, 403, 'forbidden');
+        else if (answer.body) expectValid(answer.body);
+      }
+      const listed = search.status === 200 ? ((search.body.entry ?? []).some((e: Json) => e.resource.id === id) ? 'listed' : 'unlisted') : search.status;
+      return { read: read.status, search: listed, binary: binary.status, create: create.status };
+    };
+    const consentId = await grant({ granteeOrganizationId: hospitalId, categories: ['LAB_RESULT'] });
+    try {
+      expect(await outcome(accounts.all.token)).toEqual({ read: 200, search: 'listed', binary: 200, create: 200 });
+      expect(await outcome(accounts.legacy.token)).toEqual({ read: 200, search: 'listed', binary: 200, create: 200 });
+      expect(await outcome(accounts.searchOnly.token)).toEqual({ read: 403, search: 'listed', binary: 403, create: 403 });
+      expect(await outcome(accounts.binaryOnly.token)).toEqual({ read: 403, search: 403, binary: 200, create: 403 });
+      expect(await outcome(accounts.createOnly.token)).toEqual({ read: 403, search: 403, binary: 403, create: 200 });
+      expect(await outcome(accounts.otherCategory.token)).toEqual({ read: 403, search: 'unlisted', binary: 403, create: 403 });
+      expect(await outcome(accounts.auditOnly.token)).toEqual({ read: 403, search: 403, binary: 403, create: 403 });
+      // AuditEvent needs its scope, and then the audit log's own visibility (a LAB sees none).
+      expectOutcome(await fhir(accounts.all.token, 'AuditEvent'), 403, 'forbidden');
+      expectOutcome(await fhir(accounts.auditOnly.token, 'AuditEvent'), 403, 'forbidden');
+    } finally {
+      await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    }
+    // Without the consent the same scopes read nothing; creating for the organization's patient stays the policy's.
+    expect(await outcome(accounts.all.token)).toEqual({ read: 403, search: 'unlisted', binary: 403, create: 200 });
+  });
+
+  it('the SMART token endpoint narrows a token to the scopes asked for, and refuses a scope the account does not hold', async () => {
+    const created = await gql(hospitalAdmin, 'mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientId clientSecret } }', {
+      i: { name: `Lab ${++counter}`, role: 'LAB', scopes: ['system/DocumentReference.c', 'system/Binary.r'] },
+    });
+    const { clientId, clientSecret } = created.createServiceAccount;
+    const token = (scope: string) =>
+      fetch(`${t.url}/fhir/R4/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope }) });
+    const narrowed = await token('system/Binary.r');
+    expect(narrowed.status).toBe(200);
+    const body: Json = await narrowed.json();
+    expect(body.scope).toBe('system/Binary.r');
+    // The narrowed token may not create, though the account may.
+    expectOutcome(await fhir(body.access_token, '', { method: 'POST', body: labBundle(patient.user.id, Buffer.from('x')) }), 403, 'forbidden');
+    expectOutcome(await fhirAnswer(await token('system/DocumentReference.cruds')), 400, 'invalid');
+    const refused = await gql(hospitalAdmin, 'mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientId } }', {
+      i: { name: 'Bad', role: 'LAB', scopes: ['system/DocumentReference.rc'] },
+    }).catch((error: Error) => error.message);
+    expect(refused).toMatch(/^GraphQL BAD_USER_INPUT: unknown scopes: system\/DocumentReference\.rc/);
+  });
+
+  it('Patient: read and search by _id, identifier and email, only by whoever may know the patient; refusal looks like absence', async () => {
+    const email: string = (await gql(patient, '{ me { email } }')).me.email;
+    const id = patient.user.id;
+    const knows = async (auth: Auth | string): Promise<boolean> => {
+      const read = await fhir(auth, `Patient/${id}`);
+      const searches = await Promise.all(
+        [`_id=${id}`, `identifier=https://healthledger.dev/fhir/patient-id|${id}`, `email=${encodeURIComponent(email.toUpperCase())}`, `_id=${id}&identifier=${id}`].map((q) => fhir(auth, `Patient?${q}`)),
+      );
+      const found = searches.map((search) => {
+        if (search.status === 403) {
+          expectOutcome(search, 403, 'forbidden');
+          return false;
+        }
+        expect(search.status).toBe(200);
+        expectValid(search.body);
+        return (search.body.entry ?? []).some((e: Json) => e.resource.id === id);
+      });
+      if (read.status === 200) {
+        expectValid(read.body);
+        expect(read.body).toMatchObject({ resourceType: 'Patient', id, identifier: [{ system: 'https://healthledger.dev/fhir/patient-id', value: id }], name: [{ text: expect.stringMatching(/^A PATIENT/) }] });
+        expect(found).toEqual([true, true, true, true]);
+        return true;
+      }
+      expectOutcome(read, 403, 'forbidden');
+      expect(found).toEqual([false, false, false, false]);
+      return false;
+    };
+    const missing = await fhir(otherPatient, `Patient/${id.slice(0, 35)}0`);
+    const refused = await fhir(otherPatient, `Patient/${id}`);
+    expect([missing.status, missing.body.issue[0].diagnostics]).toEqual([refused.status, refused.body.issue[0].diagnostics]);
+
+    expect(await knows(patient)).toBe(true);
+    expect(await knows(otherPatient)).toBe(false);
+    expect(await knows(hospitalAdmin)).toBe(true); // reads the organization's users
+    expect(await knows(root)).toBe(true); // system administrator
+    expect(await knows(strangerDoctor)).toBe(true); // cares for the organization's patients (own-organization writes)
+    expect(await knows(otherOrganizationDoctor)).toBe(false);
+    const consentId = await grant({ granteeId: otherOrganizationDoctor.user.id, categories: ['IMAGING'] });
+    expect(await knows(otherOrganizationDoctor)).toBe(true);
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    expect(await knows(otherOrganizationDoctor)).toBe(false);
+    expect(await knows(lab.token)).toBe(false); // no Patient scope
+    // A service account knows the patients its record scopes reach (here: writing for its organization's patients).
+    expect(await knows((await serviceAccount(['system/Patient.rs', 'system/DocumentReference.c'])).token)).toBe(true);
+    expect(await knows((await serviceAccount(['system/Patient.rs'])).token)).toBe(false);
+
+    // Each answer about the patient is in their access log: granted to the doctor, denied to the other patient.
+    const logged = async (agent: Auth) =>
+      ((await fhir(patient, `AuditEvent?patient=${id}&agent=${agent.user.id}&_count=100`)).body.entry ?? [])
+        .map((e: Json) => e.resource)
+        .filter((e: Json) => !e.entity.some((entity: Json) => entity.what.identifier?.system === 'https://healthledger.dev/fhir/record-id'));
+    const doctorsLookups = await logged(strangerDoctor);
+    expect(doctorsLookups.map((e: Json) => [e.action, e.outcome])).toEqual(expect.arrayContaining([['R', '0'], ['E', '0']]));
+    expect((await logged(otherPatient)).some((e: Json) => e.outcome === '4' && e.outcomeDesc === 'DENIED: MAY_NOT_KNOW_PATIENT')).toBe(true);
+
+    // Another system's identifier names nobody; a search names someone.
+    expect((await fhir(patient, `Patient?identifier=http://example.org/mrn|${id}`)).body.entry ?? []).toEqual([]);
+    expect((await fhir(patient, `Patient?_id=${id}&identifier=${otherPatient.user.id}`)).body.entry ?? []).toEqual([]);
+    expectOutcome(await fhir(patient, 'Patient'), 400, 'value');
+  });
+
+  it('Consent: the patient reads and searches their signed consents (status, actor), mapped into provision; grants one by POST; anyone else is refused', async () => {
+    const recordId = (await pushLabResult(randomBytes(30))).slice(0, 36);
+    const viaGraphql = await grant({ granteeId: doctor.user.id, categories: ['LAB_RESULT'], recordIds: [recordId], actions: ['READ', 'WRITE'], purposes: ['TREATMENT', 'RESEARCH'] });
+    const later = new Date(Date.now() + 3_600_000);
+    const future = await grant({ granteeOrganizationId: hospitalId, categories: ['IMAGING'], validFrom: later.toISOString() });
+
+    const read = await fhir(patient, `Consent/${viaGraphql}`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toMatchObject({
+      resourceType: 'Consent',
+      id: viaGraphql,
+      status: 'active',
+      patient: { reference: `Patient/${patient.user.id}` },
+      verification: [{ verified: true }],
+      provision: {
+        type: 'permit',
+        actor: [{ reference: { type: 'Practitioner', identifier: { value: doctor.user.id } } }],
+        purpose: [
+          { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' },
+          { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HRESCH' },
+        ],
+        code: [{ coding: [{ system: CATEGORY_SYSTEM, code: 'LAB_RESULT' }] }],
+        data: [{ meaning: 'instance', reference: { type: 'DocumentReference', identifier: { system: 'https://healthledger.dev/fhir/record-id', value: recordId } } }],
+      },
+    });
+    expect(read.body.provision.action[0].coding.map((c: Json) => c.code)).toEqual(['access', 'use', 'collect']);
+    expect(read.body.provision.period.end).toBeDefined();
+    expect(read.body.identifier.map((i: Json) => i.system)).toContain('https://healthledger.dev/fhir/ledger-tx');
+    expect(read.body.extension[0]).toMatchObject({ url: 'https://healthledger.dev/fhir/StructureDefinition/consent-signature', valueString: expect.any(String) });
+
+    const ids = async (query: string) => {
+      const answer = await fhir(patient, `Consent?patient=Patient/${patient.user.id}${query}`);
+      expect(answer.status).toBe(200);
+      expectValid(answer.body);
+      return (answer.body.entry ?? []).map((e: Json) => e.resource.id);
+    };
+    expect(await ids('')).toEqual(expect.arrayContaining([viaGraphql, future]));
+    expect(await ids('&status=proposed')).toEqual([future]);
+    expect(await ids('&status=active')).toContain(viaGraphql);
+    expect(await ids('&status=active')).not.toContain(future);
+    const organizationGrants = await ids(`&actor=Organization/${hospitalId}`);
+    expect(organizationGrants).toContain(future);
+    expect(organizationGrants).not.toContain(viaGraphql);
+    expect(await ids(`&actor=Organization/${hospitalId}&status=proposed`)).toEqual([future]);
+    expect(await ids(`&actor=Practitioner/${doctor.user.id}&status=http://hl7.org/fhir/consent-state-codes|active`)).toContain(viaGraphql);
+    expect(await ids('&status=http://example.org|active')).toEqual([]);
+    expectOutcome(await fhir(patient, `Consent?patient=${patient.user.id}&status=draft`), 400, 'value');
+
+    // Refused alike whether the consent exists or not; others may not list the patient's consents.
+    for (const other of [otherPatient, doctor, hospitalAdmin]) {
+      expectOutcome(await fhir(other, `Consent/${viaGraphql}`), 403, 'forbidden');
+      expectOutcome(await fhir(other, `Consent?patient=${patient.user.id}`), 403, 'forbidden');
+    }
+    expectOutcome(await fhir(patient, `Consent/${viaGraphql.slice(0, 35)}0`), 403, 'forbidden');
+    expectOutcome(await fhir(labReader.token, `Consent?patient=${patient.user.id}`), 403, 'forbidden');
+
+    // A grant through FHIR: the patient's own session signs it; the doctor then reads the record.
+    const body = {
+      resourceType: 'Consent',
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: `Patient/${patient.user.id}` },
+      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+      provision: {
+        type: 'permit',
+        actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Practitioner/${strangerDoctor.user.id}` } }],
+        action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+        purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }],
+        data: [{ meaning: 'instance', reference: { reference: `DocumentReference/${recordId}-1` } }],
+      },
+    };
+    expectValid(body);
+    expect((await fhir(strangerDoctor, `DocumentReference/${recordId}-1`)).status).toBe(403);
+    for (const other of [strangerDoctor, otherPatient, labReader.token]) expectOutcome(await fhir(other, 'Consent', { method: 'POST', body }), 403, 'forbidden');
+    const created = await fhir(patient, 'Consent', { method: 'POST', body });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expectValid(created.body);
+    expect(created.headers.get('location')).toBe(`${t.url}/fhir/R4/Consent/${created.body.id}`);
+    expect(created.body.provision).toMatchObject({ actor: [{ reference: { identifier: { value: strangerDoctor.user.id } } }], data: [{ reference: { identifier: { value: recordId } } }] });
+    expect((await fhir(strangerDoctor, `DocumentReference/${recordId}-1`)).status).toBe(200);
+    const viaGraphqlList = await gql(patient, 'query($p: ID!) { consents(patientId: $p) { id actions purposes recordIds } }', { p: patient.user.id });
+    expect(viaGraphqlList.consents.find((c: Json) => c.id === created.body.id)).toEqual({ id: created.body.id, actions: ['READ'], purposes: ['TREATMENT'], recordIds: [recordId] });
+    expectOutcome(await fhir(patient, 'Consent', { method: 'POST', body: { ...body, patient: { reference: `Patient/${otherPatient.user.id}` } } }), 403, 'forbidden');
+    expectOutcome(await fhir(patient, 'Consent', { method: 'POST', body: { ...body, provision: { ...body.provision, purpose: [{ system: 'x', code: 'TREAT' }] } } }), 400, 'structure');
+
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: created.body.id });
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: future });
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: viaGraphql });
+    expect(await ids('&status=inactive')).toEqual(expect.arrayContaining([viaGraphql, future, created.body.id]));
+  });
+
+  it('Provenance: one per record version, targeting its DocumentReference, the ledger anchor as source entity; read and search by target, as the record is', async () => {
+    const created = await gql(patient, 'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }', {
+      i: { patientId: patient.user.id, title: 'Discharge', category: 'CLINICAL_NOTE', contentType: 'text/plain' },
+    });
+    const recordId = created.createRecord.recordId;
+    const put = (url: string, body: string) => fetch(`${t.url}${url}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+    expect((await put(created.createRecord.uploadUrl, 'one')).status).toBe(201);
+    const amended = await gql(patient, 'mutation($id: ID!) { amendRecord(recordId: $id, input: {}) { uploadUrl } }', { id: recordId });
+    expect((await put(amended.amendRecord.uploadUrl, 'two')).status).toBe(201);
+    const versions = (await gql(patient, 'query($id: ID!) { record(id: $id) { versions { version ledgerTxId } } }', { id: recordId })).record.versions;
+
+    const read = await fhir(patient, `Provenance/${recordId}-2`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toMatchObject({
+      resourceType: 'Provenance',
+      id: `${recordId}-2`,
+      target: [{ reference: `DocumentReference/${recordId}-2` }],
+      activity: { coding: [{ code: 'UPDATE' }] },
+      entity: [
+        { role: 'source', what: { identifier: { system: 'https://healthledger.dev/fhir/ledger-tx', value: versions.find((v: Json) => v.version === 2).ledgerTxId } } },
+        { role: 'revision', what: { reference: `DocumentReference/${recordId}-1` } },
+      ],
+    });
+    expect(read.body.entity[0].extension[0].extension.map((e: Json) => e.url)).toEqual(['ciphertextSha256', 'cidSha256']);
+
+    const all = await fhir(patient, `Provenance?target=${recordId}`);
+    expectValid(all.body);
+    expect(all.body.entry.map((e: Json) => e.resource.id)).toEqual([`${recordId}-2`, `${recordId}-1`]);
+    expect(all.body.entry[1].resource.agent[0]).toMatchObject({ type: { coding: [{ code: 'author' }] }, who: { identifier: { value: patient.user.id } } });
+    const one = await fhir(patient, `Provenance?target=DocumentReference/${recordId}-1`);
+    expect(one.body.entry.map((e: Json) => e.resource.id)).toEqual([`${recordId}-1`]);
+
+    for (const other of [otherPatient, strangerDoctor]) {
+      expectOutcome(await fhir(other, `Provenance/${recordId}-1`), 403, 'forbidden');
+      expectOutcome(await fhir(other, `Provenance?target=${recordId}`), 403, 'forbidden');
+    }
+    expectOutcome(await fhir(patient, `Provenance/${recordId}-9`), 403, 'forbidden');
+    expectOutcome(await fhir(patient, 'Provenance'), 400, 'value');
+    // A service account needs the Provenance scope, and a record read scope the consent then decides on.
+    const consentId = await grant({ granteeOrganizationId: hospitalId, categories: ['CLINICAL_NOTE'] });
+    try {
+      expect((await fhir((await serviceAccount(['system/Provenance.rs', 'system/DocumentReference.r'])).token, `Provenance/${recordId}-1`)).status).toBe(200);
+      expectOutcome(await fhir((await serviceAccount(['system/DocumentReference.rs'])).token, `Provenance/${recordId}-1`), 403, 'forbidden');
+      expectOutcome(await fhir((await serviceAccount(['system/Provenance.rs'])).token, `Provenance/${recordId}-1`), 403, 'forbidden');
+    } finally {
+      await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    }
+  });
+
+  it('BOLA: consent that has expired or is not yet valid opens nothing (read, search, Binary, Patient)', async () => {
+    const id = await pushLabResult(randomBytes(40));
+    const reach = async (auth: Auth) => ({
+      read: (await fhir(auth, `DocumentReference/${id}`)).status,
+      binary: (await fhir(auth, `Binary/${id}`)).status,
+      listed: ((await fhir(auth, `DocumentReference?patient=${patient.user.id}`)).body.entry ?? []).some((e: Json) => e.resource.id === id),
+      patient: (await fhir(auth, `Patient/${patient.user.id}`)).status,
+    });
+    const closed = { read: 403, binary: 403, listed: false, patient: 403 };
+    const future = await grant({ granteeId: otherOrganizationDoctor.user.id, categories: ['LAB_RESULT'], validFrom: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(await reach(otherOrganizationDoctor)).toEqual(closed);
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: future });
+
+    const brief = await grant({ granteeId: otherOrganizationDoctor.user.id, categories: ['LAB_RESULT'], validUntil: new Date(Date.now() + 2500).toISOString() });
+    expect(await reach(otherOrganizationDoctor)).toEqual({ read: 200, binary: 200, listed: true, patient: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await reach(otherOrganizationDoctor)).toEqual(closed);
+    expect((await fhir(patient, `Consent/${brief}`)).body.status).toBe('inactive');
+  });
+
+  it('AuditEvent read by id, the Merkle inclusion proof linked from each event; the export is the same BALP mapping', async () => {
+    const id = await pushLabResult(randomBytes(20));
+    await fhir(patient, `DocumentReference/${id}`);
+    // Wait for the event's batch: then its audit-batch entity links the proof, served once the batch's root is on the ledger.
+    const proofOf = (url: string, auth: Auth = patient) => fetch(url, { headers: { authorization: `Bearer ${auth.accessToken}` } });
+    let event: Json;
+    let proof: Response | undefined;
+    for (let attempt = 0; attempt < 100 && proof?.status !== 200; attempt++) {
+      const search = await fhir(patient, `AuditEvent?entity=DocumentReference/${id}&agent=${patient.user.id}&_count=1`);
+      event = search.body.entry?.[0]?.resource;
+      const linked = event?.entity?.find((e: Json) => e.extension);
+      proof = linked ? await proofOf(linked.extension[0].valueUrl) : undefined;
+      if (proof?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(proof?.status).toBe(200);
+    const read = await fhir(patient, `AuditEvent/${event.id}`);
+    expect(read.status).toBe(200);
+    expectValid(read.body);
+    expect(read.body).toEqual(event);
+
+    const link = event.entity.find((e: Json) => e.extension)!.extension[0];
+    expect(link.url).toBe('https://healthledger.dev/fhir/StructureDefinition/inclusion-proof');
+    expect(link.valueUrl).toBe(`${t.url}/audit/events/${event.id}/proof`);
+    const file: Json = await proof!.json();
+    expect(file).toMatchObject({ event: { id: event.id }, root: expect.stringMatching(/^[0-9a-f]{64}$/), proof: expect.any(Array), treeSize: expect.any(Number), anchoredTxId: expect.any(String) });
+    const viaGraphql = await gql(patient, 'query($id: ID!) { verifyAuditEvent(id: $id) { valid merkleRoot } }', { id: event.id });
+    expect(viaGraphql.verifyAuditEvent).toEqual({ valid: true, merkleRoot: file.root });
+
+    // Others: refused alike whether the event exists or not, for the event and its proof.
+    for (const other of [otherPatient, doctor]) {
+      expectOutcome(await fhir(other, `AuditEvent/${event.id}`), 403, 'forbidden');
+      expect((await proofOf(link.valueUrl, other)).status).toBe(403);
+    }
+    const missing = await fhir(patient, `AuditEvent/${event.id.slice(0, 35)}0`);
+    expect([missing.status, missing.body.issue[0].diagnostics]).toEqual([403, (await fhir(otherPatient, `AuditEvent/${event.id}`)).body.issue[0].diagnostics]);
+    // An AUDITOR service account of the organization: searching needs AuditEvent.s, reading one event AuditEvent.r.
+    const searcher = await serviceAccount(['system/AuditEvent.s'], 'AUDITOR');
+    expect((await fhir(searcher.token, `AuditEvent?entity=${id.slice(0, 36)}`)).status).toBe(200);
+    expectOutcome(await fhir(searcher.token, `AuditEvent/${event.id}`), 403, 'forbidden');
+    const reader = await serviceAccount(['system/AuditEvent.rs'], 'AUDITOR');
+    expect((await fhir(reader.token, `AuditEvent/${event.id}`)).body).toEqual(event);
+
+    const exported = await fetch(`${t.url}/audit/export?format=fhir&recordId=${id.slice(0, 36)}`, { headers: { authorization: `Bearer ${patient.accessToken}` } });
+    const bundle: Json = await exported.json();
+    expectValid(bundle);
+    expect(bundle.entry.find((e: Json) => e.resource.id === event.id).resource).toEqual(event);
   });
 });

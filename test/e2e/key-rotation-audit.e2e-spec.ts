@@ -108,16 +108,15 @@ describe('key rotation: audited with the version switch', () => {
     const audited = bundle.entry.map((entry) => entry.resource).find((resource) => resource.id === events[0].id);
     expect(audited).toMatchObject({
       resourceType: 'AuditEvent',
-      type: { code: '110110' },
+      type: { code: 'rest' },
       action: 'U',
       outcome: '0',
-      agent: [{ type: { coding: [{ code: 'SYSTEM' }] }, who: { identifier: { value: 'system' } } }],
-      entity: [{ what: { reference: `Patient/${patient.user.id}` } }, { what: { identifier: { value: recordId } } }],
-      extension: expect.arrayContaining([
-        { url: 'urn:healthledger:access-reason', valueCode: 'CONSENT_REVOKED' },
-        { url: 'urn:healthledger:request-id', valueString: `consent:${consentId}` },
-      ]),
+      outcomeDesc: 'GRANTED: CONSENT_REVOKED',
+      agent: expect.arrayContaining([expect.objectContaining({ role: [{ coding: [expect.objectContaining({ code: 'SYSTEM' })] }], who: expect.objectContaining({ identifier: expect.objectContaining({ value: 'system' }) }) })]),
+      entity: expect.arrayContaining([expect.objectContaining({ what: { reference: `Patient/${patient.user.id}` } }), expect.objectContaining({ what: { identifier: expect.objectContaining({ value: recordId }) } })]),
+      extension: [{ url: 'https://healthledger.dev/fhir/StructureDefinition/request-id', valueString: `consent:${consentId}` }],
     });
+    // A rotation is no REST interaction: no restful subtype.
     expect(audited!.subtype).toBeUndefined();
   });
 

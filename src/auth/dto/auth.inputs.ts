@@ -58,7 +58,7 @@ export class CreateServiceAccountInput {
   @Field(() => RoleEnum, { description: 'DOCTOR, NURSE, LAB, RESEARCHER or AUDITOR' })
   role: Role;
 
-  @Field(() => [String], { description: 'e.g. records:create:LAB_RESULT, records:read, audit:read' })
+  @Field(() => [String], { description: 'SMART v2 system scopes, e.g. system/DocumentReference.cruds, system/Binary.r, system/AuditEvent.rs, system/DocumentReference.c?category=LAB_RESULT; or records:create:LAB_RESULT, records:read, audit:read' })
   scopes: string[];
 
   @Field(() => ID, { nullable: true, description: 'Defaults to the calling admin’s organization' })
