@@ -10,6 +10,7 @@ import type { AppConfig } from './config/app-config.js';
 import { httpObservability } from './observability/http-observability.js';
 import { createRootLogger, PinoNestLogger } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
+import { servePortal } from './portal/portal-site.js';
 
 export interface CreateAppOptions {
   /** The root logger; tests pass one that writes to a buffer. */
@@ -29,6 +30,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   app.disable('x-powered-by');
   app.use(httpObservability(logger, app.get(MetricsService)));
+  // The portal's pages and files at `/`, ahead of the API's routes (no API path is a portal file).
+  servePortal(app, logger);
   app.useGlobalFilters(new RestExceptionFilter(app.get(MetricsService)));
   return app;
 }
