@@ -27,6 +27,8 @@ export function UploadForm({ patientId, onUploaded }: { patientId: string; onUpl
   const [message, setMessage] = useState('');
   const [error, setError] = useState<unknown>(null);
   const upload = useRef<UploadHandle | null>(null);
+  // Cancel can come while the record is still being created, before any byte moves.
+  const cancelRequested = useRef(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
@@ -35,10 +37,12 @@ export function UploadForm({ patientId, onUploaded }: { patientId: string; onUpl
     setError(null);
     setMessage('');
     setProgress({ loaded: 0, total: file.size });
+    cancelRequested.current = false;
     try {
       const { createRecord } = await run(CreateRecord, {
         input: { patientId, title, category, contentType: file.type || 'application/octet-stream' },
       });
+      if (cancelRequested.current) throw new UploadCancelled();
       upload.current = uploadFile(createRecord.uploadUrl, file, setProgress);
       const answer = await upload.current.done;
       setMessage(`Uploaded “${title}” (${formatBytes(answer.size)}): ${answer.status === 'ANCHORED' ? 'anchored on the ledger' : 'stored, anchoring on the ledger'}.`);
@@ -47,7 +51,7 @@ export function UploadForm({ patientId, onUploaded }: { patientId: string; onUpl
       if (fileInput.current) fileInput.current.value = '';
       onUploaded();
     } catch (caught) {
-      if (caught instanceof UploadCancelled) setMessage('Upload cancelled: nothing was stored.');
+      if (caught instanceof UploadCancelled) setMessage('Upload cancelled: the file was not stored.');
       else setError(caught);
     } finally {
       upload.current = null;
@@ -77,7 +81,13 @@ export function UploadForm({ patientId, onUploaded }: { patientId: string; onUpl
         <div className="progress">
           <label htmlFor="upload-progress">Uploading: {percent}%</label>
           <progress id="upload-progress" max={progress.total || 1} value={progress.loaded} />
-          <button type="button" onClick={() => upload.current?.cancel()}>
+          <button
+            type="button"
+            onClick={() => {
+              cancelRequested.current = true;
+              upload.current?.cancel();
+            }}
+          >
             Cancel upload
           </button>
         </div>
