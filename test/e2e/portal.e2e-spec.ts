@@ -34,6 +34,7 @@ describe.skipIf(browserMissing)('portal in a browser: a patient registers, keeps
   const { gql, login } = apiClient(() => t, PASSWORD);
 
   /** axe-core, run inside the page (evaluated over the DevTools protocol, which the page's CSP does not govern). */
+  // Page-side expressions are strings: the app's TypeScript has no DOM library.
   async function expectAccessible(name: string) {
     const source = await readFile(AXE_SOURCE, 'utf8');
     await page.evaluate(`${source}\n;undefined`);
@@ -95,11 +96,11 @@ describe.skipIf(browserMissing)('portal in a browser: a patient registers, keeps
     await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
     // Keyboard only: the skip link, then the email field, each with a visible focus ring.
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(await page.evaluate('document.activeElement?.id')).toBe('email');
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
     expect(outline).not.toBe('none');
     await page.keyboard.type('nobody@example.org');
     await page.keyboard.press('Tab');
@@ -129,7 +130,7 @@ describe.skipIf(browserMissing)('portal in a browser: a patient registers, keeps
     await proceed.click();
     await expect.poll(() => page.getByRole('heading', { name: 'My records' }).isVisible(), { timeout: 20_000 }).toBe(true);
     // Nothing of the session is in web storage; the refresh token is not readable by script.
-    expect(await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }))).toEqual({ local: 0, session: 0, cookie: '' });
+    expect(await page.evaluate('({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })')).toEqual({ local: 0, session: 0, cookie: '' });
   });
 
   const content = randomBytes(3 * 1024 * 1024);
