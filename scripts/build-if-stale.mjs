@@ -2,7 +2,7 @@
 /**
  * `npm start`'s build step: runs `npm run build` only when a build input is newer than the last
  * successful build (the way make decides), so a second start costs a directory walk, not a compile.
- * Inputs: the app's and the chaincode's sources, every package and TypeScript configuration, the lock
+ * Inputs: the app's, the chaincode's and the portal's sources, every package and TypeScript configuration, the lock
  * file. The stamp is written only after a build succeeded; delete dist/ to force one.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,6 +22,13 @@ const inputs = [
   'ormconfig.ts',
   'chaincode/package.json',
   'chaincode/tsconfig.json',
+  'schema.gql',
+  'portal/src',
+  'portal/scripts',
+  'portal/package.json',
+  'portal/next.config.ts',
+  'portal/codegen.ts',
+  'portal/tsconfig.json',
 ];
 
 /** The newest modification time under `entry` (a file or a directory), 0 when it does not exist. */

@@ -10,6 +10,7 @@ import type { AppConfig } from './config/app-config.js';
 import { httpObservability } from './observability/http-observability.js';
 import { createRootLogger, PinoNestLogger } from './observability/logger.js';
 import { MetricsService } from './observability/metrics.service.js';
+import { servePortal } from './portal/portal-site.js';
 
 export interface CreateAppOptions {
   /** The root logger; tests pass one that writes to a buffer. */
@@ -32,6 +33,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // client is (X-Forwarded-For), so rate limits and logs see clients (clientIp), and a direct client cannot pick its own.
   app.set('trust proxy', config.http.trustProxy);
   app.use(httpObservability(logger, app.get(MetricsService)));
+  // The portal's pages and files at `/`, ahead of the API's routes (no API path is a portal file).
+  servePortal(app, logger);
   app.useGlobalFilters(new RestExceptionFilter(app.get(MetricsService)));
   return app;
 }

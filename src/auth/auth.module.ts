@@ -5,6 +5,8 @@ import { AccountService } from './account.service.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
 import { AuthResolver } from './auth.resolver.js';
 import { AuthenticationMiddleware } from './authentication.middleware.js';
+import { DirectoryResolver } from './directory.resolver.js';
+import { DirectoryService } from './directory.service.js';
 import { LedgerIdentity } from './ledger-identity.js';
 import { LoginBackoff } from './login-backoff.js';
 import { OrganizationRepository } from './organization.repository.js';
@@ -16,6 +18,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { ServiceAccountLedger } from './service-account-ledger.js';
 import { ServiceAccountRepository } from './service-account.repository.js';
 import { ServiceAccountService } from './service-account.service.js';
+import { SessionCookieController } from './session-cookie.controller.js';
 import { SessionKeys } from './session-keys.js';
 import { SessionRepository } from './session.repository.js';
 import { SessionService } from './session.service.js';
@@ -49,8 +52,11 @@ import { UserRepository } from './user.repository.js';
     LoginBackoff,
     RateLimiter,
     AuthResolver,
+    DirectoryService,
+    DirectoryResolver,
     AdminBootstrap,
   ],
+  controllers: [SessionCookieController],
   exports: [PartyDirectory, SessionKeys, OrganizationService, ServiceAccountLedger, ServiceAccountService],
 })
 export class AuthModule implements NestModule {

@@ -1,8 +1,10 @@
-import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import type { Response } from 'express';
 import { Authenticated, Public, RequirePermission } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
 import { AccountService } from './account.service.js';
+import { AppConfig } from '../config/app-config.js';
 import { CreateOrganizationInput, CreateServiceAccountInput, CreateUserInput, RegisterInput } from './dto/auth.inputs.js';
 import { AuthPayload } from './models/auth-payload.model.js';
 import { Organization } from './models/organization.model.js';
@@ -11,6 +13,15 @@ import { User } from './models/user.model.js';
 import { OrganizationService } from './organization.service.js';
 import { ServiceAccountService } from './service-account.service.js';
 import { SessionService } from './session.service.js';
+import { clearRefreshCookie, deliverRefreshTokenAsCookie } from './refresh-cookie.js';
+
+const SESSION_COOKIE_ARG = {
+  name: 'sessionCookie',
+  type: () => Boolean,
+  defaultValue: false,
+  description:
+    'For browsers: set the refresh token as an HttpOnly cookie that only POST /auth/refresh receives, and leave refreshToken null in the answer',
+} as const;
 
 @Resolver()
 export class AuthResolver {
@@ -19,18 +30,36 @@ export class AuthResolver {
     private readonly sessions: SessionService,
     private readonly organizations: OrganizationService,
     private readonly serviceAccountService: ServiceAccountService,
+    private readonly config: AppConfig,
   ) {}
+
+  /** The payload as asked for: the refresh token in the body (API clients), or in the cookie (browsers). */
+  private async deliver(payload: Promise<AuthPayload>, sessionCookie: boolean, response: Response): Promise<AuthPayload> {
+    if (!sessionCookie) return payload;
+    return deliverRefreshTokenAsCookie(response, await payload, this.config.auth.refreshTokenTtlSeconds);
+  }
 
   @Mutation(() => AuthPayload, { description: 'Self-service sign-up, always as a PATIENT; returns the one-time recoveryCode' })
   @Public('self-service patient sign-up')
-  register(@Ctx() ctx: RequestContext, @Args('input') input: RegisterInput): Promise<AuthPayload> {
-    return this.accounts.register(ctx, input);
+  register(
+    @Ctx() ctx: RequestContext,
+    @Args('input') input: RegisterInput,
+    @Args(SESSION_COOKIE_ARG) sessionCookie: boolean,
+    @Context('res') response: Response,
+  ): Promise<AuthPayload> {
+    return this.deliver(this.accounts.register(ctx, input), sessionCookie, response);
   }
 
   @Mutation(() => AuthPayload)
   @Public('sign-in with email and password')
-  login(@Ctx() ctx: RequestContext, @Args('email') email: string, @Args('password') password: string): Promise<AuthPayload> {
-    return this.sessions.login(ctx, email, password);
+  login(
+    @Ctx() ctx: RequestContext,
+    @Args('email') email: string,
+    @Args('password') password: string,
+    @Args(SESSION_COOKIE_ARG) sessionCookie: boolean,
+    @Context('res') response: Response,
+  ): Promise<AuthPayload> {
+    return this.deliver(this.sessions.login(ctx, email, password), sessionCookie, response);
   }
 
   @Mutation(() => AuthPayload, { description: 'Rotates the pair; presenting a used refresh token revokes the whole session' })
@@ -41,8 +70,11 @@ export class AuthResolver {
 
   @Mutation(() => Boolean, { description: 'Ends the session: the token is refused from now on, the session’s keys erased' })
   @Authenticated('ends the caller’s own session')
-  logout(@Ctx() ctx: RequestContext): Promise<boolean> {
-    return this.sessions.logout(ctx);
+  async logout(@Ctx() ctx: RequestContext, @Context('res') response: Response): Promise<boolean> {
+    const ended = await this.sessions.logout(ctx);
+    // A browser's refresh cookie belongs to this session: drop it too (a no-op for API clients).
+    clearRefreshCookie(response);
+    return ended;
   }
 
   @Query(() => User)
@@ -97,8 +129,10 @@ export class AuthResolver {
     @Args('email') email: string,
     @Args('recoveryCode') recoveryCode: string,
     @Args('newPassword') newPassword: string,
+    @Args(SESSION_COOKIE_ARG) sessionCookie: boolean,
+    @Context('res') response: Response,
   ): Promise<AuthPayload> {
-    return this.accounts.recoverAccount(ctx, { email, recoveryCode, newPassword });
+    return this.deliver(this.accounts.recoverAccount(ctx, { email, recoveryCode, newPassword }), sessionCookie, response);
   }
 
   @Mutation(() => ServiceAccountCredentials, { description: 'The client secret is returned only this once' })

@@ -3,6 +3,7 @@ import { In } from 'typeorm';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { OrganizationEntity } from './organization.entity.js';
+import type { DirectoryKey } from './user.repository.js';
 
 /** An organization as the directory shows it: never its sealed private keys. */
 export type OrganizationPublicRow = Pick<OrganizationEntity, 'id' | 'name' | 'wrappingPublicKey' | 'emergencyPublicKey' | 'createdAt'>;
@@ -23,6 +24,35 @@ export class OrganizationRepository {
 
   exists(ctx: WorkContext, id: string): Promise<boolean> {
     return this.connection.getRepository(ctx, OrganizationEntity).existsBy({ id });
+  }
+
+  /**
+   * Organizations (not the built-in one patients belong to) whose name contains `pattern` (an ILIKE
+   * pattern, escaped by the caller), in (lower(name), id) order after `after`.
+   */
+  searchByName(ctx: WorkContext, pattern: string, after: DirectoryKey | null, limit: number): Promise<Pick<OrganizationEntity, 'id' | 'name'>[]> {
+    const query = this.connection
+      .getRepository(ctx, OrganizationEntity)
+      .createQueryBuilder('o')
+      .select(['o.id', 'o.name'])
+      .where("o.name ILIKE :pattern ESCAPE '\\'", { pattern })
+      .andWhere('o.isDefaultPatientOrganization = false');
+    if (after) query.andWhere('(lower(o.name) COLLATE "C", o.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
+    return query.orderBy('lower(o.name) COLLATE "C"').addOrderBy('o.id').limit(limit).getMany();
+  }
+
+  namesByIds(ctx: WorkContext, ids: string[]): Promise<Pick<OrganizationEntity, 'id' | 'name'>[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.connection.getRepository(ctx, OrganizationEntity).find({ select: { id: true, name: true }, where: { id: In(ids) } });
+  }
+
+  countByName(ctx: WorkContext, pattern: string): Promise<number> {
+    return this.connection
+      .getRepository(ctx, OrganizationEntity)
+      .createQueryBuilder('o')
+      .where("o.name ILIKE :pattern ESCAPE '\\'", { pattern })
+      .andWhere('o.isDefaultPatientOrganization = false')
+      .getCount();
   }
 
   /** The built-in patient organization, or null before it is created. */

@@ -9,6 +9,12 @@ import { toOrganizationModel } from './organization.service.js';
 import { emailKey } from './password-policy.js';
 import { UserEntity } from './user.entity.js';
 
+/** Where a directory page starts: after this (lower-cased name, id). */
+export interface DirectoryKey {
+  name: string;
+  id: string;
+}
+
 /** A user as the directory shows them to other modules. */
 export type UserPublicRow = Pick<UserEntity, 'id' | 'name' | 'role' | 'organizationId' | 'wrappingPublicKey'>;
 
@@ -83,6 +89,34 @@ export class UserRepository {
       select: { id: true, name: true, role: true, organizationId: true, wrappingPublicKey: true },
       where: { id: In(ids) },
     });
+  }
+
+  /**
+   * Enabled users of `roles` whose name contains `pattern` (an ILIKE pattern, escaped by the caller), in
+   * (lower(name), id) order after `after`: a page of the directory.
+   */
+  searchByName(ctx: WorkContext, pattern: string, roles: readonly string[], after: DirectoryKey | null, limit: number): Promise<UserPublicRow[]> {
+    const query = this.connection
+      .getRepository(ctx, UserEntity)
+      .createQueryBuilder('u')
+      .select(['u.id', 'u.name', 'u.role', 'u.organizationId', 'u.wrappingPublicKey'])
+      .where("u.name ILIKE :pattern ESCAPE '\\'", { pattern })
+      .andWhere('u.role IN (:...roles)', { roles })
+      .andWhere('u.disabledAt IS NULL')
+      .andWhere('u.systemAdmin = false');
+    if (after) query.andWhere('(lower(u.name) COLLATE "C", u.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
+    return query.orderBy('lower(u.name) COLLATE "C"').addOrderBy('u.id').limit(limit).getMany();
+  }
+
+  countByName(ctx: WorkContext, pattern: string, roles: readonly string[]): Promise<number> {
+    return this.connection
+      .getRepository(ctx, UserEntity)
+      .createQueryBuilder('u')
+      .where("u.name ILIKE :pattern ESCAPE '\\'", { pattern })
+      .andWhere('u.role IN (:...roles)', { roles })
+      .andWhere('u.disabledAt IS NULL')
+      .andWhere('u.systemAdmin = false')
+      .getCount();
   }
 
   /** The user as the API shows it, with their organization (looked up unless given). */

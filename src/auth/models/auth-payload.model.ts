@@ -6,8 +6,12 @@ export class AuthPayload {
   @Field({ description: 'Bearer token for the Authorization header; short-lived' })
   accessToken: string;
 
-  @Field({ description: 'Exchange with refreshToken for a new pair; single use (reuse revokes the session)' })
-  refreshToken: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Exchange with refreshToken for a new pair; single use (reuse revokes the session). Null when it was set as the HttpOnly session cookie instead (sessionCookie: true)',
+  })
+  refreshToken: string | null;
 
   @Field({ description: 'When accessToken expires' })
   expiresAt: Date;

@@ -1,0 +1,54 @@
+'use client';
+
+import Link from 'next/link';
+import { usePathname, useRouter } from 'next/navigation';
+import { useSession } from '@/lib/session';
+
+/** Who the actor sees per role: patients get their records and consents; other roles' pages come later. */
+const PATIENT_LINKS = [
+  { href: '/patient/records/', label: 'My records' },
+  { href: '/patient/consents/', label: 'Consents' },
+];
+
+export function SiteHeader() {
+  const { state, signOut } = useSession();
+  const pathname = usePathname();
+  const router = useRouter();
+  const links = state.status === 'signed-in' && state.user.role === 'PATIENT' ? PATIENT_LINKS : [];
+
+  return (
+    <header className="site-header">
+      <Link href="/" className="brand">
+        HealthLedger
+      </Link>
+      {links.length > 0 && (
+        <nav aria-label="Main">
+          <ul>
+            {links.map((link) => (
+              <li key={link.href}>
+                <Link href={link.href} aria-current={pathname === link.href ? 'page' : undefined}>
+                  {link.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      )}
+      {state.status === 'signed-in' && (
+        <div className="who">
+          <span>
+            {state.user.name} <span className="muted">({state.user.role.toLowerCase()})</span>
+          </span>
+          <button
+            type="button"
+            onClick={() => {
+              void signOut().finally(() => router.replace('/'));
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      )}
+    </header>
+  );
+}
