@@ -1,35 +1,16 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { readJson } from '../support/http.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// CI installs Debian's chromium and sets REQUIRE_BROWSER=1, so there this test can never be skipped.
-const browserMissing = !existsSync(CHROMIUM);
-if (browserMissing && process.env.REQUIRE_BROWSER === '1') {
-  throw new Error(`REQUIRE_BROWSER=1 but no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-}
-
-describe.skipIf(browserMissing)('GraphQL IDE in a browser with no outside network', () => {
+describe.skipIf(browserMissing('GraphQL IDE browser test'))('GraphQL IDE in a browser with no outside network', () => {
   let t: TestApp;
   let browser: Browser;
 
   beforeAll(async () => {
     t = await startTestApp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -37,16 +18,8 @@ describe.skipIf(browserMissing)('GraphQL IDE in a browser with no outside networ
   });
 
   it('loads the IDE from the app itself and runs a query', async () => {
-    const context = await browser.newContext();
-    const blocked: string[] = [];
-    const origin = new URL(t.url).origin;
     // Air-gapped: anything that is not this server is refused, and remembered.
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(origin)) return route.continue();
-      blocked.push(url);
-      return route.abort();
-    });
+    const { context, blocked } = await offlineContext(browser, new URL(t.url).origin);
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));

@@ -1,21 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
+import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
 import { builtPortal } from '../support/portal-pages.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// CI installs Debian's chromium and sets REQUIRE_BROWSER=1, so there this test can never be skipped.
-const browserMissing = !existsSync(CHROMIUM);
-if (browserMissing && process.env.REQUIRE_BROWSER === '1') {
-  throw new Error(`REQUIRE_BROWSER=1 but no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-}
-if (browserMissing) console.warn(`portal browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium; CI sets REQUIRE_BROWSER=1)`);
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
@@ -24,12 +17,12 @@ const SCREENSHOTS = path.resolve('test-results/portal-screenshots');
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-describe.skipIf(browserMissing)('portal in a browser: a patient registers, keeps records and manages consent', () => {
+describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a patient registers, keeps records and manages consent', () => {
   let t: TestApp;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  const blocked: string[] = [];
+  let blocked: string[] = [];
   const problems: string[] = [];
   const { gql, login } = apiClient(() => t, PASSWORD);
 
@@ -73,19 +66,9 @@ describe.skipIf(browserMissing)('portal in a browser: a patient registers, keeps
     await gql(root, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', {
       i: { email: 'meredith@example.org', password: PASSWORD, name: 'Dr. Meredith Grey', role: 'DOCTOR', organizationId: createOrganization.id },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: VIEWPORTS.desktop, acceptDownloads: true });
-    const origin = new URL(t.url).origin;
+    browser = await launchChromium();
     // Offline: anything that is not this server is refused, and remembered.
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(origin)) return route.continue();
-      blocked.push(url);
-      return route.abort();
-    });
+    ({ context, blocked } = await offlineContext(browser, new URL(t.url).origin, { viewport: VIEWPORTS.desktop, acceptDownloads: true }));
     page = await context.newPage();
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {

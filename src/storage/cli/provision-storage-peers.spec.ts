@@ -1,21 +1,11 @@
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.js';
 import { HeliaStorage } from '../adapters/helia-storage.adapter.js';
 import { peerKeyPath } from '../adapters/peer-key.js';
 import { parseStorageNode, provisionStoragePeers, runStoragePeers, STORAGE_PEERS_FILE } from './provision-storage-peers.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 describe('storage-peers (identities and STORAGE_PEERS for nodes started together)', () => {
   let dir: string;
