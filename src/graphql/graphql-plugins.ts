@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { requestContextOf, type RequestWithContext } from '../common/ctx.decorator.js';
 import type { MetricsService } from '../observability/metrics.service.js';
 import { measureOperation } from './query-complexity.js';
 
@@ -28,18 +29,39 @@ export function queryLimitsPlugin(limits: { maxDepth: number; maxCost: number })
   };
 }
 
-/** Operation counts and latency by operation name and type. Error counts are kept by the error formatter. */
+/**
+ * Operation counts and latency by operation name and type (error counts are kept by the error
+ * formatter), and the operation's outcome handed to the access log (GraphQL answers 200 with errors in
+ * the body: without this a refusal would read as a plain success there).
+ */
 export function graphqlMetricsPlugin(metrics: MetricsService): ApolloServerPlugin {
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
-        async willSendResponse({ operation, operationName }) {
-          const labels = { operation: metrics.operationLabel(operationName), type: operation?.operation ?? 'unknown' };
+        async willSendResponse({ operation, operationName, response, contextValue }) {
+          const req = (contextValue as { req?: RequestWithContext & { graphqlOutcome?: GraphqlOutcome } }).req;
+          const authenticated = req !== undefined && requestContextOf(req).actor !== undefined;
+          const labels = { operation: metrics.operationLabel(operationName, authenticated), type: operation?.operation ?? 'unknown' };
           metrics.graphqlOperations.inc(labels);
           metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+          if (req) {
+            req.graphqlOutcome = {
+              operation: operationName ?? null,
+              type: operation?.operation ?? null,
+              errorCode: (errors?.[0]?.extensions?.code as string | undefined) ?? null,
+            };
+          }
         },
       };
     },
   };
+}
+
+/** What the access log says of a GraphQL request: the operation and, when it failed, the first error's code. */
+export interface GraphqlOutcome {
+  operation: string | null;
+  type: string | null;
+  errorCode: string | null;
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { clientIp } from '../common/client-ip.js';
+import type { GraphqlOutcome } from '../graphql/graphql-plugins.js';
 import type { MetricsService } from './metrics.service.js';
 import { requestContext, requestIdFrom } from './request-context.js';
 
@@ -31,7 +32,10 @@ export function httpObservability(logger: Logger, metrics: MetricsService) {
       metrics.httpRequests.inc({ method: req.method, route, status: String(status) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
       if (QUIET_PATHS.has(route)) return;
-      const level = status >= 500 && status !== CLIENT_CLOSED ? 'error' : status >= 400 ? 'warn' : 'info';
+      // GraphQL answers a refusal with 200 and the error in the body: its outcome decides the level too.
+      const graphql = (req as { graphqlOutcome?: GraphqlOutcome }).graphqlOutcome;
+      const failed = graphql?.errorCode !== null && graphql?.errorCode !== undefined;
+      const level = status >= 500 && status !== CLIENT_CLOSED ? 'error' : status >= 400 || failed ? 'warn' : 'info';
       // Checked first: the line is only built when it will be written (most requests in production
       // at warn, every one at info).
       if (!logger.isLevelEnabled(level)) return;
@@ -40,6 +44,7 @@ export function httpObservability(logger: Logger, metrics: MetricsService) {
           {
             req: { id: requestId, method: req.method, route, remoteAddress: clientIp(req) },
             res: { statusCode: status },
+            ...(graphql ? { graphql } : {}),
             responseTime: Math.round(seconds * 1000),
           },
           finished ? 'request completed' : 'request aborted by the client',

@@ -53,10 +53,13 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry, prefix: 'healthledger_' });
   }
 
-  operationLabel(name: string | null | undefined): string {
+  operationLabel(name: string | null | undefined, authenticated: boolean): string {
     if (!name) return 'anonymous';
     if (!OPERATION_NAME.test(name)) return 'invalid';
     if (this.operationLabels.has(name)) return name;
+    // Only a signed-in client's names take one of the label slots: anonymous callers could fill them all
+    // with made-up names, after which every real operation would count as "other".
+    if (!authenticated) return 'unauthenticated';
     if (this.operationLabels.size >= MAX_OPERATION_LABELS) return 'other';
     this.operationLabels.add(name);
     return name;

@@ -99,14 +99,20 @@ describe('application shell', () => {
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('exposes Prometheus metrics by operation and by error code', async () => {
-    await t.graphql('query HealthProbe { health { status } }');
+  it('exposes Prometheus metrics by operation and by error code; only signed-in clients name label slots', async () => {
+    const { body } = await t.graphql<{ register: { accessToken: string } }>('mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', {
+      i: { email: 'metrics.probe@example.org', name: 'Metrics Probe', password: 'a long enough passphrase' },
+    });
+    await t.graphql('query HealthProbe { health { status } }', {}, { authorization: `Bearer ${body.data!.register.accessToken}` });
+    await t.graphql('query MadeUpByAnAnonymousClient { health { status } }');
     await t.graphql('{ health { nosuchfield } }');
     const response = await fetch(`${t.url}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await response.text();
     expect(text).toMatch(/healthledger_graphql_operations_total\{operation="HealthProbe",type="query"\} [1-9]/);
+    expect(text).toMatch(/healthledger_graphql_operations_total\{operation="unauthenticated",type="query"\} [1-9]/);
+    expect(text).not.toContain('MadeUpByAnAnonymousClient');
     expect(text).toMatch(/healthledger_graphql_operation_duration_seconds_bucket\{le="[^"]+",operation="HealthProbe"/);
     expect(text).toMatch(/healthledger_errors_total\{code="BAD_USER_INPUT"\} [1-9]/);
     expect(text).toMatch(/healthledger_http_requests_total\{method="GET",route="\/health",status="200"\} [1-9]/);

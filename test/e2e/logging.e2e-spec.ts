@@ -25,6 +25,16 @@ describe('structured logs', () => {
     expect(typeof access.responseTime).toBe('number');
   });
 
+  it('name the GraphQL operation and the error code of a refusal, at warn level', async () => {
+    await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'log-probe-refused' },
+      body: JSON.stringify({ query: 'query MyRecords { records(patientId: "00000000-0000-4000-8000-000000000000") { totalCount } }', operationName: 'MyRecords' }),
+    });
+    const line = t.logs.map((text) => JSON.parse(text)).find((entry) => entry.req?.id === 'log-probe-refused');
+    expect(line).toMatchObject({ level: 40, res: { statusCode: 200 }, graphql: { operation: 'MyRecords', type: 'query', errorCode: 'UNAUTHENTICATED' } });
+  });
+
   it('never contain a token, password, key or secret sent in any part of a request', async () => {
     // In the Authorization header, a cookie, the query string, GraphQL variables and literals,
     // on success and on every error path.
