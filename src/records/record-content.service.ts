@@ -32,6 +32,8 @@ export interface UploadResult {
 
 export interface ContentDownload {
   contentType: string;
+  /** The version's title, for the file name a browser saves it under. */
+  title: string;
   size: number;
   /** Plaintext, each segment authenticated before it is yielded; throws INTEGRITY_VIOLATION on tampering. */
   body: AsyncIterable<Buffer>;
@@ -100,6 +102,8 @@ export class RecordContentService {
       if (declaredLength !== undefined && plaintextBytes !== declaredLength) {
         throw new DomainError('BAD_USER_INPUT', 'The upload ended before its declared length');
       }
+      // An empty body is a client that sent nothing (an aborted form, a wrong variable), never a record.
+      if (plaintextBytes === 0) throw new DomainError('BAD_USER_INPUT', 'The file is empty: a record version needs content');
       await this.connection.withTransaction(work, async (tx) => {
         // First the record's lock, then whom to wrap for: a consent granted or revoked meanwhile is
         // either committed before the lock (and read below) or waits for this commit and then sees
@@ -176,7 +180,7 @@ export class RecordContentService {
         dek.fill(0);
       }
     }
-    return { contentType: row.contentType, size: row.size!, body: guarded() };
+    return { contentType: row.contentType, title: row.title, size: row.size!, body: guarded() };
   }
 
   private async stillKeyed(ctx: WorkContext, ticket: RedeemedTicket, record: RecordEntity): Promise<boolean> {

@@ -37,14 +37,14 @@ export class RecordsController {
   @Get(':id/content')
   @Public('the signed single-use download token in the URL authorizes the request')
   async download(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
-    const { contentType, size, body } = await this.content.download(token, id, new Date());
+    const { contentType, title, size, body } = await this.content.download(token, id, new Date());
     // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
     await pipeToResponse(response, body, () => {
       response.status(200);
       response.setHeader('content-type', contentType);
       response.setHeader('content-length', String(size));
       response.setHeader('cache-control', 'no-store');
-      response.setHeader('content-disposition', 'attachment');
+      response.setHeader('content-disposition', contentDisposition(title, contentType));
       response.flushHeaders();
     });
   }
@@ -62,3 +62,26 @@ export class RecordsController {
   }
 }
 
+/** Extensions for the content types records usually carry; anything else is saved without one. */
+const EXTENSIONS: Record<string, string> = {
+  'application/pdf': 'pdf',
+  'application/json': 'json',
+  'application/fhir+json': 'json',
+  'application/dicom': 'dcm',
+  'text/plain': 'txt',
+  'text/csv': 'csv',
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+};
+
+/**
+ * `attachment` with the record's title as the file name (RFC 6266): an ASCII fallback for old clients
+ * and the UTF-8 name in `filename*`; path separators, quotes and control characters never reach it.
+ */
+export function contentDisposition(title: string, contentType: string): string {
+  const extension = EXTENSIONS[contentType.split(';')[0]!.trim().toLowerCase()];
+  const base = title.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120) || 'record';
+  const name = extension && !base.toLowerCase().endsWith(`.${extension}`) ? `${base}.${extension}` : base;
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}

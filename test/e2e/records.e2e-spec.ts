@@ -105,7 +105,7 @@ describe('records: upload, download, access, verification, reconciliation', () =
     t.logs.map((line) => JSON.parse(line) as { level: number; msg?: string }).filter((line) => line.level >= 50 && line.msg?.includes(`ALERT INTEGRITY_VIOLATION: record ${recordId}`));
   const download = async (url: string) => {
     const response = await fetch(`${t.url}${url}`);
-    return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
+    return { status: response.status, disposition: response.headers.get('content-disposition'), bytes: Buffer.from(await response.arrayBuffer()) };
   };
 
   beforeAll(async () => {
@@ -147,6 +147,8 @@ describe('records: upload, download, access, verification, reconciliation', () =
     const got = await download(record.data!.record.downloadUrl as string);
     expect(got.status).toBe(200);
     expect(got.bytes.equals(bytes)).toBe(true);
+    // Saved under the record's title, with its type's extension.
+    expect(got.disposition).toBe(`attachment; filename="Blood panel.pdf"; filename*=UTF-8''Blood%20panel.pdf`);
     expect((await download(record.data!.record.downloadUrl as string)).status).toBe(409);
 
     const verification = await gql<{ verifyRecord: Record<string, unknown> }>(
@@ -206,6 +208,14 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect(gone.code).toBe('FORBIDDEN');
     const rows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [created.data!.createRecord.recordId]);
     expect(rows[0].n).toBe(0);
+
+    // An empty body is refused, on purpose: nothing is stored, anchored or listed.
+    const empty = await createRecord(patientA, patientA.user.id);
+    const nothing = await put(empty.data!.createRecord.uploadUrl, Buffer.alloc(0));
+    expect(nothing.status).toBe(400);
+    expect((await readJson(nothing)).error).toMatchObject({ code: 'BAD_USER_INPUT', message: 'The file is empty: a record version needs content' });
+    const emptyRows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [empty.data!.createRecord.recordId]);
+    expect(emptyRows[0].n).toBe(0);
   });
 
   it('BOLA: another patient and a doctor without consent are refused on every query, mutation and route; the patient is let in', async () => {
