@@ -80,7 +80,13 @@ const EXTENSIONS: Record<string, string> = {
  */
 export function contentDisposition(title: string, contentType: string): string {
   const extension = EXTENSIONS[contentType.split(';')[0]!.trim().toLowerCase()];
-  const base = title.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120) || 'record';
+  const base =
+    [...title]
+      .map((char) => (char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f || '/\\:*?"<>|'.includes(char) ? ' ' : char))
+      .join('')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 120) || 'record';
   const name = extension && !base.toLowerCase().endsWith(`.${extension}`) ? `${base}.${extension}` : base;
   const ascii = name.replace(/[^\x20-\x7e]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
