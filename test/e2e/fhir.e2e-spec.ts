@@ -18,6 +18,9 @@ interface Auth {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
+/** A well-formed id that is not `id` (its last digit changed), for "refused alike whether it exists or not". */
+const anotherUuid = (id: string): string => `${id.slice(0, 35)}${id.endsWith('0') ? '1' : '0'}`;
+
 describe('FHIR R4 API', () => {
   let t: TestApp;
   let counter = 0;
@@ -305,7 +308,7 @@ describe('FHIR R4 API', () => {
       return false;
     };
     // A refusal does not tell an existing record from a missing one.
-    const missing = await fhir(otherPatient, `DocumentReference/${id.slice(0, 35)}0-1`);
+    const missing = await fhir(otherPatient, `DocumentReference/${anotherUuid(id.slice(0, 36))}-1`);
     const refused = await fhir(otherPatient, `DocumentReference/${id}`);
     expect(missing.status).toBe(refused.status);
     expect(missing.body.issue[0].diagnostics).toBe(refused.body.issue[0].diagnostics);
@@ -493,7 +496,7 @@ describe('FHIR R4 API', () => {
       expect(found).toEqual([false, false, false, false]);
       return false;
     };
-    const missing = await fhir(otherPatient, `Patient/${id.slice(0, 35)}0`);
+    const missing = await fhir(otherPatient, `Patient/${anotherUuid(id)}`);
     const refused = await fhir(otherPatient, `Patient/${id}`);
     expect([missing.status, missing.body.issue[0].diagnostics]).toEqual([refused.status, refused.body.issue[0].diagnostics]);
 
@@ -581,7 +584,7 @@ describe('FHIR R4 API', () => {
       expectOutcome(await fhir(other, `Consent/${viaGraphql}`), 403, 'forbidden');
       expectOutcome(await fhir(other, `Consent?patient=${patient.user.id}`), 403, 'forbidden');
     }
-    expectOutcome(await fhir(patient, `Consent/${viaGraphql.slice(0, 35)}0`), 403, 'forbidden');
+    expectOutcome(await fhir(patient, `Consent/${anotherUuid(viaGraphql)}`), 403, 'forbidden');
     expectOutcome(await fhir(labReader.token, `Consent?patient=${patient.user.id}`), 403, 'forbidden');
 
     // A grant through FHIR: the patient's own session signs it; the doctor then reads the record.
@@ -723,7 +726,7 @@ describe('FHIR R4 API', () => {
       expectOutcome(await fhir(other, `AuditEvent/${event.id}`), 403, 'forbidden');
       expect((await proofOf(link.valueUrl, other)).status).toBe(403);
     }
-    const missing = await fhir(patient, `AuditEvent/${event.id.slice(0, 35)}0`);
+    const missing = await fhir(patient, `AuditEvent/${anotherUuid(event.id)}`);
     expect([missing.status, missing.body.issue[0].diagnostics]).toEqual([403, (await fhir(otherPatient, `AuditEvent/${event.id}`)).body.issue[0].diagnostics]);
     // An AUDITOR service account of the organization: searching needs AuditEvent.s, reading one event AuditEvent.r.
     const searcher = await serviceAccount(['system/AuditEvent.s'], 'AUDITOR');
