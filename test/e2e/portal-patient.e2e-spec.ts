@@ -13,7 +13,7 @@ const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' 
 const PASSWORD = 'a long enough passphrase';
 const NEW_PASSWORD = 'a brand new passphrase 7';
 const PATIENT = { email: 'rosa@example.org', name: 'Rosa Patient' };
-const DOCTOR = 'Dr. Meredith Grey (doctor)';
+const DOCTOR = 'Dr. Meredith Grey (doctor, Greyfield General)';
 /** Screenshots for a reviewer (gitignored): the directory portal.e2e-spec.ts writes to. */
 const SCREENSHOTS = path.resolve('test-results/portal-screenshots');
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };

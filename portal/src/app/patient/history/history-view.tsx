@@ -27,6 +27,10 @@ const PatientAccessLog = graphql(`
             id
             name
             role
+            organization {
+              id
+              name
+            }
           }
           record {
             id
@@ -170,7 +174,8 @@ function EventItem({ event, patientId, titles }: { event: AccessEventRow; patien
 function who(event: AccessEventRow, patientId: string): string {
   if (event.actor.id === patientId) return 'You';
   if (event.actor.role === 'SYSTEM') return 'HealthLedger (the server itself)';
-  return `${event.actor.name ?? 'A service account'} (${event.actor.role.toLowerCase()})`;
+  const { name, role, organization } = event.actor;
+  return `${name ?? 'An unknown account'} (${role.toLowerCase()}${organization ? `, ${organization.name}` : ''})`;
 }
 
 function recordName(recordId: string, titles: Map<string, string>): string {
