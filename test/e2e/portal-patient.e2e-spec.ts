@@ -259,6 +259,15 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     const file = JSON.parse(await readFile((await download.path())!, 'utf8')) as { event: { id: string } };
     expect(file.event.id).toBe(eventId);
     expect(verifyProofFile(file)).toMatchObject({ valid: true, problems: [] });
+
+    // The patient's own actions (uploads, listing) can be hidden, leaving what others did.
+    const summaries = () => page.locator('.event-summary').allTextContents();
+    expect((await summaries()).some((text) => text.startsWith('You '))).toBe(true);
+    await page.getByLabel('Hide my own actions').check();
+    const others = await summaries();
+    expect(others.length).toBeGreaterThanOrEqual(5);
+    expect(others.every((text) => text.startsWith(DOCTOR))).toBe(true);
+    await page.getByLabel('Hide my own actions').uncheck();
     await expectAccessible('access history (proof checked)');
     await screenshots('history-proof');
   });
