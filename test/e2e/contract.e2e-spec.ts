@@ -52,6 +52,7 @@ const TYPES: Record<string, string[]> = {
   AccessRequest: ['id'],
   EmergencyAccess: ['id', 'patient', 'expiresAt', 'reason'],
   AccessEvent: ['id', 'actor', 'patient', 'record', 'action', 'purpose', 'decision', 'reason', 'at', 'anchored', 'batchId'],
+  AccessEventActor: ['id', 'name', 'role', 'organization'],
   AccessEventConnection: ['edges', 'pageInfo', 'totalCount'],
   AuditProof: ['event', 'leafHash', 'merkleRoot', 'proof', 'treeSize', 'leafIndex', 'anchoredTxId', 'valid'],
   LedgerStatus: ['backend', 'height', 'headHash', 'verified', 'lastVerifiedAt'],
