@@ -172,9 +172,12 @@ describe('FORBIDDEN tells the caller why (extensions.reason), never whether a re
     expect(onExisting.details.coding).toContainEqual({ system: REFUSAL_REASON_SYSTEM, code: 'NO_CONSENT' });
   });
 
-  it('ROLE_NOT_ALLOWED for an operation the role may not perform at all; no reason for other codes', async () => {
+  it('ROLE_NOT_ALLOWED for an operation the role may not perform at all (GraphQL, REST); no reason for other codes', async () => {
     const body = await ask(patient, 'mutation { createOrganization(input: { name: "Mine" }) { id } }', {});
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_NOT_ALLOWED' });
+    const exported = await fetch(`${t.url}/audit/export?format=ndjson`, { headers: client.headers(await staff('DOCTOR', clinic)) });
+    expect(exported.status).toBe(403);
+    expect(((await exported.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_NOT_ALLOWED' });
     const anonymous = await t.graphql(RECORD, { id: existing });
     expect(anonymous.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
     expect(anonymous.body.errors?.[0]?.extensions.reason).toBeUndefined();
