@@ -392,7 +392,7 @@ function scopeOf(patientId: string, scope: ConsentGrantPayload['scope']): WrapDe
 /** Consents are the patient's own act: a signed-in PATIENT user (service accounts hold no keys). */
 export function requirePatient(ctx: RequestContext): UserActor {
   const actor = requireActor(ctx);
-  if (actor.kind !== 'user' || actor.role !== 'PATIENT') throw accessDenied();
+  if (actor.kind !== 'user' || actor.role !== 'PATIENT') throw accessDenied('ROLE_NOT_ALLOWED');
   return actor;
 }
 
