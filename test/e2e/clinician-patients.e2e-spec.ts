@@ -15,7 +15,7 @@ const MINE = 'query($f: Int, $a: String) { myPatients(first: $f, after: $a) { to
  */
 describe('clinicians: findPatient and myPatients', () => {
   let t: TestApp;
-  const { gql, login, staff } = apiClient(() => t, PASSWORD);
+  const { gql, login } = apiClient(() => t, PASSWORD);
   let root: Auth;
   let hospital: string;
   let clinic: string;
