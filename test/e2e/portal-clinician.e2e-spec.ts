@@ -187,10 +187,15 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     const button = page.getByRole('button', { name: 'Break the glass' });
     await page.getByLabel(/^Reason \(at least/).fill('short');
     expect(await button.isDisabled()).toBe(true);
-    await page.getByLabel(/^Reason \(at least/).fill('Unconscious after a road accident, allergies unknown');
+    await page.getByLabel(/^Reason \(at least/).fill('');
+    await page.getByLabel(/^Reason \(at least/).focus();
+    await page.keyboard.type('Unconscious after a road accident, allergies unknown');
     await expectAccessible('clinician break-glass');
     await screenshots('clinician-break-glass');
-    await button.click();
+    // Keyboard only: Tab from the reason reaches the button, Enter breaks the glass.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Break the glass');
+    await page.keyboard.press('Enter');
 
     const clock = page.getByTestId('countdown');
     await expect.poll(() => clock.isVisible(), { timeout: 30_000 }).toBe(true);

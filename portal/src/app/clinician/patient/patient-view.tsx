@@ -35,7 +35,9 @@ export function PatientView({ patientId, role }: { patientId: string; role: stri
 
   useEffect(() => {
     let cancelled = false;
-    run(PatientHeader, { identifier: patientId }, purpose ? { purpose } : { purpose: 'TREATMENT' })
+    // Who the patient is (no record content) is asked under the chosen purpose, or, until one is chosen,
+    // under treatment: what the API assumes for staff anyway, said here so the log shows what was asked.
+    run(PatientHeader, { identifier: patientId }, { purpose: purpose ?? 'TREATMENT' })
       .then((answer) => !cancelled && setPatient(answer.findPatient))
       .catch(() => !cancelled && setPatient(null));
     return () => {
