@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type Auth } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -149,5 +150,25 @@ describe('clinicians: findPatient and myPatients', () => {
     await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
     expect(await find(clinicNurse, { e: emailOf.get(patient)! })).toBeNull();
     expect((await mine(clinicNurse)).edges.map((edge) => edge.node.id)).toEqual([clinicPatient.user.id]);
+  });
+
+  it('the database alone names nobody: a revoked consent row made ACTIVE again, or a copy moved to another patient, lists and finds no one', async () => {
+    const consentId = await grant(patient, { granteeOrganizationId: clinic });
+    await gql(patient, 'mutation($id: ID!) { revokeConsent(id: $id) { id } }', { id: consentId });
+    const db = t.app.get(DataSource);
+    // The row says ACTIVE again, every trace of the revocation erased (the ledger still has it).
+    await db.query(`UPDATE consents SET status = 'ACTIVE', revoked_at = NULL, revoke_payload = NULL, revoke_signature = NULL, revoke_ledger_tx_id = NULL WHERE id = $1`, [consentId]);
+    // A copy of the signed row claimed for another patient (the signature is the first patient's, over the first patient's payload).
+    await db.query(
+      `INSERT INTO consents (id, patient_id, grantee_user_id, grantee_organization_id, record_ids, categories, actions, purposes, valid_from, valid_until, status, grant_payload, grant_signature, ledger_tx_id)
+       SELECT gen_random_uuid(), $2, grantee_user_id, grantee_organization_id, record_ids, categories, actions, purposes, valid_from, valid_until, 'ACTIVE', grant_payload, grant_signature, ledger_tx_id FROM consents WHERE id = $1`,
+      [consentId, secondPatient.user.id],
+    );
+    expect(await find(clinicNurse, { e: emailOf.get(patient)! })).toBeNull();
+    expect(await find(clinicNurse, { e: emailOf.get(secondPatient)! })).toBeNull();
+    const listed = await mine(clinicNurse);
+    expect(listed.edges.map((edge) => edge.node.id)).toEqual([clinicPatient.user.id]);
+    // The count is what the database proposes (documented on totalCount); the page holds only what the access check lets through.
+    expect(listed.totalCount).toBe(3);
   });
 });
