@@ -206,6 +206,22 @@ export class AccessService {
   }
 
   /**
+   * Whether the actor may know every patient of this organization by role alone, with no consent or
+   * break-glass grant: their organization's ADMIN (reads its users), a system administrator, and the
+   * care roles the policy lets write for their own organization's patients under this request's purpose
+   * (own-organization writes: TREATMENT). The same rules `mayKnowPatient` applies, asked for a patient
+   * that is nobody in particular, so a patient list can be one query instead of one check per patient.
+   */
+  mayKnowEveryPatientOf(ctx: RequestContext, organizationId: string): boolean {
+    const actor = requireActor(ctx);
+    const ability = this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose });
+    if (ability.can('read', taggedSubject('User', { organizationId }) as TaggedSubject)) return true;
+    return (['read', 'write'] as const).some((action) =>
+      RECORD_CATEGORIES.some((category) => ability.can(action, recordSubject({ patientId: ANY_PATIENT, patientOrganizationId: organizationId, category }))),
+    );
+  }
+
+  /**
    * Management checks (consents, access requests, users, organizations, service accounts): throws
    * FORBIDDEN unless the actor may `action` this subject, e.g. `assertCan(ctx, 'revoke', 'Consent', { patientId })`.
    */
@@ -229,6 +245,9 @@ export class AccessService {
     return this.decisions.invalidateForPatientOrLater(patientId);
   }
 }
+
+/** A patient id no actor has: rules that open a patient by id (the patient's own, a grant's) never match it. */
+const ANY_PATIENT = '\u0000any-patient';
 
 export function requireActor(ctx: RequestContext): Actor {
   if (!ctx.actor) throw new DomainError('UNAUTHENTICATED', 'Authentication required');

@@ -3,7 +3,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { graphql } from '@/gql';
 import type { TypedDocumentString } from '@/gql/graphql';
-import { ApiError, executeOperation } from './api';
+import { ApiError, executeOperation, type OperationOptions } from './api';
 
 const LoginMutation = graphql(`
   mutation PortalLogin($email: String!, $password: String!) {
@@ -74,7 +74,7 @@ interface Session {
   recover(input: { email: string; recoveryCode: string; newPassword: string }): Promise<string>;
   signOut(): Promise<void>;
   /** Runs an operation as the signed-in user; an expired access token is refreshed (once) and the call repeated. */
-  run<TResult, TVariables>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult>;
+  run<TResult, TVariables>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables, options?: OperationOptions): Promise<TResult>;
   /** GET a REST route of this origin as the signed-in user (bearer token, refreshed once on 401); the token itself stays here. */
   fetchAuthorized(path: string): Promise<Response>;
 }
@@ -182,16 +182,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
           setState({ status: 'signed-out' });
         }
       },
-      async run(document, variables) {
+      async run(document, variables, options) {
         try {
-          return await executeOperation(document, variables, tokens.get());
+          return await executeOperation(document, variables, tokens.get(), options);
         } catch (error) {
           if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED') throw error;
           if (!(await tokens.refresh())) {
             setState({ status: 'signed-out' });
             throw error;
           }
-          return executeOperation(document, variables, tokens.get());
+          return executeOperation(document, variables, tokens.get(), options);
         }
       },
       async fetchAuthorized(path) {
