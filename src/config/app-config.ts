@@ -59,6 +59,8 @@ export class AppConfig {
      * ranges), or how many proxy hops to believe; false: none, the connecting peer is the client.
      */
     trustProxy: false | number | string[];
+    /** PUBLIC_URL, normalised (no trailing slash): the base of the absolute URLs the API hands out; unset: see PublicUrl. */
+    publicUrl?: string;
   };
   readonly database: DatabaseConfig;
   readonly cache: CacheConfig;
@@ -96,6 +98,7 @@ export class AppConfig {
       tls: env.TLS_CERT && env.TLS_KEY ? { certPath: env.TLS_CERT, keyPath: env.TLS_KEY } : undefined,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       trustProxy: env.TRUST_PROXY === undefined ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : splitList(env.TRUST_PROXY),
+      publicUrl: env.PUBLIC_URL,
     };
     this.database = env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
