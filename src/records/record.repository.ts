@@ -68,6 +68,17 @@ export class RecordRepository {
     return this.connection.getRepository(ctx, RecordVersionEntity).findOneBy({ recordId, status: 'PENDING' });
   }
 
+  /**
+   * Moves a PENDING version's upload deadline to `deadline`, if it is still PENDING and its deadline has
+   * not passed by `now` (the reconciler may be removing it). Whether it did.
+   */
+  async extendUploadDeadline(ctx: WorkContext, recordId: string, version: number, deadline: Date, now: Date): Promise<boolean> {
+    const result = await this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .update({ recordId, version, status: 'PENDING', uploadDeadline: MoreThan(now) }, { uploadDeadline: deadline });
+    return (result.affected ?? 0) === 1;
+  }
+
   async deletePendingVersion(ctx: WorkContext, recordId: string, version: number): Promise<void> {
     await this.connection.getRepository(ctx, RecordVersionEntity).delete({ recordId, version, status: 'PENDING' });
   }

@@ -3,11 +3,13 @@ import type { Request, Response } from 'express';
 import { Public } from '../access/public.decorator.js';
 import { DomainError } from '../common/domain-error.js';
 import { pipeToResponse } from '../common/pipe-to-response.js';
+import { currentRequestId } from '../observability/request-context.js';
+import { parseRangeHeader } from './byte-range.js';
 import { RecordContentService, type UploadResult } from './record-content.service.js';
 
 /**
  * The byte routes behind the URLs that createRecord/amendRecord and `downloadUrl` hand out. The
- * signed, single-use token in the URL is the credential (bound to user, record and version), so the
+ * signed, short-lived token in the URL is the credential (bound to user, record and version), so the
  * routes need no Authorization header: a browser can follow a download URL as is.
  */
 @Controller('records')
@@ -34,17 +36,39 @@ export class RecordsController {
     }
   }
 
+  /**
+   * The content, or with a `Range` header one byte range of it (206, `Content-Range`; 416 when none of
+   * it lies in the content). A ranged request may use a download URL again until it expires, so an
+   * interrupted download resumes (ContentTickets); a request without Range uses it once.
+   */
   @Get(':id/content')
-  @Public('the signed single-use download token in the URL authorizes the request')
-  async download(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
-    const { contentType, title, size, body } = await this.content.download(token, id, new Date());
-    // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
-    await pipeToResponse(response, body, () => {
-      response.status(200);
-      response.setHeader('content-type', contentType);
-      response.setHeader('content-length', String(size));
+  @Public('the signed download token in the URL authorizes the request')
+  async download(@Param('id') id: string, @Query('token') token: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const rangeOf = parseRangeHeader(request.headers.range);
+    if (!rangeOf) {
+      const { contentType, title, size, body } = await this.content.download(token, id, new Date());
+      // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
+      await pipeToResponse(response, body, () => {
+        response.status(200);
+        setContentHeaders(response, contentType, title, size);
+        response.flushHeaders();
+      });
+      return;
+    }
+    const answer = await this.content.downloadRange(token, id, new Date(), rangeOf);
+    if ('unsatisfiable' in answer) {
+      response.status(416).setHeader('content-range', `bytes */${answer.size}`);
       response.setHeader('cache-control', 'no-store');
-      response.setHeader('content-disposition', contentDisposition(title, contentType));
+      response.json({
+        error: { code: 'BAD_USER_INPUT', message: `The range lies outside the ${answer.size}-byte content, or names more than one range`, requestId: currentRequestId() },
+      });
+      return;
+    }
+    const { contentType, title, size, range, body } = answer;
+    await pipeToResponse(response, body, () => {
+      response.status(206);
+      setContentHeaders(response, contentType, title, range.end - range.start + 1);
+      response.setHeader('content-range', `bytes ${range.start}-${range.end}/${size}`);
       response.flushHeaders();
     });
   }
@@ -60,6 +84,14 @@ export class RecordsController {
     if (!request.readableEnded) response.setHeader('connection', 'close');
     throw new DomainError('BAD_USER_INPUT', `${request.method} is not served here: content URLs take PUT (upload) or GET (download)`);
   }
+}
+
+function setContentHeaders(response: Response, contentType: string, title: string, length: number): void {
+  response.setHeader('content-type', contentType);
+  response.setHeader('content-length', String(length));
+  response.setHeader('accept-ranges', 'bytes');
+  response.setHeader('cache-control', 'no-store');
+  response.setHeader('content-disposition', contentDisposition(title, contentType));
 }
 
 /** Extensions for the content types records usually carry; anything else is saved without one. */
