@@ -37,18 +37,20 @@ export class ContentTicketRepository {
   }
 
   /**
-   * Uses a download ticket, atomically, if it is unexpired and either unused or `partial` (a Range
-   * request may follow the first use): marks it used (once), keeps its sealed key (later ranges open it
-   * too, until the row expires and is purged). undefined otherwise.
+   * Uses a download ticket, atomically, if it is unexpired and, for a whole download (`partial` false),
+   * its whole download is still unused: marks the first use (`opened_at`) and the whole download
+   * (`used_at`), and keeps the sealed key (later ranges open it too, until the row expires and is
+   * purged). undefined otherwise.
    */
   async useDownload(ctx: WorkContext, ticketId: string, now: Date, partial: boolean): Promise<(ConsumedTicket & { first_use: boolean }) | undefined> {
     const result: unknown = await this.connection.query(
       ctx,
       // The locked old row tells whether this is the first use; RETURNING shows the updated one.
-      `UPDATE record_content_tickets t SET used_at = COALESCE(t.used_at, $2)
-         FROM (SELECT id, used_at FROM record_content_tickets WHERE id = $1 AND kind = 'download' FOR UPDATE) old
+      `UPDATE record_content_tickets t
+          SET opened_at = COALESCE(t.opened_at, $2), used_at = CASE WHEN $3::boolean THEN t.used_at ELSE $2 END
+         FROM (SELECT id, opened_at FROM record_content_tickets WHERE id = $1 AND kind = 'download' FOR UPDATE) old
         WHERE t.id = old.id AND t.expires_at > $2 AND ($3::boolean OR t.used_at IS NULL)
-        RETURNING t.record_id, t.version, t.user_id, t.actor, t.sealed_key, old.used_at IS NULL AS first_use`,
+        RETURNING t.record_id, t.version, t.user_id, t.actor, t.sealed_key, old.opened_at IS NULL AS first_use`,
       [ticketId, now, partial],
     );
     return rowsOf<ConsumedTicket & { first_use: boolean }>(result)[0];

@@ -28,8 +28,9 @@ export interface IssueTicket {
 }
 
 /**
- * How a download request uses its URL: `whole` (no Range) only as the URL's first use, as before;
- * `part` (a Range request) as long as the URL is unexpired, so an interrupted download can resume.
+ * How a download request uses its URL: `whole` (a GET without Range) once per URL; `part` (a Range or
+ * HEAD request) as often as wanted until the URL expires, before or after the whole one, so an
+ * interrupted download resumes without a new URL.
  */
 export type DownloadUse = 'whole' | 'part';
 
@@ -69,9 +70,9 @@ const ticketAad = (id: string) => Buffer.from(`record-content-ticket:${id}:data-
  * Short-lived URLs for moving record bytes. The token (in the query string) is an HMAC-signed payload
  * binding kind, record, version, user and expiry, checked before any database work; the ticket row
  * makes it single-use across API nodes (consumed atomically). An upload URL is used once. A download
- * URL is used once for the whole content; Range requests may follow (or come first) until it expires,
- * for the same version to the same holder, so a broken transfer resumes without a new URL (see
- * {@link DownloadUse}). A download ticket's data key is stored sealed under a random secret that exists
+ * URL serves the whole content once; Range (and HEAD) requests may come before or after it until it
+ * expires, for the same version to the same holder, so a broken transfer resumes without a new URL
+ * (see {@link DownloadUse}). A download ticket's data key is stored sealed under a random secret that exists
  * only inside the URL, so the database alone never holds a usable key; the sealed copy stays until the
  * ticket expires (for resumed ranges) and goes with the expired row (the reconciler's pass, every 30 s).
  * Absolute URLs under PUBLIC_URL when set, else relative ({@link PublicUrl}).
@@ -113,6 +114,7 @@ export class ContentTickets {
       sealedKey: input.dek && secret ? sealWithKey(input.dek, secret, ticketAad(id)) : null,
       expiresAt,
       usedAt: null,
+      openedAt: null,
     });
     const payload: TokenPayload = {
       k: input.kind,

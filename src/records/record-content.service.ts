@@ -12,7 +12,7 @@ import { CryptoIntegrityError, decryptRange, decryptStream, encryptStream, gener
 import { LedgerError } from '../ledger/ledger.errors.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
-import { ContentTickets, type RedeemedTicket } from './content-tickets.js';
+import { ContentTickets, type DownloadUse, type RedeemedDownload, type RedeemedTicket } from './content-tickets.js';
 import { firstReconcilerAnchorAt, RecordAnchoring } from './record-anchoring.js';
 import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
@@ -179,25 +179,22 @@ export class RecordContentService {
     return this.open(token, recordId, now, rangeOf);
   }
 
+  /**
+   * What a HEAD on a download URL answers: the content's type, title and size, no bytes. It uses the
+   * URL as a Range request does (download managers ask HEAD before resuming): the whole download stays.
+   */
+  async describe(token: unknown, recordId: string, now: Date): Promise<Omit<ContentDownload, 'body'>> {
+    const { ticket, row } = await this.redeemDownload(token, recordId, now, 'part');
+    ticket.dek.fill(0);
+    return { contentType: row.contentType, title: row.title, size: row.size };
+  }
+
   private open(token: unknown, recordId: string, now: Date, rangeOf: undefined): Promise<ContentDownload>;
   private open(token: unknown, recordId: string, now: Date, rangeOf: RangeOf): Promise<RangeDownload>;
   private async open(token: unknown, recordId: string, now: Date, rangeOf: RangeOf | undefined): Promise<ContentDownload | RangeDownload> {
-    // The URL's ticket was authorized when it was issued (and its key given then): the server's work from here.
-    const work = systemContext('record-download', now);
-    const ticket = await this.tickets.redeemDownload(work, recordId, token, rangeOf ? 'part' : 'whole');
-    const record = await this.records.record(work, recordId);
-    const row = await this.records.version(work, recordId, ticket.version);
+    const { ticket, row } = await this.redeemDownload(token, recordId, now, rangeOf ? 'part' : 'whole');
     const dek = ticket.dek;
-    if (!record || !row?.cid || row.size === null || row.status === 'PENDING' || !(await this.stillKeyed(work, ticket, record))) {
-      dek.fill(0);
-      if (record) await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', 'DENIED', 'KEY_REVOKED'));
-      throw new DomainError('FORBIDDEN', 'Access denied');
-    }
-    if (ticket.firstUse) {
-      await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
-    }
-    const cid = row.cid;
-    const size = row.size;
+    const { cid, size } = row;
     const range = rangeOf?.(size);
     if (range === 'unsatisfiable') {
       dek.fill(0);
@@ -223,6 +220,32 @@ export class RecordContentService {
       }
     }
     return { contentType: row.contentType, title: row.title, size, ...(range ? { range } : {}), body: guarded() };
+  }
+
+  /**
+   * Uses a download URL (`use`, see ContentTickets) and checks that its holder still holds the version's
+   * key; audits the URL's first use (DOWNLOAD) and every refusal. The caller owns (and zeroes) the key.
+   */
+  private async redeemDownload(
+    token: unknown,
+    recordId: string,
+    now: Date,
+    use: DownloadUse,
+  ): Promise<{ ticket: RedeemedDownload; row: RecordVersionEntity & { cid: string; size: number } }> {
+    // The URL's ticket was authorized when it was issued (and its key given then): the server's work from here.
+    const work = systemContext('record-download', now);
+    const ticket = await this.tickets.redeemDownload(work, recordId, token, use);
+    const record = await this.records.record(work, recordId);
+    const row = await this.records.version(work, recordId, ticket.version);
+    if (!record || !row?.cid || row.size === null || row.status === 'PENDING' || !(await this.stillKeyed(work, ticket, record))) {
+      ticket.dek.fill(0);
+      if (record) await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', 'DENIED', 'KEY_REVOKED'));
+      throw new DomainError('FORBIDDEN', 'Access denied');
+    }
+    if (ticket.firstUse) {
+      await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
+    }
+    return { ticket, row: row as RecordVersionEntity & { cid: string; size: number } };
   }
 
   private async stillKeyed(ctx: WorkContext, ticket: RedeemedTicket, record: RecordEntity): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { All, Controller, Get, Param, Put, Query, Req, Res } from '@nestjs/common';
+import { All, Controller, Get, Head, Param, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Public } from '../access/public.decorator.js';
 import { DomainError } from '../common/domain-error.js';
@@ -34,6 +34,19 @@ export class RecordsController {
       if (!request.readableEnded) response.setHeader('connection', 'close');
       throw error;
     }
+  }
+
+  /**
+   * The headers a GET would answer (type, size, `Accept-Ranges`), no bytes. Declared before the GET
+   * route, which would otherwise answer HEAD too and use up the URL's one whole download.
+   */
+  @Head(':id/content')
+  @Public('the signed download token in the URL authorizes the request')
+  async describe(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
+    const { contentType, title, size } = await this.content.describe(token, id, new Date());
+    response.status(200);
+    setContentHeaders(response, contentType, title, size);
+    response.end();
   }
 
   /**
@@ -78,11 +91,11 @@ export class RecordsController {
    * URL, signed token included, in its message (and so wherever clients and proxies log responses).
    */
   @All(':id/content')
-  @Public('refuses every method but PUT and GET, naming no part of the URL')
+  @Public('refuses every method but PUT, GET and HEAD, naming no part of the URL')
   refuseOtherMethods(@Req() request: Request, @Res({ passthrough: true }) response: Response): never {
-    response.setHeader('allow', 'GET, PUT');
+    response.setHeader('allow', 'GET, HEAD, PUT');
     if (!request.readableEnded) response.setHeader('connection', 'close');
-    throw new DomainError('BAD_USER_INPUT', `${request.method} is not served here: content URLs take PUT (upload) or GET (download)`);
+    throw new DomainError('BAD_USER_INPUT', `${request.method} is not served here: content URLs take PUT (upload), GET or HEAD (download)`);
   }
 }
 

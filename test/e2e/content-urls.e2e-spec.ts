@@ -194,6 +194,14 @@ describe('content URLs: PUBLIC_URL, re-issued uploads, ranged downloads', () => 
     const size = FILE.byteLength;
     const url = await downloadUrl(patient, created.recordId);
 
+    // HEAD (what a download manager asks first) tells type and size without using up the whole download.
+    const described = await fetch(local(url), { method: 'HEAD' });
+    expect({ status: described.status, length: described.headers.get('content-length'), ranges: described.headers.get('accept-ranges') }).toEqual({
+      status: 200,
+      length: String(size),
+      ranges: 'bytes',
+    });
+    expect((await fetch(local(url.replace(/token=.*/, 'token=forged')), { method: 'HEAD' })).status).toBe(403);
     const whole = await get(url);
     expect(whole.status).toBe(200);
     expect(whole.headers.get('accept-ranges')).toBe('bytes');
@@ -230,10 +238,11 @@ describe('content URLs: PUBLIC_URL, re-issued uploads, ranged downloads', () => 
     // One access event for the URL, however many ranges it served.
     expect(await eventsOf(created.recordId, 'DOWNLOAD')).toEqual([{ decision: 'GRANTED', reason: expect.any(String) }]);
 
-    // A download that starts with a range (a resumed transfer, a media player) may go on with ranges only.
+    // A URL first used for a range (a media player, a download manager) still serves the whole content, once.
     const fresh = await downloadUrl(patient, created.recordId);
     const head = await get(fresh, 'bytes=0-0');
     expect({ status: head.status, bytes: [...head.bytes] }).toEqual({ status: 206, bytes: [FILE[0]] });
+    expect((await get(fresh)).bytes.equals(FILE)).toBe(true);
     expect((await get(fresh)).status).toBe(409);
     expect((await get(fresh, 'bytes=1-')).bytes.equals(FILE.subarray(1))).toBe(true);
     expect(await eventsOf(created.recordId, 'DOWNLOAD')).toHaveLength(2);
