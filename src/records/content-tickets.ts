@@ -131,7 +131,8 @@ export class ContentTickets {
 
   /**
    * Checks an upload token for this record, then consumes its ticket. Forged or expired: FORBIDDEN;
-   * already used (or replaced by {@link reissue}): CONFLICT. Only the first caller of a valid token gets it.
+   * already used (or voided by reissueUploadUrl, {@link voidUploads}): CONFLICT. Only the first caller
+   * of a valid token gets it.
    */
   async redeemUpload(ctx: WorkContext, recordId: string, token: unknown): Promise<RedeemedTicket> {
     const payload = this.verifyFor(ctx, 'upload', recordId, token);
@@ -142,7 +143,7 @@ export class ContentTickets {
 
   /**
    * Checks a download token for this record and uses its ticket as `use` says ({@link DownloadUse}):
-   * forged or expired: FORBIDDEN; a whole download after the URL's first use: CONFLICT. Opens the data key.
+   * forged or expired: FORBIDDEN; a second whole download: CONFLICT. Opens the data key.
    */
   async redeemDownload(ctx: WorkContext, recordId: string, token: unknown, use: DownloadUse): Promise<RedeemedDownload> {
     const payload = this.verifyFor(ctx, 'download', recordId, token);
