@@ -178,8 +178,10 @@ export class AccessCheckedRecords {
       throw accessDenied();
     }
     const upload = await this.connection.withTransaction(ctx, async (tx) => {
-      if (!(await this.records.extendUploadDeadline(tx, recordId, target.version, uploadDeadline, ctx.now))) {
+      if (!(await this.records.extendUploadDeadline(tx, recordId, target.version, actor.id, uploadDeadline, ctx.now))) {
         const row = await this.records.version(tx, recordId, target.version);
+        // Replaced meanwhile (past its deadline) by another writer's version of the same number: theirs, not the caller's.
+        if (row && row.createdBy !== actor.id) throw accessDenied();
         throw new DomainError(
           'CONFLICT',
           row && row.status !== 'PENDING'
