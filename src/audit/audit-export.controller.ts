@@ -6,6 +6,7 @@ import { DomainError } from '../common/domain-error.js';
 import { pipeToResponse } from '../common/pipe-to-response.js';
 import { UuidPipe } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
+import { PublicUrl } from '../config/public-url.js';
 import { FHIR_BASE_PATH } from '../fhir/operation-outcome.js';
 import { AuditQueryService } from './audit-query.service.js';
 import { AuditVerificationService } from './audit-verification.service.js';
@@ -27,6 +28,8 @@ export class AuditExportController {
     private readonly queries: AuditQueryService,
     private readonly balp: BalpAuditEvents,
     private readonly verification: AuditVerificationService,
+    // The export's AuditEvents name the FHIR base as the FHIR API's do.
+    private readonly urls: PublicUrl,
   ) {}
 
   @Get('export')
@@ -45,7 +48,7 @@ export class AuditExportController {
       throw new DomainError('BAD_USER_INPUT', 'format must be ndjson or fhir');
     }
     const filter = { patientId: patientId ?? null, recordId: recordId ?? null, since: instantOrNull(since, 'since'), until: instantOrNull(until, 'until') };
-    const chunks = format === 'fhir' ? this.balp.bundle(ctx, filter, baseUrlOf(req)) : this.queries.exportNdjson(ctx, filter);
+    const chunks = format === 'fhir' ? this.balp.bundle(ctx, filter, this.urls.to(FHIR_BASE_PATH, req)) : this.queries.exportNdjson(ctx, filter);
     // The first chunk is pulled before headers go out, so a refusal is a clean 403, not a cut stream.
     await pipeToResponse(res, chunks, () => {
       res.status(200);
@@ -67,11 +70,6 @@ export class AuditExportController {
     res.status(200).type('application/json').setHeader('Cache-Control', 'no-store');
     res.send(JSON.stringify(file));
   }
-}
-
-/** The FHIR base URL as the client reached the server (the export's AuditEvents name it, as the FHIR API's do). */
-function baseUrlOf(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}${FHIR_BASE_PATH}`;
 }
 
 /** `since` / `until`: an ISO-8601 instant with its time zone (events at or after since, before until). */

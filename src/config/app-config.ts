@@ -61,6 +61,8 @@ export class AppConfig {
     trustProxy: false | number | string[];
     /** CORS_ORIGINS: the exact origins (a portal served elsewhere) that may call the API from a browser; none by default. */
     corsOrigins: string[];
+    /** PUBLIC_URL, normalised (no trailing slash): the base of the absolute URLs the API hands out; unset: see PublicUrl. */
+    publicUrl?: string;
   };
   readonly database: DatabaseConfig;
   readonly cache: CacheConfig;
@@ -99,6 +101,7 @@ export class AppConfig {
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       trustProxy: env.TRUST_PROXY === undefined ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : splitList(env.TRUST_PROXY),
       corsOrigins: splitList(env.CORS_ORIGINS),
+      publicUrl: env.PUBLIC_URL,
     };
     this.database = env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }

@@ -62,6 +62,26 @@ const corsOrigins = z.string().refine((value) => value.split(',').every((entry) 
   message: 'must be a comma-separated list of exact origins such as https://portal.example.org or http://localhost:3001 (scheme, host and port only: no path, no trailing slash, no *)',
 });
 
+/**
+ * PUBLIC_URL: where clients reach this API (behind a proxy, under a path prefix). An http(s) URL with
+ * no query, fragment or credentials: content and FHIR URLs are built by appending paths to it.
+ */
+const publicUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && !url.search && !url.hash && !value.includes('?') && !value.includes('#');
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http:// or https:// URL without credentials, query or fragment, such as https://ehr.example.org or https://ehr.example.org/prefix')
+  // One spelling whatever the operator typed: origin lower-cased, no trailing slash (paths are appended to it).
+  .transform((value) => {
+    const url = new URL(value);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  });
+
 const hex256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (256 bits)');
 
 /**
@@ -84,6 +104,7 @@ export const envSchema = z
     HOST: optionalString,
     TRUST_PROXY: optionalString.pipe(trustProxy.optional()),
     CORS_ORIGINS: optionalString.pipe(corsOrigins.optional()),
+    PUBLIC_URL: optionalString.pipe(publicUrl.optional()),
     DATA_DIR: z.string().min(1).default('./data'),
     SECRETS_DIR: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

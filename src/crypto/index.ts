@@ -38,8 +38,10 @@ export {
 } from './sealing.js';
 export { ed25519PublicKeyFromPrivate, generateEd25519KeyPair, signCanonical, verifyCanonical } from './signing.js';
 export {
+  type CiphertextReader,
   ciphertextLength,
   DATA_KEY_LENGTH,
+  decryptRange,
   decryptStream,
   DEFAULT_SEGMENT_SIZE,
   encryptStream,

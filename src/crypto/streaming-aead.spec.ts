@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CryptoInputError, CryptoIntegrityError } from './crypto.errors.js';
 import {
   ciphertextLength,
+  decryptRange,
   decryptStream,
   DEFAULT_SEGMENT_SIZE,
   encryptStream,
@@ -337,6 +338,103 @@ describe('streaming AEAD: tampering', () => {
     const hugeSegments = Buffer.from(ciphertext);
     hugeSegments.writeUInt32BE(0xffffffff, 5);
     await expectRejected(hugeSegments, key, Buffer.alloc(0), /invalid segment size 4294967295/);
+  });
+});
+
+describe('streaming AEAD: ranges', () => {
+  const key = generateDataKey();
+
+  /** A reader over a ciphertext in memory, cut into small chunks as a store would hand them out; it logs what was asked. */
+  function reader(ciphertext: Buffer, asked: Array<[number, number]> = []) {
+    return (offset: number, length: number) => {
+      asked.push([offset, length]);
+      return from(chunked(ciphertext.subarray(offset, offset + length), [7, 40, 41, 300]));
+    };
+  }
+
+  async function tryRange(ciphertext: Buffer, length: number, range: { start: number; end: number }, options: { binding?: typeof binding } = {}) {
+    const parts: Buffer[] = [];
+    try {
+      for await (const part of decryptRange(reader(ciphertext), key, options.binding ?? binding, length, range)) parts.push(part);
+      return { plaintext: Buffer.concat(parts) };
+    } catch (error) {
+      return { plaintext: Buffer.concat(parts), error };
+    }
+  }
+
+  it('yields exactly the bytes of any range, for any size and segment size', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 16, max: 128 }),
+        fc.integer({ min: 1, max: 1500 }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        async (segmentSize, length, a, b, seed) => {
+          const data = bytes(length, seed);
+          const ciphertext = await encrypt(data, key, { segmentSize });
+          const [start, end] = [a % length, b % length].sort((x, y) => x - y) as [number, number];
+          const { plaintext, error } = await tryRange(ciphertext, length, { start, end });
+          expect(error).toBeUndefined();
+          expect(plaintext.equals(data.subarray(start, end + 1))).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads only the header and the segments the range touches', async () => {
+    const data = bytes(1000, 1);
+    const ciphertext = await encrypt(data, key, { segmentSize: 100 });
+    const asked: Array<[number, number]> = [];
+    const parts: Buffer[] = [];
+    for await (const part of decryptRange(reader(ciphertext, asked), key, binding, 1000, { start: 250, end: 420 })) parts.push(part);
+    expect(Buffer.concat(parts).equals(data.subarray(250, 421))).toBe(true);
+    // Segments 2, 3 and 4.
+    expect(asked).toEqual([
+      [0, STREAM_HEADER_LENGTH],
+      [STREAM_HEADER_LENGTH + 2 * 116, 3 * 116],
+    ]);
+  });
+
+  it('never yields a byte of a segment that fails, even one only partly wanted', async () => {
+    const data = bytes(100, 3);
+    const ciphertext = await encrypt(data, key, { segmentSize: 16 });
+    const tampered = Buffer.from(ciphertext);
+    tampered[STREAM_HEADER_LENGTH + 2 * (16 + TAG) + 5] ^= 0x80;
+    // Wanted bytes 20..40 lie in segments 1 and 2: segment 1's part comes out, nothing of segment 2.
+    const across = await tryRange(tampered, 100, { start: 20, end: 40 });
+    expect((across.error as Error).message).toBe('segment 2 failed authentication');
+    expect(across.plaintext.equals(data.subarray(20, 32))).toBe(true);
+    // A single byte of the tampered segment: nothing at all.
+    const inside = await tryRange(tampered, 100, { start: 40, end: 40 });
+    expect(inside.error).toBeInstanceOf(CryptoIntegrityError);
+    expect(inside.plaintext.byteLength).toBe(0);
+    // Segments before it are intact.
+    expect((await tryRange(tampered, 100, { start: 0, end: 31 })).plaintext.equals(data.subarray(0, 32))).toBe(true);
+  });
+
+  it('checks the final segment against the length: a wrong length, truncation or another binding fails', async () => {
+    const data = bytes(100, 4);
+    const ciphertext = await encrypt(data, key, { segmentSize: 16 });
+    // A shorter length makes an inner segment look final; a longer one asks for bytes that are not there.
+    for (const length of [90, 95, 96, 97, 112, 200]) {
+      const { plaintext, error } = await tryRange(ciphertext, length, { start: length - 5, end: length - 1 });
+      expect(error, String(length)).toBeInstanceOf(CryptoIntegrityError);
+      // Whatever came out before the failure is authentic (an inner segment the range also touched).
+      expect(plaintext.equals(data.subarray(length - 5, length - 5 + plaintext.byteLength))).toBe(true);
+    }
+    const truncated = ciphertext.subarray(0, ciphertext.byteLength - 1);
+    expect((await tryRange(truncated, 100, { start: 99, end: 99 })).error).toBeInstanceOf(CryptoIntegrityError);
+    expect((await tryRange(ciphertext, 100, { start: 0, end: 3 }, { binding: { recordId: 'rec-1', version: 4 } })).error).toBeInstanceOf(CryptoIntegrityError);
+    expect((await tryRange(ciphertext.subarray(0, 10), 100, { start: 0, end: 3 })).error).toBeInstanceOf(CryptoIntegrityError);
+  });
+
+  it('refuses a range outside the content at call time', () => {
+    const read = () => from([]);
+    for (const range of [{ start: -1, end: 3 }, { start: 5, end: 4 }, { start: 0, end: 100 }, { start: 0.5, end: 3 }]) {
+      expect(() => decryptRange(read, key, binding, 100, range)).toThrow(CryptoInputError);
+    }
   });
 });
 

@@ -169,6 +169,83 @@ async function* decryptSegments(
   if (plaintext.byteLength > 0) yield plaintext;
 }
 
+/** Reads `length` ciphertext bytes from `offset` (fewer only if the stored content is shorter). */
+export type CiphertextReader = (offset: number, length: number) => AsyncIterable<Uint8Array>;
+
+/**
+ * Decrypts plaintext bytes `start`..`end` (inclusive) of a stream of `plaintextLength` bytes, reading
+ * only the header and the segments that hold them. Every one of those segments is authenticated whole
+ * (the first and last of the range too, though only part of them is wanted) before any of its bytes
+ * is yielded; the last segment of the stream is opened as the final one, and must hold exactly the
+ * bytes `plaintextLength` says, so a wrong length (or a truncated or extended stream) fails as it
+ * would for a whole read. Throws CryptoIntegrityError as {@link decryptStream} does, CryptoInputError
+ * for a range outside the content.
+ */
+export function decryptRange(
+  read: CiphertextReader,
+  dek: Uint8Array,
+  binding: ContentBinding,
+  plaintextLength: number,
+  range: { start: number; end: number },
+): AsyncGenerator<Buffer> {
+  requireKeyBytes(dek, DATA_KEY_LENGTH, 'data key');
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end >= plaintextLength) {
+    throw new CryptoInputError(`range ${start}-${end} is not within the ${plaintextLength} bytes of the content`);
+  }
+  return decryptSegmentRange(read, Buffer.from(dek), encodeContentBinding(binding), plaintextLength, start, end);
+}
+
+async function* decryptSegmentRange(
+  read: CiphertextReader,
+  key: Buffer,
+  encodedBinding: Buffer,
+  plaintextLength: number,
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
+  const header = Buffer.concat(await collect(read(0, STREAM_HEADER_LENGTH))).subarray(0, STREAM_HEADER_LENGTH);
+  if (header.byteLength < STREAM_HEADER_LENGTH) {
+    throw new CryptoIntegrityError(`stream truncated: header has ${header.byteLength} of ${STREAM_HEADER_LENGTH} bytes`);
+  }
+  const segmentSize = parseHeader(header);
+  const context: StreamContext = { key, baseNonce: header.subarray(9, 21), aad: Buffer.concat([header, encodedBinding]) };
+  const sealedSize = segmentSize + TAG_LENGTH;
+  const finalIndex = segmentCount(plaintextLength, segmentSize) - 1;
+  const first = Math.floor(start / segmentSize);
+  const last = Math.floor(end / segmentSize);
+  const lastSealed = (last === finalIndex ? plaintextLength - finalIndex * segmentSize : segmentSize) + TAG_LENGTH;
+  const length = (last - first) * sealedSize + lastSealed;
+  // The wanted part of segment `index`'s plaintext.
+  const wanted = (index: number, plaintext: Buffer) =>
+    plaintext.subarray(Math.max(start - index * segmentSize, 0), Math.min(end + 1 - index * segmentSize, plaintext.byteLength));
+
+  const segmenter = new Segmenter(sealedSize);
+  let index = first;
+  let received = 0;
+  for await (const chunk of read(STREAM_HEADER_LENGTH + first * sealedSize, length)) {
+    received += requireChunk(chunk).byteLength;
+    if (received > length) throw new CryptoIntegrityError(`the store returned more than the ${length} bytes asked for`);
+    // A piece push() yields has more bytes after it, so it is never the range's last segment.
+    for (const sealed of segmenter.push(chunk)) {
+      const plaintext = openSegment(context, index, index === finalIndex, sealed);
+      yield wanted(index++, plaintext);
+    }
+  }
+  const tail = segmenter.finish();
+  if (index !== last || tail.byteLength !== lastSealed) {
+    throw new CryptoIntegrityError(`stream truncated: segment ${index} has ${tail.byteLength} of ${lastSealed} bytes`);
+  }
+  const plaintext = openSegment(context, last, last === finalIndex, tail);
+  yield wanted(last, plaintext);
+}
+
+async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(Buffer.from(requireChunk(chunk)));
+  return chunks;
+}
+
 interface StreamContext {
   key: Buffer;
   baseNonce: Buffer;

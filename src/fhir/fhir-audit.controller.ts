@@ -5,6 +5,7 @@ import { AuditQueryService } from '../audit/audit-query.service.js';
 import { BalpAuditEvents } from '../audit/balp-audit-events.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
+import { PublicUrl } from '../config/public-url.js';
 import { recordIdOfEntity } from './audit-event.mapper.js';
 import { baseUrlOf, searchset, sendResource } from './fhir-http.js';
 import { dateRange, countParameter, parseSearch, referencedId } from './search-parameters.js';
@@ -18,12 +19,13 @@ export class FhirAuditController {
   constructor(
     private readonly queries: AuditQueryService,
     private readonly balp: BalpAuditEvents,
+    private readonly urls: PublicUrl,
   ) {}
 
   @Get('AuditEvent/:id')
   @Authenticated('the access log visibility rules (AuditQueryService.assertVisible); absence and refusal look alike')
   async read(@Ctx() ctx: RequestContext, @Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
-    sendResource(response, 200, await this.balp.read(ctx, id, baseUrlOf(request)));
+    sendResource(response, 200, await this.balp.read(ctx, id, baseUrlOf(this.urls, request)));
   }
 
   @Get('AuditEvent')
@@ -52,7 +54,7 @@ export class FhirAuditController {
       },
       { first: count, after: search.one('_cursor') ?? null },
     );
-    const baseUrl = baseUrlOf(request);
+    const baseUrl = baseUrlOf(this.urls, request);
     const bundle = searchset(
       await this.balp.map(
         page.edges.map((edge) => edge.node),

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
+import { PublicUrl } from '../config/public-url.js';
 import { consentGrantOf } from './consent.mapper.js';
 import { FhirConsents } from './fhir-consents.service.js';
 import { baseUrlOf, readResourceBody, searchset, sendResource } from './fhir-http.js';
@@ -15,7 +16,10 @@ const SEARCHABLE_STATUSES = ['active', 'inactive', 'proposed'];
 /** Consent read, search and create (a grant by the patient's own session): routes over FhirConsents. */
 @Controller('fhir/R4')
 export class FhirConsentsController {
-  constructor(private readonly consents: FhirConsents) {}
+  constructor(
+    private readonly consents: FhirConsents,
+    private readonly urls: PublicUrl,
+  ) {}
 
   @Get('Consent/:id')
   @Authenticated('the patient their own consents (ConsentService)')
@@ -47,7 +51,7 @@ export class FhirConsentsController {
       statuses: status === undefined ? null : status === null ? [] : [status],
       actorId: actor === undefined ? null : referencedId('actor', actor, ['Practitioner', 'Device', 'Organization']),
     });
-    sendResource(response, 200, { ...searchset(found, baseUrlOf(request), { self: `Consent?${search.toQueryString()}` }), total: found.length });
+    sendResource(response, 200, { ...searchset(found, baseUrlOf(this.urls, request), { self: `Consent?${search.toQueryString()}` }), total: found.length });
   }
 
   @Post('Consent')
@@ -55,6 +59,6 @@ export class FhirConsentsController {
   async create(@Ctx() ctx: RequestContext, @Req() request: Request, @Res() response: Response): Promise<void> {
     assertScope(ctx, 'Consent', 'c');
     const consent = await this.consents.create(ctx, consentGrantOf(await readResourceBody(request, 64 * 1024)));
-    sendResource(response, 201, consent, { location: `${baseUrlOf(request)}/Consent/${consent.id}` });
+    sendResource(response, 201, consent, { location: `${baseUrlOf(this.urls, request)}/Consent/${consent.id}` });
   }
 }

@@ -7,6 +7,7 @@ import { Ctx } from '../common/ctx.decorator.js';
 import { DomainError } from '../common/domain-error.js';
 import { pipeToResponse } from '../common/pipe-to-response.js';
 import type { RequestContext } from '../common/request-context.js';
+import { PublicUrl } from '../config/public-url.js';
 import { decodeInline, documentCreationOf, parseVersionResourceId, recordCategoryOf, structureError, versionResourceId, type VersionRef } from './document-reference.mapper.js';
 import { FhirDocuments, INLINE_CONTENT_LIMIT_BYTES } from './fhir-documents.service.js';
 import { baseUrlOf, readResourceBody, searchset, sendResource, wantsFhirJson } from './fhir-http.js';
@@ -25,13 +26,16 @@ const BODY_LIMIT_BYTES = Math.ceil((INLINE_CONTENT_LIMIT_BYTES * 4) / 3) + 64 * 
  */
 @Controller('fhir/R4')
 export class FhirDocumentsController {
-  constructor(private readonly documents: FhirDocuments) {}
+  constructor(
+    private readonly documents: FhirDocuments,
+    private readonly urls: PublicUrl,
+  ) {}
 
   @Get('DocumentReference/:id')
   @Authenticated('AccessService decides READ on the record (RecordsService.record)')
   async read(@Ctx() ctx: RequestContext, @Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     assertScope(ctx, 'DocumentReference', 'r');
-    const document = await this.documents.read(ctx, versionRefOrRefuse(id), baseUrlOf(request));
+    const document = await this.documents.read(ctx, versionRefOrRefuse(id), baseUrlOf(this.urls, request));
     sendResource(response, 200, document);
   }
 
@@ -51,7 +55,7 @@ export class FhirDocumentsController {
     const categoryToken = search.one('category');
     const category = categoryToken === undefined ? null : recordCategoryOf(tokenCode(categoryToken, RECORD_CATEGORY_SYSTEM));
     const count = countParameter(search.one('_count'));
-    const baseUrl = baseUrlOf(request);
+    const baseUrl = baseUrlOf(this.urls, request);
     // A category of another system, or no RecordCategory, matches nothing.
     const page =
       category === 'unknown'
@@ -85,7 +89,7 @@ export class FhirDocumentsController {
     const input = documentCreationOf(await readResourceBody(request, BODY_LIMIT_BYTES));
     if (!('data' in input.content)) throw structureError('DocumentReference.content.attachment.data', 'Post the content inline as attachment.data (base64), or post a transaction Bundle with its Binary');
     const bytes = decodeInline(input.content.data, INLINE_CONTENT_LIMIT_BYTES, 'DocumentReference.content.attachment.data');
-    const baseUrl = baseUrlOf(request);
+    const baseUrl = baseUrlOf(this.urls, request);
     const { ref, document } = await this.documents.create(ctx, input, bytes, baseUrl);
     const location = `${baseUrl}/DocumentReference/${versionResourceId(ref)}`;
     sendResource(response, 201, document ?? informationalOutcome('Created; the caller may not read it back'), { location });
@@ -126,7 +130,7 @@ export class FhirDocumentsController {
       throw structureError('Binary.contentType', "The Binary's contentType differs from the attachment's");
     }
     const bytes = decodeInline(binary.data, INLINE_CONTENT_LIMIT_BYTES, 'Binary.data');
-    const baseUrl = baseUrlOf(request);
+    const baseUrl = baseUrlOf(this.urls, request);
     const { ref } = await this.documents.create(ctx, input, bytes, baseUrl);
     const id = versionResourceId(ref);
     const created = (type: string) => ({ status: '201 Created', location: `${type}/${id}` });

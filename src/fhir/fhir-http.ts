@@ -1,11 +1,12 @@
 import type { Bundle, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { DomainError } from '../common/domain-error.js';
+import type { PublicUrl } from '../config/public-url.js';
 import { FHIR_BASE_PATH, FHIR_JSON } from './operation-outcome.js';
 
-/** The API's base URL as the client reached it (Bundle links, attachment URLs, Location headers). */
-export function baseUrlOf(request: Request): string {
-  return `${request.protocol}://${request.get('host') ?? 'localhost'}${FHIR_BASE_PATH}`;
+/** The FHIR base URL (Bundle links, attachment URLs, Location headers): under PUBLIC_URL when set, else as the client reached the API. */
+export function baseUrlOf(urls: PublicUrl, request: Request): string {
+  return urls.to(FHIR_BASE_PATH, request);
 }
 
 /** Answers a resource as application/fhir+json. */

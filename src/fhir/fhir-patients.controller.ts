@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
+import { PublicUrl } from '../config/public-url.js';
 import { FhirPatients } from './fhir-patients.service.js';
 import { baseUrlOf, searchset, sendResource } from './fhir-http.js';
 import { PATIENT_ID_SYSTEM } from './fhir-systems.js';
@@ -12,7 +13,10 @@ import { assertScope } from './smart-scopes.js';
 /** Patient read and search: the patients the caller may know (FhirPatients). */
 @Controller('fhir/R4')
 export class FhirPatientsController {
-  constructor(private readonly patients: FhirPatients) {}
+  constructor(
+    private readonly patients: FhirPatients,
+    private readonly urls: PublicUrl,
+  ) {}
 
   @Get('Patient/:id')
   @Authenticated('the patient themselves, and whoever the policy lets read their user or reach their records (AccessService.mayKnowPatient)')
@@ -43,6 +47,6 @@ export class FhirPatientsController {
       identifier: identifier === undefined ? undefined : tokenCode(identifier, PATIENT_ID_SYSTEM),
       email,
     });
-    sendResource(response, 200, { ...searchset(found, baseUrlOf(request), { self: `Patient?${search.toQueryString()}` }), total: found.length });
+    sendResource(response, 200, { ...searchset(found, baseUrlOf(this.urls, request), { self: `Patient?${search.toQueryString()}` }), total: found.length });
   }
 }

@@ -5,6 +5,7 @@ import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import { isUuid } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
+import { PublicUrl } from '../config/public-url.js';
 import { parseVersionResourceId } from './document-reference.mapper.js';
 import { FhirDocuments } from './fhir-documents.service.js';
 import { baseUrlOf, searchset, sendResource } from './fhir-http.js';
@@ -14,7 +15,10 @@ import { assertScope } from './smart-scopes.js';
 /** Provenance of record versions: read like their DocumentReference (FhirDocuments, RecordsService). */
 @Controller('fhir/R4')
 export class FhirProvenanceController {
-  constructor(private readonly documents: FhirDocuments) {}
+  constructor(
+    private readonly documents: FhirDocuments,
+    private readonly urls: PublicUrl,
+  ) {}
 
   @Get('Provenance/:id')
   @Authenticated('AccessService decides READ on the record (RecordsService.record)')
@@ -43,6 +47,6 @@ export class FhirProvenanceController {
     if (!ref && !isUuid(id)) throw invalidParameter('target', 'target must be DocumentReference/<recordId>-<version> or a record id');
     // A record the caller may not read, and one that does not exist, are refused alike (403), as their reads are.
     const found = await this.documents.provenances(ctx, ref?.recordId ?? id.toLowerCase(), ref?.version ?? null);
-    sendResource(response, 200, { ...searchset(found, baseUrlOf(request), { self: `Provenance?${search.toQueryString()}` }), total: found.length });
+    sendResource(response, 200, { ...searchset(found, baseUrlOf(this.urls, request), { self: `Provenance?${search.toQueryString()}` }), total: found.length });
   }
 }

@@ -147,6 +147,58 @@ export class AccessCheckedRecords {
     return { version, record: await this.viewIfReadable(ctx, recordId, record), upload };
   }
 
+  /**
+   * A fresh upload URL for a version still PENDING (`version`, else the record's pending one), for the
+   * version's author only, while they may still WRITE the record: anyone else is refused FORBIDDEN,
+   * whether or not the record or version exists (audited, as createRecord's refusals are). CONFLICT
+   * once the content was stored, or after the upload deadline (the version is being removed). One
+   * transaction moves the deadline on (as for a version opened now), issues the URL (`issueUpload`,
+   * which voids the version's unused URLs) and writes the event: CREATE for a first version, else UPDATE.
+   */
+  async reissue<T>(
+    ctx: RequestContext,
+    recordId: string,
+    version: number | null | undefined,
+    uploadDeadline: Date,
+    issueUpload: IssueUpload<T>,
+  ): Promise<{ version: number; record: RecordView | null; upload: T }> {
+    const actor = requireActor(ctx);
+    // Read before the access check only to name the audit action; nothing of it is told to a refused caller.
+    const target = !isUuid(recordId)
+      ? null
+      : version == null
+        ? ((await this.records.pendingVersion(ctx, recordId)) ?? (await this.records.latestVersion(ctx, recordId)))
+        : Number.isSafeInteger(version) && version > 0
+          ? await this.records.version(ctx, recordId, version)
+          : null;
+    const auditAction = (target?.version ?? version) === 1 ? 'CREATE' : 'UPDATE';
+    const { record, check } = await this.readable(ctx, recordId, 'WRITE', auditAction);
+    if (version != null && !(Number.isSafeInteger(version) && version > 0)) throw new DomainError('BAD_USER_INPUT', 'version must be a positive whole number');
+    if (!target || target.createdBy !== actor.id) {
+      await this.recordEvent(ctx, auditAction, record, recordId, { decision: 'DENIED', code: 'NOT_VERSION_AUTHOR', purpose: check.purpose });
+      // The refusal a missing record gets: its reason does not tell that this one exists.
+      throw await this.access.refusalWithoutTarget(ctx, 'WRITE');
+    }
+    const upload = await this.connection.withTransaction(ctx, async (tx) => {
+      if (!(await this.records.extendUploadDeadline(tx, recordId, target.version, actor.id, uploadDeadline, ctx.now))) {
+        const row = await this.records.version(tx, recordId, target.version);
+        // Replaced meanwhile (past its deadline) by another writer's version of the same number: theirs, not the caller's.
+        if (row && row.createdBy !== actor.id) throw await this.access.refusalWithoutTarget(ctx, 'WRITE');
+        throw new DomainError(
+          'CONFLICT',
+          row && row.status !== 'PENDING'
+            ? `Version ${target.version} already has its content: amend the record for a new version`
+            : `The upload deadline of version ${target.version} has passed: amend the record (or create it again) instead`,
+        );
+      }
+      const issued = await issueUpload(tx, recordId, target.version, check);
+      // In the transaction: no new URL without its event.
+      await this.recordEvent(tx, auditAction, record, recordId, check);
+      return issued;
+    });
+    return { version: target.version, record: await this.viewIfReadable(ctx, recordId, record), upload };
+  }
+
   /** One record the actor may read (audited READ): FORBIDDEN otherwise, whether or not it exists. */
   async read(ctx: RequestContext, recordId: string): Promise<RecordView> {
     const { record, check } = await this.readable(ctx, recordId, 'READ', 'READ');

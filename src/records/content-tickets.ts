@@ -3,8 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/domain-error.js';
 import type { WorkContext } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
+import { PublicUrl } from '../config/public-url.js';
 import { decodeBase64UrlStrict, fromBase64Url, sealWithKey, toBase64Url, unsealWithKey } from '../crypto/index.js';
-import { ContentTicketRepository } from './content-ticket.repository.js';
+import { ContentTicketRepository, type ConsumedTicket } from './content-ticket.repository.js';
 
 export type TicketKind = 'upload' | 'download';
 
@@ -26,6 +27,13 @@ export interface IssueTicket {
   dek?: Uint8Array;
 }
 
+/**
+ * How a download request uses its URL: `whole` (a GET without Range) once per URL; `part` (a Range or
+ * HEAD request) as often as wanted until the URL expires, before or after the whole one, so an
+ * interrupted download resumes without a new URL.
+ */
+export type DownloadUse = 'whole' | 'part';
+
 export interface RedeemedTicket {
   id: string;
   recordId: string;
@@ -33,6 +41,12 @@ export interface RedeemedTicket {
   userId: string;
   actor: TicketActor;
   dek?: Buffer;
+}
+
+export interface RedeemedDownload extends RedeemedTicket {
+  dek: Buffer;
+  /** This request is the URL's first use (its access event is written then, once per URL). */
+  firstUse: boolean;
 }
 
 interface TokenPayload {
@@ -53,11 +67,15 @@ const TOKEN_KEY_INFO = 'HealthLedger record content URL token v1';
 const ticketAad = (id: string) => Buffer.from(`record-content-ticket:${id}:data-key`, 'utf8');
 
 /**
- * Short-lived, single-use URLs for moving record bytes. The token (in the query string) is an
- * HMAC-signed payload binding kind, record, version, user and expiry, checked before any database
- * work; the ticket row makes it single-use (consumed atomically) across API nodes. A download
- * ticket's data key is stored sealed under a random secret that exists only inside the URL, and the
- * sealed copy is erased when the URL is used: the database alone never holds a usable key.
+ * Short-lived URLs for moving record bytes. The token (in the query string) is an HMAC-signed payload
+ * binding kind, record, version, user and expiry, checked before any database work; the ticket row
+ * makes it single-use across API nodes (consumed atomically). An upload URL is used once. A download
+ * URL serves the whole content once; Range (and HEAD) requests may come before or after it until it
+ * expires, for the same version to the same holder, so a broken transfer resumes without a new URL
+ * (see {@link DownloadUse}). A download ticket's data key is stored sealed under a random secret that exists
+ * only inside the URL, so the database alone never holds a usable key; the sealed copy stays until the
+ * ticket expires (for resumed ranges) and goes with the expired row (the reconciler's pass, every 30 s).
+ * Absolute URLs under PUBLIC_URL when set, else relative ({@link PublicUrl}).
  */
 @Injectable()
 export class ContentTickets {
@@ -67,6 +85,7 @@ export class ContentTickets {
   constructor(
     config: AppConfig,
     private readonly repository: ContentTicketRepository,
+    private readonly urls: PublicUrl,
   ) {
     this.signingKey = Buffer.from(hkdfSync('sha256', config.secrets.masterKey, Buffer.alloc(0), TOKEN_KEY_INFO, 32));
     this.lifetimesMs = {
@@ -95,6 +114,7 @@ export class ContentTickets {
       sealedKey: input.dek && secret ? sealWithKey(input.dek, secret, ticketAad(id)) : null,
       expiresAt,
       usedAt: null,
+      openedAt: null,
     });
     const payload: TokenPayload = {
       k: input.kind,
@@ -106,32 +126,55 @@ export class ContentTickets {
       ...(secret ? { s: toBase64Url(secret) } : {}),
     };
     const token = this.sign(payload);
-    return { url: `/records/${encodeURIComponent(input.recordId)}/content?token=${token}`, expiresAt };
+    return { url: this.urls.to(`/records/${encodeURIComponent(input.recordId)}/content?token=${token}`), expiresAt };
   }
 
   /**
-   * Checks the token for this route (kind and record), then consumes its ticket. Forged or expired:
-   * FORBIDDEN; already used: CONFLICT. Only the first caller of a valid token gets it.
+   * Checks an upload token for this record, then consumes its ticket. Forged or expired: FORBIDDEN;
+   * already used (or voided by reissueUploadUrl, {@link voidUploads}): CONFLICT. Only the first caller
+   * of a valid token gets it.
    */
-  async redeem(ctx: WorkContext, kind: TicketKind, recordId: string, token: unknown): Promise<RedeemedTicket> {
-    const now = ctx.now;
+  async redeemUpload(ctx: WorkContext, recordId: string, token: unknown): Promise<RedeemedTicket> {
+    const payload = this.verifyFor(ctx, 'upload', recordId, token);
+    const row = await this.repository.consume(ctx, payload.t, ctx.now);
+    if (!row) throw new DomainError('CONFLICT', 'This upload URL has already been used');
+    return this.ticketOf(payload, row);
+  }
+
+  /**
+   * Checks a download token for this record and uses its ticket as `use` says ({@link DownloadUse}):
+   * forged or expired: FORBIDDEN; a second whole download: CONFLICT. Opens the data key.
+   */
+  async redeemDownload(ctx: WorkContext, recordId: string, token: unknown, use: DownloadUse): Promise<RedeemedDownload> {
+    const payload = this.verifyFor(ctx, 'download', recordId, token);
+    const row = await this.repository.useDownload(ctx, payload.t, ctx.now, use === 'part');
+    if (!row) throw new DomainError('CONFLICT', 'This download URL has already been used: ask for a new one, or resume with a Range request');
+    const ticket = this.ticketOf(payload, row);
+    const sealed = row.sealed_key;
+    if (!sealed || !payload.s) throw new DomainError('FORBIDDEN', 'This download URL is not valid');
+    const dek = unsealWithKey(sealed, fromBase64Url(payload.s, 'secret', (m) => new DomainError('FORBIDDEN', m)), ticketAad(payload.t));
+    return { ...ticket, dek, firstUse: row.first_use };
+  }
+
+  /** Voids the unused upload URLs of a version (reissueUploadUrl gives a new one), in the transaction `ctx` carries. */
+  voidUploads(ctx: WorkContext, recordId: string, version: number): Promise<number> {
+    return this.repository.voidUnused(ctx, 'upload', recordId, version, ctx.now);
+  }
+
+  private verifyFor(ctx: WorkContext, kind: TicketKind, recordId: string, token: unknown): TokenPayload {
     const payload = this.verify(token);
     if (!payload || payload.k !== kind || payload.r !== recordId) {
       throw new DomainError('FORBIDDEN', `This ${kind} URL is not valid`);
     }
-    if (now.getTime() >= payload.e) throw new DomainError('FORBIDDEN', `This ${kind} URL has expired`);
-    const row = await this.repository.consume(ctx, payload.t, now);
-    if (!row) throw new DomainError('CONFLICT', `This ${kind} URL has already been used`);
+    if (ctx.now.getTime() >= payload.e) throw new DomainError('FORBIDDEN', `This ${kind} URL has expired`);
+    return payload;
+  }
+
+  private ticketOf(payload: TokenPayload, row: ConsumedTicket): RedeemedTicket {
     if (row.record_id !== payload.r || row.version !== payload.v || row.user_id !== payload.u) {
-      throw new DomainError('FORBIDDEN', `This ${kind} URL is not valid`);
+      throw new DomainError('FORBIDDEN', `This ${payload.k} URL is not valid`);
     }
-    const ticket: RedeemedTicket = { id: payload.t, recordId: payload.r, version: payload.v, userId: payload.u, actor: row.actor };
-    if (kind === 'download') {
-      const sealed = row.sealed_key;
-      if (!sealed || !payload.s) throw new DomainError('FORBIDDEN', 'This download URL is not valid');
-      ticket.dek = unsealWithKey(sealed, fromBase64Url(payload.s, 'secret', (m) => new DomainError('FORBIDDEN', m)), ticketAad(payload.t));
-    }
-    return ticket;
+    return { id: payload.t, recordId: payload.r, version: payload.v, userId: payload.u, actor: row.actor };
   }
 
   private sign(payload: TokenPayload): string {

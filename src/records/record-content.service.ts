@@ -8,11 +8,11 @@ import { systemContext, type WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
-import { CryptoIntegrityError, decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
+import { CryptoIntegrityError, decryptRange, decryptStream, encryptStream, generateDataKey, sha256Hex, tapSha256 } from '../crypto/index.js';
 import { LedgerError } from '../ledger/ledger.errors.js';
 import { STORAGE } from '../storage/storage.module.js';
 import type { StoragePort } from '../storage/ports/storage.port.js';
-import { ContentTickets, type RedeemedTicket } from './content-tickets.js';
+import { ContentTickets, type DownloadUse, type RedeemedDownload, type RedeemedTicket } from './content-tickets.js';
 import { firstReconcilerAnchorAt, RecordAnchoring } from './record-anchoring.js';
 import { RecordKeyWrapRepository } from './record-key-wrap.repository.js';
 import { RecordKeyService } from './record-key.service.js';
@@ -30,14 +30,30 @@ export interface UploadResult {
   status: VersionStatus;
 }
 
+/** One byte range, inclusive, within the content. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * A Range request's range, resolved once the content's size is known: one range, or 'unsatisfiable'
+ * (none of it lies within the content; also more than one range: this API serves one per request).
+ */
+export type RangeOf = (size: number) => ByteRange | 'unsatisfiable';
+
 export interface ContentDownload {
   contentType: string;
   /** The version's title, for the file name a browser saves it under. */
   title: string;
+  /** The whole content's size. */
   size: number;
-  /** Plaintext, each segment authenticated before it is yielded; throws INTEGRITY_VIOLATION on tampering. */
+  /** Plaintext, each segment authenticated before any of its bytes is yielded; throws INTEGRITY_VIOLATION on tampering. */
   body: AsyncIterable<Buffer>;
 }
+
+/** A Range request's answer: the bytes of `range` in `body`, or none of the content lies in the range. */
+export type RangeDownload = (ContentDownload & { range: ByteRange }) | { unsatisfiable: true; size: number };
 
 /**
  * Moves record bytes. Upload: stream → count (UPLOAD_MAX_BYTES) → encrypt under a fresh data key →
@@ -72,7 +88,7 @@ export class RecordContentService {
     }
     // The URL's ticket was authorized when it was issued: what follows is the server's work on its holder's behalf.
     const work = systemContext('record-upload', now);
-    const ticket = await this.tickets.redeem(work, 'upload', recordId, token);
+    const ticket = await this.tickets.redeemUpload(work, recordId, token);
     const row = await this.records.version(work, recordId, ticket.version);
     if (!row || row.status !== 'PENDING') throw new DomainError('CONFLICT', 'This version has already been uploaded or was abandoned');
     const record = await this.records.recordOrFail(work, recordId);
@@ -126,7 +142,7 @@ export class RecordContentService {
         await this.audit.record(tx, this.event(ticket, record, action, ticket.actor.decision as AccessDecision, ticket.actor.reason));
       });
     } catch (error) {
-      await this.abandon(work, recordId, ticket.version, stored?.cid);
+      await this.abandon(recordId, ticket.version, stored?.cid);
       await this.audit.record(work, this.event(ticket, record, action, 'DENIED', 'UPLOAD_FAILED'));
       throw error;
     } finally {
@@ -148,23 +164,46 @@ export class RecordContentService {
   }
 
   /**
-   * Redeems a download URL and opens the decrypted stream. The key the URL was issued under must
-   * still be held (a revocation deletes the grantee's wraps, which also voids URLs issued before it).
+   * Redeems a download URL and opens the decrypted stream: the whole content, or with `rangeOf` (a
+   * Range request) the bytes of one range (see ContentTickets for how often a URL may be used). The
+   * key the URL was issued under must still be held at every use (a revocation deletes the grantee's
+   * wraps, which also voids URLs issued before it). One DOWNLOAD access event per URL, at its first
+   * use: the ranges that resume a download are that same download; a refused use is audited each time.
    */
-  async download(token: unknown, recordId: string, now: Date): Promise<ContentDownload> {
-    // The URL's ticket was authorized when it was issued (and its key given then): the server's work from here.
-    const work = systemContext('record-download', now);
-    const ticket = await this.tickets.redeem(work, 'download', recordId, token);
-    const record = await this.records.record(work, recordId);
-    const row = await this.records.version(work, recordId, ticket.version);
-    const dek = ticket.dek!;
-    if (!record || !row?.cid || row.status === 'PENDING' || !(await this.stillKeyed(work, ticket, record))) {
+  download(token: unknown, recordId: string, now: Date): Promise<ContentDownload> {
+    return this.open(token, recordId, now, undefined);
+  }
+
+  /** A Range request on a download URL: one range of the content, or that none of it lies there. */
+  downloadRange(token: unknown, recordId: string, now: Date, rangeOf: RangeOf): Promise<RangeDownload> {
+    return this.open(token, recordId, now, rangeOf);
+  }
+
+  /**
+   * What a HEAD on a download URL answers: the content's type, title and size, no bytes. It uses the
+   * URL as a Range request does (download managers ask HEAD before resuming): the whole download stays.
+   */
+  async describe(token: unknown, recordId: string, now: Date): Promise<Omit<ContentDownload, 'body'>> {
+    const { ticket, row } = await this.redeemDownload(token, recordId, now, 'part');
+    ticket.dek.fill(0);
+    return { contentType: row.contentType, title: row.title, size: row.size };
+  }
+
+  private open(token: unknown, recordId: string, now: Date, rangeOf: undefined): Promise<ContentDownload>;
+  private open(token: unknown, recordId: string, now: Date, rangeOf: RangeOf): Promise<RangeDownload>;
+  private async open(token: unknown, recordId: string, now: Date, rangeOf: RangeOf | undefined): Promise<ContentDownload | RangeDownload> {
+    const { ticket, row } = await this.redeemDownload(token, recordId, now, rangeOf ? 'part' : 'whole');
+    const dek = ticket.dek;
+    const { cid, size } = row;
+    const range = rangeOf?.(size);
+    if (range === 'unsatisfiable') {
       dek.fill(0);
-      if (record) await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', 'DENIED', 'KEY_REVOKED'));
-      throw new DomainError('FORBIDDEN', 'Access denied');
+      return { unsatisfiable: true, size };
     }
-    await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
-    const plaintext = decryptStream(this.storage.get(row.cid), dek, { recordId, version: ticket.version });
+    const binding = { recordId, version: ticket.version };
+    const plaintext = range
+      ? decryptRange((offset, length) => this.storage.get(cid, { offset, length }), dek, binding, size, range)
+      : decryptStream(this.storage.get(cid), dek, binding);
     const logger = this.logger;
     async function* guarded(): AsyncGenerator<Buffer> {
       try {
@@ -172,7 +211,7 @@ export class RecordContentService {
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (error instanceof CryptoIntegrityError || code === 'INTEGRITY_VIOLATION') {
-          logger.error(`ALERT INTEGRITY_VIOLATION: record ${recordId} version ${ticket.version} (cid ${row!.cid}) failed authentication while streaming; stream aborted`);
+          logger.error(`ALERT INTEGRITY_VIOLATION: record ${recordId} version ${ticket.version} (cid ${cid}) failed authentication while streaming; stream aborted`);
           throw new DomainError('INTEGRITY_VIOLATION', 'The stored content failed its integrity check');
         }
         throw error;
@@ -180,7 +219,33 @@ export class RecordContentService {
         dek.fill(0);
       }
     }
-    return { contentType: row.contentType, title: row.title, size: row.size!, body: guarded() };
+    return { contentType: row.contentType, title: row.title, size, ...(range ? { range } : {}), body: guarded() };
+  }
+
+  /**
+   * Uses a download URL (`use`, see ContentTickets) and checks that its holder still holds the version's
+   * key; audits the URL's first use (DOWNLOAD) and every refusal. The caller owns (and zeroes) the key.
+   */
+  private async redeemDownload(
+    token: unknown,
+    recordId: string,
+    now: Date,
+    use: DownloadUse,
+  ): Promise<{ ticket: RedeemedDownload; row: RecordVersionEntity & { cid: string; size: number } }> {
+    // The URL's ticket was authorized when it was issued (and its key given then): the server's work from here.
+    const work = systemContext('record-download', now);
+    const ticket = await this.tickets.redeemDownload(work, recordId, token, use);
+    const record = await this.records.record(work, recordId);
+    const row = await this.records.version(work, recordId, ticket.version);
+    if (!record || !row?.cid || row.size === null || row.status === 'PENDING' || !(await this.stillKeyed(work, ticket, record))) {
+      ticket.dek.fill(0);
+      if (record) await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', 'DENIED', 'KEY_REVOKED'));
+      throw new DomainError('FORBIDDEN', 'Access denied');
+    }
+    if (ticket.firstUse) {
+      await this.audit.record(work, this.event(ticket, record, 'DOWNLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
+    }
+    return { ticket, row: row as RecordVersionEntity & { cid: string; size: number } };
   }
 
   private async stillKeyed(ctx: WorkContext, ticket: RedeemedTicket, record: RecordEntity): Promise<boolean> {
@@ -212,16 +277,17 @@ export class RecordContentService {
   }
 
   /**
-   * A failed upload leaves nothing behind: its version (and a record that has no other) and its
-   * content go. A put that itself failed (the client went away mid-stream) took back its blocks.
+   * A failed upload stores nothing: its content goes (a put that itself failed, the client gone
+   * mid-stream, took back its blocks already). Its version stays PENDING, so its author can ask for a
+   * new URL (reissueUploadUrl) and send the file again; one nobody finishes is removed by the reconciler
+   * after its upload deadline, with the record when it has no other version.
    */
-  private async abandon(ctx: WorkContext, recordId: string, version: number, cid: string | undefined): Promise<void> {
+  private async abandon(recordId: string, version: number, cid: string | undefined): Promise<void> {
+    if (!cid) return;
     try {
-      await this.connection.withTransaction(ctx, (tx) => this.records.removeUnfinishedVersion(tx, recordId, version));
-      if (cid) await this.storage.delete(cid);
-      await this.metadata.invalidate(recordId);
+      await this.storage.delete(cid);
     } catch (error) {
-      // The reconciler removes it after the upload deadline.
+      // The storage sweep removes unreferenced content later.
       this.logger.warn(`clean-up of failed upload ${recordId} v${version} deferred: ${(error as Error).message}`);
     }
   }

@@ -68,6 +68,18 @@ export class RecordRepository {
     return this.connection.getRepository(ctx, RecordVersionEntity).findOneBy({ recordId, status: 'PENDING' });
   }
 
+  /**
+   * Moves a PENDING version's upload deadline to `deadline`, if it is still PENDING, still `author`'s
+   * (not a version of the same number opened since by someone else) and its deadline has not passed by
+   * `now` (the reconciler may be removing it). Whether it did.
+   */
+  async extendUploadDeadline(ctx: WorkContext, recordId: string, version: number, author: string, deadline: Date, now: Date): Promise<boolean> {
+    const result = await this.connection
+      .getRepository(ctx, RecordVersionEntity)
+      .update({ recordId, version, createdBy: author, status: 'PENDING', uploadDeadline: MoreThan(now) }, { uploadDeadline: deadline });
+    return (result.affected ?? 0) === 1;
+  }
+
   async deletePendingVersion(ctx: WorkContext, recordId: string, version: number): Promise<void> {
     await this.connection.getRepository(ctx, RecordVersionEntity).delete({ recordId, version, status: 'PENDING' });
   }

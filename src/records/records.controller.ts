@@ -1,13 +1,15 @@
-import { All, Controller, Get, Param, Put, Query, Req, Res } from '@nestjs/common';
+import { All, Controller, Get, Head, Param, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Public } from '../access/public.decorator.js';
 import { DomainError } from '../common/domain-error.js';
 import { pipeToResponse } from '../common/pipe-to-response.js';
+import { currentRequestId } from '../observability/request-context.js';
+import { parseRangeHeader } from './byte-range.js';
 import { RecordContentService, type UploadResult } from './record-content.service.js';
 
 /**
  * The byte routes behind the URLs that createRecord/amendRecord and `downloadUrl` hand out. The
- * signed, single-use token in the URL is the credential (bound to user, record and version), so the
+ * signed, short-lived token in the URL is the credential (bound to user, record and version), so the
  * routes need no Authorization header: a browser can follow a download URL as is.
  */
 @Controller('records')
@@ -34,17 +36,52 @@ export class RecordsController {
     }
   }
 
+  /**
+   * The headers a GET would answer (type, size, `Accept-Ranges`), no bytes. Declared before the GET
+   * route, which would otherwise answer HEAD too and use up the URL's one whole download.
+   */
+  @Head(':id/content')
+  @Public('the signed download token in the URL authorizes the request')
+  async describe(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
+    const { contentType, title, size } = await this.content.describe(token, id, new Date());
+    response.status(200);
+    setContentHeaders(response, contentType, title, size);
+    response.end();
+  }
+
+  /**
+   * The content, or with a `Range` header one byte range of it (206, `Content-Range`; 416 when none of
+   * it lies in the content). A ranged request may use a download URL again until it expires, so an
+   * interrupted download resumes (ContentTickets); a request without Range uses it once.
+   */
   @Get(':id/content')
-  @Public('the signed single-use download token in the URL authorizes the request')
-  async download(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
-    const { contentType, title, size, body } = await this.content.download(token, id, new Date());
-    // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
-    await pipeToResponse(response, body, () => {
-      response.status(200);
-      response.setHeader('content-type', contentType);
-      response.setHeader('content-length', String(size));
+  @Public('the signed download token in the URL authorizes the request')
+  async download(@Param('id') id: string, @Query('token') token: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const rangeOf = parseRangeHeader(request.headers.range);
+    if (!rangeOf) {
+      const { contentType, title, size, body } = await this.content.download(token, id, new Date());
+      // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
+      await pipeToResponse(response, body, () => {
+        response.status(200);
+        setContentHeaders(response, contentType, title, size);
+        response.flushHeaders();
+      });
+      return;
+    }
+    const answer = await this.content.downloadRange(token, id, new Date(), rangeOf);
+    if ('unsatisfiable' in answer) {
+      response.status(416).setHeader('content-range', `bytes */${answer.size}`);
       response.setHeader('cache-control', 'no-store');
-      response.setHeader('content-disposition', contentDisposition(title, contentType));
+      response.json({
+        error: { code: 'BAD_USER_INPUT', message: `The range lies outside the ${answer.size}-byte content, or names more than one range`, requestId: currentRequestId() },
+      });
+      return;
+    }
+    const { contentType, title, size, range, body } = answer;
+    await pipeToResponse(response, body, () => {
+      response.status(206);
+      setContentHeaders(response, contentType, title, range.end - range.start + 1);
+      response.setHeader('content-range', `bytes ${range.start}-${range.end}/${size}`);
       response.flushHeaders();
     });
   }
@@ -54,12 +91,20 @@ export class RecordsController {
    * URL, signed token included, in its message (and so wherever clients and proxies log responses).
    */
   @All(':id/content')
-  @Public('refuses every method but PUT and GET, naming no part of the URL')
+  @Public('refuses every method but PUT, GET and HEAD, naming no part of the URL')
   refuseOtherMethods(@Req() request: Request, @Res({ passthrough: true }) response: Response): never {
-    response.setHeader('allow', 'GET, PUT');
+    response.setHeader('allow', 'GET, HEAD, PUT');
     if (!request.readableEnded) response.setHeader('connection', 'close');
-    throw new DomainError('BAD_USER_INPUT', `${request.method} is not served here: content URLs take PUT (upload) or GET (download)`);
+    throw new DomainError('BAD_USER_INPUT', `${request.method} is not served here: content URLs take PUT (upload), GET or HEAD (download)`);
   }
+}
+
+function setContentHeaders(response: Response, contentType: string, title: string, length: number): void {
+  response.setHeader('content-type', contentType);
+  response.setHeader('content-length', String(length));
+  response.setHeader('accept-ranges', 'bytes');
+  response.setHeader('cache-control', 'no-store');
+  response.setHeader('content-disposition', contentDisposition(title, contentType));
 }
 
 /** Extensions for the content types records usually carry; anything else is saved without one. */

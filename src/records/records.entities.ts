@@ -187,8 +187,13 @@ export class RecordContentTicketEntity {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;
 
+  /** Upload: when the URL was used. Download: when its one whole download (a GET without Range) was. */
   @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
   usedAt: Date | null;
+
+  /** Download: when the URL was first used by any request (Range and HEAD included): its access event is written then. */
+  @Column({ name: 'opened_at', type: 'timestamptz', nullable: true })
+  openedAt: Date | null;
 }
 
 /** The records module's entities, for src/database/entities.ts. */

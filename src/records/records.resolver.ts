@@ -34,6 +34,20 @@ export class RecordsResolver {
     return toRecordUpload(await this.service.amendRecord(ctx, recordId, input));
   }
 
+  @Mutation(() => RecordUpload, {
+    description:
+      "A new upload URL for a version still PENDING (after an aborted upload, or a lost or expired URL), for the version's author only; " +
+      'its earlier unused URLs stop working. FORBIDDEN for anyone else, whether or not the record or version exists; CONFLICT once the content was stored',
+  })
+  @Authenticated("AccessService decides WRITE on the record; only the version's author")
+  async reissueUploadUrl(
+    @Ctx() ctx: RequestContext,
+    @Args('recordId', { type: () => ID }) recordId: string,
+    @Args('version', { type: () => Int, nullable: true, description: "The PENDING version (default: the record's pending version)" }) version?: number | null,
+  ): Promise<RecordUpload> {
+    return toRecordUpload(await this.service.reissueUploadUrl(ctx, recordId, version));
+  }
+
   @Query(() => MedicalRecord, {
     nullable: true,
     description:
@@ -75,7 +89,9 @@ export class RecordsResolver {
 
   @ResolveField(() => String, {
     nullable: true,
-    description: 'Short-lived (5 min), single-use URL that streams the decrypted current version; null before the first upload',
+    description:
+      'Short-lived (DOWNLOAD_URL_TTL_SECONDS, 5 min by default) URL that streams the decrypted current version: used once for the whole content, and for Range requests (resuming) until it expires. ' +
+      "Absolute under the server's PUBLIC_URL when it is set, else relative to the API's address; null before the first upload",
   })
   @Authenticated('AccessService decides READ; the caller must hold the data key')
   async downloadUrl(@Ctx() ctx: RequestContext, @Parent() record: MedicalRecord): Promise<string | null> {

@@ -100,6 +100,18 @@ export class RecordsService {
     return { recordId, version, record, ...upload };
   }
 
+  /**
+   * A new upload URL for a version still PENDING (an upload the client aborted, or a URL lost or
+   * expired), for the version's author; the version's unused URLs stop working. See AccessCheckedRecords.reissue.
+   */
+  async reissueUploadUrl(ctx: RequestContext, recordId: string, version?: number | null): Promise<RecordUploadTicket> {
+    const reissued = await this.checked.reissue(ctx, recordId, version, this.uploadDeadline(ctx), async (tx, id, wanted, check) => {
+      await this.tickets.voidUploads(tx, id, wanted);
+      return this.issueUpload(tx, id, wanted, check);
+    });
+    return { recordId, version: reissued.version, record: reissued.record, ...reissued.upload };
+  }
+
   /** One record the actor may read: FORBIDDEN otherwise, whether or not it exists. */
   record(ctx: RequestContext, recordId: string): Promise<RecordView> {
     return this.checked.read(ctx, recordId);

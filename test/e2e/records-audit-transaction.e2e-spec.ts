@@ -92,8 +92,8 @@ describe('records: the access event is written in the action’s transaction', (
     const refused = await whileLogRefuses('CREATE', () => upload(uploadUrl));
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('SERVICE_UNAVAILABLE');
-    // The first version never became STORED: the record, its version and its key wraps are gone.
-    expect(await versionsOf(recordId)).toEqual([]);
+    // The first version never became STORED: no key wraps; it waits, PENDING, for its author to reissue its URL.
+    expect(await versionsOf(recordId)).toEqual([{ version: 1, status: 'PENDING' }]);
     expect(Number((await db.query('SELECT count(*)::int AS n FROM record_key_wraps WHERE record_id = $1', [recordId]))[0].n)).toBe(0);
     expect(await eventsOf(recordId)).toEqual([
       { action: 'CREATE', decision: 'GRANTED', reason: expect.any(String) },

@@ -192,7 +192,7 @@ describe('records: upload, download, access, verification, reconciliation', () =
 
     const declaredTooBig = await put(url, randomBytes(8 * 1024 * 1024 + 1));
     expect(declaredTooBig.status).toBe(400);
-    // Chunked (no length): refused once the stream passes the limit; the version and record are removed.
+    // Chunked (no length): refused once the stream passes the limit; nothing is stored (the version waits, PENDING, for its author to reissue its URL).
     const chunks = Array.from({ length: 9 }, () => randomBytes(1024 * 1024));
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -206,16 +206,18 @@ describe('records: upload, download, access, verification, reconciliation', () =
     expect((await readJson(tooBig)).error.code).toBe('BAD_USER_INPUT');
     const gone = await gql(patientA, 'query($id: ID!) { record(id: $id) { id } }', { id: created.data!.createRecord.recordId });
     expect(gone.code).toBe('FORBIDDEN');
-    const rows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [created.data!.createRecord.recordId]);
-    expect(rows[0].n).toBe(0);
+    const pendingVersions = async (recordId: string) =>
+      t.app.get(DataSource).query('SELECT version, status, cid FROM record_versions WHERE record_id = $1', [recordId]) as Promise<unknown[]>;
+    expect(await pendingVersions(created.data!.createRecord.recordId)).toEqual([{ version: 1, status: 'PENDING', cid: null }]);
 
     // An empty body is refused, on purpose: nothing is stored, anchored or listed.
     const empty = await createRecord(patientA, patientA.user.id);
     const nothing = await put(empty.data!.createRecord.uploadUrl, Buffer.alloc(0));
     expect(nothing.status).toBe(400);
     expect((await readJson(nothing)).error).toMatchObject({ code: 'BAD_USER_INPUT', message: 'The file is empty: a record version needs content' });
-    const emptyRows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM records WHERE id = $1', [empty.data!.createRecord.recordId]);
-    expect(emptyRows[0].n).toBe(0);
+    expect(await pendingVersions(empty.data!.createRecord.recordId)).toEqual([{ version: 1, status: 'PENDING', cid: null }]);
+    expect((await gql(patientA, 'query($id: ID!) { record(id: $id) { id } }', { id: empty.data!.createRecord.recordId })).code).toBe('FORBIDDEN');
+    expect((await listed(patientA, patientA.user.id)).ids).not.toContain(empty.data!.createRecord.recordId);
   });
 
   it('BOLA: another patient and a doctor without consent are refused on every query, mutation and route; the patient is let in', async () => {

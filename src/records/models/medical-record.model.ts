@@ -86,7 +86,7 @@ export class MedicalRecord {
   versions: MedicalRecordVersion[];
 }
 
-@ObjectType({ description: 'What createRecord and amendRecord answer: where to upload the version, and the record if the caller may read it' })
+@ObjectType({ description: 'What createRecord, amendRecord and reissueUploadUrl answer: where to upload the version, and the record if the caller may read it' })
 export class RecordUpload {
   @Field(() => ID)
   recordId: string;
@@ -100,7 +100,9 @@ export class RecordUpload {
   })
   record: MedicalRecord | null;
 
-  @Field({ description: 'PUT the raw bytes here (Content-Type application/octet-stream); single use' })
+  @Field({
+    description: 'PUT the raw bytes here (Content-Type application/octet-stream); single use (reissueUploadUrl gives the author a new one). Absolute under the server\'s PUBLIC_URL when it is set, else relative to the API\'s address',
+  })
   uploadUrl: string;
 
   @Field()
