@@ -3,6 +3,7 @@ import { Authenticated } from '../access/public.decorator.js';
 import type { Organization } from '../auth/models/organization.model.js';
 import { PartyDirectory } from '../auth/party-directory.js';
 import { Ctx } from '../common/ctx.decorator.js';
+import { PAGE_SIZE_RULE } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import type { AccessLogEntry } from './audit-query.service.js';
@@ -25,7 +26,7 @@ export class AuditResolver {
     @Ctx() ctx: RequestContext,
     @Args('patientId', { type: () => ID, nullable: true }) patientId?: string,
     @Args('recordId', { type: () => ID, nullable: true }) recordId?: string,
-    @Args('first', { type: () => Int, nullable: true, description: 'Page size, 1 to 100 (default 20); outside that range: BAD_USER_INPUT' }) first?: number,
+    @Args('first', { type: () => Int, nullable: true, description: PAGE_SIZE_RULE }) first?: number,
     @Args('after', { nullable: true }) after?: string,
   ): Promise<AccessEventConnection> {
     const connection = await this.queries.accessLog(ctx, { patientId, recordId }, { first, after });

@@ -30,6 +30,9 @@ export const DEFAULT_PAGE_SIZE = 20;
 /** The most items one page of any connection query returns (`first` above it is refused, not cut). */
 export const MAX_PAGE_SIZE = 100;
 
+/** What a connection's `first` argument says about itself in the schema. */
+export const PAGE_SIZE_RULE = `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); outside that range: BAD_USER_INPUT`;
+
 /** A connection's `first`: DEFAULT_PAGE_SIZE when absent, BAD_USER_INPUT outside 1..MAX_PAGE_SIZE. */
 export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;

@@ -1,12 +1,16 @@
-import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { Authenticated, RequirePermission } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
+import { DEFAULT_PAGE_SIZE, PAGE_SIZE_RULE } from '../common/input-rules.js';
+import { pageOfList } from '../common/list-page.js';
 import type { RequestContext } from '../common/request-context.js';
+import type { AccessRequestStatus } from './consent.entities.js';
 import { AccessRequestService } from './access-request.service.js';
 import { ConsentService } from './consent.service.js';
 import { BreakGlassInput, GrantConsentInput, RequestAccessInput } from './dto/consent.inputs.js';
 import { EmergencyAccessService } from './emergency-access.service.js';
-import { AccessRequest, Consent, EmergencyAccess } from './models/consent.model.js';
+import { AccessRequestStatusEnum } from './models/consent-enums.js';
+import { AccessRequest, AccessRequestConnection, Consent, ConsentConnection, EmergencyAccess } from './models/consent.model.js';
 
 @Resolver()
 export class ConsentResolver {
@@ -28,14 +32,16 @@ export class ConsentResolver {
     return this.consentService.revokeConsent(ctx, id);
   }
 
-  @Query(() => [Consent], { description: 'Your consents, newest first; consents the ledger-registered key did not sign are not listed' })
+  @Query(() => ConsentConnection, { description: 'Your consents, newest first; consents the ledger-registered key did not sign are not listed' })
   @RequirePermission('read', 'Consent', 'the patient, their own consents')
-  consents(
+  async consents(
     @Ctx() ctx: RequestContext,
     @Args('patientId', { type: () => ID }) patientId: string,
     @Args('activeOnly', { type: () => Boolean, nullable: true }) activeOnly?: boolean | null,
-  ): Promise<Consent[]> {
-    return this.consentService.consents(ctx, patientId, activeOnly ?? false);
+    @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: PAGE_SIZE_RULE }) first?: number | null,
+    @Args('after', { type: () => String, nullable: true }) after?: string | null,
+  ): Promise<ConsentConnection> {
+    return pageOfList(await this.consentService.consents(ctx, patientId, activeOnly ?? false), first, after);
   }
 
   @Mutation(() => AccessRequest, { description: 'A provider asks the patient for READ access to some categories' })
@@ -54,10 +60,15 @@ export class ConsentResolver {
     return this.accessRequestService.respondToAccessRequest(ctx, id, approve);
   }
 
-  @Query(() => [AccessRequest], { description: 'A patient’s incoming requests, or a provider’s outgoing ones (status: PENDING, APPROVED, DENIED)' })
+  @Query(() => AccessRequestConnection, { description: 'A patient’s incoming requests, or a provider’s outgoing ones, newest first' })
   @Authenticated('each caller sees only requests to them or by them')
-  accessRequests(@Ctx() ctx: RequestContext, @Args('status', { type: () => String, nullable: true }) status?: string | null): Promise<AccessRequest[]> {
-    return this.accessRequestService.accessRequests(ctx, status);
+  async accessRequests(
+    @Ctx() ctx: RequestContext,
+    @Args('status', { type: () => AccessRequestStatusEnum, nullable: true }) status?: AccessRequestStatus | null,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: PAGE_SIZE_RULE }) first?: number | null,
+    @Args('after', { type: () => String, nullable: true }) after?: string | null,
+  ): Promise<AccessRequestConnection> {
+    return pageOfList(await this.accessRequestService.accessRequests(ctx, status), first, after);
   }
 
   @Mutation(() => EmergencyAccess, {

@@ -2,6 +2,7 @@ import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '
 import type { RecordCategory } from 'healthledger-chaincode/shared';
 import { Authenticated } from '../access/public.decorator.js';
 import { Ctx } from '../common/ctx.decorator.js';
+import { PAGE_SIZE_RULE } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { RecordCategoryEnum } from './models/record-category.js';
 import { AmendRecordInput, CreateRecordInput } from './dto/record.inputs.js';
@@ -70,7 +71,7 @@ export class RecordsResolver {
     @Ctx() ctx: RequestContext,
     @Args('patientId', { type: () => ID }) patientId: string,
     @Args('category', { type: () => RecordCategoryEnum, nullable: true }) category?: RecordCategory | null,
-    @Args('first', { type: () => Int, nullable: true, description: 'Page size, 1 to 100 (default 20); outside that range: BAD_USER_INPUT' }) first?: number | null,
+    @Args('first', { type: () => Int, nullable: true, description: PAGE_SIZE_RULE }) first?: number | null,
     @Args('after', { type: () => String, nullable: true }) after?: string | null,
   ): Promise<MedicalRecordConnection> {
     const page = await this.service.records(ctx, patientId, { category, first, after });

@@ -175,8 +175,8 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
     // Revoking again changes nothing.
     expect((await revoke(consent.id)).status).toBe('REVOKED');
 
-    const listed = await gql<{ consents: ConsentView[] }>(patient, 'query($p: ID!) { consents(patientId: $p, activeOnly: true) { id } }', { p: patient.user.id });
-    expect(listed.data!.consents.map((c) => c.id)).not.toContain(consent.id);
+    const listed = await gql<{ consents: { edges: Array<{ node: ConsentView }> } }>(patient, 'query($p: ID!) { consents(patientId: $p, activeOnly: true) { edges { node { id } } } }', { p: patient.user.id });
+    expect(listed.data!.consents.edges.map(({ node }) => node.id)).not.toContain(consent.id);
   });
 
   it('refuses expired, not-yet-valid, wrong-purpose, wrong-category and other-organization consents', async () => {
@@ -226,7 +226,7 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
     expect(foreign.code).toBe('BAD_USER_INPUT');
     const past = await gql(patient, 'mutation($g: ID!, $u: DateTime!) { grantConsent(input: { granteeId: $g, categories: [LAB_RESULT], actions: [READ], purposes: [TREATMENT], validUntil: $u }) { id } }', { g: doctor.user.id, u: new Date(Date.now() - HOUR).toISOString() });
     expect(past.code).toBe('BAD_USER_INPUT');
-    const otherPatient = await gql(patient, 'query($p: ID!) { consents(patientId: $p) { id } }', { p: doctor.user.id });
+    const otherPatient = await gql(patient, 'query($p: ID!) { consents(patientId: $p) { totalCount } }', { p: doctor.user.id });
     expect(otherPatient.code).toBe('FORBIDDEN');
   });
 
@@ -272,8 +272,8 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
     expect(recipients).not.toContainEqual({ kind: 'user', id: otherDoctor.user.id });
     const fresh = await uploadFor(lab, 'LAB_RESULT', Buffer.from('sodium 140 mmol/L'));
     expect(await hasWrap('user', otherDoctor.user.id, fresh)).toBe(false);
-    const listed = await gql<{ consents: ConsentView[] }>(patient, 'query($p: ID!) { consents(patientId: $p) { id } }', { p: patient.user.id });
-    expect(listed.data!.consents.map((c) => c.id)).not.toContain(payload.consentId);
+    const listed = await gql<{ consents: { edges: Array<{ node: ConsentView }> } }>(patient, 'query($p: ID!) { consents(patientId: $p) { edges { node { id } } } }', { p: patient.user.id });
+    expect(listed.data!.consents.edges.map(({ node }) => node.id)).not.toContain(payload.consentId);
   });
 
   it('access requests: the provider asks, the patient approves (a signed grant) or denies; each answered once', async () => {
@@ -288,10 +288,22 @@ describe('consent: signed grants, revocation, access requests, break-glass', () 
     const asked = (await ask(otherDoctor)).data!.requestAccess;
     const denied = (await ask(otherDoctor)).data!.requestAccess;
 
-    const incoming = await gql<{ accessRequests: Array<{ id: string }> }>(patient, '{ accessRequests(status: "PENDING") { id } }');
-    expect(incoming.data!.accessRequests.map((r) => r.id)).toEqual(expect.arrayContaining([asked.id, denied.id]));
-    const outgoing = await gql<{ accessRequests: Array<{ id: string }> }>(doctor, '{ accessRequests { id } }');
-    expect(outgoing.data!.accessRequests.map((r) => r.id)).not.toContain(asked.id);
+    const incoming = await gql<{ accessRequests: { edges: Array<{ node: { id: string } }> } }>(patient, '{ accessRequests(status: PENDING) { edges { node { id } } } }');
+    expect(incoming.data!.accessRequests.edges.map(({ node }) => node.id)).toEqual(expect.arrayContaining([asked.id, denied.id]));
+    const outgoing = await gql<{ accessRequests: { edges: Array<{ node: { id: string } }> } }>(doctor, '{ accessRequests { edges { node { id } } } }');
+    expect(outgoing.data!.accessRequests.edges.map(({ node }) => node.id)).not.toContain(asked.id);
+    // A connection: one page at a time, newest first, the next from the cursor; the status is the enum.
+    type RequestPage = { accessRequests: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string }; totalCount: number } };
+    const pageQuery = 'query($after: String) { accessRequests(status: PENDING, first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }';
+    const first = (await gql<RequestPage>(patient, pageQuery)).data!.accessRequests;
+    expect(first.edges).toHaveLength(1);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = (await gql<RequestPage>(patient, pageQuery, { after: first.pageInfo.endCursor })).data!.accessRequests;
+    expect([first.edges[0]!.node.id, second.edges[0]!.node.id]).toEqual(incoming.data!.accessRequests.edges.slice(0, 2).map(({ node }) => node.id));
+    expect(second.totalCount).toBe(first.totalCount);
+    expect((await gql(patient, '{ accessRequests(status: MAYBE) { totalCount } }')).code).toBe('BAD_USER_INPUT');
+    expect((await gql(patient, '{ accessRequests(first: 0) { totalCount } }')).code).toBe('BAD_USER_INPUT');
+    expect((await gql(patient, '{ accessRequests(after: "bm9wZQ") { totalCount } }')).code).toBe('BAD_USER_INPUT');
 
     const respond = (who: Auth, id: string, approve: boolean) =>
       gql<{ respondToAccessRequest: { status: string; consentId: string | null } }>(

@@ -32,8 +32,8 @@ const OPERATIONS: Record<'Query' | 'Mutation', Record<string, string[]>> = {
     record: ['id'],
     records: ['patientId', 'category', 'first', 'after'],
     verifyRecord: ['id', 'version'],
-    consents: ['patientId', 'activeOnly'],
-    accessRequests: ['status'],
+    consents: ['patientId', 'activeOnly', 'first', 'after'],
+    accessRequests: ['status', 'first', 'after'],
     accessLog: ['patientId', 'recordId', 'first', 'after'],
     verifyAuditEvent: ['id'],
     ledgerStatus: [],
@@ -47,6 +47,8 @@ const TYPES: Record<string, string[]> = {
   RecordUpload: ['record', 'uploadUrl', 'expiresAt'],
   MedicalRecord: ['id', 'patient', 'title', 'category', 'contentType', 'size', 'version', 'status', 'cid', 'createdAt', 'createdBy', 'downloadUrl', 'versions'],
   MedicalRecordConnection: ['edges', 'pageInfo', 'totalCount'],
+  ConsentConnection: ['edges', 'pageInfo', 'totalCount'],
+  AccessRequestConnection: ['edges', 'pageInfo', 'totalCount'],
   RecordVerification: ['valid', 'cidMatches', 'contentHashMatches', 'anchoredAt', 'ledgerTxId', 'problems'],
   Consent: ['id', 'patient', 'grantee', 'grantedOrganization', 'recordIds', 'categories', 'actions', 'purposes', 'validFrom', 'validUntil', 'status', 'ledgerTxId', 'createdAt', 'revokedAt'],
   AccessRequest: ['id'],
@@ -74,6 +76,9 @@ const ENUMS: Record<string, string[]> = {
 const FIELD_TYPES: Record<string, string> = {
   'MedicalRecord.size': 'SafeInt',
   'MedicalRecordVersion.size': 'SafeInt!',
+  'Query.consents': 'ConsentConnection!',
+  'Query.accessRequests': 'AccessRequestConnection!',
+  'Query.accessRequests(status)': 'AccessRequestStatus',
 };
 
 describe('public API contract (shared/contract/api.md)', async () => {

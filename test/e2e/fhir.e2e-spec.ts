@@ -612,8 +612,8 @@ describe('FHIR R4 API', () => {
     expect(created.headers.get('location')).toBe(`${t.url}/fhir/R4/Consent/${created.body.id}`);
     expect(created.body.provision).toMatchObject({ actor: [{ reference: { identifier: { value: strangerDoctor.user.id } } }], data: [{ reference: { identifier: { value: recordId } } }] });
     expect((await fhir(strangerDoctor, `DocumentReference/${recordId}-1`)).status).toBe(200);
-    const viaGraphqlList = await gql(patient, 'query($p: ID!) { consents(patientId: $p) { id actions purposes recordIds } }', { p: patient.user.id });
-    expect(viaGraphqlList.consents.find((c: Json) => c.id === created.body.id)).toEqual({ id: created.body.id, actions: ['READ'], purposes: ['TREATMENT'], recordIds: [recordId] });
+    const viaGraphqlList = await gql(patient, 'query($p: ID!) { consents(patientId: $p) { edges { node { id actions purposes recordIds } } } }', { p: patient.user.id });
+    expect(viaGraphqlList.consents.edges.find((e: Json) => e.node.id === created.body.id)?.node).toEqual({ id: created.body.id, actions: ['READ'], purposes: ['TREATMENT'], recordIds: [recordId] });
     expectOutcome(await fhir(patient, 'Consent', { method: 'POST', body: { ...body, patient: { reference: `Patient/${otherPatient.user.id}` } } }), 403, 'forbidden');
     expectOutcome(await fhir(patient, 'Consent', { method: 'POST', body: { ...body, provision: { ...body.provision, purpose: [{ system: 'x', code: 'TREAT' }] } } }), 400, 'structure');
 

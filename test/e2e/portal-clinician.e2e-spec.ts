@@ -148,9 +148,9 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await screenshots('clinician-patient-request');
 
     // The patient approves (their portal's page is another helper's; here through the API).
-    const { accessRequests } = await gql<{ accessRequests: Array<{ id: string }> }>(patient, '{ accessRequests(status: "PENDING") { id } }');
-    expect(accessRequests).toHaveLength(1);
-    await gql(patient, 'mutation($id: ID!) { respondToAccessRequest(id: $id, approve: true) { status } }', { id: accessRequests[0]!.id });
+    const { accessRequests } = await gql<{ accessRequests: { edges: Array<{ node: { id: string } }> } }>(patient, '{ accessRequests(status: PENDING) { edges { node { id } } } }');
+    expect(accessRequests.edges).toHaveLength(1);
+    await gql(patient, 'mutation($id: ID!) { respondToAccessRequest(id: $id, approve: true) { status } }', { id: accessRequests.edges[0]!.node.id });
 
     await page.reload();
     await expect.poll(() => page.getByRole('heading', { name: 'Pat Example', level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);

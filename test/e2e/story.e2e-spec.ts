@@ -98,8 +98,8 @@ describe('story: a patient’s record from upload to break-glass', () => {
       { input: { patientId: patient.user.id, categories: ['LAB_RESULT'], purpose: 'TREATMENT', reason: 'pre-operative assessment' } },
     );
     expect(requested.error).toBeUndefined();
-    const pending = await gql<{ accessRequests: Array<{ id: string; reason: string }> }>(patient, '{ accessRequests(status: "PENDING") { id reason } }');
-    expect(pending.data!.accessRequests).toEqual([{ id: requested.data!.requestAccess.id, reason: 'pre-operative assessment' }]);
+    const pending = await gql<{ accessRequests: { edges: Array<{ node: { id: string; reason: string } }> } }>(patient, '{ accessRequests(status: PENDING) { edges { node { id reason } } } }');
+    expect(pending.data!.accessRequests.edges.map(({ node }) => node)).toEqual([{ id: requested.data!.requestAccess.id, reason: 'pre-operative assessment' }]);
     const approved = await gql<{ respondToAccessRequest: { status: string; consentId: string } }>(
       patient,
       'mutation($id: ID!) { respondToAccessRequest(id: $id, approve: true) { status consentId } }',
@@ -123,11 +123,11 @@ describe('story: a patient’s record from upload to break-glass', () => {
 
     // The key rotates in the background (new CID), and the patient still reads the record.
     const rotations = async () =>
-      (await gql<{ consents: Array<{ id: string; keyRotations: Array<{ recordId: string; status: string; lastError: string | null }> }> }>(
+      (await gql<{ consents: { edges: Array<{ node: { id: string; keyRotations: Array<{ recordId: string; status: string; lastError: string | null }> } }> } }>(
         patient,
-        'query($p: ID!) { consents(patientId: $p) { id keyRotations { recordId status lastError } } }',
+        'query($p: ID!) { consents(patientId: $p) { edges { node { id keyRotations { recordId status lastError } } } } }',
         { p: patient.user.id },
-      )).data!.consents.find((consent) => consent.id === consentId)!.keyRotations;
+      )).data!.consents.edges.find(({ node }) => node.id === consentId)!.node.keyRotations;
     expect((await rotations()).map((rotation) => rotation.recordId)).toEqual([recordId]);
     for (let attempt = 0; attempt < 50 && (await rotations())[0].status !== 'DONE'; attempt++) await t.app.get(KeyRotationJob).kick();
     expect(await rotations()).toEqual([{ recordId, status: 'DONE', lastError: null }]);

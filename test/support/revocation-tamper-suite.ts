@@ -66,9 +66,11 @@ export function revocationTamperSuite(ledger: string, start: (env: Record<string
     const revoke = async (id: string) =>
       (await api.gql<{ revokeConsent: ConsentView }>(patient, `mutation($id: ID!) { revokeConsent(id: $id) { ${CONSENT_FIELDS} } }`, { id })).revokeConsent;
     const listed = async (id: string) =>
-      (await api.gql<{ consents: ConsentView[] }>(patient, `query($p: ID!) { consents(patientId: $p) { ${CONSENT_FIELDS} } }`, { p: patient.user.id })).consents.find(
-        (consent) => consent.id === id,
-      );
+      (
+        await api.gql<{ consents: { edges: Array<{ node: ConsentView }> } }>(patient, `query($p: ID!) { consents(patientId: $p, first: 100) { edges { node { ${CONSENT_FIELDS} } } } }`, {
+          p: patient.user.id,
+        })
+      ).consents.edges.find(({ node }) => node.id === id)?.node;
     const doctorReads = async (recordId: string) => (await gql(doctor, 'query($id: ID!) { record(id: $id) { id downloadUrl } }', { id: recordId })).code ?? 'OK';
     const doctorHoldsKey = async (recordId: string) => {
       const [{ current_version: version }] = await t.app.get(DataSource).query('SELECT current_version FROM records WHERE id = $1', [recordId]);
@@ -94,8 +96,8 @@ export function revocationTamperSuite(ledger: string, start: (env: Record<string
       expect(await doctorHoldsKey(next)).toBe(false);
       expect(await doctorReads(next)).toBe('FORBIDDEN');
       expect(await listed(consent.id)).toMatchObject({ status: 'REVOKED', revokedAt: expect.any(String), revokeLedgerTxId: consent.revokeLedgerTxId });
-      const active = await api.gql<{ consents: ConsentView[] }>(patient, 'query($p: ID!) { consents(patientId: $p, activeOnly: true) { id } }', { p: patient.user.id });
-      expect(active.consents.map((c) => c.id)).not.toContain(consent.id);
+      const active = await api.gql<{ consents: { edges: Array<{ node: ConsentView }> } }>(patient, 'query($p: ID!) { consents(patientId: $p, activeOnly: true, first: 100) { edges { node { id } } } }', { p: patient.user.id });
+      expect(active.consents.edges.map(({ node }) => node.id)).not.toContain(consent.id);
     };
 
     /** A grant the doctor uses, then its revocation through the API (anchored on the ledger). */

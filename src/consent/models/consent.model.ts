@@ -3,6 +3,7 @@ import type { ConsentAction, Purpose, RecordCategory } from 'healthledger-chainc
 import { Organization } from '../../auth/models/organization.model.js';
 import { RoleEnum } from '../../auth/models/role.enum.js';
 import type { Role } from 'healthledger-chaincode/shared';
+import { PageInfo } from '../../graphql/models/page-info.model.js';
 import { RecordCategoryEnum } from '../../records/models/record-category.js';
 import {
   AccessRequestStatusEnum,
@@ -134,6 +135,48 @@ export class AccessRequest {
 
   @Field(() => Date, { nullable: true })
   respondedAt: Date | null;
+}
+
+@ObjectType()
+export class ConsentEdge {
+  @Field()
+  cursor: string;
+
+  @Field(() => Consent)
+  node: Consent;
+}
+
+@ObjectType({ description: 'A page of consents, newest first' })
+export class ConsentConnection {
+  @Field(() => [ConsentEdge])
+  edges: ConsentEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+
+  @Field(() => Int)
+  totalCount: number;
+}
+
+@ObjectType()
+export class AccessRequestEdge {
+  @Field()
+  cursor: string;
+
+  @Field(() => AccessRequest)
+  node: AccessRequest;
+}
+
+@ObjectType({ description: 'A page of access requests, newest first' })
+export class AccessRequestConnection {
+  @Field(() => [AccessRequestEdge])
+  edges: AccessRequestEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+
+  @Field(() => Int)
+  totalCount: number;
 }
 
 @ObjectType({ description: 'A break-glass access: time-limited, recorded on the ledger and in the patient’s access log' })

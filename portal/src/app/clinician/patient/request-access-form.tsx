@@ -20,21 +20,25 @@ const RequestAccess = graphql(`
 
 const OutgoingRequests = graphql(`
   query ClinicianAccessRequests {
-    accessRequests {
-      id
-      patient {
-        id
+    accessRequests(first: 100) {
+      edges {
+        node {
+          id
+          patient {
+            id
+          }
+          categories
+          purpose
+          status
+          validUntil
+          createdAt
+        }
       }
-      categories
-      purpose
-      status
-      validUntil
-      createdAt
     }
   }
 `);
 
-type RequestRow = ClinicianAccessRequestsQuery['accessRequests'][number];
+type RequestRow = ClinicianAccessRequestsQuery['accessRequests']['edges'][number]['node'];
 
 /** Asks the patient for READ access to some categories; the patient approves or refuses from their own portal. */
 export function RequestAccessForm({ patientId, role }: { patientId: string; role: string }) {
@@ -51,7 +55,7 @@ export function RequestAccessForm({ patientId, role }: { patientId: string; role
   const load = useCallback(async () => {
     try {
       const { accessRequests } = await run(OutgoingRequests, {});
-      setRequests(accessRequests.filter((request) => request.patient.id === patientId));
+      setRequests(accessRequests.edges.map((edge) => edge.node).filter((request) => request.patient.id === patientId));
     } catch (caught) {
       setError(caught);
     }

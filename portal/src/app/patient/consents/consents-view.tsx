@@ -10,29 +10,33 @@ import { GrantForm } from './grant-form';
 
 const PatientConsents = graphql(`
   query PatientConsents($patientId: ID!) {
-    consents(patientId: $patientId) {
-      id
-      grantee {
-        id
-        name
-        role
-      }
-      grantedOrganization {
-        id
-        name
-      }
-      categories
-      recordIds
-      actions
-      purposes
-      validFrom
-      validUntil
-      status
-      createdAt
-      revokedAt
-      keyRotations {
-        recordId
-        status
+    consents(patientId: $patientId, first: 100) {
+      edges {
+        node {
+          id
+          grantee {
+            id
+            name
+            role
+          }
+          grantedOrganization {
+            id
+            name
+          }
+          categories
+          recordIds
+          actions
+          purposes
+          validFrom
+          validUntil
+          status
+          createdAt
+          revokedAt
+          keyRotations {
+            recordId
+            status
+          }
+        }
       }
     }
   }
@@ -47,7 +51,7 @@ const RevokeConsent = graphql(`
   }
 `);
 
-type ConsentRow = PatientConsentsQuery['consents'][number];
+type ConsentRow = PatientConsentsQuery['consents']['edges'][number]['node'];
 
 export function ConsentsView({ patientId }: { patientId: string }) {
   const { run } = useSession();
@@ -57,7 +61,7 @@ export function ConsentsView({ patientId }: { patientId: string }) {
 
   const load = useCallback(async () => {
     try {
-      setConsents((await run(PatientConsents, { patientId })).consents);
+      setConsents((await run(PatientConsents, { patientId })).consents.edges.map((edge) => edge.node));
     } catch (caught) {
       setError(caught);
     }

@@ -10,24 +10,28 @@ import { useSession } from '@/lib/session';
 
 const PatientAccessRequests = graphql(`
   query PatientAccessRequests {
-    accessRequests {
-      id
-      requester {
-        id
-        name
-        role
+    accessRequests(first: 100) {
+      edges {
+        node {
+          id
+          requester {
+            id
+            name
+            role
+          }
+          requesterOrganization {
+            id
+            name
+          }
+          categories
+          purpose
+          reason
+          validUntil
+          status
+          createdAt
+          respondedAt
+        }
       }
-      requesterOrganization {
-        id
-        name
-      }
-      categories
-      purpose
-      reason
-      validUntil
-      status
-      createdAt
-      respondedAt
     }
   }
 `);
@@ -41,7 +45,7 @@ const RespondToAccessRequest = graphql(`
   }
 `);
 
-type AccessRequestRow = PatientAccessRequestsQuery['accessRequests'][number];
+type AccessRequestRow = PatientAccessRequestsQuery['accessRequests']['edges'][number]['node'];
 
 /** Who asks, in the words the patient sees everywhere: name, role, organization. */
 function requesterName(request: AccessRequestRow): string {
@@ -64,7 +68,7 @@ export function RequestsView() {
 
   const load = useCallback(async () => {
     try {
-      setRequests((await run(PatientAccessRequests, {})).accessRequests);
+      setRequests((await run(PatientAccessRequests, {})).accessRequests.edges.map((edge) => edge.node));
     } catch (caught) {
       setError(caught);
     }
