@@ -38,4 +38,14 @@ export function firstLoadJavaScript(outDir: string, route: string): { files: num
 }
 
 /** The portal's pages, as routes. */
-export const PORTAL_ROUTES = ['/', '/register/', '/patient/records/', '/patient/consents/'] as const;
+export const PORTAL_ROUTES = [
+  '/',
+  '/register/',
+  '/patient/records/',
+  '/patient/consents/',
+  '/admin/organizations/',
+  '/admin/users/',
+  '/admin/service-accounts/',
+  '/admin/status/',
+  '/auditor/access-log/',
+] as const;

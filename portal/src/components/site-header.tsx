@@ -10,11 +10,27 @@ const PATIENT_LINKS = [
   { href: '/patient/consents/', label: 'Consents' },
 ];
 
+/** Administrators (a system administrator and an organization's ADMIN): the API refuses what their role may not do. */
+const ADMIN_LINKS = [
+  { href: '/admin/organizations/', label: 'Organizations' },
+  { href: '/admin/users/', label: 'Users' },
+  { href: '/admin/service-accounts/', label: 'Service accounts' },
+  { href: '/auditor/access-log/', label: 'Access log' },
+  { href: '/admin/status/', label: 'System status' },
+];
+
+const AUDITOR_LINKS = [
+  { href: '/auditor/access-log/', label: 'Access log' },
+  { href: '/admin/status/', label: 'System status' },
+];
+
+const LINKS_BY_ROLE: Record<string, { href: string; label: string }[]> = { PATIENT: PATIENT_LINKS, ADMIN: ADMIN_LINKS, AUDITOR: AUDITOR_LINKS };
+
 export function SiteHeader() {
   const { state, signOut } = useSession();
   const pathname = usePathname();
   const router = useRouter();
-  const links = state.status === 'signed-in' && state.user.role === 'PATIENT' ? PATIENT_LINKS : [];
+  const links = state.status === 'signed-in' ? (LINKS_BY_ROLE[state.user.role] ?? []) : [];
 
   return (
     <header className="site-header">

@@ -1,4 +1,10 @@
-/** Where each role starts. Clinician and administrator pages are still to come (portal/README.md). */
+/** Where each role starts. Clinician pages are still to come (portal/README.md). */
+const HOMES: Record<string, string> = {
+  PATIENT: '/patient/records/',
+  ADMIN: '/admin/users/',
+  AUDITOR: '/auditor/access-log/',
+};
+
 export function roleHome(role: string): string | null {
-  return role === 'PATIENT' ? '/patient/records/' : null;
+  return HOMES[role] ?? null;
 }

@@ -37,6 +37,7 @@ const MeQuery = graphql(`
       email
       name
       role
+      systemAdmin
       organization {
         id
         name
@@ -50,6 +51,8 @@ export type SessionUser = {
   email: string;
   name: string;
   role: string;
+  /** May create organizations (a system administrator; distinct from an organization ADMIN). */
+  systemAdmin?: boolean;
   organization?: { id: string; name: string } | null;
 };
 
@@ -63,6 +66,11 @@ interface Session {
   signOut(): Promise<void>;
   /** Runs an operation as the signed-in user; an expired access token is refreshed (once) and the call repeated. */
   run<TResult, TVariables>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult>;
+  /**
+   * GET of a same-origin API route with the bearer token (e.g. /audit/export); refreshed once on 401 like `run`.
+   * A refusal throws ApiError with the route's `error.code`.
+   */
+  fetchAuthorized(path: string): Promise<Response>;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -174,11 +182,30 @@ export function SessionProvider({ children }: { children: ReactNode }) {
           return executeOperation(document, variables, tokens.get());
         }
       },
+      async fetchAuthorized(path) {
+        const get = () => fetch(path, { headers: { authorization: `Bearer ${tokens.get() ?? ''}` }, credentials: 'same-origin' });
+        let response = await get();
+        if (response.status === 401 && (await tokens.refresh())) response = await get();
+        if (response.status === 401) setState({ status: 'signed-out' });
+        if (!response.ok) throw await routeError(response);
+        return response;
+      },
     }),
     [state, tokens, loadUser],
   );
 
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;
+}
+
+/** A REST route's refusal as an ApiError: its `{ error: { code, message } }` body, or the status alone. */
+async function routeError(response: Response): Promise<ApiError> {
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string } };
+    if (body.error?.code) return new ApiError(body.error.message ?? `The server answered ${response.status}.`, body.error.code);
+  } catch {
+    // no readable body: fall through
+  }
+  return new ApiError(`The server answered ${response.status}.`, response.status === 403 ? 'FORBIDDEN' : 'SERVICE_UNAVAILABLE');
 }
 
 export function useSession(): Session {
