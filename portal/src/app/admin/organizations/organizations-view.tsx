@@ -97,7 +97,7 @@ export function OrganizationsView({ systemAdmin }: { systemAdmin: boolean }) {
           {list.items.map((organization) => (
             <li key={organization.id} className="admin-item" data-testid="organization">
               <h3>{organization.name}</h3>
-              <p className="muted wrap">
+              <p className="muted ids">
                 Created {formatTime(organization.createdAt)} · id <code>{organization.id}</code>
               </p>
             </li>

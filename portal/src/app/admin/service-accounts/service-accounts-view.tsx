@@ -85,11 +85,11 @@ export function ServiceAccountsView() {
                 <h3>{account.name}</h3>
                 <span className={`status ${account.revokedAt ? 'status-revoked' : 'status-active'}`}>{account.revokedAt ? 'revoked' : 'active'}</span>
               </div>
-              <p className="muted wrap">
+              <p className="muted ids">
                 {roleLabel(account.role)} · client id <code>{account.clientId}</code> · created {formatTime(account.createdAt)}
                 {account.revokedAt ? ` · revoked ${formatTime(account.revokedAt)}` : ''}
               </p>
-              <p className="muted wrap">Scopes: {account.scopes.join(' ')}</p>
+              <p className="muted ids">Scopes: {account.scopes.join(' ')}</p>
               {!account.revokedAt && (
                 <button type="button" className="secondary" aria-label={`Revoke ${account.name}`} onClick={() => void revoke(account)}>
                   Revoke

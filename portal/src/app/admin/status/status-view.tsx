@@ -64,7 +64,7 @@ export function StatusView() {
           <h2>
             Health: <span className={`status health-${status.health.status.toLowerCase()}`}>{status.health.status.toLowerCase()}</span>
           </h2>
-          <table className="admin-table">
+          <table className="admin-table stacked">
             <caption className="muted">Each part of this node</caption>
             <thead>
               <tr>
@@ -78,11 +78,11 @@ export function StatusView() {
               {status.health.components.map((component) => (
                 <tr key={component.name} data-testid="component">
                   <th scope="row">{component.name}</th>
-                  <td>
+                  <td data-label="State">
                     <span className={`status health-${component.status.toLowerCase()}`}>{component.status.toLowerCase()}</span>
                   </td>
-                  <td>{component.backend}</td>
-                  <td className="wrap">{component.error ?? '—'}</td>
+                  <td data-label="Backend">{component.backend}</td>
+                  <td data-label="Details" className="ids">{component.error ?? '—'}</td>
                 </tr>
               ))}
             </tbody>
@@ -94,7 +94,7 @@ export function StatusView() {
             <dt>Height</dt>
             <dd>{status.ledgerStatus.height}</dd>
             <dt>Head hash</dt>
-            <dd className="wrap">
+            <dd className="ids">
               <code>{status.ledgerStatus.headHash}</code>
             </dd>
             <dt>Chain verified</dt>

@@ -154,7 +154,7 @@ export function UsersView({ admin }: { admin: SessionUser }) {
                 <h3>{user.name}</h3>
                 <span className={`status ${user.disabledAt ? 'status-revoked' : 'status-active'}`}>{user.disabledAt ? 'disabled' : 'active'}</span>
               </div>
-              <p className="muted wrap">
+              <p className="muted ids">
                 {user.email} · {user.systemAdmin ? 'system administrator' : roleLabel(user.role)}
                 {user.organization ? ` · ${user.organization.name}` : ''} · since {formatTime(user.createdAt)}
                 {user.disabledAt ? ` · disabled ${formatTime(user.disabledAt)}` : ''}

@@ -88,7 +88,7 @@ export function AccessLogView() {
       <ErrorMessage error={list.error} />
       {list.items && list.items.length > 0 && (
         <div className="table-scroll">
-          <table className="admin-table" aria-label="Access events">
+          <table className="admin-table stacked" aria-label="Access events">
             <thead>
               <tr>
                 <th scope="col">When</th>
@@ -102,19 +102,19 @@ export function AccessLogView() {
             <tbody>
               {list.items.map((event) => (
                 <tr key={event.id} data-testid="access-event">
-                  <td>{formatTime(event.at)}</td>
-                  <td>
+                  <td data-label="When">{formatTime(event.at)}</td>
+                  <td data-label="Who">
                     {event.actor.name ?? event.actor.id} <span className="muted">({event.actor.role.toLowerCase()})</span>
                   </td>
-                  <td>
+                  <td data-label="Action">
                     {event.action}
                     {event.purpose ? <span className="muted"> for {event.purpose.toLowerCase()}</span> : null}
                   </td>
-                  <td>
+                  <td data-label="Decision">
                     <span className={`status decision-${event.decision.toLowerCase()}`}>{event.decision.toLowerCase()}</span>
                     {event.reason ? <span className="muted"> {event.reason}</span> : null}
                   </td>
-                  <td className="wrap">
+                  <td data-label="Patient / record" className="ids">
                     <code>{event.patient?.id ?? '—'}</code>
                     {event.record ? (
                       <>
@@ -123,7 +123,7 @@ export function AccessLogView() {
                       </>
                     ) : null}
                   </td>
-                  <td>{event.anchored ? 'yes' : 'pending'}</td>
+                  <td data-label="Anchored">{event.anchored ? 'yes' : 'pending'}</td>
                 </tr>
               ))}
             </tbody>

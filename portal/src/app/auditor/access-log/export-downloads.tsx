@@ -50,7 +50,7 @@ export function ExportDownloads({ patientId, recordId }: { patientId: string; re
   }
 
   return (
-    <div className="card" role="region" aria-labelledby="export-heading">
+    <div className="card export" role="region" aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>
       <p className="muted">The events matching the filters above, optionally within a time window.</p>
       <div className="form-grid">
