@@ -85,6 +85,7 @@ function ledgerConsentSource(ledger: EmbeddedLedger, revoked: Set<string>): Cons
           .map(({ id, actorId: actor, patientId: patient, grantedAt, expiresAt }) => ({ id, actorId: actor, patientId: patient, grantedAt, expiresAt })),
       };
     },
+    holdsEmergencyAccess: () => Promise.reject(new Error('decisions never ask this (it only words a refusal)')),
     isRevoked: (consentId) => revoked.has(consentId),
   };
 }

@@ -45,16 +45,17 @@ function visibility(ctx: RequestContext, filter: AccessLogFilter, permission: 'r
   const actor = ctx.actor;
   if (!actor) throw new AuditForbiddenError();
   if (actor.role === 'PATIENT' && actor.kind === 'user') {
-    if (filter.patientId && filter.patientId !== actor.id) throw new AuditForbiddenError();
+    // Any other patient's log, whoever they are or whether they exist: the role refuses.
+    if (filter.patientId && filter.patientId !== actor.id) throw new AuditForbiddenError('ROLE_NOT_ALLOWED');
     return { patientId: actor.id };
   }
   // A service account (an AUDITOR's) reads the log only with a scope for it: system/AuditEvent.s to list
   // (search, export), .r to read one event (audit:read is both).
-  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows('AuditEvent', permission)) throw new AuditForbiddenError();
+  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows('AuditEvent', permission)) throw new AuditForbiddenError('SCOPE_NOT_GRANTED');
   if ((actor.role === 'AUDITOR' || actor.role === 'ADMIN') && actor.organizationId) {
     return { organizationId: actor.organizationId };
   }
-  throw new AuditForbiddenError();
+  throw new AuditForbiddenError('ROLE_NOT_ALLOWED');
 }
 
 const encodeCursor = (seq: string) => Buffer.from(`ae:${seq}`, 'utf8').toString('base64url');

@@ -41,8 +41,11 @@ export function firstLoadJavaScript(outDir: string, route: string): { files: num
 export const PORTAL_ROUTES = [
   '/',
   '/register/',
+  '/recover/',
   '/patient/records/',
   '/patient/consents/',
+  '/patient/requests/',
+  '/patient/history/',
   '/admin/organizations/',
   '/admin/users/',
   '/admin/service-accounts/',

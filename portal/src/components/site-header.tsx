@@ -4,10 +4,12 @@ import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { useSession } from '@/lib/session';
 
-/** Who the actor sees per role: patients get their records and consents; other roles' pages come later. */
+/** Who the actor sees per role: patients get their records, consents, access requests and access history; other roles' pages come later. */
 const PATIENT_LINKS = [
   { href: '/patient/records/', label: 'My records' },
   { href: '/patient/consents/', label: 'Consents' },
+  { href: '/patient/requests/', label: 'Access requests' },
+  { href: '/patient/history/', label: 'Access history' },
 ];
 
 /** Administrators (a system administrator and an organization's ADMIN): the API refuses what their role may not do. */

@@ -60,3 +60,14 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A REST route's refusal (`{ error: { code, message } }`) as an ApiError, like a GraphQL one. */
+export async function restError(response: Response): Promise<ApiError> {
+  try {
+    const { error } = (await response.json()) as { error?: { code?: string; message?: string; reason?: string } };
+    if (error?.code) return new ApiError(error.message ?? `The server answered ${response.status}.`, error.code, error.reason);
+  } catch {
+    // Not the API's JSON: fall through to the status.
+  }
+  return new ApiError(`The server answered ${response.status}.`, response.status === 401 ? 'UNAUTHENTICATED' : 'SERVICE_UNAVAILABLE');
+}

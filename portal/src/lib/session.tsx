@@ -24,6 +24,16 @@ const RegisterMutation = graphql(`
   }
 `);
 
+const RecoverMutation = graphql(`
+  mutation PortalRecoverAccount($email: String!, $recoveryCode: String!, $newPassword: String!) {
+    recoverAccount(email: $email, recoveryCode: $recoveryCode, newPassword: $newPassword, sessionCookie: true) {
+      accessToken
+      expiresAt
+      recoveryCode
+    }
+  }
+`);
+
 const LogoutMutation = graphql(`
   mutation PortalLogout {
     logout
@@ -63,13 +73,12 @@ interface Session {
   signIn(email: string, password: string): Promise<void>;
   /** Registers and signs in; returns the one-time recovery code for the page to show. */
   register(input: { email: string; password: string; name: string }): Promise<string>;
+  /** Sets a new password with the recovery code and signs in; returns the new one-time recovery code (the old one is spent). */
+  recover(input: { email: string; recoveryCode: string; newPassword: string }): Promise<string>;
   signOut(): Promise<void>;
   /** Runs an operation as the signed-in user; an expired access token is refreshed (once) and the call repeated. */
   run<TResult, TVariables>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult>;
-  /**
-   * GET of a same-origin API route with the bearer token (e.g. /audit/export); refreshed once on 401 like `run`.
-   * A refusal throws ApiError with the route's `error.code`.
-   */
+  /** GET a REST route of this origin as the signed-in user (bearer token, refreshed once on 401); the token itself stays here. */
   fetchAuthorized(path: string): Promise<Response>;
 }
 
@@ -162,6 +171,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         await loadUser();
         return register.recoveryCode ?? '';
       },
+      async recover(input) {
+        const { recoverAccount } = await executeOperation(RecoverMutation, input);
+        tokens.set(recoverAccount.accessToken);
+        await loadUser();
+        return recoverAccount.recoveryCode ?? '';
+      },
       async signOut() {
         try {
           await executeOperation(LogoutMutation, {}, tokens.get());
@@ -183,29 +198,20 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         }
       },
       async fetchAuthorized(path) {
-        const get = () => fetch(path, { headers: { authorization: `Bearer ${tokens.get() ?? ''}` }, credentials: 'same-origin' });
-        let response = await get();
-        if (response.status === 401 && (await tokens.refresh())) response = await get();
-        if (response.status === 401) setState({ status: 'signed-out' });
-        if (!response.ok) throw await routeError(response);
-        return response;
+        const get = () => fetch(path, { credentials: 'same-origin', headers: { authorization: `Bearer ${tokens.get() ?? ''}` } });
+        const response = await get();
+        if (response.status !== 401) return response;
+        if (!(await tokens.refresh())) {
+          setState({ status: 'signed-out' });
+          return response;
+        }
+        return get();
       },
     }),
     [state, tokens, loadUser],
   );
 
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;
-}
-
-/** A REST route's refusal as an ApiError: its `{ error: { code, message } }` body, or the status alone. */
-async function routeError(response: Response): Promise<ApiError> {
-  try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string } };
-    if (body.error?.code) return new ApiError(body.error.message ?? `The server answered ${response.status}.`, body.error.code);
-  } catch {
-    // no readable body: fall through
-  }
-  return new ApiError(`The server answered ${response.status}.`, response.status === 403 ? 'FORBIDDEN' : 'SERVICE_UNAVAILABLE');
 }
 
 export function useSession(): Session {

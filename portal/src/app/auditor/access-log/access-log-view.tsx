@@ -111,7 +111,7 @@ export function AccessLogView() {
                     {event.purpose ? <span className="muted"> for {event.purpose.toLowerCase()}</span> : null}
                   </td>
                   <td data-label="Decision">
-                    <span className={`status decision-${event.decision.toLowerCase()}`}>{event.decision.toLowerCase()}</span>
+                    <span className={`status status-${event.decision.toLowerCase()}`}>{event.decision.toLowerCase()}</span>
                     {event.reason ? <span className="muted"> {event.reason}</span> : null}
                   </td>
                   <td data-label="Patient / record" className="ids">

@@ -2,6 +2,7 @@
 
 import { useState } from 'react';
 import { ErrorMessage } from '@/components/error-message';
+import { restError } from '@/lib/api';
 import { useSession } from '@/lib/session';
 
 const FORMATS = [
@@ -31,7 +32,9 @@ export function ExportDownloads({ patientId, recordId }: { patientId: string; re
       if (recordId) params.set('recordId', recordId);
       if (since) params.set('since', new Date(since).toISOString());
       if (until) params.set('until', new Date(until).toISOString());
-      const blob = await (await fetchAuthorized(`/audit/export?${params.toString()}`)).blob();
+      const response = await fetchAuthorized(`/audit/export?${params.toString()}`);
+      if (!response.ok) throw await restError(response);
+      const blob = await response.blob();
       const url = URL.createObjectURL(blob);
       const link = document.createElement('a');
       link.href = url;
