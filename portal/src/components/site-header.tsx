@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { useSession } from '@/lib/session';
 
-/** Who the actor sees per role: patients get their records, consents, access requests and access history; other roles' pages come later. */
+/** Who the actor sees per role: patients get their records, consents, access requests and access history. */
 const PATIENT_LINKS = [
   { href: '/patient/records/', label: 'My records' },
   { href: '/patient/consents/', label: 'Consents' },
