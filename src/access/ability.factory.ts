@@ -20,9 +20,11 @@ import { ServiceScopes } from './service-scopes.js';
 
 /**
  * What can be done (CASL actions). Records use `read`/`write`, the policy's READ/WRITE (write covers
- * creating and amending); the rest are the management operations of the API.
+ * creating and amending); the rest are the management operations of the API. `list` is browsing
+ * users or organizations as an administrator (the `users` and `organizations` queries), narrower than
+ * `read`, which everyone has on their own user and organization.
  */
-export type AccessAction = 'read' | 'write' | 'create' | 'update' | 'delete' | 'revoke' | 'respond';
+export type AccessAction = 'read' | 'write' | 'create' | 'update' | 'delete' | 'revoke' | 'respond' | 'list';
 
 /** What it can be done to (CASL subject types). */
 export type AccessSubjectType =
@@ -262,11 +264,12 @@ function addManagementRules(builder: AbilityBuilder<AppAbility>, actor: Actor, p
   if (actor.organizationId) can('read', 'Organization', { id: actor.organizationId });
 
   if (actor.systemAdmin) {
-    can(['create', 'read'], 'Organization');
-    can(['create', 'read', 'update'], 'User'); // update: disable and enable any user
+    can(['create', 'read', 'list'], 'Organization');
+    can(['create', 'read', 'update', 'list'], 'User'); // update: disable and enable any user
   }
   if (actor.role === 'ADMIN' && actor.organizationId) {
-    can(['create', 'read', 'update'], 'User', { organizationId: actor.organizationId });
+    can(['create', 'read', 'update', 'list'], 'User', { organizationId: actor.organizationId });
+    can('list', 'Organization', { id: actor.organizationId });
     can(['create', 'read', 'delete'], 'ServiceAccount', { organizationId: actor.organizationId });
     can('read', 'AccessEvent', { patientOrganizationId: actor.organizationId });
   }

@@ -24,6 +24,7 @@ import { EmbeddedLedger } from '../ledger/adapters/embedded-ledger.adapter.js';
 import { AbilityFactory, type RecordAttributes } from './ability.factory.js';
 import { AccessDecisionCache } from './access-decision-cache.js';
 import { AccessService } from './access.service.js';
+import { rulesToSqlFilter } from './casl-to-sql.js';
 import type { ConsentSource } from './consent-source.js';
 
 vi.hoisted(() => {
@@ -238,6 +239,27 @@ describe('AccessService over the embedded ledger (consents and break-glass as re
     expect(() => access.assertCan(ctxOf(patient), 'revoke', 'Consent', { patientId: patient.id })).not.toThrow();
     expect(() => access.assertCan(ctxOf(patient), 'revoke', 'Consent', { patientId: randomUUID() })).toThrow('Access denied');
     expect(() => access.assertCan(ctxOf(doctor), 'create', 'Organization', { id: clinic })).toThrow('Access denied');
+  });
+
+  it('lets administrators list users and organizations: the system administrator all, an organization ADMIN their own, nobody else any', () => {
+    const admin = user(randomUUID(), 'ADMIN', hospital);
+    const root = { ...user(randomUUID(), 'ADMIN', null), systemAdmin: true };
+    const fields = { alias: 'u', fields: { id: 'id', organizationId: 'organization_id' } };
+    const sqlOf = (actor: UserActor, subject: 'User' | 'Organization') =>
+      rulesToSqlFilter(new AbilityFactory().createForActor({ actor, now: new Date() }), 'list', subject, subject === 'User' ? fields : { alias: 'o', fields: { id: 'id' } });
+
+    expect(() => access.assertCan(ctxOf(admin), 'list', 'User', { organizationId: hospital })).not.toThrow();
+    expect(() => access.assertCan(ctxOf(admin), 'list', 'User', { organizationId: clinic })).toThrow('Access denied');
+    expect(() => access.assertCan(ctxOf(root), 'list', 'User', { organizationId: clinic })).not.toThrow();
+    expect(sqlOf(root, 'User')).toEqual({ sql: 'TRUE', parameters: {} });
+    expect(sqlOf(admin, 'User')).toEqual({ sql: '"u"."organization_id" = :access_0', parameters: { access_0: hospital } });
+    expect(sqlOf(admin, 'Organization')).toEqual({ sql: '"o"."id" = :access_0', parameters: { access_0: hospital } });
+    // Everyone may read their own user and organization; listing is an administrator's alone.
+    for (const actor of [doctor, patient, user(randomUUID(), 'AUDITOR', hospital)]) {
+      expect(() => access.assertCan(ctxOf(actor), 'list', 'User', { organizationId: hospital })).toThrow('Access denied');
+      expect(sqlOf(actor, 'User').sql).toBe('FALSE');
+      expect(sqlOf(actor, 'Organization').sql).toBe('FALSE');
+    }
   });
 });
 

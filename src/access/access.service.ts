@@ -235,6 +235,15 @@ export class AccessService {
     if (!ability.can(action, taggedSubject(subjectType, attributes) as TaggedSubject)) throw accessDenied();
   }
 
+  /**
+   * The rows of a management subject (users, organizations) the actor may `action`, as a WHERE clause
+   * for a list: the same rules `assertCan` applies one at a time. `fields` maps the rules' fields to columns.
+   */
+  managementFilter(ctx: RequestContext, action: AccessAction, subjectType: Exclude<AccessSubjectType, 'MedicalRecord'>, options: SqlFilterOptions): Brackets {
+    const ability = this.abilities.createForActor({ actor: requireActor(ctx), now: ctx.now, purpose: ctx.purpose });
+    return accessibleBy(ability, action, subjectType, options);
+  }
+
   /** Call before a consent or break-glass change returns; throws SERVICE_UNAVAILABLE if the cache can't be reached. */
   invalidateForPatient(patientId: string): Promise<void> {
     return this.decisions.invalidateForPatient(patientId);

@@ -1,8 +1,11 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { AccessTokens } from './access-tokens.js';
 import { AccountService } from './account.service.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
+import { AdministrationResolver } from './administration.resolver.js';
+import { AdministrationService } from './administration.service.js';
 import { AuthResolver } from './auth.resolver.js';
 import { AuthenticationMiddleware } from './authentication.middleware.js';
 import { DirectoryResolver } from './directory.resolver.js';
@@ -32,6 +35,7 @@ import { UserRepository } from './user.repository.js';
  * user's keys, organizations' keys and service accounts' ledger identities; never its tables.
  */
 @Module({
+  imports: [AccessModule],
   providers: [
     AccountService,
     SessionService,
@@ -54,6 +58,8 @@ import { UserRepository } from './user.repository.js';
     AuthResolver,
     DirectoryService,
     DirectoryResolver,
+    AdministrationService,
+    AdministrationResolver,
     AdminBootstrap,
   ],
   controllers: [SessionCookieController],

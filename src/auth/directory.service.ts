@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { decodeNameCursor, encodeNameCursor, nameKeyOf, type NameKey } from '../common/name-cursor.js';
+import { compareNameKeys, containsPattern, decodeNameCursor, encodeNameCursor, nameKeyOf } from '../common/name-cursor.js';
 import type { RequestContext } from '../common/request-context.js';
 import { badInput, requireUser } from './auth.errors.js';
 import { DirectoryConnection, DirectoryEntry, DirectoryEntryKind } from './models/directory.model.js';
@@ -34,7 +34,7 @@ export class DirectoryService {
     if (text.length < MIN_QUERY || text.length > MAX_QUERY) throw badInput(`query must be ${MIN_QUERY} to ${MAX_QUERY} characters`);
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be 1 to ${MAX_PAGE}`);
     const start = after ? decodeNameCursor(after) : null;
-    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = containsPattern(text);
     const wantPeople = kind !== DirectoryEntryKind.ORGANIZATION;
     const wantOrganizations = kind !== DirectoryEntryKind.PERSON;
 
@@ -57,7 +57,7 @@ export class DirectoryService {
         organization: person.organizationId ? { id: person.organizationId, name: organizationNames.get(person.organizationId) ?? '' } : null,
       })),
       ...organizations.map((organization) => ({ id: organization.id, kind: DirectoryEntryKind.ORGANIZATION, name: organization.name, role: null, organization: null })),
-    ].sort((a, b) => compareKeys(nameKeyOf(a), nameKeyOf(b)));
+    ].sort((a, b) => compareNameKeys(nameKeyOf(a), nameKeyOf(b)));
     const page = entries.slice(0, first);
     const last = page.at(-1);
     return {
@@ -66,10 +66,4 @@ export class DirectoryService {
       totalCount: peopleCount + organizationCount,
     };
   }
-}
-
-/** The order the database pages in: lower(name) in byte order (COLLATE "C"), then id. */
-function compareKeys(a: NameKey, b: NameKey): number {
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

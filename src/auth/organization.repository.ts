@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { type Brackets, In } from 'typeorm';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { OrganizationEntity } from './organization.entity.js';
@@ -7,6 +7,9 @@ import type { NameKey } from '../common/name-cursor.js';
 
 /** An organization as the directory shows it: never its sealed private keys. */
 export type OrganizationPublicRow = Pick<OrganizationEntity, 'id' | 'name' | 'wrappingPublicKey' | 'emergencyPublicKey' | 'createdAt'>;
+
+/** Where the access rules' fields live in the organizations table (for AccessService.managementFilter). */
+export const ORGANIZATION_ACCESS_FIELDS = { id: 'id' } as const;
 
 /** The auth module's organizations table: each statement runs in the context's transaction, or on the pool outside one. */
 @Injectable()
@@ -39,6 +42,26 @@ export class OrganizationRepository {
       .andWhere('o.isDefaultPatientOrganization = false');
     if (after) query.andWhere('(lower(o.name) COLLATE "C", o.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
     return query.orderBy('lower(o.name) COLLATE "C"').addOrderBy('o.id').limit(limit).getMany();
+  }
+
+  /**
+   * A page of organizations (not the built-in one of self-registered patients) in (lower(name), id)
+   * order after `after`: those `access` (the actor's rows, alias `o`) admits whose name matches `pattern`.
+   */
+  listPage(ctx: WorkContext, access: Brackets, pattern: string | null, after: NameKey | null, limit: number): Promise<OrganizationPublicRow[]> {
+    const query = this.listQuery(ctx, access, pattern).select(['o.id', 'o.name', 'o.wrappingPublicKey', 'o.emergencyPublicKey', 'o.createdAt']);
+    if (after) query.andWhere('(lower(o.name) COLLATE "C", o.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
+    return query.orderBy('lower(o.name) COLLATE "C"').addOrderBy('o.id').limit(limit).getMany();
+  }
+
+  countList(ctx: WorkContext, access: Brackets, pattern: string | null): Promise<number> {
+    return this.listQuery(ctx, access, pattern).getCount();
+  }
+
+  private listQuery(ctx: WorkContext, access: Brackets, pattern: string | null) {
+    const query = this.connection.getRepository(ctx, OrganizationEntity).createQueryBuilder('o').where(access).andWhere('o.isDefaultPatientOrganization = false');
+    if (pattern) query.andWhere("o.name ILIKE :pattern ESCAPE '\\'", { pattern });
+    return query;
   }
 
   namesByIds(ctx: WorkContext, ids: string[]): Promise<Pick<OrganizationEntity, 'id' | 'name'>[]> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In, IsNull } from 'typeorm';
+import { type Brackets, In, IsNull } from 'typeorm';
 import type { NameKey } from '../common/name-cursor.js';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
@@ -18,6 +18,23 @@ export interface PatientScope {
 
 /** A user as the directory shows them to other modules. */
 export type UserPublicRow = Pick<UserEntity, 'id' | 'name' | 'role' | 'organizationId' | 'wrappingPublicKey'>;
+
+/** What an administrator narrows a list of users by (each null: any). */
+export interface UserListFilter {
+  /** An ILIKE pattern (escaped by the caller) matched against name and email. */
+  readonly pattern: string | null;
+  readonly role: string | null;
+  readonly organizationId: string | null;
+}
+
+/** A user as an administrator's list shows them: never password hashes or sealed keys. */
+export type UserListRow = Pick<
+  UserEntity,
+  'id' | 'email' | 'name' | 'role' | 'organizationId' | 'attributes' | 'systemAdmin' | 'wrappingPublicKey' | 'signingPublicKey' | 'createdAt' | 'disabledAt'
+>;
+
+/** Where the access rules' fields live in the users table (for AccessService.managementFilter). */
+export const USER_ACCESS_FIELDS = { id: 'id', organizationId: 'organization_id' } as const;
 
 /** A user's password and what it seals (and, after a recovery, what the new recovery code seals). */
 export type UserCredentials = Pick<UserEntity, 'passwordHash' | 'keysSealedByPassword'> & Partial<Pick<UserEntity, 'keysSealedByRecoveryCode'>>;
@@ -130,6 +147,28 @@ export class UserRepository {
     return query.orderBy('lower(u.name) COLLATE "C"').addOrderBy('u.id').limit(limit).getMany();
   }
 
+  /**
+   * A page of users, disabled ones included, in (lower(name), id) order after `after`: those `access`
+   * (the actor's rows, alias `u`) admits and `filter` selects.
+   */
+  listPage(ctx: WorkContext, access: Brackets, filter: UserListFilter, after: NameKey | null, limit: number): Promise<UserListRow[]> {
+    const query = this.listQuery(ctx, access, filter).select([
+      'u.id',
+      'u.email',
+      'u.name',
+      'u.role',
+      'u.organizationId',
+      'u.attributes',
+      'u.systemAdmin',
+      'u.wrappingPublicKey',
+      'u.signingPublicKey',
+      'u.createdAt',
+      'u.disabledAt',
+    ]);
+    if (after) query.andWhere('(lower(u.name) COLLATE "C", u.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
+    return query.orderBy('lower(u.name) COLLATE "C"').addOrderBy('u.id').limit(limit).getMany();
+  }
+
   countPatients(ctx: WorkContext, scope: PatientScope): Promise<number> {
     return this.patientsIn(ctx, scope).getCount();
   }
@@ -146,6 +185,37 @@ export class UserRepository {
       query.andWhere('false');
     }
     return query;
+  }
+
+  countList(ctx: WorkContext, access: Brackets, filter: UserListFilter): Promise<number> {
+    return this.listQuery(ctx, access, filter).getCount();
+  }
+
+  private listQuery(ctx: WorkContext, access: Brackets, filter: UserListFilter) {
+    const query = this.connection.getRepository(ctx, UserEntity).createQueryBuilder('u').where(access);
+    if (filter.pattern) query.andWhere("(u.name ILIKE :pattern ESCAPE '\\' OR u.email ILIKE :pattern ESCAPE '\\')", { pattern: filter.pattern });
+    if (filter.role) query.andWhere('u.role = :role', { role: filter.role });
+    if (filter.organizationId) query.andWhere('u.organizationId = :organizationId', { organizationId: filter.organizationId });
+    return query;
+  }
+
+  /** Users as the API shows them, their organizations looked up in one query. */
+  async toModels(ctx: WorkContext, users: readonly UserListRow[]): Promise<User[]> {
+    const ids = [...new Set(users.map((user) => user.organizationId).filter((id): id is string => id !== null))];
+    const organizations = new Map(ids.length ? (await this.organizations.publicByIds(ctx, ids)).map((row) => [row.id, toOrganizationModel(row)]) : []);
+    return users.map((user) => ({
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      organization: user.organizationId ? (organizations.get(user.organizationId) ?? null) : null,
+      attributes: Object.entries(user.attributes ?? {}).map(([name, value]) => ({ name, value })),
+      systemAdmin: user.systemAdmin,
+      wrappingPublicKey: user.wrappingPublicKey,
+      signingPublicKey: user.signingPublicKey,
+      createdAt: user.createdAt,
+      disabledAt: user.disabledAt ?? null,
+    }));
   }
 
   /** The user as the API shows it, with their organization (looked up unless given). */

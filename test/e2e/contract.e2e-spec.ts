@@ -37,6 +37,9 @@ const OPERATIONS: Record<'Query' | 'Mutation', Record<string, string[]>> = {
     accessLog: ['patientId', 'recordId', 'first', 'after'],
     verifyAuditEvent: ['id'],
     ledgerStatus: [],
+    // Beyond api.md: the administrators' lists the portal builds on (issue #15).
+    users: ['organizationId', 'query', 'role', 'first', 'after'],
+    organizations: ['query', 'first', 'after'],
   },
 };
 
@@ -59,6 +62,8 @@ const TYPES: Record<string, string[]> = {
   AuditProof: ['event', 'leafHash', 'merkleRoot', 'proof', 'treeSize', 'leafIndex', 'anchoredTxId', 'valid'],
   LedgerStatus: ['backend', 'height', 'headHash', 'verified', 'lastVerifiedAt'],
   PageInfo: ['hasNextPage', 'endCursor'],
+  UserConnection: ['edges', 'pageInfo', 'totalCount'],
+  OrganizationConnection: ['edges', 'pageInfo', 'totalCount'],
 };
 
 const ENUMS: Record<string, string[]> = {

@@ -38,7 +38,7 @@ export default function SignInPage() {
     return (
       <section>
         <h1>Welcome, {state.user.name}</h1>
-        <p>{home ? 'Opening your records…' : 'The pages for your role are not in the portal yet; the API and the GraphQL IDE at /graphql serve them.'}</p>
+        <p>{home ? 'Opening your home page…' : 'The pages for your role are not in the portal yet; the API and the GraphQL IDE at /graphql serve them.'}</p>
       </section>
     );
   }

@@ -15,17 +15,32 @@ const PATIENT_LINKS = [
 
 const CLINICIAN_LINKS = [{ href: '/clinician/patients/', label: 'My patients' }];
 
-function linksFor(role: string) {
-  if (role === 'PATIENT') return PATIENT_LINKS;
-  if ((CLINICIAN_ROLES as readonly string[]).includes(role)) return CLINICIAN_LINKS;
-  return [];
-}
+/** Administrators (a system administrator and an organization's ADMIN): the API refuses what their role may not do. */
+const ADMIN_LINKS = [
+  { href: '/admin/organizations/', label: 'Organizations' },
+  { href: '/admin/users/', label: 'Users' },
+  { href: '/admin/service-accounts/', label: 'Service accounts' },
+  { href: '/auditor/access-log/', label: 'Access log' },
+  { href: '/admin/status/', label: 'System status' },
+];
+
+const AUDITOR_LINKS = [
+  { href: '/auditor/access-log/', label: 'Access log' },
+  { href: '/admin/status/', label: 'System status' },
+];
+
+const LINKS_BY_ROLE: Record<string, { href: string; label: string }[]> = {
+  PATIENT: PATIENT_LINKS,
+  ...Object.fromEntries(CLINICIAN_ROLES.map((role) => [role, CLINICIAN_LINKS])),
+  ADMIN: ADMIN_LINKS,
+  AUDITOR: AUDITOR_LINKS,
+};
 
 export function SiteHeader() {
   const { state, signOut } = useSession();
   const pathname = usePathname();
   const router = useRouter();
-  const links = state.status === 'signed-in' ? linksFor(state.user.role) : [];
+  const links = state.status === 'signed-in' ? (LINKS_BY_ROLE[state.user.role] ?? []) : [];
 
   return (
     <header className="site-header">

@@ -47,6 +47,7 @@ const MeQuery = graphql(`
       email
       name
       role
+      systemAdmin
       organization {
         id
         name
@@ -60,6 +61,8 @@ export type SessionUser = {
   email: string;
   name: string;
   role: string;
+  /** May create organizations (a system administrator; distinct from an organization ADMIN). */
+  systemAdmin?: boolean;
   organization?: { id: string; name: string } | null;
 };
 
