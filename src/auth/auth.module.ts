@@ -22,6 +22,7 @@ import { SessionCookieController } from './session-cookie.controller.js';
 import { SessionKeys } from './session-keys.js';
 import { SessionRepository } from './session.repository.js';
 import { SessionService } from './session.service.js';
+import { SystemAdmins } from './system-admins.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 import { UserRepository } from './user.repository.js';
 
@@ -54,6 +55,7 @@ import { UserRepository } from './user.repository.js';
     AuthResolver,
     DirectoryService,
     DirectoryResolver,
+    SystemAdmins,
     AdminBootstrap,
   ],
   controllers: [SessionCookieController],
