@@ -18,6 +18,11 @@ import { TokenAuthenticator } from './token-authenticator.js';
 
 const MAX_SCOPES = 20;
 
+/** What a system administrator is told: who may, and how to make one (README "System administrators and organization administrators"). */
+export const SYSTEM_ADMIN_CREATES_NO_SERVICE_ACCOUNT =
+  "Only an organization's ADMIN may create its service accounts (their secret reaches patient data, which a system administrator does not): " +
+  'create one with createUser(input: { role: ADMIN, organizationId }) and sign in as them';
+
 /**
  * Client credentials for integration partners. The secret is 256 random bits, shown once and stored
  * as SHA-256 (a slow hash protects guessable secrets; this one cannot be guessed). Each account is
@@ -45,6 +50,7 @@ export class ServiceAccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     if (actor.kind !== 'user') throw forbidden('Only an organization ADMIN may create service accounts');
+    if (actor.systemAdmin) throw forbidden(SYSTEM_ADMIN_CREATES_NO_SERVICE_ACCOUNT);
     const organizationId = input.organizationId ?? actor.organizationId;
     const allowed = actor.role === 'ADMIN' && organizationId !== null && actor.organizationId === organizationId;
     if (!allowed) throw forbidden('Only an ADMIN of the organization may create its service accounts');
@@ -96,8 +102,10 @@ export class ServiceAccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     const target = organizationId ?? actor.organizationId;
-    const allowed = actor.kind === 'user' && actor.role === 'ADMIN' && target !== null && actor.organizationId === target;
-    if (!allowed || !target) throw forbidden('Only an ADMIN of the organization may list its service accounts');
+    const systemAdmin = actor.kind === 'user' && actor.systemAdmin;
+    if (systemAdmin && !target) throw badInput('organizationId is required: a system administrator belongs to no organization', { field: 'organizationId' });
+    const allowed = systemAdmin || (actor.kind === 'user' && actor.role === 'ADMIN' && target !== null && actor.organizationId === target);
+    if (!allowed || !target) throw forbidden('Only an ADMIN of the organization, or a system administrator, may list its service accounts');
     const accounts = await this.accounts.ofOrganization(ctx, target);
     return accounts.map(toModel);
   }
@@ -106,10 +114,11 @@ export class ServiceAccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     const account = await this.accounts.findById(ctx, id);
+    if (actor.kind === 'user' && actor.systemAdmin && !account) throw new DomainError('NOT_FOUND', `Service account ${id} does not exist`);
     const allowed =
-      actor.kind === 'user' && account && actor.role === 'ADMIN' && actor.organizationId === account.organizationId;
+      actor.kind === 'user' && account && (actor.systemAdmin || (actor.role === 'ADMIN' && actor.organizationId === account.organizationId));
     // Same answer whether the account exists or belongs to another organization.
-    if (!account || !allowed) throw forbidden('Only an ADMIN of the organization may revoke its service accounts');
+    if (!account || !allowed) throw forbidden('Only an ADMIN of the organization, or a system administrator, may revoke its service accounts');
     if (!account.revokedAt) {
       account.revokedAt = ctx.now;
       await this.accounts.markRevoked(ctx, id, ctx.now);
