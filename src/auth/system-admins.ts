@@ -58,11 +58,15 @@ export class SystemAdmins {
       keysSealedByRecoveryCode: await sealBundleWithRecoveryCode(keys, id, generateRecoveryCode(), params),
       ledgerTxId: null,
     });
-    if (await this.users.insertUnlessEmailTaken(ctx, admin)) {
+    // The row under this email is ours only if its id is: with ON CONFLICT DO NOTHING, TypeORM reports the
+    // identifiers it was given whether or not the row went in.
+    await this.users.insertUnlessEmailTaken(ctx, admin);
+    const holder = await this.users.findByEmail(ctx, normalized);
+    if (holder?.id === id) {
       this.logger.log(`system administrator ${normalized} created`);
       return 'created';
     }
     // Another node (or process) inserted this email first: say what it made.
-    return (await this.users.findByEmail(ctx, normalized))?.systemAdmin ? 'exists' : 'taken';
+    return holder?.systemAdmin ? 'exists' : 'taken';
   }
 }
