@@ -112,14 +112,18 @@ describe('create-admin', () => {
     expect((await signIn('patient.pat@example.org', PASSWORD)).data?.login.user.role).toBe('PATIENT');
   });
 
-  it('opens the embedded database itself when no server runs, and the server starts on it afterwards', async () => {
+  it('opens the embedded database itself when no server runs, and the server starts on it afterwards (warning about an ADMIN_EMAIL it will not use)', async () => {
     if (t.config.database.kind !== 'pglite') return;
     const dataDir = t.dataDir;
     await t.close({ keepData: true });
     const run = await createAdmin(['--email', 'offline-root@example.org'], { ...env, ADMIN_PASSWORD: PASSWORD });
     expectPlain(run);
     expect(run).toMatchObject({ code: 0, stdout: 'system administrator offline-root@example.org created\n' });
-    t = await startTestApp({}, dataDir);
+    // Restarted with ADMIN_EMAIL naming the patient registered above: the bootstrap leaves her alone and says so, naming the variable.
+    t = await startTestApp({ ADMIN_EMAIL: 'patient.pat@example.org', ADMIN_PASSWORD: 'another passphrase 7' }, dataDir);
     expect((await signIn('offline-root@example.org', PASSWORD)).data?.login.user.role).toBe('ADMIN');
+    const warning = t.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).find((line) => line.msg.startsWith('ADMIN_EMAIL:'));
+    expect(warning).toEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/belongs to an account that is not a system administrator; no administrator was created/) }));
+    expect((await signIn('patient.pat@example.org', PASSWORD)).data?.login.user.role).toBe('PATIENT');
   });
 });
