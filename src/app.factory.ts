@@ -5,6 +5,7 @@ import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-opti
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
+import { corsPolicy } from './common/cors-policy.js';
 import { RestExceptionFilter } from './common/rest-exception.filter.js';
 import type { AppConfig } from './config/app-config.js';
 import { httpObservability } from './observability/http-observability.js';
@@ -33,6 +34,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // client is (X-Forwarded-For), so rate limits and logs see clients (clientIp), and a direct client cannot pick its own.
   app.set('trust proxy', config.http.trustProxy);
   app.use(httpObservability(logger, app.get(MetricsService)));
+  // Before authentication and rate limits: a preflight carries no credentials and is answered here.
+  app.enableCors(corsPolicy(config.http.corsOrigins));
   // The portal's pages and files at `/`, ahead of the API's routes (no API path is a portal file).
   servePortal(app, logger);
   app.useGlobalFilters(new RestExceptionFilter(app.get(MetricsService)));

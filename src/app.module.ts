@@ -12,6 +12,7 @@ import { FhirModule } from './fhir/fhir.module.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LedgerModule } from './ledger/ledger.module.js';
+import { PatientsModule } from './patients/patients.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RecordsModule } from './records/records.module.js';
 import { StorageModule } from './storage/storage.module.js';
@@ -36,6 +37,7 @@ export class AppModule {
         AuditApiModule,
         RecordsModule,
         ConsentModule,
+        PatientsModule,
         FhirModule,
       ],
     };

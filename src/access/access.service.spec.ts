@@ -84,6 +84,7 @@ function ledgerConsentSource(ledger: EmbeddedLedger, revoked: Set<string>): Cons
           .map(({ id, actorId: actor, patientId: patient, grantedAt, expiresAt }) => ({ id, actorId: actor, patientId: patient, grantedAt, expiresAt })),
       };
     },
+    holdsEmergencyAccess: () => Promise.reject(new Error('decisions never ask this (it only words a refusal)')),
     isRevoked: (consentId) => revoked.has(consentId),
   };
 }
@@ -237,6 +238,42 @@ describe('AccessService over the embedded ledger (consents and break-glass as re
     expect(() => access.assertCan(ctxOf(patient), 'revoke', 'Consent', { patientId: patient.id })).not.toThrow();
     expect(() => access.assertCan(ctxOf(patient), 'revoke', 'Consent', { patientId: randomUUID() })).toThrow('Access denied');
     expect(() => access.assertCan(ctxOf(doctor), 'create', 'Organization', { id: clinic })).toThrow('Access denied');
+  });
+});
+
+describe('AccessService.mayKnowEveryPatientOf (the shortcut a patient list takes)', () => {
+  const hospital = randomUUID();
+  const clinic = randomUUID();
+  const noGrants: ConsentSource = {
+    grantsFor: async () => ({ consents: [], emergencies: [] }),
+    isRevoked: () => false,
+    holdsEmergencyAccess: () => Promise.reject(new Error('this shortcut never asks (it only words a refusal)')),
+  };
+  const access = new AccessService(new AbilityFactory(), noGrants, new AccessDecisionCache(memoryCacheService()));
+  const systemAdmin: UserActor = { ...user(randomUUID(), 'ADMIN', null), systemAdmin: true };
+  const lab: ServiceActor = { kind: 'service', id: randomUUID(), role: 'LAB', organizationId: hospital, attributes: {}, scopes: ['system/DocumentReference.c'], tokenId: 't' };
+  const cases: Array<[string, Actor, Purpose | undefined, boolean]> = [
+    ['a DOCTOR of the organization, treatment', user(randomUUID(), 'DOCTOR', hospital), 'TREATMENT', true],
+    ['a DOCTOR of the organization, no purpose (treatment)', user(randomUUID(), 'DOCTOR', hospital), undefined, true],
+    ['a DOCTOR of the organization, emergency', user(randomUUID(), 'DOCTOR', hospital), 'EMERGENCY', false],
+    ['a NURSE of the organization, treatment', user(randomUUID(), 'NURSE', hospital), 'TREATMENT', true],
+    ['a LAB user of the organization, treatment', user(randomUUID(), 'LAB', hospital), 'TREATMENT', true],
+    ['a NURSE of another organization', user(randomUUID(), 'NURSE', clinic), 'TREATMENT', false],
+    ['a RESEARCHER of the organization', user(randomUUID(), 'RESEARCHER', hospital), 'RESEARCH', false],
+    ['an AUDITOR of the organization', user(randomUUID(), 'AUDITOR', hospital), undefined, false],
+    ['the organization’s ADMIN', user(randomUUID(), 'ADMIN', hospital), undefined, true],
+    ['another organization’s ADMIN', user(randomUUID(), 'ADMIN', clinic), undefined, false],
+    ['a system administrator', systemAdmin, undefined, true],
+    ['a PATIENT of the organization', user(randomUUID(), 'PATIENT', hospital), undefined, false],
+    ['a LAB service account that may create records', lab, 'TREATMENT', true],
+    ['a LAB service account without record scopes', { ...lab, scopes: [] }, 'TREATMENT', false],
+  ];
+
+  it.each(cases)('%s: %s', async (_name, actor, purpose, expected) => {
+    const ctx = ctxOf(actor, purpose);
+    expect(access.mayKnowEveryPatientOf(ctx, hospital)).toBe(expected);
+    // The same answer mayKnowPatient gives for any one patient of the organization that no grant names.
+    expect(await access.mayKnowPatient(ctx, { id: randomUUID(), organizationId: hospital })).toBe(expected);
   });
 });
 

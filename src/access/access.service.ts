@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  ROLE_PERMISSIONS,
   decideAccess,
   type AccessDecision,
   type AccessDecisionResult,
@@ -9,12 +10,13 @@ import {
   RECORD_CATEGORIES,
 } from 'healthledger-chaincode/shared';
 import type { Brackets } from 'typeorm';
-import { DomainError } from '../common/domain-error.js';
+import { AccessRefusedError, DomainError, type RefusalReason } from '../common/domain-error.js';
 import type { Actor, RequestContext } from '../common/request-context.js';
 import {
   AbilityFactory,
   DEFAULT_PURPOSE,
   PATIENT_WITHOUT_ORGANIZATION,
+  NO_GRANTS,
   decodeRuleReason,
   recordSubject,
   taggedSubject,
@@ -31,6 +33,8 @@ import {
 import { AccessDecisionCache } from './access-decision-cache.js';
 import { accessibleBy, type SqlFilterOptions } from './casl-to-sql.js';
 import { CONSENT_SOURCE, type ConsentSource } from './consent-source.js';
+import { refusalReasonFor } from './refusal-reason.js';
+import { ServiceScopes } from './service-scopes.js';
 
 /**
  * `SCOPE_NOT_GRANTED`: a service account's scopes do not cover the request (the role would allow it).
@@ -48,10 +52,16 @@ export interface AccessCheck {
   readonly emergencyAccessId?: string;
 }
 
-/** The one refusal for anything about a patient's data: it does not say whether the target exists. */
-export function accessDenied(): DomainError {
-  return new DomainError('FORBIDDEN', 'Access denied');
+/**
+ * The one refusal for anything about a patient's data: it does not say whether the target exists. The
+ * reason, when given, must be one the caller would get whether or not it does (see REFUSAL_REASONS).
+ */
+export function accessDenied(reason?: RefusalReason): DomainError {
+  return new AccessRefusedError(reason);
 }
+
+/** A patient id no one has: decisions about a record nobody may be told of are made for it. */
+const NO_PATIENT = '\u0000no-patient';
 
 /**
  * The one decision path for patient data: AccessCheckedRecords (Medplum's getRepoForLogin) asks it before
@@ -96,6 +106,42 @@ export class AccessService {
     const check = await this.decide(ctx, action, resource);
     if (check.decision === 'DENIED') throw accessDenied();
     return check;
+  }
+
+  /**
+   * The refusal of a decision about a target the caller named itself (a patient and category it sent,
+   * as `createRecord` does): its reason rests only on what the caller sent and on the grants that name
+   * the caller, so it may be told. Never for a record the caller reached by id (see `refusalWithoutTarget`).
+   */
+  refusalOf(check: AccessCheck): DomainError {
+    return accessDenied(refusalReasonFor(check.code));
+  }
+
+  /**
+   * The refusal of `action` on a record the caller named by id only and may not reach: its reason holds
+   * for any record, existing or not, of any patient, so it tells nothing about this one. In order: the
+   * service account's scopes allow the action on no category (SCOPE_NOT_GRANTED); the role may not act
+   * on others' records, or not for this purpose (ROLE_NOT_ALLOWED, PURPOSE_NOT_ALLOWED); a reader who
+   * holds an active break-glass access but did not declare EMERGENCY (PURPOSE_REQUIRED, whichever
+   * patient that access is for); else NO_CONSENT.
+   */
+  async refusalWithoutTarget(ctx: RequestContext, action: ConsentAction): Promise<DomainError> {
+    const actor = requireActor(ctx);
+    const purpose = ctx.purpose ?? DEFAULT_PURPOSE;
+    const scoped = actor.kind === 'service' ? new ServiceScopes(actor.scopes).recordCategories(action === 'READ' ? 'read' : 'amend') : 'all';
+    if (scoped !== 'all' && scoped.length === 0) return accessDenied('SCOPE_NOT_GRANTED');
+    const nobody = { patientId: NO_PATIENT, patientOrganizationId: null, category: 'OTHER' } as const;
+    const policy = decideWithPolicy(actor, NO_GRANTS, action, purpose, nobody, ctx.now);
+    if (
+      policy.code === 'NO_CONSENT' &&
+      action === 'READ' &&
+      purpose !== 'EMERGENCY' &&
+      ROLE_PERMISSIONS[actor.role].breakGlass &&
+      (await this.consents.holdsEmergencyAccess(ctx, actor.id, ctx.now))
+    ) {
+      return accessDenied('PURPOSE_REQUIRED');
+    }
+    return accessDenied(refusalReasonFor(policy.code));
   }
 
   /** The decision from grants already at hand (exposed for the policy table; `decide` loads and caches them). */
@@ -160,6 +206,22 @@ export class AccessService {
   }
 
   /**
+   * Whether the actor may know every patient of this organization by role alone, with no consent or
+   * break-glass grant: their organization's ADMIN (reads its users), a system administrator, and the
+   * care roles the policy lets write for their own organization's patients under this request's purpose
+   * (own-organization writes: TREATMENT). The same rules `mayKnowPatient` applies, asked for a patient
+   * that is nobody in particular, so a patient list can be one query instead of one check per patient.
+   */
+  mayKnowEveryPatientOf(ctx: RequestContext, organizationId: string): boolean {
+    const actor = requireActor(ctx);
+    const ability = this.abilities.createForActor({ actor, now: ctx.now, purpose: ctx.purpose });
+    if (ability.can('read', taggedSubject('User', { organizationId }) as TaggedSubject)) return true;
+    return (['read', 'write'] as const).some((action) =>
+      RECORD_CATEGORIES.some((category) => ability.can(action, recordSubject({ patientId: ANY_PATIENT, patientOrganizationId: organizationId, category }))),
+    );
+  }
+
+  /**
    * Management checks (consents, access requests, users, organizations, service accounts): throws
    * FORBIDDEN unless the actor may `action` this subject, e.g. `assertCan(ctx, 'revoke', 'Consent', { patientId })`.
    */
@@ -183,6 +245,9 @@ export class AccessService {
     return this.decisions.invalidateForPatientOrLater(patientId);
   }
 }
+
+/** A patient id no actor has: rules that open a patient by id (the patient's own, a grant's) never match it. */
+const ANY_PATIENT = '\u0000any-patient';
 
 export function requireActor(ctx: RequestContext): Actor {
   if (!ctx.actor) throw new DomainError('UNAUTHENTICATED', 'Authentication required');

@@ -10,6 +10,11 @@ import type { PatientGrants } from './ability.factory.js';
 export interface ConsentSource {
   /** Read in the context's transaction when it carries one. */
   grantsFor(ctx: WorkContext, patientId: string, actorId: string): Promise<PatientGrants>;
+  /**
+   * Whether the actor holds a break-glass access (for any patient) in force at `now`. Only words a
+   * refusal (PURPOSE_REQUIRED), never grants: `grantsFor` is what decisions rest on.
+   */
+  holdsEmergencyAccess(ctx: WorkContext, actorId: string, now: Date): Promise<boolean>;
   /** Whether this consent is known to be revoked (a cached decision that rests on it is stale). */
   isRevoked(consentId: string): boolean;
 }

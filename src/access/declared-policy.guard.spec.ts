@@ -123,6 +123,8 @@ describe('DeclaredPolicyGuard (deny by default)', () => {
       expect(response.status).toBe(403);
       const body = await readJson(response);
       expect(body.error.code).toBe('FORBIDDEN');
+      // A handler's own mistake: nothing the caller could change.
+      expect(body.error.reason).toBeUndefined();
       expect(JSON.stringify(body)).not.toContain('should never be returned');
     }
   });
@@ -139,7 +141,8 @@ describe('DeclaredPolicyGuard (deny by default)', () => {
     expect(await statusOf('/probe/organizations/new')).toBe(401);
     const doctor = await get('/probe/organizations/new', 'doctor');
     expect(doctor.status).toBe(403);
-    expect((await readJson(doctor)).error.code).toBe('FORBIDDEN');
+    // The role alone refuses: the reason says so, and nothing about any target.
+    expect((await readJson(doctor)).error).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_NOT_ALLOWED' });
     // An organization's ADMIN is not a system administrator.
     expect(await statusOf('/probe/organizations/new', 'orgAdmin')).toBe(403);
     expect(await statusOf('/probe/organizations/new', 'systemAdmin')).toBe(200);

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { requestContextOf, requestFromExecutionContext } from '../common/ctx.decorator.js';
-import { DomainError } from '../common/domain-error.js';
+import { AccessRefusedError, DomainError } from '../common/domain-error.js';
 import { AbilityFactory } from './ability.factory.js';
 import { ACCESS_POLICY_KEY, type AccessPolicy } from './public.decorator.js';
 
@@ -39,7 +39,8 @@ export class DeclaredPolicyGuard implements CanActivate {
     if (policy.kind === 'authenticated') return true;
 
     const ability = this.abilities.createForActor({ actor: ctx.actor, now: ctx.now, purpose: ctx.purpose });
-    if (!ability.can(policy.action, policy.subject)) throw new DomainError('FORBIDDEN', 'Access denied');
+    // Whether the actor's role (and kind of account) allows this operation at all: nothing about any target.
+    if (!ability.can(policy.action, policy.subject)) throw new AccessRefusedError('ROLE_NOT_ALLOWED');
     return true;
   }
 }

@@ -13,6 +13,7 @@ import type { ConsentSource } from './consent-source.js';
 const factory = new AbilityFactory();
 const unusedSource: ConsentSource = {
   grantsFor: () => Promise.reject(new Error('the policy table passes its grants directly')),
+  holdsEmergencyAccess: () => Promise.reject(new Error('the policy table words no refusal')),
   isRevoked: () => false,
 };
 const unusedCache = {} as AccessDecisionCache;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ServiceScopes } from '../access/service-scopes.js';
+import { AccessRefusedError } from '../common/domain-error.js';
 import { pageSize } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { type AccessEvent, accessEventToJson } from './access-event.js';
@@ -45,18 +46,19 @@ function visibility(ctx: RequestContext, filter: AccessLogFilter, permission: 'r
   const actor = ctx.actor;
   if (!actor) throw new AuditForbiddenError();
   if (actor.role === 'PATIENT' && actor.kind === 'user') {
-    if (filter.patientId && filter.patientId !== actor.id) throw new AuditForbiddenError();
+    // Any other patient's log, whoever they are or whether they exist: the role refuses.
+    if (filter.patientId && filter.patientId !== actor.id) throw new AuditForbiddenError('ROLE_NOT_ALLOWED');
     return { patientId: actor.id };
   }
   // A service account (an AUDITOR's) reads the log only with a scope for it: system/AuditEvent.s to list
   // (search, export), .r to read one event (audit:read is both).
-  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows('AuditEvent', permission)) throw new AuditForbiddenError();
+  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows('AuditEvent', permission)) throw new AuditForbiddenError('SCOPE_NOT_GRANTED');
   if ((actor.role === 'AUDITOR' || actor.role === 'ADMIN') && actor.organizationId) {
     return { organizationId: actor.organizationId };
   }
   // Who treated which patient, and when, is patient data: a system administrator operates the system, not its log.
-  if (actor.kind === 'user' && actor.systemAdmin) throw new AuditForbiddenError(SYSTEM_ADMIN_READS_NO_ACCESS_LOG);
-  throw new AuditForbiddenError();
+  if (actor.kind === 'user' && actor.systemAdmin) throw new AccessRefusedError('ROLE_NOT_ALLOWED', SYSTEM_ADMIN_READS_NO_ACCESS_LOG);
+  throw new AuditForbiddenError('ROLE_NOT_ALLOWED');
 }
 
 /** What a system administrator is told: who may, and how to make one (README "System administrators and organization administrators"). */

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { DomainError, type RefusalReason } from '../common/domain-error.js';
 
 /** An access event that does not fit the audit schema (a caller's bug, never user input echoed back). */
 export class AuditEventInvalidError extends DomainError {
@@ -13,10 +13,10 @@ export class AuditEventNotFoundError extends DomainError {
   }
 }
 
-/** The caller may not see this part of the access log. */
+/** The caller may not see this part of the access log; `reason` only where it rests on the caller alone (REFUSAL_REASONS). */
 export class AuditForbiddenError extends DomainError {
-  constructor(message = 'you may not read this access log') {
-    super('FORBIDDEN', message);
+  constructor(readonly reason?: RefusalReason) {
+    super('FORBIDDEN', 'you may not read this access log');
   }
 }
 

@@ -1,5 +1,6 @@
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { Authenticated } from '../access/public.decorator.js';
+import type { Organization } from '../auth/models/organization.model.js';
 import { PartyDirectory } from '../auth/party-directory.js';
 import { Ctx } from '../common/ctx.decorator.js';
 import type { RequestContext } from '../common/request-context.js';
@@ -28,10 +29,10 @@ export class AuditResolver {
     @Args('after', { nullable: true }) after?: string,
   ): Promise<AccessEventConnection> {
     const connection = await this.queries.accessLog(ctx, { patientId, recordId }, { first, after });
-    const names = await this.directory.displayNames(connection.edges.map((edge) => edge.node.actorId));
+    const actors = await this.actorsOf(connection.edges.map((edge) => edge.node));
     return {
       ...connection,
-      edges: connection.edges.map((edge) => ({ cursor: edge.cursor, node: toModel(edge.node, names) })),
+      edges: connection.edges.map((edge) => ({ cursor: edge.cursor, node: toModel(edge.node, actors) })),
     };
   }
 
@@ -40,11 +41,20 @@ export class AuditResolver {
   async verifyAuditEvent(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<AuditProof> {
     await this.queries.assertVisible(ctx, id);
     const result = await this.verification.verifyEvent(id);
-    const names = await this.directory.displayNames([result.event.actorId]);
+    const actors = await this.actorsOf([result.event]);
     return {
       ...result,
-      event: toModel({ ...result.event, anchored: result.anchored, batchId: result.batchId }, names),
+      event: toModel({ ...result.event, anchored: result.anchored, batchId: result.batchId }, actors),
     };
+  }
+
+  /** Names and organizations of the events' actors (the organization the event recorded), one lookup each. */
+  private async actorsOf(events: readonly Pick<AccessLogEntry, 'actorId' | 'actorOrganizationId'>[]): Promise<ActorDirectory> {
+    const [names, organizations] = await Promise.all([
+      this.directory.displayNames(events.map((event) => event.actorId)),
+      this.directory.organizations(events.flatMap((event) => (event.actorOrganizationId ? [event.actorOrganizationId] : []))),
+    ]);
+    return { names, organizations };
   }
 
   @Query(() => LedgerStatus, { description: 'The ledger this node writes to: backend, height, head hash, verification' })
@@ -55,10 +65,20 @@ export class AuditResolver {
   }
 }
 
-function toModel(entry: AccessLogEntry, names: Map<string, string>): AccessEvent {
+interface ActorDirectory {
+  names: Map<string, string>;
+  organizations: Map<string, Organization>;
+}
+
+function toModel(entry: AccessLogEntry, actors: ActorDirectory): AccessEvent {
   return {
     id: entry.id,
-    actor: { id: entry.actorId, name: names.get(entry.actorId) ?? null, role: entry.actorRole },
+    actor: {
+      id: entry.actorId,
+      name: actors.names.get(entry.actorId) ?? null,
+      role: entry.actorRole,
+      organization: entry.actorOrganizationId ? (actors.organizations.get(entry.actorOrganizationId) ?? null) : null,
+    },
     patient: entry.patientId ? { id: entry.patientId } : null,
     record: entry.recordId ? { id: entry.recordId } : null,
     action: entry.action,

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { isUuid } from '../common/input-rules.js';
+import { decodeNameCursor, encodeNameCursor, nameKeyOf, type NameKey } from '../common/name-cursor.js';
 import type { RequestContext } from '../common/request-context.js';
 import { badInput, requireUser } from './auth.errors.js';
 import { DirectoryConnection, DirectoryEntry, DirectoryEntryKind } from './models/directory.model.js';
 import { OrganizationRepository } from './organization.repository.js';
-import { type DirectoryKey, UserRepository } from './user.repository.js';
+import { UserRepository } from './user.repository.js';
 
 /**
  * The people a patient may name in a consent: clinicians, lab staff and researchers. Patients,
@@ -33,7 +33,7 @@ export class DirectoryService {
     const text = query.trim();
     if (text.length < MIN_QUERY || text.length > MAX_QUERY) throw badInput(`query must be ${MIN_QUERY} to ${MAX_QUERY} characters`);
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be 1 to ${MAX_PAGE}`);
-    const start = after ? decodeCursor(after) : null;
+    const start = after ? decodeNameCursor(after) : null;
     const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const wantPeople = kind !== DirectoryEntryKind.ORGANIZATION;
     const wantOrganizations = kind !== DirectoryEntryKind.PERSON;
@@ -57,37 +57,19 @@ export class DirectoryService {
         organization: person.organizationId ? { id: person.organizationId, name: organizationNames.get(person.organizationId) ?? '' } : null,
       })),
       ...organizations.map((organization) => ({ id: organization.id, kind: DirectoryEntryKind.ORGANIZATION, name: organization.name, role: null, organization: null })),
-    ].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
+    ].sort((a, b) => compareKeys(nameKeyOf(a), nameKeyOf(b)));
     const page = entries.slice(0, first);
     const last = page.at(-1);
     return {
-      edges: page.map((node) => ({ cursor: encodeCursor(keyOf(node)), node })),
-      pageInfo: { hasNextPage: entries.length > first, endCursor: last ? encodeCursor(keyOf(last)) : null },
+      edges: page.map((node) => ({ cursor: encodeNameCursor(nameKeyOf(node)), node })),
+      pageInfo: { hasNextPage: entries.length > first, endCursor: last ? encodeNameCursor(nameKeyOf(last)) : null },
       totalCount: peopleCount + organizationCount,
     };
   }
 }
 
-function keyOf(entry: { name: string; id: string }): DirectoryKey {
-  return { name: entry.name.toLowerCase(), id: entry.id };
-}
-
 /** The order the database pages in: lower(name) in byte order (COLLATE "C"), then id. */
-function compareKeys(a: DirectoryKey, b: DirectoryKey): number {
+function compareKeys(a: NameKey, b: NameKey): number {
   if (a.name !== b.name) return a.name < b.name ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-function encodeCursor(key: DirectoryKey): string {
-  return Buffer.from(JSON.stringify([key.name, key.id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): DirectoryKey {
-  try {
-    const [name, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof name === 'string' && typeof id === 'string' && isUuid(id)) return { name, id };
-  } catch {
-    // falls through to the refusal below
-  }
-  throw badInput('after is not a cursor from this query');
 }

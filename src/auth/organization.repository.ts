@@ -3,7 +3,7 @@ import { In } from 'typeorm';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { OrganizationEntity } from './organization.entity.js';
-import type { DirectoryKey } from './user.repository.js';
+import type { NameKey } from '../common/name-cursor.js';
 
 /** An organization as the directory shows it: never its sealed private keys. */
 export type OrganizationPublicRow = Pick<OrganizationEntity, 'id' | 'name' | 'wrappingPublicKey' | 'emergencyPublicKey' | 'createdAt'>;
@@ -30,7 +30,7 @@ export class OrganizationRepository {
    * Organizations (not the built-in one patients belong to) whose name contains `pattern` (an ILIKE
    * pattern, escaped by the caller), in (lower(name), id) order after `after`.
    */
-  searchByName(ctx: WorkContext, pattern: string, after: DirectoryKey | null, limit: number): Promise<Pick<OrganizationEntity, 'id' | 'name'>[]> {
+  searchByName(ctx: WorkContext, pattern: string, after: NameKey | null, limit: number): Promise<Pick<OrganizationEntity, 'id' | 'name'>[]> {
     const query = this.connection
       .getRepository(ctx, OrganizationEntity)
       .createQueryBuilder('o')

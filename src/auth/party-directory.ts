@@ -6,7 +6,10 @@ import type { Organization } from './models/organization.model.js';
 import { OrganizationRepository } from './organization.repository.js';
 import { toOrganizationModel } from './organization.service.js';
 import { type ServiceAccountPublicRow, ServiceAccountRepository } from './service-account.repository.js';
-import { type UserPublicRow, UserRepository } from './user.repository.js';
+import { type PatientScope, type UserPublicRow, UserRepository } from './user.repository.js';
+import type { NameKey } from '../common/name-cursor.js';
+
+export type { PatientScope };
 
 /** A user or a service account, as other modules may know it. */
 export interface Party {
@@ -59,6 +62,17 @@ export class PartyDirectory {
   async patientByEmail(email: string): Promise<Party | null> {
     const user = await this.userRepository.findByEmail(system(), email);
     return user?.role === 'PATIENT' ? userParty(user) : null;
+  }
+
+  /**
+   * A page of patients in `scope`, by (lower(name), id) after `after`, and how many the scope holds:
+   * only naming; who may be listed is the caller's access decision (KnownPatients).
+   */
+  async patientsPage(ctx: WorkContext, scope: PatientScope, after: NameKey | null, limit: number): Promise<{ rows: Party[]; totalCount: number }> {
+    const ids = lookupIds(scope.ids);
+    const narrowed = { organizationId: scope.organizationId, ids };
+    const [rows, totalCount] = await Promise.all([this.userRepository.patientsPage(ctx, narrowed, after, limit), this.userRepository.countPatients(ctx, narrowed)]);
+    return { rows: rows.map(userParty), totalCount };
   }
 
   /** Users and service accounts by id: whoever may have acted (created a record, read one, answered a request). */

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { Injectable, Logger } from '@nestjs/common';
 import { SERVICE_ACCOUNT_ROLES, isOneOf, type Role } from 'healthledger-chaincode/shared';
 import { parseScope, SCOPE_GRAMMAR } from '../access/service-scopes.js';
-import { DomainError } from '../common/domain-error.js';
+import { AccessRefusedError, DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { LedgerError } from '../ledger/ledger.errors.js';
@@ -50,7 +50,7 @@ export class ServiceAccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     if (actor.kind !== 'user') throw forbidden('Only an organization ADMIN may create service accounts');
-    if (actor.systemAdmin) throw forbidden(SYSTEM_ADMIN_CREATES_NO_SERVICE_ACCOUNT);
+    if (actor.systemAdmin) throw new AccessRefusedError('ROLE_NOT_ALLOWED', SYSTEM_ADMIN_CREATES_NO_SERVICE_ACCOUNT);
     const organizationId = input.organizationId ?? actor.organizationId;
     const allowed = actor.role === 'ADMIN' && organizationId !== null && actor.organizationId === organizationId;
     if (!allowed) throw forbidden('Only an ADMIN of the organization may create its service accounts');

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { In, IsNull } from 'typeorm';
+import type { NameKey } from '../common/name-cursor.js';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import type { User } from './models/user.model.js';
@@ -9,10 +10,10 @@ import { toOrganizationModel } from './organization.service.js';
 import { emailKey } from './password-policy.js';
 import { UserEntity } from './user.entity.js';
 
-/** Where a directory page starts: after this (lower-cased name, id). */
-export interface DirectoryKey {
-  name: string;
-  id: string;
+/** Which patients a list may hold: every patient of `organizationId` (when given) and those with one of `ids`. */
+export interface PatientScope {
+  readonly organizationId: string | null;
+  readonly ids: readonly string[];
 }
 
 /** A user as the directory shows them to other modules. */
@@ -100,7 +101,7 @@ export class UserRepository {
    * Enabled users of `roles` whose name contains `pattern` (an ILIKE pattern, escaped by the caller), in
    * (lower(name), id) order after `after`: a page of the directory.
    */
-  searchByName(ctx: WorkContext, pattern: string, roles: readonly string[], after: DirectoryKey | null, limit: number): Promise<UserPublicRow[]> {
+  searchByName(ctx: WorkContext, pattern: string, roles: readonly string[], after: NameKey | null, limit: number): Promise<UserPublicRow[]> {
     const query = this.connection
       .getRepository(ctx, UserEntity)
       .createQueryBuilder('u')
@@ -122,6 +123,34 @@ export class UserRepository {
       .andWhere('u.disabledAt IS NULL')
       .andWhere('u.systemAdmin = false')
       .getCount();
+  }
+
+  /**
+   * PATIENT users of the organization or with one of the ids, in (lower(name), id) order after `after`:
+   * a page of a clinician's patient list (the caller decides who may be listed).
+   */
+  patientsPage(ctx: WorkContext, scope: PatientScope, after: NameKey | null, limit: number): Promise<UserPublicRow[]> {
+    const query = this.patientsIn(ctx, scope).select(['u.id', 'u.name', 'u.role', 'u.organizationId', 'u.wrappingPublicKey']);
+    if (after) query.andWhere('(lower(u.name) COLLATE "C", u.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
+    return query.orderBy('lower(u.name) COLLATE "C"').addOrderBy('u.id').limit(limit).getMany();
+  }
+
+  countPatients(ctx: WorkContext, scope: PatientScope): Promise<number> {
+    return this.patientsIn(ctx, scope).getCount();
+  }
+
+  private patientsIn(ctx: WorkContext, scope: PatientScope) {
+    const query = this.connection.getRepository(ctx, UserEntity).createQueryBuilder('u').where("u.role = 'PATIENT'");
+    if (scope.organizationId && scope.ids.length > 0) {
+      query.andWhere('(u.organizationId = :organizationId OR u.id IN (:...ids))', scope);
+    } else if (scope.organizationId) {
+      query.andWhere('u.organizationId = :organizationId', scope);
+    } else if (scope.ids.length > 0) {
+      query.andWhere('u.id IN (:...ids)', scope);
+    } else {
+      query.andWhere('false');
+    }
+    return query;
   }
 
   /** The user as the API shows it, with their organization (looked up unless given). */

@@ -1,11 +1,13 @@
 import { HttpException } from '@nestjs/common';
-import { domainCodeOf, HTTP_STATUS_BY_CODE, type ErrorCode } from './domain-error.js';
+import { domainCodeOf, HTTP_STATUS_BY_CODE, refusalReasonOf, type ErrorCode, type RefusalReason } from './domain-error.js';
 
 export interface PublicError {
   code: ErrorCode;
   message: string;
   httpStatus: number;
   details?: Record<string, unknown>;
+  /** Why a FORBIDDEN refused the caller (REFUSAL_REASONS), when it can be told. */
+  reason?: RefusalReason;
   /** False for bugs and outages: the caller logs those with their stack, and the client sees a generic message. */
   expected: boolean;
 }
@@ -34,7 +36,8 @@ export function toPublicError(error: unknown): PublicError {
   const code = domainCodeOf(error);
   if (code) {
     const { details } = error as { details?: Record<string, unknown> };
-    return { code, message: (error as Error).message, httpStatus: HTTP_STATUS_BY_CODE[code], details, expected: true };
+    const reason = refusalReasonOf(error);
+    return { code, message: (error as Error).message, httpStatus: HTTP_STATUS_BY_CODE[code], details, ...(reason ? { reason } : {}), expected: true };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

@@ -6,7 +6,7 @@ import { MetricsService } from '../observability/metrics.service.js';
 import { toPublicError } from './public-error.js';
 
 /**
- * REST routes answer errors as JSON `{ error: { code, message, requestId } }` with the matching
+ * REST routes answer errors as JSON `{ error: { code, reason?, message, requestId } }` with the matching
  * status; routes under /fhir/R4 (and middleware refusals of requests for them) as a FHIR
  * OperationOutcome with the same status and code. GraphQL errors pass through untouched: the GraphQL
  * error formatter maps those.
@@ -33,7 +33,13 @@ export class RestExceptionFilter implements ExceptionFilter {
       return;
     }
     response.status(error.httpStatus).json({
-      error: { code: error.code, message: error.message, requestId: currentRequestId(), ...(error.details ?? {}) },
+      error: {
+        code: error.code,
+        ...(error.reason ? { reason: error.reason } : {}),
+        message: error.message,
+        requestId: currentRequestId(),
+        ...(error.details ?? {}),
+      },
     });
   }
 }

@@ -87,6 +87,19 @@ describe('configuration', () => {
     }
   });
 
+  it('allows no cross-origin caller unless CORS_ORIGINS lists exact origins', async () => {
+    expect((await loadAppConfig({ DATA_DIR: dataDir })).http.corsOrigins).toEqual([]);
+    expect((await loadAppConfig({ DATA_DIR: dataDir, CORS_ORIGINS: ' ' })).http.corsOrigins).toEqual([]);
+    expect((await loadAppConfig({ DATA_DIR: dataDir, CORS_ORIGINS: 'https://portal.example.org, http://localhost:3001' })).http.corsOrigins).toEqual([
+      'https://portal.example.org',
+      'http://localhost:3001',
+    ]);
+    // Browsers send the origin lower-case, without a path or a default port: anything else would never match.
+    for (const bad of ['*', 'portal.example.org', 'https://portal.example.org/', 'https://portal.example.org/app', 'https://Portal.example.org', 'https://portal.example.org:443', 'ftp://portal.example.org', 'https://a.example.org,', 'null']) {
+      expect(() => parseEnv({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS: must be a comma-separated list of exact origins/);
+    }
+  });
+
   it('refuses the one-peer FABRIC_PEER_ENDPOINT and FABRIC_PEER_HOST_ALIAS it replaced, and a malformed peer list', () => {
     const fabric = { LEDGER: 'fabric', FABRIC_MSP_ID: 'Org1MSP', FABRIC_CERT: '/c.pem', FABRIC_KEY: '/k.pem' };
     expect(() => parseEnv({ ...fabric, FABRIC_PEER_ENDPOINTS: 'p:7051', FABRIC_PEER_ENDPOINT: 'p:7051' })).toThrow(

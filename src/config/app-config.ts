@@ -59,6 +59,8 @@ export class AppConfig {
      * ranges), or how many proxy hops to believe; false: none, the connecting peer is the client.
      */
     trustProxy: false | number | string[];
+    /** CORS_ORIGINS: the exact origins (a portal served elsewhere) that may call the API from a browser; none by default. */
+    corsOrigins: string[];
   };
   readonly database: DatabaseConfig;
   readonly cache: CacheConfig;
@@ -96,6 +98,7 @@ export class AppConfig {
       tls: env.TLS_CERT && env.TLS_KEY ? { certPath: env.TLS_CERT, keyPath: env.TLS_KEY } : undefined,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       trustProxy: env.TRUST_PROXY === undefined ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : splitList(env.TRUST_PROXY),
+      corsOrigins: splitList(env.CORS_ORIGINS),
     };
     this.database = env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }

@@ -49,6 +49,20 @@ const trustProxy = z
     message: 'must be a number of proxy hops, or a comma-separated list of proxy addresses, CIDRs (10.0.0.0/8) or loopback, linklocal, uniquelocal',
   });
 
+/** One CORS_ORIGINS entry: an exact origin as browsers send it (scheme://host[:port], lower case, no default port, no path). */
+export function isExactOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
+const corsOrigins = z.string().refine((value) => value.split(',').every((entry) => isExactOrigin(entry.trim())), {
+  message: 'must be a comma-separated list of exact origins such as https://portal.example.org or http://localhost:3001 (scheme, host and port only: no path, no trailing slash, no *)',
+});
+
 const hex256 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (256 bits)');
 
 /**
@@ -70,6 +84,7 @@ export const envSchema = z
     // Default: 127.0.0.1, or 0.0.0.0 in production (AppConfig): a laptop's development server is not on the network.
     HOST: optionalString,
     TRUST_PROXY: optionalString.pipe(trustProxy.optional()),
+    CORS_ORIGINS: optionalString.pipe(corsOrigins.optional()),
     DATA_DIR: z.string().min(1).default('./data'),
     SECRETS_DIR: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -42,7 +42,7 @@ export class AccessRequestService {
 
   async requestAccess(ctx: RequestContext, input: RequestAccessRequest): Promise<AccessRequest> {
     const actor = requireActor(ctx);
-    if (actor.kind !== 'user') throw accessDenied();
+    if (actor.kind !== 'user') throw accessDenied('ROLE_NOT_ALLOWED');
     this.access.assertCan(ctx, 'create', 'AccessRequest', { patientId: input.patientId, requesterId: actor.id });
     const permissions = ROLE_PERMISSIONS[actor.role];
     if (!permissions.purposes.includes(input.purpose) || input.purpose === 'EMERGENCY') {
@@ -114,7 +114,7 @@ export class AccessRequestService {
   /** A patient's incoming requests, or a provider's outgoing ones; newest first. */
   async accessRequests(ctx: RequestContext, status?: string | null): Promise<AccessRequest[]> {
     const actor = requireActor(ctx);
-    if (actor.kind !== 'user') throw accessDenied();
+    if (actor.kind !== 'user') throw accessDenied('ROLE_NOT_ALLOWED');
     if (status != null && !ACCESS_REQUEST_STATUSES.includes(status as AccessRequestStatus)) {
       throw badInput(`status must be one of ${ACCESS_REQUEST_STATUSES.join(', ')}`, 'status');
     }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RECORD_KEY_RECIPIENTS } from '../records/record-keys.js';
 import { ConsentRepository } from './consent.repository.js';
+import { EmergencyAccessRepository } from './emergency-access.repository.js';
 import { LedgerRevocations } from './ledger-revocations.js';
 import { VerifiedConsents } from './verified-consents.js';
 
@@ -13,7 +14,13 @@ import { VerifiedConsents } from './verified-consents.js';
  * so none of those modules reaches the consent module's services and the module graph stays acyclic.
  */
 @Module({
-  providers: [ConsentRepository, LedgerRevocations, VerifiedConsents, { provide: RECORD_KEY_RECIPIENTS, useExisting: VerifiedConsents }],
-  exports: [ConsentRepository, LedgerRevocations, VerifiedConsents, RECORD_KEY_RECIPIENTS],
+  providers: [
+    ConsentRepository,
+    EmergencyAccessRepository,
+    LedgerRevocations,
+    VerifiedConsents,
+    { provide: RECORD_KEY_RECIPIENTS, useExisting: VerifiedConsents },
+  ],
+  exports: [ConsentRepository, EmergencyAccessRepository, LedgerRevocations, VerifiedConsents, RECORD_KEY_RECIPIENTS],
 })
 export class ConsentStoreModule {}

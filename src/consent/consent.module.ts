@@ -8,7 +8,6 @@ import { ConsentStoreModule } from './consent-store.module.js';
 import { ConsentParties } from './consent-parties.js';
 import { ConsentResolver } from './consent.resolver.js';
 import { ConsentService } from './consent.service.js';
-import { EmergencyAccessRepository } from './emergency-access.repository.js';
 import { EmergencyAccessService } from './emergency-access.service.js';
 import { KeyRotationJob } from './key-rotation.job.js';
 import { KeyRotationRepository } from './key-rotation.repository.js';
@@ -20,7 +19,7 @@ import { KeyRotationRepository } from './key-rotation.repository.js';
  */
 @Module({
   imports: [AccessModule, AuthModule, ConsentStoreModule, RecordsModule],
-  providers: [AccessRequestRepository, EmergencyAccessRepository, KeyRotationRepository, ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, ConsentResolver],
+  providers: [AccessRequestRepository, KeyRotationRepository, ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, ConsentResolver],
   exports: [ConsentService],
 })
 export class ConsentModule {}

@@ -50,6 +50,22 @@ export class ConsentRepository {
     );
   }
 
+  /**
+   * Patients with an ACTIVE, unexpired consent row naming this user or organization as grantee: candidates
+   * only (rows as stored); whether a consent counts is the access check's decision.
+   */
+  async patientIdsNaming(ctx: WorkContext, grantee: { userId: string; organizationId: string | null }, now: Date): Promise<string[]> {
+    const query = this.connection
+      .getRepository(ctx, ConsentEntity)
+      .createQueryBuilder('c')
+      .select('DISTINCT c.patientId', 'patientId')
+      .where("c.status = 'ACTIVE'")
+      .andWhere('c.validUntil > :now', { now })
+      .andWhere(grantee.organizationId ? '(c.granteeUserId = :userId OR c.granteeOrganizationId = :organizationId)' : 'c.granteeUserId = :userId', grantee);
+    const rows = await query.getRawMany<{ patientId: string }>();
+    return rows.map((row) => row.patientId);
+  }
+
   /** The patient's signed revocation, stored with the consent it revokes. */
   async markRevoked(ctx: WorkContext, consentId: string, revocation: { revokedAt: Date; payload: ConsentRevokePayload; signature: string }): Promise<void> {
     await this.connection

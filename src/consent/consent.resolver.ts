@@ -60,7 +60,11 @@ export class ConsentResolver {
     return this.accessRequestService.accessRequests(ctx, status);
   }
 
-  @Mutation(() => EmergencyAccess, { description: 'DOCTOR/NURSE: time-limited READ for EMERGENCY; recorded on the ledger and in the patient’s access log' })
+  @Mutation(() => EmergencyAccess, {
+    description:
+      'DOCTOR/NURSE: time-limited READ for EMERGENCY; recorded on the ledger and in the patient’s access log. Every read under it must send ' +
+      'X-Purpose-Of-Use: EMERGENCY (without it: FORBIDDEN, extensions.reason PURPOSE_REQUIRED)',
+  })
   @Authenticated('DOCTOR and NURSE only, checked by the service so that refused attempts are logged for the patient')
   breakGlass(@Ctx() ctx: RequestContext, @Args('input') input: BreakGlassInput): Promise<EmergencyAccess> {
     return this.emergencyAccessService.breakGlass(ctx, input);

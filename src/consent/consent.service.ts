@@ -14,6 +14,7 @@ import {
 } from 'healthledger-chaincode/shared';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
+import type { PrivateKeyBundle } from '../auth/key-custody.js';
 import { SessionKeys } from '../auth/session-keys.js';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
@@ -77,9 +78,36 @@ export class ConsentService {
   async grantConsent(ctx: RequestContext, input: GrantConsentRequest, options: { accessRequestId?: string } = {}): Promise<Consent> {
     const patient = requirePatient(ctx);
     this.access.assertCan(ctx, 'create', 'Consent', { patientId: patient.id });
-    const grantee = await this.resolveGrantee(patient, input);
     const recordIds = [...new Set(input.recordIds ?? [])];
-    await this.requireOwnRecords(ctx, patient.id, recordIds);
+    // Independent lookups, side by side: the grant's latency is its ledger transaction's plus these.
+    // The input's refusal comes first (as it would one after the other), and unsealed keys never outlive a refusal.
+    const [checked, unsealed] = await Promise.allSettled([
+      Promise.all([this.resolveGrantee(patient, input), this.requireOwnRecords(ctx, patient.id, recordIds)]),
+      this.sessionKeys.unseal(ctx),
+    ]);
+    if (checked.status === 'rejected' || unsealed.status === 'rejected') {
+      if (unsealed.status === 'fulfilled') zeroKeys(unsealed.value);
+      throw checked.status === 'rejected' ? checked.reason : (unsealed as PromiseRejectedResult).reason;
+    }
+    const [grantee] = checked.value;
+    const keys = unsealed.value;
+    try {
+      return await this.signAndGrant(ctx, patient, input, grantee, recordIds, keys, options);
+    } finally {
+      zeroKeys(keys);
+    }
+  }
+
+  /** The grant once its inputs are checked: signed with the patient's key, committed on the ledger, then the rows and key wraps. */
+  private async signAndGrant(
+    ctx: RequestContext,
+    patient: UserActor,
+    input: GrantConsentRequest,
+    grantee: { userId?: string; organizationId?: string },
+    recordIds: string[],
+    keys: PrivateKeyBundle,
+    options: { accessRequestId?: string },
+  ): Promise<Consent> {
 
     const validFrom = input.validFrom ?? ctx.now;
     const validUntil = input.validUntil ?? new Date(validFrom.getTime() + DEFAULT_CONSENT_DAYS * DAY_MS);
@@ -98,10 +126,8 @@ export class ConsentService {
     });
     if (Date.parse(payload.validUntil) <= ctx.now.getTime()) throw badInput('validUntil must be in the future', 'validUntil');
 
-    const keys = await this.sessionKeys.unseal(ctx);
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
-    keys.wrappingPrivateKey.fill(0);
     const { txId } = await this.chaincode.grantConsent(payload, signature);
 
     const row = await this.connection.withTransaction(ctx, async (tx) => {
@@ -110,9 +136,9 @@ export class ConsentService {
       return saved;
     });
     const recipient = consentRecipient(payload);
-    if (recipient) await this.wrapRecordsInScope(ctx, payload, recipient);
-    await this.access.invalidateForPatientOrLater(patient.id);
-    return this.modelOf(ctx, patient.id, row.id);
+    if (recipient) await this.wrapRecordsInScope(ctx, payload, recipient, keys.wrappingPrivateKey);
+    const [, model] = await Promise.all([this.access.invalidateForPatientOrLater(patient.id), this.modelOf(ctx, patient.id, row.id)]);
+    return model;
   }
 
   async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
@@ -221,22 +247,16 @@ export class ConsentService {
    * after the consent is committed, under the locks of the records in scope (see record-keys.ts): an
    * upload or rotation that read the consents before that commit holds its record's lock until it
    * commits, so its new version is seen here; one that reads them later wraps for the grantee itself.
-   * The private key is unsealed before the transaction: the session lookup reads on its own
-   * connection, which on the embedded database would wait for this transaction.
+   * The patient's private key was unsealed before (the caller zeroes it): the session lookup reads on
+   * its own connection, which on the embedded database would wait for this transaction.
    */
-  private async wrapRecordsInScope(ctx: RequestContext, payload: ConsentGrantPayload, recipient: RecipientRef): Promise<void> {
-    const keys = await this.sessionKeys.unseal(ctx);
-    keys.signingPrivateKey.fill(0);
+  private async wrapRecordsInScope(ctx: RequestContext, payload: ConsentGrantPayload, recipient: RecipientRef, wrappingPrivateKey: Buffer): Promise<void> {
     const patient: RecipientRef = { kind: 'user', id: payload.patientId };
-    try {
-      await this.connection.withTransaction(ctx, async (tx) => {
-        await this.recordKeys.lockRecords(tx, scopeOf(payload.patientId, payload.scope));
-        const versions = await this.versionsInScope(tx, payload.patientId, payload.scope);
-        await this.recordKeys.extendWraps(tx, patient, keys.wrappingPrivateKey, versions, [recipient]);
-      });
-    } finally {
-      keys.wrappingPrivateKey.fill(0);
-    }
+    await this.connection.withTransaction(ctx, async (tx) => {
+      await this.recordKeys.lockRecords(tx, scopeOf(payload.patientId, payload.scope));
+      const versions = await this.versionsInScope(tx, payload.patientId, payload.scope);
+      await this.recordKeys.extendWraps(tx, patient, wrappingPrivateKey, versions, [recipient]);
+    });
   }
 
   /**
@@ -372,7 +392,7 @@ function scopeOf(patientId: string, scope: ConsentGrantPayload['scope']): WrapDe
 /** Consents are the patient's own act: a signed-in PATIENT user (service accounts hold no keys). */
 export function requirePatient(ctx: RequestContext): UserActor {
   const actor = requireActor(ctx);
-  if (actor.kind !== 'user' || actor.role !== 'PATIENT') throw accessDenied();
+  if (actor.kind !== 'user' || actor.role !== 'PATIENT') throw accessDenied('ROLE_NOT_ALLOWED');
   return actor;
 }
 
@@ -383,4 +403,9 @@ export function badInput(message: string, field: string): DomainError {
 function isoInstant(value: Date, field: string): string {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw badInput(`${field} is not a valid time`, field);
   return value.toISOString();
+}
+
+function zeroKeys(keys: PrivateKeyBundle): void {
+  keys.signingPrivateKey.fill(0);
+  keys.wrappingPrivateKey.fill(0);
 }

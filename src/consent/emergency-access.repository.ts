@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LessThanOrEqual, MoreThan } from 'typeorm';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { EmergencyAccessEntity } from './consent.entities.js';
@@ -17,5 +18,12 @@ export class EmergencyAccessRepository {
     return this.connection
       .getRepository(ctx, EmergencyAccessEntity)
       .find({ where: { patientId, ...(actorId ? { actorId } : {}) }, order: { grantedAt: 'DESC', id: 'DESC' } });
+  }
+
+  /** Whether the actor holds a break-glass access, for any patient, in force at `now`. */
+  heldBy(ctx: WorkContext, actorId: string, now: Date): Promise<boolean> {
+    return this.connection
+      .getRepository(ctx, EmergencyAccessEntity)
+      .exists({ where: { actorId, grantedAt: LessThanOrEqual(now), expiresAt: MoreThan(now) } });
   }
 }

@@ -44,7 +44,7 @@ export class EmergencyAccessService {
       if (patient) {
         await this.parties.record(ctx, { action: 'BREAK_GLASS', decision: 'DENIED', reason: 'BREAK_GLASS_NOT_PERMITTED', patient, purpose: 'EMERGENCY' });
       }
-      throw accessDenied();
+      throw accessDenied('ROLE_NOT_ALLOWED');
     }
     if (!patient) throw badInput('patientId does not name a patient', 'patientId');
     this.access.assertCan(ctx, 'create', 'EmergencyAccess', { patientId: patient.id, actorId: actor.id });

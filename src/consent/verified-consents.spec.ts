@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import type { ConsentRepository } from './consent.repository.js';
+import type { EmergencyAccessRepository } from './emergency-access.repository.js';
 import type { LedgerRevocations } from './ledger-revocations.js';
 import { VerifiedConsents } from './verified-consents.js';
 
@@ -19,7 +20,7 @@ describe('VerifiedConsents through a ledger outage', () => {
     }),
   };
   // Only the ledger is asked here (break-glass accesses in an outage: test/medium/ledger-outage.medium-spec.ts).
-  const verified = () => new VerifiedConsents({} as ConsentRepository, chaincode as unknown as ChaincodeClient, {} as LedgerRevocations);
+  const verified = () => new VerifiedConsents({} as ConsentRepository, {} as EmergencyAccessRepository, chaincode as unknown as ChaincodeClient, {} as LedgerRevocations);
 
   beforeEach(() => {
     vi.useFakeTimers({ now: new Date('2030-01-01T00:00:00.000Z'), toFake: ['Date'] });

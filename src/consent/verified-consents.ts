@@ -9,6 +9,7 @@ import { LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import type { RecipientRef, RecordKeyRecipientsPort, RecordKeyScope } from '../records/record-keys.js';
 import type { ConsentEntity } from './consent.entities.js';
 import { ConsentRepository } from './consent.repository.js';
+import { EmergencyAccessRepository } from './emergency-access.repository.js';
 import { LedgerRevocations, type KnownRevocation } from './ledger-revocations.js';
 import { honouredConsent } from './signed-consent.js';
 
@@ -53,6 +54,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
 
   constructor(
     private readonly consents: ConsentRepository,
+    private readonly emergencyAccesses: EmergencyAccessRepository,
     private readonly chaincode: ChaincodeClient,
     private readonly revocations: LedgerRevocations,
   ) {}
@@ -99,6 +101,14 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   async grantsFor(ctx: WorkContext, patientId: string, actorId: string): Promise<PatientGrants> {
     const [honoured, emergencies] = await Promise.all([this.liveFor(ctx, patientId), this.emergencyGrants(patientId, actorId)]);
     return { consents: honoured.map(({ consent }) => consent), emergencies };
+  }
+
+  /**
+   * From the database's copy of the ledger's break-glass accesses: this only words a refusal
+   * (PURPOSE_REQUIRED); no decision rests on it (grantsFor reads the ledger).
+   */
+  holdsEmergencyAccess(ctx: WorkContext, actorId: string, now: Date): Promise<boolean> {
+    return this.emergencyAccesses.heldBy(ctx, actorId, now);
   }
 
   /**

@@ -22,5 +22,7 @@ export const LEDGER_TX_SYSTEM = `${HEALTHLEDGER_FHIR}/ledger-tx`;
 export const CONSENT_ID_SYSTEM = `${HEALTHLEDGER_FHIR}/consent-id`;
 /** The contract's error codes, carried in every OperationOutcome issue. */
 export const ERROR_CODE_SYSTEM = `${HEALTHLEDGER_FHIR}/CodeSystem/error-code`;
+/** Why a FORBIDDEN refused the caller (REFUSAL_REASONS, docs/errors.md): a second coding beside the error code. */
+export const REFUSAL_REASON_SYSTEM = `${HEALTHLEDGER_FHIR}/CodeSystem/refusal-reason`;
 export const REQUEST_ID_EXTENSION = `${HEALTHLEDGER_FHIR}/StructureDefinition/request-id`;
 export const ROLE_SYSTEM = `${HEALTHLEDGER_FHIR}/CodeSystem/role`;

@@ -3,6 +3,7 @@ import { AccessModule } from '../access/access.module.js';
 import { AuditApiModule } from '../audit/audit-api.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ConsentModule } from '../consent/consent.module.js';
+import { PatientsModule } from '../patients/patients.module.js';
 import { RecordsModule } from '../records/records.module.js';
 import { FhirAuditController } from './fhir-audit.controller.js';
 import { FhirConsentsController } from './fhir-consents.controller.js';
@@ -21,7 +22,7 @@ import { SmartTokenController } from './smart-token.controller.js';
  * of its own: every read and write goes through the same access-checked, audited services.
  */
 @Module({
-  imports: [AuthModule, AccessModule, RecordsModule, ConsentModule, AuditApiModule],
+  imports: [AuthModule, AccessModule, RecordsModule, ConsentModule, AuditApiModule, PatientsModule],
   controllers: [FhirMetadataController, SmartTokenController, FhirPatientsController, FhirDocumentsController, FhirConsentsController, FhirProvenanceController, FhirAuditController],
   providers: [FhirDocuments, FhirPatients, FhirConsents],
 })

@@ -1,7 +1,7 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { ErrorCode } from '../common/domain-error.js';
 import type { PublicError } from '../common/public-error.js';
-import { ERROR_CODE_SYSTEM, REQUEST_ID_EXTENSION } from './fhir-systems.js';
+import { ERROR_CODE_SYSTEM, REFUSAL_REASON_SYSTEM, REQUEST_ID_EXTENSION } from './fhir-systems.js';
 
 /** The media type of every FHIR answer (http://hl7.org/fhir/R4/http.html#mime-type). */
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -32,7 +32,8 @@ const REFINED_ISSUE_CODES = new Set<string>(['structure', 'required', 'value', '
 
 /**
  * A refusal or failure as an OperationOutcome: the contract's code as the issue's `details.coding`
- * (so a client can branch on the same codes GraphQL uses), the message as `diagnostics`, the request id
+ * (so a client can branch on the same codes GraphQL uses), a FORBIDDEN's refusal reason as a second
+ * coding (REFUSAL_REASON_SYSTEM, the same codes as GraphQL's `extensions.reason`), the message as `diagnostics`, the request id
  * as an extension. Messages are the contract's public messages: a refusal never says whether the
  * resource exists.
  */
@@ -46,7 +47,13 @@ export function operationOutcomeOf(error: PublicError, requestId: string | undef
       {
         severity: 'error',
         code,
-        details: { coding: [{ system: ERROR_CODE_SYSTEM, code: error.code }], text: error.message },
+        details: {
+          coding: [
+            { system: ERROR_CODE_SYSTEM, code: error.code },
+            ...(error.reason ? [{ system: REFUSAL_REASON_SYSTEM, code: error.reason }] : []),
+          ],
+          text: error.message,
+        },
         diagnostics: error.message,
         ...(typeof error.details?.field === 'string' ? { expression: [error.details.field] } : {}),
       },

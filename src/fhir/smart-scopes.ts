@@ -11,5 +11,5 @@ import type { RequestContext } from '../common/request-context.js';
  */
 export function assertScope(ctx: RequestContext, resource: ScopeResourceType, permission: ScopePermission): void {
   const actor = requireActor(ctx);
-  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows(resource, permission)) throw accessDenied();
+  if (actor.kind === 'service' && !new ServiceScopes(actor.scopes).allows(resource, permission)) throw accessDenied('SCOPE_NOT_GRANTED');
 }

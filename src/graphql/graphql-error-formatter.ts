@@ -21,8 +21,8 @@ const logger = new Logger('GraphQL');
 
 /**
  * The single place GraphQL errors become what clients see: every error carries one of the contract's
- * codes in `extensions.code` and the request id; unexpected failures are logged with their stack and
- * answered with a generic message. Stack traces reach clients only in development.
+ * codes in `extensions.code` (a FORBIDDEN also its `extensions.reason` when one can be told) and the
+ * request id; unexpected failures are logged with their stack and answered with a generic message. Stack traces reach clients only in development.
  */
 export function createGraphqlErrorFormatter(metrics: MetricsService, exposeStack: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -37,6 +37,7 @@ export function createGraphqlErrorFormatter(metrics: MetricsService, exposeStack
       path: formatted.path,
       extensions: {
         code: publicError.code,
+        ...(publicError.reason ? { reason: publicError.reason } : {}),
         requestId: currentRequestId(),
         ...(publicError.details ?? {}),
         ...(stack ? { stacktrace: stack } : {}),

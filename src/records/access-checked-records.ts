@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AccessDecision, ConsentAction, Purpose, RecordCategory } from 'healthledger-chaincode/shared';
-import { DEFAULT_PURPOSE } from '../access/ability.factory.js';
-import { accessDenied, AccessService, requireActor, type AccessCheck } from '../access/access.service.js';
+import { DEFAULT_PURPOSE, NO_GRANTS } from '../access/ability.factory.js';
+import { AccessService, requireActor, type AccessCheck } from '../access/access.service.js';
 import { accessEventFor } from '../audit/access-event-for.js';
 import { AuditService } from '../audit/audit.service.js';
 import { PartyDirectory } from '../auth/party-directory.js';
@@ -81,7 +81,8 @@ export class AccessCheckedRecords {
     const resource = { patientId: input.patientId, patientOrganizationId: patient?.organizationId ?? null, category: input.category };
     if (!patient) {
       await this.recordEvent(ctx, 'CREATE', { patientId: null, patientOrganizationId: null }, null, deniedCheck(ctx, 'UNKNOWN_PATIENT'));
-      throw accessDenied();
+      // An unknown patient has granted nothing: the reason is the one a patient whose grants name no one gives.
+      throw this.access.refusalOf(this.access.decideWith(ctx, NO_GRANTS, 'WRITE', resource));
     }
     const check = await this.checkOrRefuse(ctx, 'WRITE', 'CREATE', resource, null);
 
@@ -254,7 +255,7 @@ export class AccessCheckedRecords {
     // A record whose first upload never finished does not exist for reads.
     if (!record || (action === 'READ' && record.version === 0)) {
       await this.recordEvent(ctx, auditAction, { patientId: null, patientOrganizationId: null }, isUuid(recordId) ? recordId : null, deniedCheck(ctx, 'NOT_FOUND'));
-      throw accessDenied();
+      throw await this.access.refusalWithoutTarget(ctx, action);
     }
     const check = await this.decide(ctx, action, record, recordId);
     if (check.decision !== 'DENIED') {
@@ -274,7 +275,8 @@ export class AccessCheckedRecords {
       }
     }
     await this.recordEvent(ctx, auditAction, record, recordId, check);
-    throw accessDenied();
+    // The audit keeps the decision's own code; the caller is told only what holds for any record (missing ones too).
+    throw await this.access.refusalWithoutTarget(ctx, action);
   }
 
   /**
@@ -302,6 +304,7 @@ export class AccessCheckedRecords {
     });
   }
 
+  /** For a target the caller named itself (patient and category): the refusal tells its reason. */
   private async checkOrRefuse(
     ctx: RequestContext,
     action: ConsentAction,
@@ -312,7 +315,7 @@ export class AccessCheckedRecords {
     const check = await this.decide(ctx, action, resource, recordId);
     if (check.decision === 'DENIED') {
       await this.recordEvent(ctx, auditAction, resource, recordId, check);
-      throw accessDenied();
+      throw this.access.refusalOf(check);
     }
     return check;
   }

@@ -13,7 +13,12 @@ import { RecordsService, type RecordUploadTicket } from './records.service.js';
 export class RecordsResolver {
   constructor(private readonly service: RecordsService) {}
 
-  @Mutation(() => RecordUpload, { description: 'A new record (PENDING) and a short-lived, single-use URL to PUT its content to' })
+  @Mutation(() => RecordUpload, {
+    description:
+      'A new record (PENDING) and a short-lived, single-use URL to PUT its content to. Staff write for their own organization\'s patients ' +
+      'under X-Purpose-Of-Use TREATMENT (the default), otherwise under a WRITE consent covering the category and the declared purpose. ' +
+      'FORBIDDEN carries extensions.reason (NO_CONSENT, CATEGORY_NOT_COVERED, CONSENT_EXPIRED, ...: docs/errors.md)',
+  })
   @Authenticated('who may write for the patient is decided per record by AccessService (WRITE)')
   async createRecord(@Ctx() ctx: RequestContext, @Args('input') input: CreateRecordInput): Promise<RecordUpload> {
     return toRecordUpload(await this.service.createRecord(ctx, input));
@@ -29,13 +34,23 @@ export class RecordsResolver {
     return toRecordUpload(await this.service.amendRecord(ctx, recordId, input));
   }
 
-  @Query(() => MedicalRecord, { nullable: true, description: 'FORBIDDEN without policy and consent, whether or not the record exists' })
+  @Query(() => MedicalRecord, {
+    nullable: true,
+    description:
+      'FORBIDDEN without policy and consent, whether or not the record exists. Declare the purpose of use in the X-Purpose-Of-Use header ' +
+      '(TREATMENT by default; RESEARCH for researchers; EMERGENCY for every read under break-glass). extensions.reason never depends on ' +
+      'the record: ROLE_NOT_ALLOWED, SCOPE_NOT_GRANTED, PURPOSE_NOT_ALLOWED, PURPOSE_REQUIRED (you hold break-glass: send EMERGENCY) or NO_CONSENT',
+  })
   @Authenticated('AccessService decides READ on the record')
   async record(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<MedicalRecord> {
     return toMedicalRecord(await this.service.record(ctx, id));
   }
 
-  @Query(() => MedicalRecordConnection, { description: 'The records of the patient the caller may read (filtered in the query)' })
+  @Query(() => MedicalRecordConnection, {
+    description:
+      'The records of the patient the caller may read under the declared purpose of use (X-Purpose-Of-Use; EMERGENCY under break-glass), ' +
+      'filtered in the query: the others are left out, not refused',
+  })
   @Authenticated('rows filtered by AccessService.recordFilter (READ)')
   async records(
     @Ctx() ctx: RequestContext,

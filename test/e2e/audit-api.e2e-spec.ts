@@ -19,6 +19,7 @@ describe('audit trail over GraphQL: accessLog, verifyAuditEvent, ledgerStatus', 
   let otherPatient: Session;
   let doctor: Session;
   let eventId: string;
+  let hospital: string;
 
   const gql = async <T>(session: Session | undefined, query: string, variables: Record<string, unknown> = {}) => {
     const { body } = await t.graphql<T>(query, variables, session ? { authorization: `Bearer ${session.accessToken}` } : {});
@@ -46,7 +47,7 @@ describe('audit trail over GraphQL: accessLog, verifyAuditEvent, ledgerStatus', 
     patient = await register('audit.patient@example.org');
     otherPatient = await register('audit.other@example.org');
     const root = await login(ADMIN.email, ADMIN.password);
-    const hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Audit Hospital" }) { id } }'))
+    hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Audit Hospital" }) { id } }'))
       .data!.createOrganization.id;
     await gql(root, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', {
       i: { email: 'audit.doctor@example.org', password: PASSWORD, name: 'Dr Audit', role: 'DOCTOR', organizationId: hospital },
@@ -72,9 +73,9 @@ describe('audit trail over GraphQL: accessLog, verifyAuditEvent, ledgerStatus', 
 
   const ACCESS_LOG = `query($p: ID) { accessLog(patientId: $p, first: 10) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { cursor node { id action decision reason purpose anchored batchId actor { id name role } patient { id } record { id } } } } }`;
+    edges { cursor node { id action decision reason purpose anchored batchId actor { id name role organization { id name } } patient { id } record { id } } } } }`;
 
-  it('shows the patient their own access log, naming the actor', async () => {
+  it('shows the patient their own access log, naming the actor and the organization the event recorded', async () => {
     const { data, code } = await gql<{ accessLog: { totalCount: number; edges: { node: Record<string, any> }[] } }>(patient, ACCESS_LOG); // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(code).toBeUndefined();
     const event = data!.accessLog.edges.find((edge) => edge.node.id === eventId)!.node;
@@ -83,7 +84,7 @@ describe('audit trail over GraphQL: accessLog, verifyAuditEvent, ledgerStatus', 
       decision: 'DENIED',
       reason: 'NO_CONSENT',
       purpose: 'TREATMENT',
-      actor: { id: doctor.user.id, name: 'Dr Audit', role: 'DOCTOR' },
+      actor: { id: doctor.user.id, name: 'Dr Audit', role: 'DOCTOR', organization: { id: hospital, name: 'Audit Hospital' } },
       patient: { id: patient.user.id },
     });
   });
@@ -95,7 +96,7 @@ describe('audit trail over GraphQL: accessLog, verifyAuditEvent, ledgerStatus', 
   });
 
   it('proves the event against the root anchored on the ledger, for those who may see it', async () => {
-    const VERIFY = 'query($id: ID!) { verifyAuditEvent(id: $id) { valid leafHash merkleRoot proof treeSize leafIndex anchoredTxId problems event { id anchored } } }';
+    const VERIFY = 'query($id: ID!) { verifyAuditEvent(id: $id) { valid leafHash merkleRoot proof treeSize leafIndex anchoredTxId problems event { id anchored actor { organization { name } } } } }';
     let proof: Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
     await expect
       .poll(async () => {
@@ -103,7 +104,7 @@ describe('audit trail over GraphQL: accessLog, verifyAuditEvent, ledgerStatus', 
         return proof?.valid;
       }, { timeout: 20_000, interval: 200 })
       .toBe(true);
-    expect(proof).toMatchObject({ event: { id: eventId, anchored: true }, problems: [] });
+    expect(proof).toMatchObject({ event: { id: eventId, anchored: true, actor: { organization: { name: 'Audit Hospital' } } }, problems: [] });
     expect(proof!.merkleRoot).toMatch(/^[0-9a-f]{64}$/);
     expect(proof!.anchoredTxId).toBeTruthy();
 

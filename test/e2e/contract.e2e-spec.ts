@@ -52,6 +52,7 @@ const TYPES: Record<string, string[]> = {
   AccessRequest: ['id'],
   EmergencyAccess: ['id', 'patient', 'expiresAt', 'reason'],
   AccessEvent: ['id', 'actor', 'patient', 'record', 'action', 'purpose', 'decision', 'reason', 'at', 'anchored', 'batchId'],
+  AccessEventActor: ['id', 'name', 'role', 'organization'],
   AccessEventConnection: ['edges', 'pageInfo', 'totalCount'],
   AuditProof: ['event', 'leafHash', 'merkleRoot', 'proof', 'treeSize', 'leafIndex', 'anchoredTxId', 'valid'],
   LedgerStatus: ['backend', 'height', 'headHash', 'verified', 'lastVerifiedAt'],
@@ -64,6 +65,15 @@ const ENUMS: Record<string, string[]> = {
   ConsentAction: ['READ', 'WRITE'],
   Purpose: ['TREATMENT', 'EMERGENCY', 'RESEARCH', 'PAYMENT', 'OPERATIONS'],
   AccessDecision: ['GRANTED', 'DENIED', 'EMERGENCY'],
+};
+
+/**
+ * Types that carry meaning of their own (issue #16: enums where enums exist, connections where lists
+ * grow, sizes no 32-bit Int or fractional Float), as `Type.field` or `Type.field(arg)` → the type's name.
+ */
+const FIELD_TYPES: Record<string, string> = {
+  'MedicalRecord.size': 'SafeInt',
+  'MedicalRecordVersion.size': 'SafeInt!',
 };
 
 describe('public API contract (shared/contract/api.md)', async () => {
@@ -84,6 +94,18 @@ describe('public API contract (shared/contract/api.md)', async () => {
       const type = schema.getType(typeName);
       expect(type && isObjectType(type), `${typeName} is missing`).toBe(true);
       expect(Object.keys((type as import('graphql').GraphQLObjectType).getFields())).toEqual(expect.arrayContaining(fields));
+    });
+  }
+
+  for (const [path, typeName] of Object.entries(FIELD_TYPES)) {
+    it(`${path}: ${typeName}`, () => {
+      const [, owner, fieldName, argName] = /^(\w+)\.(\w+)(?:\((\w+)\))?$/.exec(path)!;
+      const type = schema.getType(owner!) as import('graphql').GraphQLObjectType;
+      const field = type.getFields()[fieldName!];
+      expect(field, `${owner}.${fieldName} is missing`).toBeDefined();
+      const typed = argName ? field!.args.find((arg) => arg.name === argName) : field;
+      expect(typed, `${path} is missing`).toBeDefined();
+      expect(String(typed!.type)).toBe(typeName);
     });
   }
 

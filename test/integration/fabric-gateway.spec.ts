@@ -263,3 +263,31 @@ describe('FabricLedger events across restarts', () => {
     await expect(next).resolves.toMatchObject({ done: true });
   });
 });
+
+describe("the test server's block cutting (the orderer's BatchTimeout and MaxMessageCount)", () => {
+  const BATCH_TIMEOUT_MS = 4_000;
+  const register = (ledger: FabricLedger) => {
+    const id = `org-${randomBytes(4).toString('hex')}`;
+    return ledger.submit('identity:RegisterOrganization', [JSON.stringify({ id, name: id })]);
+  };
+
+  it('holds a lone transaction for the batch timeout and cuts a full block at once', async () => {
+    const batching = await startFabricTestNetwork(join(dir, 'block-cutting'), { batchTimeoutMs: BATCH_TIMEOUT_MS, maxMessageCount: 3 });
+    const ledger = new FabricLedger(batching.ledgerOptions);
+    await ledger.start();
+    try {
+      let started = performance.now();
+      const lone = await register(ledger);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(BATCH_TIMEOUT_MS - 100);
+
+      // Three submits fill a block: it is cut without waiting for the timeout, all three in it.
+      started = performance.now();
+      const blocks = (await Promise.all([register(ledger), register(ledger), register(ledger)])).map((r) => r.blockNumber);
+      expect(performance.now() - started).toBeLessThan(BATCH_TIMEOUT_MS - 100);
+      expect(blocks).toEqual([lone.blockNumber + 1, lone.blockNumber + 1, lone.blockNumber + 1]);
+    } finally {
+      await ledger.stop();
+      await batching.stop();
+    }
+  });
+});

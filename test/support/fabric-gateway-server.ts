@@ -72,6 +72,15 @@ export interface FabricGatewayServerOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   logger: LedgerLogger;
+  /**
+   * The orderer's block cutting, as `Orderer.BatchTimeout` and `BatchSize.MaxMessageCount` in
+   * configtx.yaml: a block is cut when it holds `maxMessageCount` transactions or `batchTimeoutMs` after
+   * the first one entered it. 0 (the default, for tests) cuts at once, so a submit costs only CPU; the
+   * benches use the shipped channel's 200 ms, so a submit waits for its block as on a real network.
+   */
+  batchTimeoutMs?: number;
+  /** Default 500, as fabric/config/configtx.yaml. */
+  maxMessageCount?: number;
 }
 
 interface VerifiedCreator {
@@ -98,6 +107,8 @@ export class FabricGatewayTestServer {
   private blockWaiters: Array<() => void> = [];
   private queue: TransactionRecord[] = [];
   private ordering: Promise<void> | undefined;
+  /** Cuts the pending block before its timeout (it is full, or the server stops). */
+  private cutNow: (() => void) | undefined;
   private readonly activeStreams = new Set<ServerWritableStream<unknown, unknown>>();
   /** Calls served, by method: lets tests see that the adapter really went over this wire. */
   readonly calls = { Evaluate: 0, Endorse: 0, Submit: 0, CommitStatus: 0, ChaincodeEvents: 0 };
@@ -149,6 +160,7 @@ export class FabricGatewayTestServer {
     for (const stream of this.activeStreams) stream.end();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     this.server.forceShutdown();
+    this.cutNow?.();
     await this.ordering;
     this.blockWaiters.forEach((wake) => wake());
     await this.blockFile.close();
@@ -357,6 +369,7 @@ export class FabricGatewayTestServer {
     }
     this.pendingTxIds.add(txId);
     this.queue.push(record);
+    if (this.queue.length >= this.maxMessageCount) this.cutNow?.();
     this.ordering ??= this.runOrderer().finally(() => (this.ordering = undefined));
     return new gateway.SubmitResponse();
   }
@@ -570,14 +583,33 @@ export class FabricGatewayTestServer {
 
   // --- Ordering and commit -----------------------------------------------------------------------
 
+  private get maxMessageCount(): number {
+    return this.options.maxMessageCount ?? 500;
+  }
+
   private async runOrderer(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, 500);
+      await this.blockCut();
+      const batch = this.queue.splice(0, this.maxMessageCount);
       const block = await this.blockFile.append(validateBlock(batch, this.worldState));
       this.applyBlock(block);
       for (const tx of batch) this.pendingTxIds.delete(tx.txId);
     }
+  }
+
+  /** Resolves when the pending block is to be cut: at once (next turn), when full, or on its batch timeout. */
+  private blockCut(): Promise<void> {
+    const timeoutMs = this.options.batchTimeoutMs ?? 0;
+    if (timeoutMs <= 0 || this.stopped || this.queue.length >= this.maxMessageCount) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => {
+      const cut = () => {
+        clearTimeout(timer);
+        this.cutNow = undefined;
+        resolve();
+      };
+      const timer = setTimeout(cut, timeoutMs);
+      this.cutNow = cut;
+    });
   }
 
   private applyBlock(block: Block): void {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FabricLedgerOptions } from '../../src/ledger/adapters/fabric-ledger.adapter.js';
 import type { LedgerLogger } from '../../src/ledger/embedded/block-file.js';
 import { createTestCertificateAuthority, type TestCertificateAuthority, writeIdentityFiles } from './fabric-ca.js';
-import { FabricGatewayTestServer } from './fabric-gateway-server.js';
+import { FabricGatewayTestServer, type FabricGatewayServerOptions } from './fabric-gateway-server.js';
 
 export const silentLogger: LedgerLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -31,7 +31,10 @@ export interface FabricTestNetwork {
  * Two hospital MSPs, a TLS CA, a peer identity, an admin client identity written to PEM files, and
  * the gateway test server listening with TLS on 127.0.0.1 under the host alias `peer0.org1.test`.
  */
-export async function startFabricTestNetwork(dir: string): Promise<FabricTestNetwork> {
+export async function startFabricTestNetwork(
+  dir: string,
+  ordering: Pick<FabricGatewayServerOptions, 'batchTimeoutMs' | 'maxMessageCount'> = {},
+): Promise<FabricTestNetwork> {
   const org1 = await createTestCertificateAuthority('Org1MSP', 'org1.test');
   const org2 = await createTestCertificateAuthority('Org2MSP', 'org2.test');
   const tlsCa = await createTestCertificateAuthority('Org1TLS', 'tls.org1.test');
@@ -51,6 +54,7 @@ export async function startFabricTestNetwork(dir: string): Promise<FabricTestNet
     peer: peerIdentity,
     tls,
     logger: silentLogger,
+    ...ordering,
   };
   let server = await FabricGatewayTestServer.start(serverOptions);
   const network: FabricTestNetwork = {

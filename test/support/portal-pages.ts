@@ -38,4 +38,4 @@ export function firstLoadJavaScript(outDir: string, route: string): { files: num
 }
 
 /** The portal's pages, as routes. */
-export const PORTAL_ROUTES = ['/', '/register/', '/patient/records/', '/patient/consents/'] as const;
+export const PORTAL_ROUTES = ['/', '/register/', '/recover/', '/patient/records/', '/patient/consents/', '/patient/requests/', '/patient/history/', '/clinician/patients/', '/clinician/patient/'] as const;

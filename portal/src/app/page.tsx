@@ -58,6 +58,9 @@ export default function SignInPage() {
         </div>
       </form>
       <p>
+        Forgot your password? <Link href="/recover/">Recover your account</Link>
+      </p>
+      <p>
         New here? <Link href="/register/">Create a patient account</Link>
       </p>
     </section>

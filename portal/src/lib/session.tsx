@@ -3,7 +3,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { graphql } from '@/gql';
 import type { TypedDocumentString } from '@/gql/graphql';
-import { ApiError, executeOperation } from './api';
+import { ApiError, executeOperation, type OperationOptions } from './api';
 
 const LoginMutation = graphql(`
   mutation PortalLogin($email: String!, $password: String!) {
@@ -17,6 +17,16 @@ const LoginMutation = graphql(`
 const RegisterMutation = graphql(`
   mutation PortalRegister($input: RegisterInput!) {
     register(input: $input, sessionCookie: true) {
+      accessToken
+      expiresAt
+      recoveryCode
+    }
+  }
+`);
+
+const RecoverMutation = graphql(`
+  mutation PortalRecoverAccount($email: String!, $recoveryCode: String!, $newPassword: String!) {
+    recoverAccount(email: $email, recoveryCode: $recoveryCode, newPassword: $newPassword, sessionCookie: true) {
       accessToken
       expiresAt
       recoveryCode
@@ -60,9 +70,13 @@ interface Session {
   signIn(email: string, password: string): Promise<void>;
   /** Registers and signs in; returns the one-time recovery code for the page to show. */
   register(input: { email: string; password: string; name: string }): Promise<string>;
+  /** Sets a new password with the recovery code and signs in; returns the new one-time recovery code (the old one is spent). */
+  recover(input: { email: string; recoveryCode: string; newPassword: string }): Promise<string>;
   signOut(): Promise<void>;
   /** Runs an operation as the signed-in user; an expired access token is refreshed (once) and the call repeated. */
-  run<TResult, TVariables>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult>;
+  run<TResult, TVariables>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables, options?: OperationOptions): Promise<TResult>;
+  /** GET a REST route of this origin as the signed-in user (bearer token, refreshed once on 401); the token itself stays here. */
+  fetchAuthorized(path: string): Promise<Response>;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -154,6 +168,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         await loadUser();
         return register.recoveryCode ?? '';
       },
+      async recover(input) {
+        const { recoverAccount } = await executeOperation(RecoverMutation, input);
+        tokens.set(recoverAccount.accessToken);
+        await loadUser();
+        return recoverAccount.recoveryCode ?? '';
+      },
       async signOut() {
         try {
           await executeOperation(LogoutMutation, {}, tokens.get());
@@ -162,17 +182,27 @@ export function SessionProvider({ children }: { children: ReactNode }) {
           setState({ status: 'signed-out' });
         }
       },
-      async run(document, variables) {
+      async run(document, variables, options) {
         try {
-          return await executeOperation(document, variables, tokens.get());
+          return await executeOperation(document, variables, tokens.get(), options);
         } catch (error) {
           if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED') throw error;
           if (!(await tokens.refresh())) {
             setState({ status: 'signed-out' });
             throw error;
           }
-          return executeOperation(document, variables, tokens.get());
+          return executeOperation(document, variables, tokens.get(), options);
         }
+      },
+      async fetchAuthorized(path) {
+        const get = () => fetch(path, { credentials: 'same-origin', headers: { authorization: `Bearer ${tokens.get() ?? ''}` } });
+        const response = await get();
+        if (response.status !== 401) return response;
+        if (!(await tokens.refresh())) {
+          setState({ status: 'signed-out' });
+          return response;
+        }
+        return get();
       },
     }),
     [state, tokens, loadUser],

@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { ACCESS_DECISIONS, type AccessDecision } from 'healthledger-chaincode/shared';
+import { Organization } from '../../auth/models/organization.model.js';
 import { PurposeEnum } from '../../consent/models/consent-enums.js';
 import { PageInfo } from '../../graphql/models/page-info.model.js';
 
@@ -16,6 +17,12 @@ export class AccessEventActor {
 
   @Field({ description: 'The role at the time of the event (a contract Role, or SYSTEM)' })
   role: string;
+
+  @Field(() => Organization, {
+    nullable: true,
+    description: 'The organization the actor belonged to, as the event recorded it (null for SYSTEM and system administrators)',
+  })
+  organization: Organization | null;
 }
 
 @ObjectType()

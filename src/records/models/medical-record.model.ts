@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { GraphQLSafeInt } from 'graphql-scalars';
 import type { RecordCategory } from 'healthledger-chaincode/shared';
 import { RecordCategoryEnum } from './record-category.js';
 import { VERSION_STATUSES, type VersionStatus } from '../records.entities.js';
@@ -27,7 +28,7 @@ export class MedicalRecordVersion {
   @Field()
   cid: string;
 
-  @Field(() => Number, { description: 'Plaintext size in bytes' })
+  @Field(() => GraphQLSafeInt, { description: 'Plaintext size in bytes (a whole number; SafeInt: exact up to 2^53 − 1, where Int stops at 2^31 − 1)' })
   size: number;
 
   @Field(() => RecordStatusEnum)
@@ -63,7 +64,7 @@ export class MedicalRecord {
   @Field(() => String, { nullable: true })
   description: string | null;
 
-  @Field(() => Number, { nullable: true, description: 'Plaintext size in bytes of the current version (null until uploaded)' })
+  @Field(() => GraphQLSafeInt, { nullable: true, description: 'Plaintext size in bytes of the current version (null until uploaded; SafeInt: exact up to 2^53 − 1)' })
   size: number | null;
 
   @Field(() => Int, { description: 'The current version (0 until the first upload completes)' })

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { ErrorMessage } from '@/components/error-message';
+import { RecoveryCodeNotice } from '@/components/recovery-code';
 import { useSession } from '@/lib/session';
 
 export default function RegisterPage() {
@@ -15,7 +16,6 @@ export default function RegisterPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [recoveryCode, setRecoveryCode] = useState<string | null>(null);
-  const [saved, setSaved] = useState(false);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -31,25 +31,13 @@ export default function RegisterPage() {
   }
 
   if (recoveryCode !== null) {
-    // Shown once: the server keeps only a seal under this code, never the code itself.
     return (
-      <section className="narrow">
-        <h1>Save your recovery code</h1>
-        <p>
-          This code is the only way back to your records if you forget your password. It is shown <strong>only now</strong>: write
-          it down or store it in a password manager.
-        </p>
-        <p className="recovery-code" data-testid="recovery-code">
-          <code>{recoveryCode}</code>
-        </p>
-        <div className="check">
-          <input id="saved" type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} />
-          <label htmlFor="saved">I saved my recovery code</label>
-        </div>
-        <button type="button" disabled={!saved} onClick={() => router.replace('/patient/records/')}>
-          Continue to my records
-        </button>
-      </section>
+      <RecoveryCodeNotice
+        code={recoveryCode}
+        title="Save your recovery code"
+        intro="This code is the only way back to your records if you forget your password."
+        onContinue={() => router.replace('/patient/records/')}
+      />
     );
   }
 

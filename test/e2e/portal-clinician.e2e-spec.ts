@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, type Auth } from '../support/api-client.js';
+import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
+import { builtPortal } from '../support/portal-pages.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
+const PASSWORD = 'a long enough passphrase';
+/** Screenshots for a reviewer (gitignored), beside the patient pages' (portal.e2e-spec.ts). */
+const SCREENSHOTS = path.resolve('test-results/portal-screenshots');
+const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+describe.skipIf(browserMissing('portal clinician browser test'))('portal in a browser: clinicians find patients, ask for access, read, write and break the glass', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let blocked: string[] = [];
+  const problems: string[] = [];
+  /** The X-Purpose-Of-Use of each GraphQL operation the pages sent, by operation name. */
+  const purposes: Array<{ operation: string; purpose: string | undefined }> = [];
+  const { gql, login } = apiClient(() => t, PASSWORD);
+  let patient: Auth;
+  const scan = randomBytes(256 * 1024);
+
+  async function expectAccessible(name: string) {
+    const source = await readFile(AXE_SOURCE, 'utf8');
+    await page.evaluate(`${source}\n;undefined`);
+    const violations = await page.evaluate(async () => {
+      const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const result = await axe.run();
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
+    });
+    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), `${name}: serious or critical axe violations`).toEqual([]);
+  }
+
+  async function screenshots(name: string) {
+    for (const [label, size] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(size);
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}-${size.width}x${size.height}.png`), fullPage: true });
+    }
+    await page.setViewportSize(VIEWPORTS.desktop);
+  }
+
+  async function signIn(email: string) {
+    await page.goto(`${t.url}/`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'My patients', level: 1 }).isVisible(), { timeout: 30_000 }).toBe(true);
+  }
+
+  async function signOut() {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
+  }
+
+  const records = () => page.getByRole('list', { name: 'Records' }).getByTestId('record');
+
+  beforeAll(async () => {
+    builtPortal();
+    await mkdir(SCREENSHOTS, { recursive: true });
+    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    const root = await login(ADMIN.email, ADMIN.password);
+    const { createOrganization } = await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Greyfield General" }) { id } }');
+    for (const [email, name, role] of [
+      ['meredith@example.org', 'Dr. Meredith Grey', 'DOCTOR'],
+      ['erin@example.org', 'Dr. Erin Ross', 'DOCTOR'],
+      ['pat@example.org', 'Pat Example', 'PATIENT'],
+    ] as const) {
+      await gql(root, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email, password: PASSWORD, name, role, organizationId: createOrganization.id } });
+    }
+    // The patient's own scan, which the doctor will ask to read.
+    patient = await login('pat@example.org');
+    const { createRecord } = await gql<{ createRecord: { uploadUrl: string } }>(patient, 'mutation($i: CreateRecordInput!) { createRecord(input: $i) { uploadUrl } }', {
+      i: { patientId: patient.user.id, title: 'Knee MRI', category: 'IMAGING', contentType: 'application/octet-stream' },
+    });
+    const put = await fetch(`${t.url}${createRecord.uploadUrl}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: scan });
+    expect(put.status).toBeLessThan(300);
+
+    browser = await launchChromium();
+    ({ context, blocked } = await offlineContext(browser, new URL(t.url).origin, { viewport: VIEWPORTS.desktop, acceptDownloads: true }));
+    page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(message.text())) {
+        problems.push(`console: ${message.text()}`);
+      }
+    });
+    page.on('request', (request) => {
+      if (!request.url().endsWith('/graphql') || request.method() !== 'POST') return;
+      const operation = /^\s*(?:query|mutation)\s+(\w+)/.exec((JSON.parse(request.postData() ?? '{}') as { query?: string }).query ?? '')?.[1] ?? '';
+      purposes.push({ operation, purpose: request.headers()['x-purpose-of-use'] });
+    });
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('a doctor lands on My patients, lists the organization’s patient and finds them by email, keyboard first', async () => {
+    await signIn('meredith@example.org');
+    const listed = page.getByTestId('patient');
+    await expect.poll(() => listed.allTextContents(), { timeout: 20_000 }).toEqual(['Pat Example · Greyfield General']);
+    expect(await page.getByRole('link', { name: 'My patients' }).getAttribute('aria-current')).toBe('page');
+
+    // Keyboard only: from the "find by" radio group, Tab leads to the field; typed, submitted with Enter; focus is visible.
+    await page.getByLabel('Email address', { exact: true }).first().focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('lookup-value');
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).not.toBe('none');
+    await page.keyboard.type('PAT@example.org');
+    await page.keyboard.press('Enter');
+    const found = page.getByTestId('lookup-result').getByRole('link', { name: 'Pat Example' });
+    await expect.poll(() => found.isVisible(), { timeout: 20_000 }).toBe(true);
+    await expectAccessible('clinician patients');
+    await screenshots('clinician-patients');
+
+    // An unknown address answers like a patient the doctor may not know: no match.
+    await page.getByLabel('Email address', { exact: true }).last().fill('nobody@example.org');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await expect.poll(() => page.getByText('No patient you may see matches.').isVisible(), { timeout: 20_000 }).toBe(true);
+  });
+
+  it('asks the patient for access, and once approved reads and downloads the same bytes with purpose TREATMENT', async () => {
+    await page.getByLabel('Email address', { exact: true }).last().fill('pat@example.org');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByTestId('lookup-result').getByRole('link', { name: 'Pat Example' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Pat Example', level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);
+    // Nothing is read before a purpose is chosen.
+    expect(await page.getByText('Choose the purpose of use to read this patient’s records.').isVisible()).toBe(true);
+    await page.getByLabel('Purpose of use').selectOption('TREATMENT');
+    await expect.poll(() => page.getByTestId('no-records').isVisible(), { timeout: 20_000 }).toBe(true);
+
+    await page.getByLabel('Imaging').check();
+    await page.getByLabel('Reason (shown to the patient)').fill('Follow-up of your knee injury');
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await expect.poll(() => page.getByTestId('access-request').first().textContent(), { timeout: 20_000 }).toMatch(/pending/);
+    await expectAccessible('clinician patient (request sent)');
+    await screenshots('clinician-patient-request');
+
+    // The patient approves (their portal's page is another helper's; here through the API).
+    const { accessRequests } = await gql<{ accessRequests: Array<{ id: string }> }>(patient, '{ accessRequests(status: "PENDING") { id } }');
+    expect(accessRequests).toHaveLength(1);
+    await gql(patient, 'mutation($id: ID!) { respondToAccessRequest(id: $id, approve: true) { status } }', { id: accessRequests[0]!.id });
+
+    await page.reload();
+    await expect.poll(() => page.getByRole('heading', { name: 'Pat Example', level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await page.getByLabel('Purpose of use').selectOption('TREATMENT');
+    const row = records().filter({ hasText: 'Knee MRI' });
+    await expect.poll(() => row.isVisible(), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => page.getByTestId('access-request').first().textContent(), { timeout: 20_000 }).toMatch(/approved/);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), row.getByRole('button', { name: /^Download/ }).click()]);
+    expect((await readFile((await download.path())!)).equals(scan)).toBe(true);
+    const reads = purposes.filter((p) => p.operation === 'ClinicianPatientRecords' || p.operation === 'ClinicianRecordDownload');
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+    expect(reads.every((p) => p.purpose === 'TREATMENT')).toBe(true);
+  });
+
+  it('writes a clinical note for the organization’s patient', async () => {
+    await page.getByLabel('Title').fill('Follow-up note');
+    await page.getByLabel('Note', { exact: true }).fill('Knee stable; review in six weeks.');
+    await page.getByRole('button', { name: 'Save record' }).click();
+    await expect.poll(() => page.getByText(/Saved “Follow-up note”/).isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(purposes.filter((p) => p.operation === 'ClinicianCreateRecord').map((p) => p.purpose)).toEqual(['TREATMENT']);
+    await expectAccessible('clinician patient');
+    await screenshots('clinician-patient');
+    await signOut();
+  });
+
+  it('an ER doctor breaks the glass with a reason, is told the patient is informed, sees the countdown and reads under EMERGENCY', async () => {
+    await signIn('erin@example.org');
+    await page.getByLabel('Patient identifier', { exact: true }).check();
+    await page.locator('#lookup-value').fill(patient.user.id);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByTestId('lookup-result').getByRole('link', { name: 'Pat Example' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Emergency access (break the glass)' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    expect(await page.locator('#break-glass-notice').textContent()).toMatch(/the patient is told/);
+    const button = page.getByRole('button', { name: 'Break the glass' });
+    await page.getByLabel(/^Reason \(at least/).fill('short');
+    expect(await button.isDisabled()).toBe(true);
+    await page.getByLabel(/^Reason \(at least/).fill('');
+    await page.getByLabel(/^Reason \(at least/).focus();
+    await page.keyboard.type('Unconscious after a road accident, allergies unknown');
+    await expectAccessible('clinician break-glass');
+    await screenshots('clinician-break-glass');
+    // Keyboard only: Tab from the reason reaches the button, Enter breaks the glass.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Break the glass');
+    await page.keyboard.press('Enter');
+
+    const clock = page.getByTestId('countdown');
+    await expect.poll(() => clock.isVisible(), { timeout: 30_000 }).toBe(true);
+    const first = await clock.textContent();
+    expect(first).toMatch(/^(59|60):[0-5]\d$/);
+    await expect.poll(() => clock.textContent(), { timeout: 5_000 }).not.toBe(first);
+    expect(await page.getByLabel('Purpose of use').inputValue()).toBe('EMERGENCY');
+    await expect.poll(() => records().filter({ hasText: 'Knee MRI' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    expect(purposes.filter((p) => p.operation === 'ClinicianPatientRecords').at(-1)?.purpose).toBe('EMERGENCY');
+
+    // The patient is told: the break-glass is in their access log.
+    const { accessLog } = await gql<{ accessLog: { edges: Array<{ node: { action: string; decision: string } }> } }>(
+      patient,
+      'query($p: ID) { accessLog(patientId: $p, first: 100) { edges { node { action decision } } } }',
+      { p: patient.user.id },
+    );
+    expect(accessLog.edges.some((edge) => edge.node.action === 'BREAK_GLASS' && edge.node.decision === 'EMERGENCY')).toBe(true);
+    await expectAccessible('clinician break-glass (active)');
+    await screenshots('clinician-break-glass-active');
+    await signOut();
+  });
+
+  it('loaded nothing from elsewhere and broke no Content-Security-Policy rule', () => {
+    expect(blocked).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
