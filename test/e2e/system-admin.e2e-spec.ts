@@ -22,7 +22,8 @@ describe('system administrator and organization administrator', () => {
   /** The first error's code and message, or the data. */
   const attempt = async <T>(auth: Auth, query: string, variables: Record<string, unknown> = {}) => {
     const { body } = await t.graphql<T>(query, variables, headers(auth));
-    return { data: body.data, code: body.errors?.[0]?.extensions.code, message: body.errors?.[0]?.message };
+    const error = body.errors?.[0];
+    return { data: body.data, code: error?.extensions.code, reason: error?.extensions.reason, message: error?.message };
   };
   const CREATE = 'mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { serviceAccount { id } clientSecret } }';
 
@@ -43,7 +44,7 @@ describe('system administrator and organization administrator', () => {
   it('createServiceAccount: the organization ADMIN is let in; the system administrator is told who may and how to make one', async () => {
     const input = { name: 'Lab interface', role: 'LAB', scopes: ['system/DocumentReference.c'], organizationId: hospital };
     const refused = await attempt(root, CREATE, { input });
-    expect(refused.code).toBe('FORBIDDEN');
+    expect(refused).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_NOT_ALLOWED' });
     expect(refused.message).toMatch(/^Only an organization's ADMIN may create its service accounts .*createUser\(input: \{ role: ADMIN, organizationId \}\)/);
     expect((await attempt(otherAdmin, CREATE, { input })).code).toBe('FORBIDDEN');
     const created = await attempt<{ createServiceAccount: { clientSecret: string } }>(hospitalAdmin, CREATE, { input });
@@ -75,11 +76,11 @@ describe('system administrator and organization administrator', () => {
     const exportAs = (auth: Auth) => fetch(`${t.url}/audit/export?format=ndjson`, { headers: headers(auth) });
     const refused = await exportAs(root);
     expect(refused.status).toBe(403);
-    const body = (await refused.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('FORBIDDEN');
+    const body = (await refused.json()) as { error: { code: string; reason?: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_NOT_ALLOWED' });
     expect(body.error.message).toMatch(/^Only an organization's AUDITOR or ADMIN may read \(and export\) its access log.*createUser\(input: \{ role: AUDITOR, organizationId \}\)/);
     const log = await attempt(root, '{ accessLog(first: 1) { totalCount } }');
-    expect(log).toMatchObject({ code: 'FORBIDDEN', message: body.error.message });
+    expect(log).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_NOT_ALLOWED', message: body.error.message });
 
     const admitted = await exportAs(auditor);
     expect(admitted.status).toBe(200);
