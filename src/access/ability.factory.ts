@@ -266,6 +266,10 @@ function addManagementRules(builder: AbilityBuilder<AppAbility>, actor: Actor, p
   if (actor.systemAdmin) {
     can(['create', 'read', 'list'], 'Organization');
     can(['create', 'read', 'update', 'list'], 'User'); // update: disable and enable any user
+    // List and revoke any organization's service accounts (a leaked credential is cut without its organization):
+    // neither shows a secret or patient data, and revoking only takes access away. Creating one is its
+    // organization ADMIN's: the secret it returns reaches patient data.
+    can(['read', 'delete'], 'ServiceAccount');
   }
   if (actor.role === 'ADMIN' && actor.organizationId) {
     can(['create', 'read', 'update', 'list'], 'User', { organizationId: actor.organizationId });

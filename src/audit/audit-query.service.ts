@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ServiceScopes } from '../access/service-scopes.js';
+import { AccessRefusedError } from '../common/domain-error.js';
 import { pageSize } from '../common/input-rules.js';
 import type { RequestContext } from '../common/request-context.js';
 import { type AccessEvent, accessEventToJson } from './access-event.js';
@@ -55,8 +56,15 @@ function visibility(ctx: RequestContext, filter: AccessLogFilter, permission: 'r
   if ((actor.role === 'AUDITOR' || actor.role === 'ADMIN') && actor.organizationId) {
     return { organizationId: actor.organizationId };
   }
+  // Who treated which patient, and when, is patient data: a system administrator operates the system, not its log.
+  if (actor.kind === 'user' && actor.systemAdmin) throw new AccessRefusedError('ROLE_NOT_ALLOWED', SYSTEM_ADMIN_READS_NO_ACCESS_LOG);
   throw new AuditForbiddenError('ROLE_NOT_ALLOWED');
 }
+
+/** What a system administrator is told: who may, and how to make one (README "System administrators and organization administrators"). */
+export const SYSTEM_ADMIN_READS_NO_ACCESS_LOG =
+  "Only an organization's AUDITOR or ADMIN may read (and export) its access log, and a patient their own; a system administrator may not: " +
+  'create an auditor with createUser(input: { role: AUDITOR, organizationId })';
 
 const encodeCursor = (seq: string) => Buffer.from(`ae:${seq}`, 'utf8').toString('base64url');
 

@@ -25,6 +25,7 @@ import { SessionCookieController } from './session-cookie.controller.js';
 import { SessionKeys } from './session-keys.js';
 import { SessionRepository } from './session.repository.js';
 import { SessionService } from './session.service.js';
+import { SystemAdmins } from './system-admins.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 import { UserRepository } from './user.repository.js';
 
@@ -60,6 +61,7 @@ import { UserRepository } from './user.repository.js';
     DirectoryResolver,
     AdministrationService,
     AdministrationResolver,
+    SystemAdmins,
     AdminBootstrap,
   ],
   controllers: [SessionCookieController],

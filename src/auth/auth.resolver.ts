@@ -136,13 +136,14 @@ export class AuthResolver {
   }
 
   @Mutation(() => ServiceAccountCredentials, { description: 'The client secret is returned only this once' })
-  @RequirePermission('create', 'ServiceAccount', 'ADMIN of that organization')
+  // Decided by the service, so that a system administrator is told who may (an organization ADMIN) and how to make one.
+  @Authenticated('ADMIN of that organization only, not a system administrator (ServiceAccountService.create)')
   createServiceAccount(@Ctx() ctx: RequestContext, @Args('input') input: CreateServiceAccountInput): Promise<ServiceAccountCredentials> {
     return this.serviceAccountService.create(ctx, input);
   }
 
   @Query(() => [ServiceAccount])
-  @RequirePermission('read', 'ServiceAccount', 'ADMIN of that organization')
+  @RequirePermission('read', 'ServiceAccount', 'ADMIN of that organization, or a system administrator')
   serviceAccounts(
     @Ctx() ctx: RequestContext,
     @Args('organizationId', { type: () => ID, nullable: true }) organizationId?: string,
@@ -151,7 +152,7 @@ export class AuthResolver {
   }
 
   @Mutation(() => ServiceAccount)
-  @RequirePermission('delete', 'ServiceAccount', 'ADMIN of that organization')
+  @RequirePermission('delete', 'ServiceAccount', 'ADMIN of that organization, or a system administrator')
   revokeServiceAccount(@Ctx() ctx: RequestContext, @Args('id', { type: () => ID }) id: string): Promise<ServiceAccount> {
     return this.serviceAccountService.revoke(ctx, id);
   }

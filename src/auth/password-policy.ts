@@ -43,23 +43,31 @@ export function emailKey(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/** Why a password is refused, or undefined when it is acceptable (NIST SP 800-63B style: length and blocklist, no composition rules). */
-export function passwordProblem(password: string, email?: string): string | undefined {
-  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) {
-    return `password must be at least ${MIN_PASSWORD_LENGTH} characters long`;
-  }
-  if (password.length > MAX_PASSWORD_LENGTH) return `password must be at most ${MAX_PASSWORD_LENGTH} characters long`;
+/**
+ * The rule a password breaks, as what it must be ("must be at least 12 characters long"), or undefined when it
+ * is acceptable (NIST SP 800-63B style: length and blocklist, no composition rules). `emailName` names the
+ * address it is compared with where the answer mentions it: the API says "your email address", the
+ * configuration names its variable (ADMIN_EMAIL). Pure, so configuration validation applies the same policy.
+ */
+export function passwordRuleBroken(password: string, email?: string, emailName = 'your email address'): string | undefined {
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters long`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `must be at most ${MAX_PASSWORD_LENGTH} characters long`;
   const lower = password.normalize('NFKC').toLowerCase();
-  if (COMMON_PASSWORDS.has(lower)) return 'password is too common; choose a longer, less predictable one';
-  if (new Set(lower).size <= 2) return 'password must not repeat the same one or two characters';
+  if (COMMON_PASSWORDS.has(lower)) return 'is too common; choose a longer, less predictable one';
+  if (new Set(lower).size <= 2) return 'must not repeat the same one or two characters';
   if (email) {
     const address = emailKey(email);
     const localPart = address.split('@')[0] ?? '';
-    if (lower === address || lower.includes(address) || (localPart.length >= 4 && lower.includes(localPart))) {
-      return 'password must not contain your email address';
-    }
+    if (lower.includes(address)) return `must not contain ${emailName}`;
+    if (localPart.length >= 4 && lower.includes(localPart)) return `must not contain the local part of ${emailName} (before the @)`;
   }
   return undefined;
+}
+
+/** Why a password is refused, as the API says it ("password must …"), or undefined when it is acceptable. */
+export function passwordProblem(password: string, email?: string): string | undefined {
+  const broken = passwordRuleBroken(password, email);
+  return broken && `password ${broken}`;
 }
 
 export function requireAcceptablePassword(password: string, email?: string, field = 'password'): void {

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { Injectable, Logger } from '@nestjs/common';
 import { SERVICE_ACCOUNT_ROLES, isOneOf, type Role } from 'healthledger-chaincode/shared';
 import { parseScope, SCOPE_GRAMMAR } from '../access/service-scopes.js';
-import { DomainError } from '../common/domain-error.js';
+import { AccessRefusedError, DomainError } from '../common/domain-error.js';
 import type { RequestContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { LedgerError } from '../ledger/ledger.errors.js';
@@ -17,6 +17,11 @@ import { ServiceAccountRepository } from './service-account.repository.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
 const MAX_SCOPES = 20;
+
+/** What a system administrator is told: who may, and how to make one (README "System administrators and organization administrators"). */
+export const SYSTEM_ADMIN_CREATES_NO_SERVICE_ACCOUNT =
+  "Only an organization's ADMIN may create its service accounts (their secret reaches patient data, which a system administrator does not): " +
+  'create one with createUser(input: { role: ADMIN, organizationId }) and sign in as them';
 
 /**
  * Client credentials for integration partners. The secret is 256 random bits, shown once and stored
@@ -45,6 +50,7 @@ export class ServiceAccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     if (actor.kind !== 'user') throw forbidden('Only an organization ADMIN may create service accounts');
+    if (actor.systemAdmin) throw new AccessRefusedError('ROLE_NOT_ALLOWED', SYSTEM_ADMIN_CREATES_NO_SERVICE_ACCOUNT);
     const organizationId = input.organizationId ?? actor.organizationId;
     const allowed = actor.role === 'ADMIN' && organizationId !== null && actor.organizationId === organizationId;
     if (!allowed) throw forbidden('Only an ADMIN of the organization may create its service accounts');
@@ -96,8 +102,10 @@ export class ServiceAccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     const target = organizationId ?? actor.organizationId;
-    const allowed = actor.kind === 'user' && actor.role === 'ADMIN' && target !== null && actor.organizationId === target;
-    if (!allowed || !target) throw forbidden('Only an ADMIN of the organization may list its service accounts');
+    const systemAdmin = actor.kind === 'user' && actor.systemAdmin;
+    if (systemAdmin && !target) throw badInput('organizationId is required: a system administrator belongs to no organization', { field: 'organizationId' });
+    const allowed = systemAdmin || (actor.kind === 'user' && actor.role === 'ADMIN' && target !== null && actor.organizationId === target);
+    if (!allowed || !target) throw forbidden('Only an ADMIN of the organization, or a system administrator, may list its service accounts');
     const accounts = await this.accounts.ofOrganization(ctx, target);
     return accounts.map(toModel);
   }
@@ -106,10 +114,11 @@ export class ServiceAccountService {
     const actor = ctx.actor;
     if (!actor) throw unauthenticated();
     const account = await this.accounts.findById(ctx, id);
+    if (actor.kind === 'user' && actor.systemAdmin && !account) throw new DomainError('NOT_FOUND', `Service account ${id} does not exist`);
     const allowed =
-      actor.kind === 'user' && account && actor.role === 'ADMIN' && actor.organizationId === account.organizationId;
+      actor.kind === 'user' && account && (actor.systemAdmin || (actor.role === 'ADMIN' && actor.organizationId === account.organizationId));
     // Same answer whether the account exists or belongs to another organization.
-    if (!account || !allowed) throw forbidden('Only an ADMIN of the organization may revoke its service accounts');
+    if (!account || !allowed) throw forbidden('Only an ADMIN of the organization, or a system administrator, may revoke its service accounts');
     if (!account.revokedAt) {
       account.revokedAt = ctx.now;
       await this.accounts.markRevoked(ctx, id, ctx.now);

@@ -58,7 +58,12 @@ export class UserRepository {
 
   /** Whether any system administrator account exists (disabled or not). */
   async anySystemAdmin(ctx: WorkContext): Promise<boolean> {
-    return this.connection.getRepository(ctx, UserEntity).exists({ where: { role: 'ADMIN' } });
+    return this.connection.getRepository(ctx, UserEntity).exists({ where: { systemAdmin: true } });
+  }
+
+  /** Whether any account exists at all (a freshly initialised database has none). */
+  async anyUser(ctx: WorkContext): Promise<boolean> {
+    return this.connection.getRepository(ctx, UserEntity).exists();
   }
 
   findById(ctx: WorkContext, id: string): Promise<UserEntity | null> {

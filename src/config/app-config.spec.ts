@@ -167,6 +167,24 @@ describe('configuration', () => {
     expect(() => parseEnv({ ADMIN_EMAIL: 'not-an-email', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_EMAIL: must be an email/);
   });
 
+  it('holds ADMIN_PASSWORD to the password policy, naming the variables', () => {
+    const problemsOf = (password: string) => {
+      try {
+        parseEnv({ ADMIN_EMAIL: 'Jane.Doe@example.org', ADMIN_PASSWORD: password });
+        return [];
+      } catch (error) {
+        return (error as ConfigValidationError).problems;
+      }
+    };
+    expect(problemsOf('my jane.doe passphrase')).toEqual(['ADMIN_PASSWORD: must not contain the local part of ADMIN_EMAIL (before the @)']);
+    expect(problemsOf('x jane.doe@example.org y')).toEqual(['ADMIN_PASSWORD: must not contain ADMIN_EMAIL']);
+    expect(problemsOf('too short')).toEqual(['ADMIN_PASSWORD: must be at least 12 characters long']);
+    expect(problemsOf('Password1234')).toEqual(['ADMIN_PASSWORD: is too common; choose a longer, less predictable one']);
+    expect(problemsOf('tulip orbit canvas 42')).toEqual([]);
+    // The value itself never appears in the message: it is a secret.
+    expect(problemsOf('my jane.doe passphrase').join('\n')).not.toContain('passphrase');
+  });
+
   it('requires operator-provided secrets and a real database in production', () => {
     expect(() => parseEnv({ NODE_ENV: 'production' })).toThrow(
       /JWT_SECRET: is required when NODE_ENV=production[\s\S]*MASTER_KEY: is required[\s\S]*DATABASE_URL: is required/,

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { passwordRuleBroken } from '../auth/password-policy.js';
 
 /**
  * Every environment variable HealthLedger reads, in one schema. The README's configuration table
@@ -201,6 +202,11 @@ export const envSchema = z
         path: [env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'],
         message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together',
       });
+    } else if (env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD !== undefined) {
+      // The policy every password meets, checked before anything starts: a refused ADMIN_PASSWORD is named here,
+      // not found by the first-start bootstrap after the database, ledger and storage are up.
+      const broken = passwordRuleBroken(env.ADMIN_PASSWORD, env.ADMIN_EMAIL, 'ADMIN_EMAIL');
+      if (broken) ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: broken });
     }
     if (env.NODE_ENV === 'production') {
       // Production secrets come from the operator (or their KMS), never from a generated file on local disk.

@@ -1,7 +1,7 @@
 import { DataSource, type DataSourceOptions, type Migration, MigrationExecutor } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config.js';
 import { entities } from './entities.js';
-import type { EmbeddedPostgres } from './embedded-postgres.js';
+import type { EmbeddedConnection } from './embedded-postgres.js';
 import { migrations } from './migrations/index.js';
 
 /**
@@ -9,7 +9,7 @@ import { migrations } from './migrations/index.js';
  * `synchronize`, run by {@link openDataSource} under a lock rather than by TypeORM at initialize;
  * UUID defaults from gen_random_uuid(), built into PostgreSQL 13+ and PGlite.
  */
-export function dataSourceOptions(config: DatabaseConfig, embedded?: EmbeddedPostgres): DataSourceOptions {
+export function dataSourceOptions(config: DatabaseConfig, embedded?: EmbeddedConnection): DataSourceOptions {
   const connection =
     config.kind === 'postgres'
       ? { url: config.url, poolSize: config.poolSize }
@@ -79,7 +79,7 @@ export async function runMigrationsExclusively(dataSource: DataSource): Promise<
   }
 }
 
-function requireEmbedded(embedded: EmbeddedPostgres | undefined): EmbeddedPostgres {
+function requireEmbedded(embedded: EmbeddedConnection | undefined): EmbeddedConnection {
   if (!embedded) throw new Error('the embedded database is not started');
   return embedded;
 }

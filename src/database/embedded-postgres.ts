@@ -3,9 +3,31 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { EMBEDDED_SOCKET_PORT, embeddedSocketDir, embeddedSocketPath } from './embedded-socket.js';
 
-/** The port number only names the socket file (`.s.PGSQL.<port>`); nothing listens on TCP. */
-const SOCKET_PORT = 5432;
+/**
+ * Connections the socket accepts beyond the server's own pool, for local tools (create-admin,
+ * healthledger-verify) that reach the database through the running server: with the pool's
+ * connections all open, a tool would otherwise be turned away.
+ */
+export const LOCAL_TOOL_CONNECTIONS = 2;
+
+/** How `pg` reaches an embedded database: the Unix socket of whichever process serves it. */
+export interface EmbeddedConnection {
+  readonly connectionOptions: { host: string; port: number; username: string; database: string };
+  /** The most connections a pool may open on it. */
+  readonly maxConnections: number;
+}
+
+/** The embedded database a running server serves, for a local tool that must not open the files itself. */
+export function runningServerConnection(pgDir: string, maxConnections = 1): EmbeddedConnection {
+  return { connectionOptions: socketConnectionOptions(embeddedSocketDir(pgDir)), maxConnections };
+}
+
+function socketConnectionOptions(socketDir: string) {
+  // A directory as host means "the Unix socket in it".
+  return { host: socketDir, port: EMBEDDED_SOCKET_PORT, username: 'postgres', database: 'postgres' };
+}
 
 /** What the worker is started with. */
 export interface EmbeddedPostgresWorkerData {
@@ -28,7 +50,7 @@ export type EmbeddedPostgresReply = { type: 'ready' } | { type: 'stopped' } | { 
  * synchronously in WASM: on the API's thread every statement, and every audit batch claim, stalled
  * every request in flight; on its own thread it uses the second core, as PostgreSQL's own processes do.
  */
-export class EmbeddedPostgres {
+export class EmbeddedPostgres implements EmbeddedConnection {
   private constructor(
     private readonly worker: Worker,
     readonly socketDir: string,
@@ -36,11 +58,11 @@ export class EmbeddedPostgres {
   ) {}
 
   static async start(dir: string, maxConnections: number, onCrash: (error: Error) => void = () => undefined): Promise<EmbeddedPostgres> {
-    const socketDir = path.join(dir, 'run');
+    const socketDir = embeddedSocketDir(dir);
     const data: EmbeddedPostgresWorkerData = {
       dataDir: path.join(dir, 'data'),
-      socketPath: path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`),
-      maxConnections,
+      socketPath: embeddedSocketPath(dir),
+      maxConnections: maxConnections + LOCAL_TOOL_CONNECTIONS,
     };
     const worker = startWorker(data);
     let reply: EmbeddedPostgresReply;
@@ -73,7 +95,7 @@ export class EmbeddedPostgres {
 
   /** `pg` connection options: a directory as host means "the Unix socket in it". */
   get connectionOptions() {
-    return { host: this.socketDir, port: SOCKET_PORT, username: 'postgres', database: 'postgres' };
+    return socketConnectionOptions(this.socketDir);
   }
 
   /** Closes the connections, the socket server and PGlite (flushing it), then ends the thread. */

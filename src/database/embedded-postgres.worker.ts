@@ -3,13 +3,14 @@
  * protocol for it. Started by {@link EmbeddedPostgres}; answers `ready` (or `failed`), and on `stop`
  * closes every connection, the server and the database, then answers `stopped` and exits.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 import type { EmbeddedPostgresReply, EmbeddedPostgresRequest, EmbeddedPostgresWorkerData } from './embedded-postgres.js';
+import { socketAnswers } from './embedded-socket.js';
 import { PgliteSessionQueue } from './pglite-session-queue.js';
 
 const port = parentPort!;
@@ -19,6 +20,9 @@ async function start({ dataDir, socketPath, maxConnections }: EmbeddedPostgresWo
   // PGlite does not create missing parent directories.
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  // The socket has no password: whoever may enter this directory is the database's superuser. Only the
+  // server's OS user (and local tools run as that user) may, also when the directory already existed.
+  await chmod(path.dirname(socketPath), 0o700);
   await removeStaleSocket(socketPath);
   const db = await PGlite.create(dataDir);
   const queue = new PgliteSessionQueue(db);
@@ -65,15 +69,9 @@ async function start({ dataDir, socketPath, maxConnections }: EmbeddedPostgresWo
  * belongs to a live server on the same DATA_DIR, which must not be started twice.
  */
 async function removeStaleSocket(socketPath: string): Promise<void> {
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`Another HealthLedger process is using the embedded database at ${socketPath}`);
+  if (await socketAnswers(socketPath)) {
+    throw new Error(`Another HealthLedger process is using the embedded database at ${socketPath} (a running server, or a tool that opened it while none ran): stop it first`);
+  }
   await rm(socketPath, { force: true });
 }
 

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionKeys } from '../../src/auth/session-keys.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
-import { AdminBootstrap } from '../../src/auth/admin-bootstrap.js';
+import { SystemAdmins } from '../../src/auth/system-admins.js';
 import { JWT_AUDIENCE, JWT_ISSUER, JwtCodec } from '../../src/auth/jwt.js';
 import type { RequestContext, UserActor } from '../../src/common/request-context.js';
 import { TransactionalConnection } from '../../src/database/transactional-connection.js';
@@ -423,12 +423,16 @@ describe('auth: users, sessions, tokens and key custody', () => {
     });
 
     it('creates the first system admin once, also under concurrent starts', async () => {
-      const service = t.app.get(AdminBootstrap);
-      expect(await service.ensureSystemAdmin(ADMIN.email, ADMIN.password)).toBe('exists');
-      const outcomes = await Promise.all([1, 2, 3].map(() => service.ensureSystemAdmin('second-root@example.org', 'second root password')));
+      const service = t.app.get(SystemAdmins);
+      expect(await service.ensure(ADMIN.email, ADMIN.password)).toBe('exists');
+      const outcomes = await Promise.all([1, 2, 3].map(() => service.ensure('second-root@example.org', 'second root password')));
       expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
       const [{ count }] = await t.app.get(DataSource).query(`SELECT count(*)::int AS count FROM users WHERE system_admin`);
       expect(count).toBe(2);
+      // A patient's address stays the patient's: no administrator is made, and the answer says why.
+      const patientEmail = `taken${++counter}@example.org`;
+      await register(patientEmail);
+      expect(await service.ensure(patientEmail, 'second root password')).toBe('taken');
     });
   });
 });

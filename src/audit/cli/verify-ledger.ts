@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { EmbeddedPostgres } from '../../database/embedded-postgres.js';
+import { EmbeddedPostgres, runningServerConnection } from '../../database/embedded-postgres.js';
+import { embeddedSocketPath, socketAnswers } from '../../database/embedded-socket.js';
 import { readEmbeddedChain, verifyAuditDatabase, verifyRecordDatabase } from '../audit-verifier.js';
 import type { SqlExecutor } from '../audit-store.js';
 import type { CliIo } from './verify-proof.js';
@@ -48,14 +48,10 @@ async function openDatabase(dataDir: string, url: string | undefined): Promise<{
     client = new pg.Client({ connectionString: url });
   } else {
     const pgDir = path.join(dataDir, 'pg');
-    const socketDir = path.join(pgDir, 'run');
-    const serverRunning = await stat(path.join(socketDir, '.s.PGSQL.5432')).then(
-      () => true,
-      () => false,
-    );
     // A running server owns the PGlite files: talk to it; otherwise open them here.
-    if (!serverRunning) embedded = await EmbeddedPostgres.start(pgDir, 1);
-    const options = embedded?.connectionOptions ?? { host: socketDir, port: 5432, username: 'postgres', database: 'postgres' };
+    const running = await socketAnswers(embeddedSocketPath(pgDir));
+    if (!running) embedded = await EmbeddedPostgres.start(pgDir, 1);
+    const options = (embedded ?? runningServerConnection(pgDir)).connectionOptions;
     client = new pg.Client({ host: options.host, port: options.port, user: options.username, database: options.database });
   }
   try {
