@@ -80,13 +80,16 @@ interface ClosedLoop {
   perSecond: number;
   errors: number;
   firstError?: string;
+  /** CPU this process used, in cores (1 = one core busy throughout). */
+  benchCpu: number;
 }
 
 /** `workers` loops each running `op` back to back for SECONDS; ops/s over the time until the last one finished. */
 async function closedLoop(workers: number, op: (worker: number) => Promise<void>): Promise<ClosedLoop> {
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const end = started + SECONDS * 1000;
-  const result: ClosedLoop = { ops: 0, perSecond: 0, errors: 0 };
+  const result: ClosedLoop = { ops: 0, perSecond: 0, errors: 0, benchCpu: 0 };
   await Promise.all(
     Array.from({ length: workers }, async (_, worker) => {
       while (performance.now() < end) {
@@ -101,7 +104,11 @@ async function closedLoop(workers: number, op: (worker: number) => Promise<void>
       }
     }),
   );
-  result.perSecond = result.ops / ((performance.now() - started) / 1000);
+  const elapsedMs = performance.now() - started;
+  result.perSecond = result.ops / (elapsedMs / 1000);
+  const cpu = process.cpuUsage(cpuBefore);
+  // This process's share of one core: the load generators and, unless LEDGER=fabric, the whole test network.
+  result.benchCpu = (cpu.user + cpu.system) / 1000 / elapsedMs;
   return result;
 }
 
@@ -348,7 +355,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       });
       const errors = [raw, grants, uploads, anchors].flatMap((r) => (r.errors ? [`${r.errors} (${r.firstError})`] : []));
       console.log(
-        `  #${round}  raw submits ${raw.perSecond.toFixed(1)} tx/s   grantConsent ${grants.perSecond.toFixed(1)}/s (${percent(grants.perSecond / raw.perSecond)})   ` +
+        `  #${round}  raw submits ${raw.perSecond.toFixed(1)} tx/s [bench ${raw.benchCpu.toFixed(2)} cores]   grantConsent ${grants.perSecond.toFixed(1)}/s (${percent(grants.perSecond / raw.perSecond)}) [bench ${grants.benchCpu.toFixed(2)} cores]   ` +
           `uploads → ANCHORED ${uploads.perSecond.toFixed(1)}/s (${percent(uploads.perSecond / raw.perSecond)}, ${(uploadBatches.versions / Math.max(1, uploadBatches.transactions)).toFixed(1)} versions/tx)   ` +
           `record anchors ${anchors.perSecond.toFixed(1)}/s (${percent(anchors.perSecond / raw.perSecond)}, ${anchorsPerTransaction.toFixed(1)} anchors/tx, p50 ${anchorP50.toFixed(0)} ms)${errors.length ? `   errors: ${errors.join(', ')}` : ''}`,
       );

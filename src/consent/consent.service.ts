@@ -137,8 +137,8 @@ export class ConsentService {
     });
     const recipient = consentRecipient(payload);
     if (recipient) await this.wrapRecordsInScope(ctx, payload, recipient, keys.wrappingPrivateKey);
-    const [, model] = await Promise.all([this.access.invalidateForPatientOrLater(patient.id), this.modelOf(ctx, patient.id, row.id)]);
-    return model;
+    await this.access.invalidateForPatientOrLater(patient.id);
+    return this.modelOf(ctx, patient.id, row.id);
   }
 
   async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
