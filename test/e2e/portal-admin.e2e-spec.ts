@@ -1,19 +1,15 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type Auth } from '../support/api-client.js';
 import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
+import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
 import { builtPortal } from '../support/portal-pages.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 /** Screenshots for a reviewer (gitignored), beside the patient pages' (test/e2e/portal.e2e-spec.ts). */
-const SCREENSHOTS = path.resolve('test-results/portal-screenshots');
-const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
-const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 describe.skipIf(browserMissing('portal administrator browser test'))('portal in a browser: administrators and auditors', () => {
   let t: TestApp;
@@ -25,24 +21,6 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
   const { gql, login } = apiClient(() => t, PASSWORD);
   let hospitalId: string;
 
-  async function expectAccessible(name: string) {
-    const source = await readFile(AXE_SOURCE, 'utf8');
-    await page.evaluate(`${source}\n;undefined`);
-    const violations = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-      const result = await axe.run();
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
-    });
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), `${name}: serious or critical axe violations`).toEqual([]);
-  }
-
-  async function screenshots(name: string) {
-    for (const [label, size] of Object.entries(VIEWPORTS)) {
-      await page.setViewportSize(size);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}-${size.width}x${size.height}.png`), fullPage: true });
-    }
-    await page.setViewportSize(VIEWPORTS.desktop);
-  }
 
   /** Tabs from the top of the page to the element with `id` (as a keyboard user would), checking its focus ring. */
   async function tabTo(id: string) {
@@ -106,8 +84,8 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     await visible(item);
     hospitalId = (await item.locator('code').textContent())!;
     expect(hospitalId).toMatch(/^[0-9a-f-]{36}$/);
-    await expectAccessible('organizations');
-    await screenshots('admin-organizations');
+    await expectAccessible(page, 'organizations');
+    await screenshots(page, 'admin-organizations');
   });
 
   it('the system administrator makes the organization’s ADMIN, who signs in to their users page', async () => {
@@ -122,8 +100,8 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     await page.getByRole('button', { name: 'Create user' }).click();
     await visible(page.getByText('User “Hana Harbor” created. They can sign in now.'));
     await visible(page.getByTestId('user').filter({ hasText: 'hana@harbor.example' }));
-    await expectAccessible('users (system administrator)');
-    await screenshots('admin-users-system');
+    await expectAccessible(page, 'users (system administrator)');
+    await screenshots(page, 'admin-users-system');
     await signOut();
     await signIn('hana@harbor.example', PASSWORD, 'Users');
   });
@@ -154,8 +132,8 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     const { body } = await t.graphql('{ me { id } }', {}, { authorization: `Bearer ${quinn.accessToken}` });
     expect(body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
     await expect(login('quinn@harbor.example')).rejects.toThrow(/UNAUTHENTICATED/);
-    await expectAccessible('users');
-    await screenshots('admin-users');
+    await expectAccessible(page, 'users');
+    await screenshots(page, 'admin-users');
   });
 
   it('creates a service account and shows its secret once, then revokes it', async () => {
@@ -176,8 +154,8 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     expect(token.body.data?.serviceToken.accessToken).toEqual(expect.any(String));
     const done = page.getByRole('button', { name: 'Done' });
     expect(await done.isDisabled()).toBe(true);
-    await expectAccessible('service account secret');
-    await screenshots('admin-service-account-secret');
+    await expectAccessible(page, 'service account secret');
+    await screenshots(page, 'admin-service-account-secret');
     await page.getByLabel('I stored the client secret').check();
     await done.click();
     await page.reload();
@@ -189,8 +167,8 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     await expect.poll(() => account.locator('.status').textContent(), { timeout: 20_000 }).toBe('revoked');
     const refused = await t.graphql('mutation($c: String!, $s: String!) { serviceToken(clientId: $c, clientSecret: $s) { accessToken } }', { c: clientId, s: clientSecret });
     expect(refused.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
-    await expectAccessible('service accounts');
-    await screenshots('admin-service-accounts');
+    await expectAccessible(page, 'service accounts');
+    await screenshots(page, 'admin-service-accounts');
   });
 
   it('shows the node’s health and the ledger’s status', async () => {
@@ -201,8 +179,8 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     await tabTo('check-again');
     await page.keyboard.press('Enter');
     await visible(page.getByText(/^Checked /));
-    await expectAccessible('system status');
-    await screenshots('admin-status');
+    await expectAccessible(page, 'system status');
+    await screenshots(page, 'admin-status');
   });
 
   it('an auditor filters the access log and downloads the NDJSON and FHIR exports', async () => {
@@ -238,8 +216,8 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
       .poll(async () => (await events.allTextContents()).every((row) => row.includes(patient.user.id)) && (await events.count()) > 0, { timeout: 20_000 })
       .toBe(true);
     expect((await events.allTextContents()).some((row) => row.includes('Dr. Rhys Harbor'))).toBe(true);
-    await expectAccessible('access log');
-    await screenshots('audit-access-log');
+    await expectAccessible(page, 'access log');
+    await screenshots(page, 'audit-access-log');
 
     const [ndjson] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByRole('button', { name: 'Download NDJSON' }).click()]);
     expect(ndjson.suggestedFilename()).toBe('access-log.ndjson');
@@ -257,7 +235,7 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     expect(bundle.resourceType).toBe('Bundle');
     expect(bundle.entry.length).toBe(lines.length);
     expect(bundle.entry.every((entry) => entry.resource.resourceType === 'AuditEvent')).toBe(true);
-    await expectAccessible('access log (exported)');
+    await expectAccessible(page, 'access log (exported)');
   });
 
   it('an auditor has no administrator pages: the API refuses what the role may not do', async () => {

@@ -1,20 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type Auth } from '../support/api-client.js';
 import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
+import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
 import { builtPortal } from '../support/portal-pages.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 /** Screenshots for a reviewer (gitignored), beside the patient pages' (portal.e2e-spec.ts). */
-const SCREENSHOTS = path.resolve('test-results/portal-screenshots');
-const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
-const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 describe.skipIf(browserMissing('portal clinician browser test'))('portal in a browser: clinicians find patients, ask for access, read, write and break the glass', () => {
   let t: TestApp;
@@ -29,24 +25,6 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
   let patient: Auth;
   const scan = randomBytes(256 * 1024);
 
-  async function expectAccessible(name: string) {
-    const source = await readFile(AXE_SOURCE, 'utf8');
-    await page.evaluate(`${source}\n;undefined`);
-    const violations = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-      const result = await axe.run();
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
-    });
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), `${name}: serious or critical axe violations`).toEqual([]);
-  }
-
-  async function screenshots(name: string) {
-    for (const [label, size] of Object.entries(VIEWPORTS)) {
-      await page.setViewportSize(size);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}-${size.width}x${size.height}.png`), fullPage: true });
-    }
-    await page.setViewportSize(VIEWPORTS.desktop);
-  }
 
   async function signIn(email: string) {
     await page.goto(`${t.url}/`);
@@ -121,8 +99,8 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.keyboard.press('Enter');
     const found = page.getByTestId('lookup-result').getByRole('link', { name: 'Pat Example' });
     await expect.poll(() => found.isVisible(), { timeout: 20_000 }).toBe(true);
-    await expectAccessible('clinician patients');
-    await screenshots('clinician-patients');
+    await expectAccessible(page, 'clinician patients');
+    await screenshots(page, 'clinician-patients');
 
     // An unknown address answers like a patient the doctor may not know: no match.
     await page.getByLabel('Email address', { exact: true }).last().fill('nobody@example.org');
@@ -144,8 +122,8 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.getByLabel('Reason (shown to the patient)').fill('Follow-up of your knee injury');
     await page.getByRole('button', { name: 'Send request' }).click();
     await expect.poll(() => page.getByTestId('access-request').first().textContent(), { timeout: 20_000 }).toMatch(/pending/);
-    await expectAccessible('clinician patient (request sent)');
-    await screenshots('clinician-patient-request');
+    await expectAccessible(page, 'clinician patient (request sent)');
+    await screenshots(page, 'clinician-patient-request');
 
     // The patient approves (their portal's page is another helper's; here through the API).
     const { accessRequests } = await gql<{ accessRequests: { edges: Array<{ node: { id: string } }> } }>(patient, '{ accessRequests(status: PENDING) { edges { node { id } } } }');
@@ -171,8 +149,8 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.getByRole('button', { name: 'Save record' }).click();
     await expect.poll(() => page.getByText(/Saved “Follow-up note”/).isVisible(), { timeout: 30_000 }).toBe(true);
     expect(purposes.filter((p) => p.operation === 'ClinicianCreateRecord').map((p) => p.purpose)).toEqual(['TREATMENT']);
-    await expectAccessible('clinician patient');
-    await screenshots('clinician-patient');
+    await expectAccessible(page, 'clinician patient');
+    await screenshots(page, 'clinician-patient');
     await signOut();
   });
 
@@ -190,8 +168,8 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.getByLabel(/^Reason \(at least/).fill('');
     await page.getByLabel(/^Reason \(at least/).focus();
     await page.keyboard.type('Unconscious after a road accident, allergies unknown');
-    await expectAccessible('clinician break-glass');
-    await screenshots('clinician-break-glass');
+    await expectAccessible(page, 'clinician break-glass');
+    await screenshots(page, 'clinician-break-glass');
     // Keyboard only: Tab from the reason reaches the button, Enter breaks the glass.
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Break the glass');
@@ -213,8 +191,8 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
       { p: patient.user.id },
     );
     expect(accessLog.edges.some((edge) => edge.node.action === 'BREAK_GLASS' && edge.node.decision === 'EMERGENCY')).toBe(true);
-    await expectAccessible('clinician break-glass (active)');
-    await screenshots('clinician-break-glass-active');
+    await expectAccessible(page, 'clinician break-glass (active)');
+    await screenshots(page, 'clinician-break-glass-active');
     await signOut();
   });
 

@@ -1,11 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyProofFile } from '../../src/audit/audit-verifier.js';
 import { apiClient, type Auth } from '../support/api-client.js';
 import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
+import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
 import { builtPortal } from '../support/portal-pages.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -15,9 +14,6 @@ const NEW_PASSWORD = 'a brand new passphrase 7';
 const PATIENT = { email: 'rosa@example.org', name: 'Rosa Patient' };
 const DOCTOR = 'Dr. Meredith Grey (doctor, Greyfield General)';
 /** Screenshots for a reviewer (gitignored): the directory portal.e2e-spec.ts writes to. */
-const SCREENSHOTS = path.resolve('test-results/portal-screenshots');
-const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
-const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 interface Focused {
   id: string;
@@ -38,25 +34,6 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
   let recoveryCode: string;
   const records: Record<'bloodPanel' | 'xray', string> = { bloodPanel: '', xray: '' };
 
-  // Page-side expressions are strings: the app's TypeScript has no DOM library.
-  async function expectAccessible(name: string) {
-    const source = await readFile(AXE_SOURCE, 'utf8');
-    await page.evaluate(`${source}\n;undefined`);
-    const violations = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-      const result = await axe.run();
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
-    });
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), `${name}: serious or critical axe violations`).toEqual([]);
-  }
-
-  async function screenshots(name: string) {
-    for (const [label, size] of Object.entries(VIEWPORTS)) {
-      await page.setViewportSize(size);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}-${size.width}x${size.height}.png`), fullPage: true });
-    }
-    await page.setViewportSize(VIEWPORTS.desktop);
-  }
 
   /** Keyboard only: Tab until the focused element is the one wanted, which must show a focus ring. */
   async function tabTo(wanted: (focused: Focused) => boolean, what: string) {
@@ -135,8 +112,8 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     await tabTo((f) => f.text === 'Recover your account', 'the recovery link');
     await page.keyboard.press('Enter');
     await heading('Recover your account');
-    await expectAccessible('recover');
-    await screenshots('recover');
+    await expectAccessible(page, 'recover');
+    await screenshots(page, 'recover');
 
     await tabTo((f) => f.id === 'email', 'the email field');
     await page.keyboard.type(PATIENT.email);
@@ -146,7 +123,7 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     await page.keyboard.type(NEW_PASSWORD);
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('.error[role=alert]').textContent(), { timeout: 20_000 }).toMatch(/Invalid email or recovery code/);
-    await expectAccessible('recover (refused)');
+    await expectAccessible(page, 'recover (refused)');
 
     // The code as a person might type it: lower case, spaces for dashes.
     await page.getByLabel('Recovery code').fill(recoveryCode.toLowerCase().replaceAll('-', ' '));
@@ -158,8 +135,8 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     expect(newCode).not.toBe(recoveryCode);
     const proceed = page.getByRole('button', { name: 'Continue to my records' });
     expect(await proceed.isDisabled()).toBe(true);
-    await expectAccessible('recover (new code)');
-    await screenshots('recover-new-code');
+    await expectAccessible(page, 'recover (new code)');
+    await screenshots(page, 'recover-new-code');
     await tabTo((f) => f.id === 'saved', 'the saved checkbox');
     await page.keyboard.press('Space');
     await page.keyboard.press('Tab');
@@ -191,8 +168,8 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     const labRequest = page.getByTestId('access-request').filter({ hasText: 'Pre-operative assessment' });
     await expect.poll(() => labRequest.textContent(), { timeout: 20_000 }).toMatch(/Dr\. Meredith Grey \(doctor, Greyfield General\)pending/);
     expect(await labRequest.textContent()).toMatch(/Asks to read Lab result · for treatment · until/);
-    await expectAccessible('access requests (pending)');
-    await screenshots('requests-pending');
+    await expectAccessible(page, 'access requests (pending)');
+    await screenshots(page, 'requests-pending');
 
     const approve = 'Approve the request from Dr. Meredith Grey (doctor, Greyfield General) to read Lab result';
     await tabTo((f) => f.label === approve, 'the Approve button');
@@ -208,8 +185,8 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     // The approval is a real consent: the doctor now reads the lab result, and still not the X-ray.
     expect(await doctorReads(records.bloodPanel)).toBeNull();
     expect(await doctorReads(records.xray)).toBe('FORBIDDEN');
-    await expectAccessible('access requests (answered)');
-    await screenshots('requests-answered');
+    await expectAccessible(page, 'access requests (answered)');
+    await screenshots(page, 'requests-answered');
   });
 
   it("shows the doctor's read, the refusal and the emergency access in the history; an event's proof is checked and downloaded", async () => {
@@ -238,8 +215,8 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     const emergency = page.locator('.timeline-event.emergency');
     expect(await emergency.count()).toBeGreaterThanOrEqual(2); // the break-glass and the read under it
     expect(await emergency.filter({ hasText: `${DOCTOR} read “Chest X-ray”` }).textContent()).toMatch(/EMERGENCY access.*Purpose: emergency/);
-    await expectAccessible('access history');
-    await screenshots('history');
+    await expectAccessible(page, 'access history');
+    await screenshots(page, 'history');
 
     // The event's id, as the API lists it to the patient.
     const patient = await login(PATIENT.email, NEW_PASSWORD);
@@ -268,8 +245,8 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     expect(others.length).toBeGreaterThanOrEqual(5);
     expect(others.every((text) => text.startsWith(DOCTOR))).toBe(true);
     await page.getByLabel('Hide my own actions').uncheck();
-    await expectAccessible('access history (proof checked)');
-    await screenshots('history-proof');
+    await expectAccessible(page, 'access history (proof checked)');
+    await screenshots(page, 'history-proof');
   });
 
   it('the proof route takes the bearer token: refused without it and to another patient', async () => {

@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
 import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
+import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
 import { builtPortal } from '../support/portal-pages.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
-/** Screenshots for a reviewer (gitignored). */
-const SCREENSHOTS = path.resolve('test-results/portal-screenshots');
-const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
-const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a patient registers, keeps records and manages consent', () => {
   let t: TestApp;
@@ -26,19 +21,6 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
   const problems: string[] = [];
   const { gql, login } = apiClient(() => t, PASSWORD);
 
-  /** axe-core, run inside the page (evaluated over the DevTools protocol, which the page's CSP does not govern). */
-  // Page-side expressions are strings: the app's TypeScript has no DOM library.
-  async function expectAccessible(name: string) {
-    const source = await readFile(AXE_SOURCE, 'utf8');
-    await page.evaluate(`${source}\n;undefined`);
-    const violations = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-      const result = await axe.run();
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
-    });
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), `${name}: serious or critical axe violations`).toEqual([]);
-  }
-
   /**
    * When the page's document was parsed and its scripts ran (navigation timing), printed for the note's
    * budget (interactive under 1 s); not asserted: other processes share this machine's two cores.
@@ -46,14 +28,6 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
   async function reportInteractive(name: string) {
     const ms = await page.evaluate("Math.round(performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd)");
     console.log(`portal ${name}: DOMContentLoaded after ${ms} ms`);
-  }
-
-  async function screenshots(name: string) {
-    for (const [label, size] of Object.entries(VIEWPORTS)) {
-      await page.setViewportSize(size);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}-${size.width}x${size.height}.png`), fullPage: true });
-    }
-    await page.setViewportSize(VIEWPORTS.desktop);
   }
 
   beforeAll(async () => {
@@ -100,8 +74,8 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await page.keyboard.type('not the right password');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('.error[role=alert]').textContent(), { timeout: 20_000 }).toMatch(/invalid|password/i);
-    await expectAccessible('sign-in');
-    await screenshots('sign-in');
+    await expectAccessible(page, 'sign-in');
+    await screenshots(page, 'sign-in');
   });
 
   it('registers a patient, shows the recovery code once and asks to confirm it was saved', async () => {
@@ -109,16 +83,16 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await page.getByLabel('Full name').fill('Pat Example');
     await page.getByLabel('Email').fill('pat@example.org');
     await page.getByLabel('Password').fill(PASSWORD);
-    await expectAccessible('register');
-    await screenshots('register');
+    await expectAccessible(page, 'register');
+    await screenshots(page, 'register');
     await page.getByRole('button', { name: 'Create account' }).click();
     const code = page.getByTestId('recovery-code');
     await expect.poll(() => code.isVisible(), { timeout: 30_000 }).toBe(true);
     expect((await code.textContent())!.length).toBeGreaterThan(10);
     const proceed = page.getByRole('button', { name: 'Continue to my records' });
     expect(await proceed.isDisabled()).toBe(true);
-    await expectAccessible('recovery code');
-    await screenshots('recovery-code');
+    await expectAccessible(page, 'recovery code');
+    await screenshots(page, 'recovery-code');
     await page.getByLabel('I saved my recovery code').check();
     await proceed.click();
     await expect.poll(() => page.getByRole('heading', { name: 'My records' }).isVisible(), { timeout: 20_000 }).toBe(true);
@@ -149,7 +123,7 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     const progress = page.locator('progress#upload-progress');
     await expect.poll(() => progress.isVisible(), { timeout: 20_000 }).toBe(true);
     await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 20_000 }).toBeGreaterThan(0);
-    await screenshots('records-uploading');
+    await screenshots(page, 'records-uploading');
     await expect.poll(() => page.getByText(/Uploaded “Knee MRI report”/).isVisible(), { timeout: 60_000 }).toBe(true);
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 
@@ -176,8 +150,8 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
       )
       .toMatch(/Verified: the stored file matches the ledger/);
     expect(await row.getByTestId('verification').textContent()).toMatch(/Ledger transaction: [0-9a-f]{16,}/);
-    await expectAccessible('records');
-    await screenshots('records');
+    await expectAccessible(page, 'records');
+    await screenshots(page, 'records');
   });
 
   it('grants a consent to a doctor found by name, and revokes it', async () => {
@@ -189,8 +163,8 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await result.getByRole('button', { name: 'Choose' }).click();
     expect(await page.getByTestId('chosen-grantee').textContent()).toBe('Dr. Meredith Grey (doctor, Greyfield General)');
     await page.getByLabel('Imaging').check();
-    await expectAccessible('consents (granting)');
-    await screenshots('consents-grant');
+    await expectAccessible(page, 'consents (granting)');
+    await screenshots(page, 'consents-grant');
     await page.getByRole('button', { name: 'Sign and grant consent' }).click();
     const consent = page.getByTestId('consent').filter({ hasText: 'Dr. Meredith Grey' });
     await expect.poll(() => consent.textContent(), { timeout: 30_000 }).toMatch(/active/);
@@ -199,8 +173,8 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await consent.getByRole('button', { name: 'Revoke consent for Dr. Meredith Grey (doctor)' }).click();
     await expect.poll(() => consent.textContent(), { timeout: 30_000 }).toMatch(/revoked/);
     await expect.poll(() => page.getByText(/Re-encryption: /).isVisible(), { timeout: 20_000 }).toBe(true);
-    await expectAccessible('consents');
-    await screenshots('consents');
+    await expectAccessible(page, 'consents');
+    await screenshots(page, 'consents');
   });
 
   it('keeps the session across a reload and ends it with sign out', async () => {
