@@ -4,6 +4,7 @@ import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { OrganizationEntity } from './organization.entity.js';
 import type { NameKey } from '../common/name-cursor.js';
+import { nameOrderedPage } from '../database/name-ordered-page.js';
 
 /** An organization as the directory shows it: never its sealed private keys. */
 export type OrganizationPublicRow = Pick<OrganizationEntity, 'id' | 'name' | 'wrappingPublicKey' | 'emergencyPublicKey' | 'createdAt'>;
@@ -40,8 +41,7 @@ export class OrganizationRepository {
       .select(['o.id', 'o.name'])
       .where("o.name ILIKE :pattern ESCAPE '\\'", { pattern })
       .andWhere('o.isDefaultPatientOrganization = false');
-    if (after) query.andWhere('(lower(o.name) COLLATE "C", o.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
-    return query.orderBy('lower(o.name) COLLATE "C"').addOrderBy('o.id').limit(limit).getMany();
+    return nameOrderedPage(query, 'o', after, limit);
   }
 
   /**
@@ -50,8 +50,7 @@ export class OrganizationRepository {
    */
   listPage(ctx: WorkContext, access: Brackets, pattern: string | null, after: NameKey | null, limit: number): Promise<OrganizationPublicRow[]> {
     const query = this.listQuery(ctx, access, pattern).select(['o.id', 'o.name', 'o.wrappingPublicKey', 'o.emergencyPublicKey', 'o.createdAt']);
-    if (after) query.andWhere('(lower(o.name) COLLATE "C", o.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
-    return query.orderBy('lower(o.name) COLLATE "C"').addOrderBy('o.id').limit(limit).getMany();
+    return nameOrderedPage(query, 'o', after, limit);
   }
 
   countList(ctx: WorkContext, access: Brackets, pattern: string | null): Promise<number> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Brackets, In, IsNull } from 'typeorm';
 import type { NameKey } from '../common/name-cursor.js';
+import { nameOrderedPage } from '../database/name-ordered-page.js';
 import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import type { User } from './models/user.model.js';
@@ -127,8 +128,7 @@ export class UserRepository {
       .andWhere('u.role IN (:...roles)', { roles })
       .andWhere('u.disabledAt IS NULL')
       .andWhere('u.systemAdmin = false');
-    if (after) query.andWhere('(lower(u.name) COLLATE "C", u.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
-    return query.orderBy('lower(u.name) COLLATE "C"').addOrderBy('u.id').limit(limit).getMany();
+    return nameOrderedPage(query, 'u', after, limit);
   }
 
   countByName(ctx: WorkContext, pattern: string, roles: readonly string[]): Promise<number> {
@@ -148,8 +148,7 @@ export class UserRepository {
    */
   patientsPage(ctx: WorkContext, scope: PatientScope, after: NameKey | null, limit: number): Promise<UserPublicRow[]> {
     const query = this.patientsIn(ctx, scope).select(['u.id', 'u.name', 'u.role', 'u.organizationId', 'u.wrappingPublicKey']);
-    if (after) query.andWhere('(lower(u.name) COLLATE "C", u.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
-    return query.orderBy('lower(u.name) COLLATE "C"').addOrderBy('u.id').limit(limit).getMany();
+    return nameOrderedPage(query, 'u', after, limit);
   }
 
   /**
@@ -170,8 +169,7 @@ export class UserRepository {
       'u.createdAt',
       'u.disabledAt',
     ]);
-    if (after) query.andWhere('(lower(u.name) COLLATE "C", u.id) > (:afterName, :afterId)', { afterName: after.name, afterId: after.id });
-    return query.orderBy('lower(u.name) COLLATE "C"').addOrderBy('u.id').limit(limit).getMany();
+    return nameOrderedPage(query, 'u', after, limit);
   }
 
   countPatients(ctx: WorkContext, scope: PatientScope): Promise<number> {
@@ -208,36 +206,28 @@ export class UserRepository {
   async toModels(ctx: WorkContext, users: readonly UserListRow[]): Promise<User[]> {
     const ids = [...new Set(users.map((user) => user.organizationId).filter((id): id is string => id !== null))];
     const organizations = new Map(ids.length ? (await this.organizations.publicByIds(ctx, ids)).map((row) => [row.id, toOrganizationModel(row)]) : []);
-    return users.map((user) => ({
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      role: user.role,
-      organization: user.organizationId ? (organizations.get(user.organizationId) ?? null) : null,
-      attributes: Object.entries(user.attributes ?? {}).map(([name, value]) => ({ name, value })),
-      systemAdmin: user.systemAdmin,
-      wrappingPublicKey: user.wrappingPublicKey,
-      signingPublicKey: user.signingPublicKey,
-      createdAt: user.createdAt,
-      disabledAt: user.disabledAt ?? null,
-    }));
+    return users.map((user) => userModel(user, user.organizationId ? (organizations.get(user.organizationId) ?? null) : null));
   }
 
   /** The user as the API shows it, with their organization (looked up unless given). */
   async toModel(ctx: WorkContext, user: UserEntity, organization?: OrganizationEntity | null): Promise<User> {
     const org = organization ?? (user.organizationId ? await this.organizations.findById(ctx, user.organizationId) : null);
-    return {
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      role: user.role,
-      organization: org ? toOrganizationModel(org) : null,
-      attributes: Object.entries(user.attributes ?? {}).map(([name, value]) => ({ name, value })),
-      systemAdmin: user.systemAdmin,
-      wrappingPublicKey: user.wrappingPublicKey,
-      signingPublicKey: user.signingPublicKey,
-      createdAt: user.createdAt,
-      disabledAt: user.disabledAt ?? null,
-    };
+    return userModel(user, org ? toOrganizationModel(org) : null);
   }
+}
+
+function userModel(user: UserListRow, organization: User['organization']): User {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    organization,
+    attributes: Object.entries(user.attributes ?? {}).map(([name, value]) => ({ name, value })),
+    systemAdmin: user.systemAdmin,
+    wrappingPublicKey: user.wrappingPublicKey,
+    signingPublicKey: user.signingPublicKey,
+    createdAt: user.createdAt,
+    disabledAt: user.disabledAt ?? null,
+  };
 }
