@@ -2,7 +2,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { ACCESS_DECISIONS, type AccessDecision } from 'healthledger-chaincode/shared';
 import { Organization } from '../../auth/models/organization.model.js';
 import { PurposeEnum } from '../../consent/models/consent-enums.js';
-import { PageInfo } from '../../graphql/models/page-info.model.js';
+import { Connection } from '../../graphql/models/connection.model.js';
 
 export const AccessDecisionEnum = Object.fromEntries(ACCESS_DECISIONS.map((d) => [d, d])) as { [D in AccessDecision]: D };
 registerEnumType(AccessDecisionEnum, { name: 'AccessDecision', description: 'What the policy decided for an access' });
@@ -68,25 +68,7 @@ export class AccessEvent {
 }
 
 @ObjectType()
-export class AccessEventEdge {
-  @Field()
-  cursor: string;
-
-  @Field(() => AccessEvent)
-  node: AccessEvent;
-}
-
-@ObjectType()
-export class AccessEventConnection {
-  @Field(() => [AccessEventEdge])
-  edges: AccessEventEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
-  @Field(() => Int)
-  totalCount: number;
-}
+export class AccessEventConnection extends Connection<AccessEvent>('AccessEvent', () => AccessEvent) {}
 
 @ObjectType({ description: 'An access event with its Merkle inclusion proof and the root anchored on the ledger' })
 export class AuditProof {

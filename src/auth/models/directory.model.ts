@@ -1,5 +1,5 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
-import { PageInfo } from '../../graphql/models/page-info.model.js';
+import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Connection } from '../../graphql/models/connection.model.js';
 import type { Role } from 'healthledger-chaincode/shared';
 import { RoleEnum } from './role.enum.js';
 
@@ -37,22 +37,4 @@ export class DirectoryEntry {
 }
 
 @ObjectType()
-export class DirectoryEdge {
-  @Field()
-  cursor: string;
-
-  @Field(() => DirectoryEntry)
-  node: DirectoryEntry;
-}
-
-@ObjectType()
-export class DirectoryConnection {
-  @Field(() => [DirectoryEdge])
-  edges: DirectoryEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
-  @Field(() => Int)
-  totalCount: number;
-}
+export class DirectoryConnection extends Connection<DirectoryEntry>('Directory', () => DirectoryEntry) {}

@@ -3,7 +3,7 @@ import type { ConsentAction, Purpose, RecordCategory } from 'healthledger-chainc
 import { Organization } from '../../auth/models/organization.model.js';
 import { RoleEnum } from '../../auth/models/role.enum.js';
 import type { Role } from 'healthledger-chaincode/shared';
-import { PageInfo } from '../../graphql/models/page-info.model.js';
+import { Connection } from '../../graphql/models/connection.model.js';
 import { RecordCategoryEnum } from '../../records/models/record-category.js';
 import {
   AccessRequestStatusEnum,
@@ -137,47 +137,11 @@ export class AccessRequest {
   respondedAt: Date | null;
 }
 
-@ObjectType()
-export class ConsentEdge {
-  @Field()
-  cursor: string;
-
-  @Field(() => Consent)
-  node: Consent;
-}
-
 @ObjectType({ description: 'A page of consents, newest first' })
-export class ConsentConnection {
-  @Field(() => [ConsentEdge])
-  edges: ConsentEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
-  @Field(() => Int)
-  totalCount: number;
-}
-
-@ObjectType()
-export class AccessRequestEdge {
-  @Field()
-  cursor: string;
-
-  @Field(() => AccessRequest)
-  node: AccessRequest;
-}
+export class ConsentConnection extends Connection<Consent>('Consent', () => Consent) {}
 
 @ObjectType({ description: 'A page of access requests, newest first' })
-export class AccessRequestConnection {
-  @Field(() => [AccessRequestEdge])
-  edges: AccessRequestEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
-  @Field(() => Int)
-  totalCount: number;
-}
+export class AccessRequestConnection extends Connection<AccessRequest>('AccessRequest', () => AccessRequest) {}
 
 @ObjectType({ description: 'A break-glass access: time-limited, recorded on the ledger and in the patient’s access log' })
 export class EmergencyAccess {

@@ -3,7 +3,7 @@ import { GraphQLSafeInt } from 'graphql-scalars';
 import type { RecordCategory } from 'healthledger-chaincode/shared';
 import { RecordCategoryEnum } from './record-category.js';
 import { VERSION_STATUSES, type VersionStatus } from '../records.entities.js';
-import { PageInfo } from '../../graphql/models/page-info.model.js';
+import { Connection } from '../../graphql/models/connection.model.js';
 
 export const RecordStatusEnum = Object.fromEntries(VERSION_STATUSES.map((status) => [status, status])) as { [S in VersionStatus]: S };
 registerEnumType(RecordStatusEnum, {
@@ -131,22 +131,4 @@ export class RecordVerification {
 }
 
 @ObjectType()
-export class MedicalRecordEdge {
-  @Field()
-  cursor: string;
-
-  @Field(() => MedicalRecord)
-  node: MedicalRecord;
-}
-
-@ObjectType()
-export class MedicalRecordConnection {
-  @Field(() => [MedicalRecordEdge])
-  edges: MedicalRecordEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
-  @Field(() => Int)
-  totalCount: number;
-}
+export class MedicalRecordConnection extends Connection<MedicalRecord>('MedicalRecord', () => MedicalRecord) {}
