@@ -66,6 +66,9 @@ export function RecordsView({ patientId }: { patientId: string }) {
   return (
     <section>
       <h1>My records</h1>
+      <p className="muted">
+        Your patient identifier, to give a clinician who asks for access: <code data-testid="patient-id">{patientId}</code>
+      </p>
       <UploadForm patientId={patientId} onUploaded={() => void load(null)} />
 
       <h2>Records</h2>
