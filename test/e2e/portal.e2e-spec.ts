@@ -163,12 +163,15 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await result.getByRole('button', { name: 'Choose' }).click();
     expect(await page.getByTestId('chosen-grantee').textContent()).toBe('Dr. Meredith Grey (doctor, Greyfield General)');
     await page.getByLabel('Imaging').check();
+    // A record named one by one as well (a consent covers its categories and its records).
+    await expect.poll(() => page.getByLabel(/Knee MRI report/).isVisible(), { timeout: 20_000 }).toBe(true);
+    await page.getByLabel(/Knee MRI report/).check();
     await expectAccessible(page, 'consents (granting)');
     await screenshots(page, 'consents-grant');
     await page.getByRole('button', { name: 'Sign and grant consent' }).click();
     const consent = page.getByTestId('consent').filter({ hasText: 'Dr. Meredith Grey' });
     await expect.poll(() => consent.textContent(), { timeout: 30_000 }).toMatch(/active/);
-    expect(await consent.textContent()).toMatch(/read · for treatment · Imaging/);
+    expect(await consent.textContent()).toMatch(/read · for treatment · Imaging, 1 record\(s\)/);
 
     await consent.getByRole('button', { name: 'Revoke consent for Dr. Meredith Grey (doctor)' }).click();
     await expect.poll(() => consent.textContent(), { timeout: 30_000 }).toMatch(/revoked/);

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ErrorMessage } from '@/components/error-message';
 import { graphql } from '@/gql';
-import type { PatientConsentsQuery } from '@/gql/graphql';
+import type { PatientConsentsQuery, RecordCategory } from '@/gql/graphql';
 import { CATEGORY_LABELS, formatTime } from '@/lib/labels';
 import { useSession } from '@/lib/session';
 import { GrantForm } from './grant-form';
@@ -51,6 +51,13 @@ const RevokeConsent = graphql(`
   }
 `);
 
+/** What a consent covers: its categories and its records named one by one (either may be empty). */
+function scopeLabel(consent: { categories: RecordCategory[]; recordIds: string[] }): string {
+  const parts = consent.categories.map((category) => CATEGORY_LABELS[category]);
+  if (consent.recordIds.length) parts.push(`${consent.recordIds.length} record(s)`);
+  return parts.length ? parts.join(', ') : 'all records';
+}
+
 type ConsentRow = PatientConsentsQuery['consents']['edges'][number]['node'];
 
 export function ConsentsView({ patientId }: { patientId: string }) {
@@ -87,6 +94,7 @@ export function ConsentsView({ patientId }: { patientId: string }) {
       <h1>Consents</h1>
       <p>A consent lets a person or an organization read (or add to) your records. You sign it with your key; you can revoke it at any time.</p>
       <GrantForm
+        patientId={patientId}
         onGranted={(name) => {
           setMessage(`Consent granted to ${name}.`);
           void load();
@@ -109,7 +117,7 @@ export function ConsentsView({ patientId }: { patientId: string }) {
               </div>
               <p className="muted">
                 {consent.actions.join(' and ').toLowerCase()} · for {consent.purposes.join(', ').toLowerCase()} ·{' '}
-                {consent.categories.length ? consent.categories.map((c) => CATEGORY_LABELS[c]).join(', ') : consent.recordIds.length ? `${consent.recordIds.length} record(s)` : 'all records'} · valid{' '}
+                {scopeLabel(consent)} · valid{' '}
                 {formatTime(consent.validFrom)} – {formatTime(consent.validUntil)}
               </p>
               {consent.status === 'REVOKED' && (

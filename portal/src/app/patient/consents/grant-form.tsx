@@ -1,9 +1,9 @@
 'use client';
 
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorMessage } from '@/components/error-message';
 import { graphql } from '@/gql';
-import type { ConsentAction, DirectorySearchQuery, Purpose, RecordCategory } from '@/gql/graphql';
+import type { ConsentAction, DirectorySearchQuery, OwnRecordsForConsentQuery, Purpose, RecordCategory } from '@/gql/graphql';
 import { CATEGORIES, CATEGORY_LABELS } from '@/lib/labels';
 import { useSession } from '@/lib/session';
 
@@ -34,6 +34,22 @@ const GrantConsent = graphql(`
   }
 `);
 
+/** The patient's records a consent may name one by one (the newest 100). */
+const OwnRecordsForConsent = graphql(`
+  query OwnRecordsForConsent($patientId: ID!) {
+    records(patientId: $patientId, first: 100) {
+      edges {
+        node {
+          id
+          title
+          category
+        }
+      }
+    }
+  }
+`);
+
+type OwnRecord = OwnRecordsForConsentQuery['records']['edges'][number]['node'];
 type Entry = DirectorySearchQuery['directory']['edges'][number]['node'];
 const PURPOSES: Purpose[] = ['TREATMENT', 'RESEARCH', 'PAYMENT', 'OPERATIONS'];
 const ACTIONS: ConsentAction[] = ['READ', 'WRITE'];
@@ -48,7 +64,7 @@ function toggle<T>(list: T[], value: T, on: boolean): T[] {
 }
 
 /** Find a grantee by name (the directory query), choose what the consent covers, sign it. */
-export function GrantForm({ onGranted }: { onGranted(name: string): void }) {
+export function GrantForm({ patientId, onGranted }: { patientId: string; onGranted(name: string): void }) {
   const { run } = useSession();
   const [query, setQuery] = useState('');
   const [results, setResults] = useState<Entry[] | null>(null);
@@ -56,9 +72,19 @@ export function GrantForm({ onGranted }: { onGranted(name: string): void }) {
   const [actions, setActions] = useState<ConsentAction[]>(['READ']);
   const [purposes, setPurposes] = useState<Purpose[]>(['TREATMENT']);
   const [categories, setCategories] = useState<RecordCategory[]>([]);
+  const [ownRecords, setOwnRecords] = useState<OwnRecord[] | null>(null);
+  const [recordIds, setRecordIds] = useState<string[]>([]);
   const [validUntil, setValidUntil] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+
+  // The records are listed once a grantee is chosen: what the consent may name besides categories.
+  useEffect(() => {
+    if (!grantee || ownRecords !== null) return;
+    run(OwnRecordsForConsent, { patientId })
+      .then((answer) => setOwnRecords(answer.records.edges.map((edge) => edge.node)))
+      .catch(setError);
+  }, [grantee, ownRecords, patientId, run]);
 
   async function search(event: FormEvent) {
     event.preventDefault();
@@ -83,11 +109,13 @@ export function GrantForm({ onGranted }: { onGranted(name: string): void }) {
           actions,
           purposes,
           categories: categories.length ? categories : null,
+          recordIds: recordIds.length ? recordIds : null,
           validUntil: validUntil ? new Date(`${validUntil}T23:59:59`).toISOString() : null,
         },
       });
       onGranted(describeEntry(grantee));
       setGrantee(null);
+      setRecordIds([]);
       setResults(null);
       setQuery('');
     } catch (caught) {
@@ -147,7 +175,7 @@ export function GrantForm({ onGranted }: { onGranted(name: string): void }) {
             ))}
           </fieldset>
           <fieldset>
-            <legend>Which records (none chosen: all)</legend>
+            <legend>Which records: these categories (none chosen here or below: all)</legend>
             {CATEGORIES.map((category) => (
               <div className="check" key={category}>
                 <input
@@ -159,6 +187,28 @@ export function GrantForm({ onGranted }: { onGranted(name: string): void }) {
                 <label htmlFor={`category-${category}`}>{CATEGORY_LABELS[category]}</label>
               </div>
             ))}
+          </fieldset>
+          <fieldset>
+            <legend>And these records, one by one</legend>
+            {ownRecords === null ? (
+              <p className="muted">Loading your records…</p>
+            ) : ownRecords.length === 0 ? (
+              <p className="muted">You have no records yet.</p>
+            ) : (
+              ownRecords.map((record) => (
+                <div className="check" key={record.id}>
+                  <input
+                    id={`record-${record.id}`}
+                    type="checkbox"
+                    checked={recordIds.includes(record.id)}
+                    onChange={(e) => setRecordIds(toggle(recordIds, record.id, e.target.checked))}
+                  />
+                  <label htmlFor={`record-${record.id}`}>
+                    {record.title} <span className="muted">({CATEGORY_LABELS[record.category]})</span>
+                  </label>
+                </div>
+              ))
+            )}
           </fieldset>
           <label htmlFor="valid-until">Valid until (empty: the server’s default)</label>
           <input id="valid-until" type="date" value={validUntil} onChange={(e) => setValidUntil(e.target.value)} />
