@@ -70,7 +70,7 @@ const operatorEnv = {
   JWT_SECRET: randomBytes(48).toString('base64'),
   MASTER_KEY: randomBytes(32).toString('hex'),
   ADMIN_EMAIL: 'admin@hospital.example',
-  ADMIN_PASSWORD: 'a long enough admin passphrase',
+  ADMIN_PASSWORD: 'a long enough operator passphrase',
 };
 const services: Record<string, Service> = interpolated(parse(composeText, { merge: true }).services, operatorEnv);
 const serviceNames = Object.keys(services);
