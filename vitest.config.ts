@@ -19,6 +19,10 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // One worker imports the application once for every file (each file still boots its own app on its
+          // own data directory or database): importing Nest, TypeORM, Helia and the chaincode took ~5 s per
+          // file, 4 of the suite's 10 minutes. A file that changes process-wide state restores it in afterAll.
+          isolate: false,
         },
       },
       {
