@@ -26,10 +26,6 @@ export class OrganizationRepository {
     return this.connection.getRepository(ctx, OrganizationEntity).findOneByOrFail({ id });
   }
 
-  exists(ctx: WorkContext, id: string): Promise<boolean> {
-    return this.connection.getRepository(ctx, OrganizationEntity).existsBy({ id });
-  }
-
   /**
    * Organizations (not the built-in one patients belong to) whose name contains `pattern` (an ILIKE
    * pattern, escaped by the caller), in (lower(name), id) order after `after`.

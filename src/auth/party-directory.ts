@@ -99,10 +99,6 @@ export class PartyDirectory {
     const rows = await this.organizationRepository.publicByIds(ctx ?? system(), unique);
     return new Map(rows.map((row) => [row.id, toOrganizationModel(row)]));
   }
-
-  async organizationExists(id: string): Promise<boolean> {
-    return isUuid(id) && (await this.organizationRepository.exists(system(), id));
-  }
 }
 
 /** The context of a lookup without the caller's transaction (a fresh one, so its `now` is the lookup's). */

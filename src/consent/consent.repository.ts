@@ -17,8 +17,10 @@ export class ConsentRepository {
   constructor(private readonly connection: TransactionalConnection) {}
 
   /** Stores a consent the patient just signed; the row as saved. */
-  saveGranted(ctx: WorkContext, row: ConsentEntity): Promise<ConsentEntity> {
-    return this.connection.manager(ctx).save(ConsentEntity, row);
+  /** A new consent: one INSERT (its id is new, so no `save` that reads first), the row completed with what the database generated. */
+  async saveGranted(ctx: WorkContext, row: ConsentEntity): Promise<ConsentEntity> {
+    await this.connection.manager(ctx).insert(ConsentEntity, row);
+    return row;
   }
 
   consent(ctx: WorkContext, consentId: string): Promise<ConsentEntity | null> {

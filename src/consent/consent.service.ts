@@ -13,7 +13,8 @@ import {
   type RecordCategory,
 } from 'healthledger-chaincode/shared';
 import { AccessService, accessDenied, requireActor } from '../access/access.service.js';
-import { PartyDirectory } from '../auth/party-directory.js';
+import type { Organization } from '../auth/models/organization.model.js';
+import { PartyDirectory, type Party } from '../auth/party-directory.js';
 import type { PrivateKeyBundle } from '../auth/key-custody.js';
 import { SessionKeys } from '../auth/session-keys.js';
 import { DomainError } from '../common/domain-error.js';
@@ -24,7 +25,7 @@ import { signCanonical } from '../crypto/index.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
 import { RecordKeyService } from '../records/record-key.service.js';
 import type { RecipientRef, RecordVersionRef, WrapDeletionScope } from '../records/record-keys.js';
-import { ConsentEntity } from './consent.entities.js';
+import { ConsentEntity, type KeyRotationEntity } from './consent.entities.js';
 import { ConsentRepository } from './consent.repository.js';
 import { ConsentParties, partyOf } from './consent-parties.js';
 import { KeyRotationJob } from './key-rotation.job.js';
@@ -33,6 +34,17 @@ import { LedgerRevocations } from './ledger-revocations.js';
 import type { ConsentStatusValue } from './models/consent-enums.js';
 import type { Consent } from './models/consent.model.js';
 import { VerifiedConsents, consentRecipient, type HonouredConsent } from './verified-consents.js';
+
+/** The parties a consent names (the patient, a grantee user or organization), as the API shows them. */
+interface ConsentPartiesOf {
+  readonly users: ReadonlyMap<string, Party>;
+  readonly organizations: ReadonlyMap<string, Organization>;
+}
+
+interface ResolvedGrantee {
+  readonly grantee: ConsentGrantPayload['grantee'];
+  readonly parties: ConsentPartiesOf;
+}
 
 /** A consent without an explicit end lasts this long. */
 export const DEFAULT_CONSENT_DAYS = 90;
@@ -89,10 +101,10 @@ export class ConsentService {
       if (unsealed.status === 'fulfilled') zeroKeys(unsealed.value);
       throw checked.status === 'rejected' ? checked.reason : (unsealed as PromiseRejectedResult).reason;
     }
-    const [grantee] = checked.value;
+    const [{ grantee, parties }] = checked.value;
     const keys = unsealed.value;
     try {
-      return await this.signAndGrant(ctx, patient, input, grantee, recordIds, keys, options);
+      return await this.signAndGrant(ctx, patient, input, grantee, parties, recordIds, keys, options);
     } finally {
       zeroKeys(keys);
     }
@@ -103,12 +115,12 @@ export class ConsentService {
     ctx: RequestContext,
     patient: UserActor,
     input: GrantConsentRequest,
-    grantee: { userId?: string; organizationId?: string },
+    grantee: ConsentGrantPayload['grantee'],
+    parties: ConsentPartiesOf,
     recordIds: string[],
     keys: PrivateKeyBundle,
     options: { accessRequestId?: string },
   ): Promise<Consent> {
-
     const validFrom = input.validFrom ?? ctx.now;
     const validUntil = input.validUntil ?? new Date(validFrom.getTime() + DEFAULT_CONSENT_DAYS * DAY_MS);
     // The ledger's own parser: what is signed here is exactly what the chaincode will verify.
@@ -136,9 +148,17 @@ export class ConsentService {
       return saved;
     });
     const recipient = consentRecipient(payload);
-    if (recipient) await this.wrapRecordsInScope(ctx, payload, recipient, keys.wrappingPrivateKey);
-    await this.access.invalidateForPatientOrLater(patient.id);
-    return this.modelOf(ctx, patient.id, row.id);
+    // The wraps and the cache invalidation side by side: the grant answers once both are done.
+    await Promise.all([
+      recipient ? this.wrapRecordsInScope(ctx, payload, recipient, keys.wrappingPrivateKey) : undefined,
+      this.access.invalidateForPatientOrLater(patient.id),
+    ]);
+    // The answer from what was just written (verified as any read of it would be): a new consent has no
+    // revocation and no key rotation yet, and its parties were read with the grantee.
+    const honoured = await this.verified.honouredRow(patient.id, row);
+    if (!honoured) throw new DomainError('INTEGRITY_VIOLATION', `consent ${row.id} is not backed by a valid patient signature`);
+    const [model] = await this.toModels(ctx, [honoured], { ...parties, rotations: [] });
+    return model!;
   }
 
   async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
@@ -211,22 +231,26 @@ export class ConsentService {
     return activeOnly ? models.filter((consent) => consent.status === 'ACTIVE') : models;
   }
 
-  /** The grantee named by the input: exactly one user with a care role, or one organization. */
-  private async resolveGrantee(patient: UserActor, input: GrantConsentRequest): Promise<{ userId?: string; organizationId?: string }> {
+  /**
+   * The grantee named by the input: exactly one user with a care role, or one organization; with the
+   * parties the grant's answer names (the patient, the grantee), read here once.
+   */
+  private async resolveGrantee(patient: UserActor, input: GrantConsentRequest): Promise<ResolvedGrantee> {
     const { granteeId, granteeOrganizationId } = input;
     if (!granteeId === !granteeOrganizationId) throw badInput('Give exactly one of granteeId and granteeOrganizationId', 'granteeId');
     if (granteeId) {
       if (granteeId === patient.id) throw badInput('A patient cannot grant consent to themselves', 'granteeId');
-      const user = (await this.directory.users([granteeId])).get(granteeId);
+      const users = await this.directory.users([patient.id, granteeId]);
+      const user = users.get(granteeId);
       if (!user) throw badInput('granteeId does not name a user', 'granteeId');
       if (ROLE_PERMISSIONS[user.role].consentActions.length === 0) {
         throw badInput(`A ${user.role} cannot be granted access to records`, 'granteeId');
       }
-      return { userId: granteeId };
+      return { grantee: { userId: granteeId }, parties: { users, organizations: new Map() } };
     }
-    const organization = await this.directory.organizationExists(granteeOrganizationId!);
-    if (!organization) throw badInput('granteeOrganizationId does not name an organization', 'granteeOrganizationId');
-    return { organizationId: granteeOrganizationId! };
+    const [users, organizations] = await Promise.all([this.directory.users([patient.id]), this.directory.organizations([granteeOrganizationId!])]);
+    if (!organizations.has(granteeOrganizationId!)) throw badInput('granteeOrganizationId does not name an organization', 'granteeOrganizationId');
+    return { grantee: { organizationId: granteeOrganizationId! }, parties: { users, organizations } };
   }
 
   private async requireOwnRecords(ctx: RequestContext, patientId: string, recordIds: readonly string[]): Promise<void> {
@@ -317,12 +341,12 @@ export class ConsentService {
    * Status and revocation come from what the consent store proved (the ledger's revocations, signed
    * rows), not from the row's status columns; the other columns equal the signed payload (checked there).
    */
-  private async toModels(ctx: RequestContext, honoured: readonly HonouredConsent[]): Promise<Consent[]> {
+  private async toModels(ctx: RequestContext, honoured: readonly HonouredConsent[], known?: ConsentPartiesOf & { rotations: KeyRotationEntity[] }): Promise<Consent[]> {
     const now = ctx.now;
     const rows = honoured.map(({ row }) => row);
-    const users = await this.directory.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])]));
-    const organizations = await this.directory.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : [])));
-    const rotations = rows.length ? await this.rotationQueue.ofConsents(ctx, rows.map((row) => row.id)) : [];
+    const users = known?.users ?? (await this.directory.users(rows.flatMap((row) => [row.patientId, ...(row.granteeUserId ? [row.granteeUserId] : [])])));
+    const organizations = known?.organizations ?? (await this.directory.organizations(rows.flatMap((row) => (row.granteeOrganizationId ? [row.granteeOrganizationId] : []))));
+    const rotations = known?.rotations ?? (rows.length ? await this.rotationQueue.ofConsents(ctx, rows.map((row) => row.id)) : []);
     return honoured.map(({ row, consent, revocation }) => ({
       id: row.id,
       patient: partyOf(users, row.patientId),

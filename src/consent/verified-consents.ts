@@ -67,7 +67,12 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   /** One consent of the patient, if honoured (a patient's history is not read to show one of its consents). */
   async honouredOne(ctx: WorkContext, patientId: string, consentId: string): Promise<HonouredConsent | undefined> {
     const row = await this.consents.consentOf(ctx, patientId, consentId);
-    return row ? (await this.honoured(patientId, [row]))[0] : undefined;
+    return row ? this.honouredRow(patientId, row) : undefined;
+  }
+
+  /** A consent row as `honouredOne` would read it back, verified the same way (a grant's answer, without reading it again). */
+  async honouredRow(patientId: string, row: ConsentEntity): Promise<HonouredConsent | undefined> {
+    return (await this.honoured(patientId, [row]))[0];
   }
 
   /**

@@ -188,6 +188,8 @@ describe('consent services (medium)', () => {
       expect(await records.record(await nurse.ctx(), image.id)).toMatchObject({ id: image.id });
 
       const listed = await consents.consents(await patient.ctx(), patient.id);
+      // A grant answers with what was written, not read back: exactly what a later read shows.
+      expect(listed).toEqual([toHospital, toDoctor]);
       expect(listed.map((consent) => [consent.id, consent.status])).toEqual([
         [toHospital.id, 'ACTIVE'],
         [toDoctor.id, 'ACTIVE'],
