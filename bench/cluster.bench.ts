@@ -16,7 +16,10 @@
  * uploads → ANCHORED/s through the load balancer in front of all nodes, as many concurrent writers each
  * (with the record versions per ledger transaction the uploads' anchors took), and record anchors/s
  * through the app's RecordAnchorBatcher on the same client with four times as many in flight (anchors
- * per transaction and the p50 latency of one anchor: batch size against latency).
+ * per transaction and the p50 latency of one anchor: batch size against latency). Each round also prints
+ * the p50 latency of a raw submit, a grant, and an upload's two requests: with closed-loop writers a
+ * write's rate is writers / latency, so the time a write spends beyond its ledger transaction is what
+ * separates its rate from the raw one.
  *
  *   DATABASE_URL=postgres://… REDIS_URL=redis://… npm run bench:cluster -- [--seconds=5] [--rounds=3] [--nodes=3] [--connections=50] [--writers=16]
  *     [--batch-timeout=200] [--only=ledger]
@@ -191,13 +194,17 @@ async function main(baseDatabaseUrl: string): Promise<void> {
     const granters: Actor[] = [];
     for (let i = 0; i < WRITERS; i++) granters.push(await createUser(`granter-${i}`, 'PATIENT'));
 
+    /** Each phase's latencies (ms), for the p50s beside the rates: where a write's time goes. */
+    const latencies = { raw: [] as number[], grant: [] as number[], createRecord: [] as number[], putToAnchored: [] as number[] };
     /** createRecord + PUT, resolved once the version is ANCHORED (the PUT's answer, or the record once the reconciler anchored it). */
     const upload = async (): Promise<string> => {
+      const started = performance.now();
       const { createRecord } = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
         patient.token,
         'mutation($i: CreateRecordInput!) { createRecord(input: $i) { recordId uploadUrl } }',
         { i: { patientId: patient.id, title: 'Cluster bench result', category: 'LAB_RESULT', contentType: 'application/octet-stream' } },
       );
+      const created = performance.now();
       const target = new URL(createRecord.uploadUrl, 'http://127.0.0.1');
       const bytes = randomBytes(UPLOAD_BYTES);
       const put = await request(lbPort(), 'PUT', target.pathname + target.search, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }, bytes);
@@ -208,13 +215,17 @@ async function main(baseDatabaseUrl: string): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 100));
         status = (await gql<{ record: { status: string } }>(patient.token, 'query($id: ID!) { record(id: $id) { status } }', { id: createRecord.recordId })).record.status;
       }
+      latencies.createRecord.push(created - started);
+      latencies.putToAnchored.push(performance.now() - created);
       return createRecord.recordId;
     };
     /** The patient lets the doctor read her records of `category` for treatment. */
     const grant = async (grantor: Actor, category: 'LAB_RESULT' | 'IMAGING') => {
+      const started = performance.now();
       await gql(grantor.token, 'mutation($i: GrantConsentInput!) { grantConsent(input: $i) { id } }', {
         i: { granteeId: doctor.id, categories: [category], actions: ['READ'], purposes: ['TREATMENT'] },
       });
+      latencies.grant.push(performance.now() - started);
     };
     const readRecord = await upload();
     await grant(patient, 'LAB_RESULT');
@@ -305,7 +316,9 @@ async function main(baseDatabaseUrl: string): Promise<void> {
     const anchorAuditBatch = async (worker: number) => {
       const chain = chains[worker]!;
       const root = randomBytes(32).toString('hex');
+      const started = performance.now();
       await ledgerClient.submit('audit:AnchorAuditBatch', [chain.id, `${chain.id}-${chain.sequence + 1}`, root, '1', chain.root]);
+      latencies.raw.push(performance.now() - started);
       chain.sequence++;
       chain.root = root;
     };
@@ -333,6 +346,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       ).rows[0]!;
     const shares: Array<{ raw: number; grants: number; uploads: number; anchors: number; perTransaction: number; anchorsPerTransaction: number; anchorP50: number }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
+      for (const list of Object.values(latencies)) list.length = 0;
       const raw = await closedLoop(WRITERS, anchorAuditBatch);
       const grants = await closedLoop(WRITERS, (worker) => grant(granters[worker]!, 'IMAGING'));
       const uploadsFrom = new Date();
@@ -357,7 +371,9 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       console.log(
         `  #${round}  raw submits ${raw.perSecond.toFixed(1)} tx/s [bench ${raw.benchCpu.toFixed(2)} cores]   grantConsent ${grants.perSecond.toFixed(1)}/s (${percent(grants.perSecond / raw.perSecond)}) [bench ${grants.benchCpu.toFixed(2)} cores]   ` +
           `uploads → ANCHORED ${uploads.perSecond.toFixed(1)}/s (${percent(uploads.perSecond / raw.perSecond)}, ${(uploadBatches.versions / Math.max(1, uploadBatches.transactions)).toFixed(1)} versions/tx)   ` +
-          `record anchors ${anchors.perSecond.toFixed(1)}/s (${percent(anchors.perSecond / raw.perSecond)}, ${anchorsPerTransaction.toFixed(1)} anchors/tx, p50 ${anchorP50.toFixed(0)} ms)${errors.length ? `   errors: ${errors.join(', ')}` : ''}`,
+          `record anchors ${anchors.perSecond.toFixed(1)}/s (${percent(anchors.perSecond / raw.perSecond)}, ${anchorsPerTransaction.toFixed(1)} anchors/tx, p50 ${anchorP50.toFixed(0)} ms)${errors.length ? `   errors: ${errors.join(', ')}` : ''}\n` +
+          `      p50 latencies: raw submit ${median(latencies.raw).toFixed(0)} ms   grantConsent ${median(latencies.grant).toFixed(0)} ms   ` +
+          `upload: createRecord ${median(latencies.createRecord).toFixed(0)} ms + PUT → ANCHORED ${median(latencies.putToAnchored).toFixed(0)} ms`,
       );
     }
     await database.end();
