@@ -5,6 +5,9 @@ import type { WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { ConsentEntity } from './consent.entities.js';
 
+/** First key of the two-key advisory locks on a patient's consents ('HLcs'); the second is a hash of the patient id. */
+const PATIENT_CONSENTS_LOCK = 0x484c6373;
+
 /** Consents past their use (revoked, expired) still read for an access check: the latest name a refusal's reason. */
 const RECENT_INACTIVE_CONSENTS = 10;
 
@@ -16,11 +19,23 @@ const RECENT_INACTIVE_CONSENTS = 10;
 export class ConsentRepository {
   constructor(private readonly connection: TransactionalConnection) {}
 
-  /** Stores a consent the patient just signed; the row as saved. */
-  /** A new consent: one INSERT (its id is new, so no `save` that reads first), the row completed with what the database generated. */
+  /** Stores a consent the patient just signed: one INSERT (its id is new: no `save` that reads first), the row completed with what the database generated. */
   async saveGranted(ctx: WorkContext, row: ConsentEntity): Promise<ConsentEntity> {
     await this.connection.manager(ctx).insert(ConsentEntity, row);
     return row;
+  }
+
+  /**
+   * The lock on a patient's set of consents, held to the end of the transaction `ctx` carries:
+   * `exclusive` while a grant adds one (the consent, its event and its key wraps in one transaction),
+   * `shared` by whoever reads them to decide whom a new key is wrapped for, after its record lock. A
+   * reader that comes first holds the grant back until it commits (the grant then sees its version);
+   * one that comes later waits for the grant and reads it. Shared holders do not wait for each other.
+   * A hash collision between two patients only makes one wait for the other.
+   */
+  async lockPatientConsents(ctx: WorkContext, patientId: string, mode: 'shared' | 'exclusive'): Promise<void> {
+    const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+    await this.connection.query(ctx, `SELECT ${lock}($1, hashtext($2))`, [PATIENT_CONSENTS_LOCK, patientId]);
   }
 
   consent(ctx: WorkContext, consentId: string): Promise<ConsentEntity | null> {

@@ -142,17 +142,26 @@ export class ConsentService {
     keys.signingPrivateKey.fill(0);
     const { txId } = await this.chaincode.grantConsent(payload, signature);
 
+    const recipient = consentRecipient(payload);
+    // One transaction: the scope's record locks, then the patient's consents exclusively (uploads and
+    // rotations read them under a shared lock after their record lock: see
+    // ConsentRepository.lockPatientConsents), the consent, its event, and the grantee's wraps of every
+    // version in scope. An upload or rotation that read the consents before holds its lock until it
+    // commits, so its version is seen here; one that reads them later sees this consent and wraps for
+    // the grantee itself. The patient's private key was unsealed before (the caller zeroes it): the
+    // session lookup reads on its own connection, which on the embedded database would wait for this one.
     const row = await this.connection.withTransaction(ctx, async (tx) => {
+      if (recipient) await this.recordKeys.lockRecords(tx, scopeOf(payload.patientId, payload.scope));
+      await this.consentRows.lockPatientConsents(tx, patient.id, 'exclusive');
       const saved = await this.consentRows.saveGranted(tx, toRow(payload, signature, txId, options.accessRequestId ?? null));
       await this.parties.record(tx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
+      if (recipient) {
+        const versions = await this.versionsInScope(tx, payload.patientId, payload.scope);
+        await this.recordKeys.extendWraps(tx, { kind: 'user', id: patient.id }, keys.wrappingPrivateKey, versions, [recipient]);
+      }
       return saved;
     });
-    const recipient = consentRecipient(payload);
-    // The wraps and the cache invalidation side by side: the grant answers once both are done.
-    await Promise.all([
-      recipient ? this.wrapRecordsInScope(ctx, payload, recipient, keys.wrappingPrivateKey) : undefined,
-      this.access.invalidateForPatientOrLater(patient.id),
-    ]);
+    await this.access.invalidateForPatientOrLater(patient.id);
     // The answer from what was just written (verified as any read of it would be): a new consent has no
     // revocation and no key rotation yet, and its parties were read with the grantee.
     const honoured = await this.verified.honouredRow(patient.id, row);
@@ -264,23 +273,6 @@ export class ConsentService {
   /** Versions covered by a consent scope (by record id, or by category), as the transaction `tx` carries sees them. */
   private versionsInScope(tx: WorkContext, patientId: string, scope: ConsentGrantPayload['scope']): Promise<RecordVersionRef[]> {
     return this.recordKeys.versionsInScope(tx, scopeOf(patientId, scope));
-  }
-
-  /**
-   * The patient's key unwraps each data key in scope, which is wrapped again for the grantee. Runs
-   * after the consent is committed, under the locks of the records in scope (see record-keys.ts): an
-   * upload or rotation that read the consents before that commit holds its record's lock until it
-   * commits, so its new version is seen here; one that reads them later wraps for the grantee itself.
-   * The patient's private key was unsealed before (the caller zeroes it): the session lookup reads on
-   * its own connection, which on the embedded database would wait for this transaction.
-   */
-  private async wrapRecordsInScope(ctx: RequestContext, payload: ConsentGrantPayload, recipient: RecipientRef, wrappingPrivateKey: Buffer): Promise<void> {
-    const patient: RecipientRef = { kind: 'user', id: payload.patientId };
-    await this.connection.withTransaction(ctx, async (tx) => {
-      await this.recordKeys.lockRecords(tx, scopeOf(payload.patientId, payload.scope));
-      const versions = await this.versionsInScope(tx, payload.patientId, payload.scope);
-      await this.recordKeys.extendWraps(tx, patient, wrappingPrivateKey, versions, [recipient]);
-    });
   }
 
   /**

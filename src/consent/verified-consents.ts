@@ -119,9 +119,11 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   /**
    * Holders of an ACTIVE consent not yet expired (a not-yet-valid one included: the policy, not the
    * key, holds it back until validFrom) that covers the record by id or category. Read in the
-   * transaction `ctx` carries, after its record lock (see record-keys.ts).
+   * transaction `ctx` carries, after its record lock (see record-keys.ts), under the shared lock on the
+   * patient's consents: a grant in progress (a new record is not under its record locks) commits first.
    */
   async consentRecipientsFor(ctx: WorkContext, scope: RecordKeyScope): Promise<readonly RecipientRef[]> {
+    await this.consents.lockPatientConsents(ctx, scope.patientId, 'shared');
     const now = Date.now();
     const recipients = new Map<string, RecipientRef>();
     for (const { consent } of await this.liveFor(ctx, scope.patientId)) {

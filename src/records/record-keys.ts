@@ -15,7 +15,10 @@ import type { RequestContext, WorkContext } from '../common/request-context.js';
  * transaction that first locks the record rows it touches (`lockRecords`) and only then reads the
  * consents or the versions it wraps for, in that transaction (the context carrying it is passed on):
  * under READ COMMITTED each statement after the lock sees what the other side committed before
- * releasing it.
+ * releasing it. A grant adds its consent and its wraps in one transaction, so a record created after
+ * it took its record locks is not under them: the consent module also orders the two sides on a lock
+ * of the patient's consents (exclusive for the grant after its record locks, shared for
+ * `consentRecipientsFor` after the record's lock).
  */
 
 /** Who a wrapped key is addressed to. `emergency`: an organization's break-glass key (id = organization id). */

@@ -152,6 +152,64 @@ describe('record data keys: consent changes racing uploads and key rotations', (
   });
 
   /*
+   * The same for a grant, which writes its consent and its wraps in one transaction: a record created
+   * after the grant locked the records in scope is not under those locks. Forced step by step: inside
+   * the grant's transaction, once it listed the versions it wraps, a new record is created and its
+   * upload started. Without the lock on the patient's consents the upload reads them (the grant not yet
+   * committed) and reaches its wrap; here it waits for that lock until the grant commits, then reads the
+   * new consent and wraps the version for the grantee itself. PostgreSQL only, as above.
+   */
+  it.skipIf(!process.env.DATABASE_URL)(
+    'a record created while a category consent is granted gets a key for the grantee',
+    { timeout: 60_000 },
+    async () => {
+      const owner = await staff(root, 'race.grant@example.org', 'PATIENT', clinic);
+      const doctor = await staff(root, 'race.grant.doctor@example.org', 'DOCTOR', grantee.user.organization!.id);
+      const keys = t.app.get(RecordKeyService);
+      const extend = keys.extendWraps.bind(keys);
+      let racing: { recordId: string; content: Buffer; uploaded: Promise<void> } | undefined;
+      let reachedWrap!: () => void;
+      const atWrap = new Promise<void>((resolve) => (reachedWrap = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let outcome: 'reached its wrap' | 'waited for the grant' | undefined;
+      const waitingOnLock = async () => {
+        for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
+          const [{ waiting }] = await t.app.get(DataSource).query(`SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+          if (waiting > 0) return;
+        }
+        throw new Error('the upload neither waited for a lock nor reached its wrap');
+      };
+      vi.spyOn(keys, 'extendWraps').mockImplementation(async (...args) => {
+        if (!racing) {
+          const created = await createRecord(owner);
+          const content = randomBytes(640);
+          racing = { recordId: created.recordId, content, uploaded: upload(created.uploadUrl, content) };
+          outcome = await Promise.race([atWrap.then(() => 'reached its wrap' as const), waitingOnLock().then(() => 'waited for the grant' as const)]);
+        }
+        return extend(...args);
+      });
+      beforeWrap = async (recordId) => {
+        if (recordId !== racing?.recordId) return;
+        reachedWrap();
+        await released;
+      };
+      try {
+        await grant(doctor.user.id, { categories: ['LAB_RESULT'] }, owner);
+        release();
+        await racing!.uploaded;
+        expect(outcome).toBe('waited for the grant');
+        expect(await wrappedVersions(doctor.user.id, racing!.recordId)).toEqual([1]);
+        expect((await download(doctor, racing!.recordId)).equals(racing!.content)).toBe(true);
+      } finally {
+        release();
+        beforeWrap = undefined;
+        vi.mocked(keys.extendWraps).mockRestore();
+      }
+    },
+  );
+
+  /*
    * A consent scoped by category also covers records created after the revocation locked the ones in
    * scope. Forced here step by step: inside the revocation's transaction (after its locks) a new
    * record is created and uploaded up to the point where the upload has read the consents (still
