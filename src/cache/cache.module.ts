@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { CacheModule as NestCacheModule } from '@nestjs/cache-manager';
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import KeyvRedis, { createClient, Keyv, type RedisClientType } from '@keyv/redis';
@@ -20,12 +21,15 @@ const REDIS_CLIENT = Symbol('REDIS_CLIENT');
  * background and the cache is used again once a probe (a PING within the cache deadline) answers:
  * after a reconnect, and while the connection stayed open but a call timed out.
  */
+/** How long the start waits for Redis: one connection attempt (`connectTimeout`). */
+const BOOT_CONNECT_WAIT_MS = 2_000;
+
 function createRedisClient(url: string, availability: CacheAvailability): RedisClient {
   const client: RedisClient = createClient({
     url,
     disableOfflineQueue: true,
     socket: {
-      connectTimeout: 2_000,
+      connectTimeout: BOOT_CONNECT_WAIT_MS,
       reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000),
     },
   });
@@ -48,7 +52,14 @@ class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     if (this.redis) {
       // A Redis that is down at boot does not stop the start: the app runs degraded and reconnects.
-      await this.redis.connect().catch((error: Error) => this.availability.markDown(error));
+      // connect() settles only once connected (the reconnect strategy retries for ever), so it is
+      // waited for as long as one connection attempt may take, no longer.
+      const connecting = this.redis.connect().then(
+        () => true,
+        (error: Error) => (this.availability.markDown(error), false),
+      );
+      const connected = await Promise.race([connecting, setTimeout(BOOT_CONNECT_WAIT_MS, false)]);
+      if (!connected) this.logger.warn(`Redis is not reachable: the cache runs degraded (the database answers) until it connects`);
     }
     this.health.register('cache', async () => {
       if (!this.redis) return { status: 'up', backend: 'memory' };
@@ -61,8 +72,9 @@ class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (!this.redis) return;
-    if (this.redis.isOpen) await this.redis.close();
+    if (!this.redis?.isOpen) return; // never connected, or closed already: nothing to release
+    // Connected: close once pending commands are answered; still reconnecting (Redis away): stop at once.
+    if (this.redis.isReady) await this.redis.close();
     else this.redis.destroy();
     this.logger.log('redis connection closed');
   }

@@ -231,3 +231,16 @@ describe('cache on Redis that goes away and comes back', () => {
     }, 5_000);
   });
 });
+
+describe('cache on a Redis that never answered', () => {
+  it('starts degraded (it does not wait for Redis) and shuts down without an error', async () => {
+    const app = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    const health = await fetch(`${app.url}/health`);
+    expect(health.status).toBe(200);
+    expect((await readJson(health)).components.cache.status).toBe('degraded');
+    await app.close();
+    expect(app.logs.some((line) => line.includes('Redis is not reachable'))).toBe(true);
+    const errors = app.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level >= 50);
+    expect(errors).toEqual([]);
+  });
+});
