@@ -45,7 +45,7 @@ const builtAt = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 const changedAt = Math.max(...inputs.map((input) => newest(path.join(root, input))));
 if (builtAt > changedAt && existsSync(path.join(root, 'dist', 'src', 'main.js'))) process.exit(0);
 
-console.error(builtAt === 0 ? 'Building (first start)…' : 'Sources changed since the last build: rebuilding…');
+console.error(builtAt === 0 ? 'Building (no earlier build here)…' : 'Sources changed since the last build: rebuilding…');
 const startedAt = new Date();
 const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 if (result.status !== 0) process.exit(result.status ?? 1);
