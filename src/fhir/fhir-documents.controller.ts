@@ -8,12 +8,14 @@ import { DomainError } from '../common/domain-error.js';
 import { pipeToResponse } from '../common/pipe-to-response.js';
 import type { RequestContext } from '../common/request-context.js';
 import { PublicUrl } from '../config/public-url.js';
+import { currentRequestId } from '../observability/request-context.js';
+import { parseRangeHeader } from '../records/byte-range.js';
 import { decodeInline, documentCreationOf, parseVersionResourceId, recordCategoryOf, structureError, versionResourceId, type VersionRef } from './document-reference.mapper.js';
 import { FhirDocuments, INLINE_CONTENT_LIMIT_BYTES } from './fhir-documents.service.js';
 import { baseUrlOf, readResourceBody, searchset, sendResource, wantsFhirJson } from './fhir-http.js';
 import { RECORD_CATEGORY_SYSTEM } from './fhir-systems.js';
 import { assertScope } from './smart-scopes.js';
-import { informationalOutcome } from './operation-outcome.js';
+import { informationalOutcome, operationOutcomeOf } from './operation-outcome.js';
 import { dateRange, countParameter, parseSearch, referencedId, tokenCode, invalidParameter } from './search-parameters.js';
 
 /** A posted body holds the inline content as base64 (4/3 of its size) and the resource around it. */
@@ -142,9 +144,11 @@ export class FhirDocumentsController {
   }
 
   /**
-   * The version's decrypted content with its content type, streamed (audited DOWNLOAD); with
-   * `Accept: application/fhir+json` a Binary resource holding it as base64, for content up to the
-   * inline limit only (a larger one is refused with a `too-costly` OperationOutcome before any download).
+   * The version's decrypted content with its content type, streamed (audited DOWNLOAD); with a `Range`
+   * header one byte range of it (206 and `Content-Range`, each segment it touches authenticated; 416 with
+   * an OperationOutcome when none of it lies there); with `Accept: application/fhir+json` a Binary
+   * resource holding it as base64, for content up to the inline limit only (a larger one is refused with
+   * a `too-costly` OperationOutcome before any download).
    */
   @Get('Binary/:id')
   @Authenticated('AccessService decides READ on the record; the caller must hold the data key (RecordsService.downloadUrl)')
@@ -164,15 +168,38 @@ export class FhirDocumentsController {
       sendResource(response, 200, { resourceType: 'Binary', id, contentType, data: Buffer.concat(chunks).toString('base64') } satisfies Binary);
       return;
     }
+    const rangeOf = parseRangeHeader(request.headers.range);
+    if (rangeOf) {
+      const answer = await this.documents.openRange(ctx, ref, rangeOf);
+      if ('unsatisfiable' in answer) {
+        const message = `The range lies outside the ${answer.size}-byte content, or names more than one range`;
+        const outcome = operationOutcomeOf({ code: 'BAD_USER_INPUT', message, httpStatus: 416, expected: true }, currentRequestId());
+        sendResource(response, 416, outcome, { 'content-range': `bytes */${answer.size}` });
+        return;
+      }
+      const { contentType, size, range, body } = answer;
+      await pipeToResponse(response, body, () => {
+        response.status(206);
+        setRawContentHeaders(response, contentType, range.end - range.start + 1);
+        response.setHeader('content-range', `bytes ${range.start}-${range.end}/${size}`);
+        response.flushHeaders();
+      });
+      return;
+    }
     const { contentType, size, body } = await this.documents.open(ctx, ref);
     await pipeToResponse(response, body, () => {
       response.status(200);
-      response.setHeader('content-type', contentType);
-      response.setHeader('content-length', String(size));
-      response.setHeader('cache-control', 'no-store');
+      setRawContentHeaders(response, contentType, size);
       response.flushHeaders();
     });
   }
+}
+
+function setRawContentHeaders(response: Response, contentType: string, length: number): void {
+  response.setHeader('content-type', contentType);
+  response.setHeader('content-length', String(length));
+  response.setHeader('accept-ranges', 'bytes');
+  response.setHeader('cache-control', 'no-store');
 }
 
 function versionRefOrRefuse(id: string): VersionRef {

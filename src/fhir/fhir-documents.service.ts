@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { DocumentReference, Provenance } from '@medplum/fhirtypes';
 import { accessDenied } from '../access/access.service.js';
 import type { RequestContext } from '../common/request-context.js';
-import { RecordContentService, type ContentDownload } from '../records/record-content.service.js';
+import { RecordContentService, type ContentDownload, type RangeDownload, type RangeOf } from '../records/record-content.service.js';
 import type { RecordVersionView, RecordView } from '../records/record-metadata.cache.js';
 import { RecordsService } from '../records/records.service.js';
 import { type DocumentCreation, toDocumentReference, toDocumentReferences, type VersionRef } from './document-reference.mapper.js';
@@ -93,6 +93,12 @@ export class FhirDocuments {
   async open(ctx: RequestContext, ref: VersionRef): Promise<ContentDownload> {
     const url = await this.records.downloadUrl(ctx, ref.recordId, ref.version);
     return this.content.download(tokenOf(url), ref.recordId, new Date());
+  }
+
+  /** One byte range of the decrypted content (a `Range` request), through a download ticket as `open` does. */
+  async openRange(ctx: RequestContext, ref: VersionRef, rangeOf: RangeOf): Promise<RangeDownload> {
+    const url = await this.records.downloadUrl(ctx, ref.recordId, ref.version);
+    return this.content.downloadRange(tokenOf(url), ref.recordId, new Date(), rangeOf);
   }
 
   /**

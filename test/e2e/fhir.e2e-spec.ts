@@ -222,6 +222,19 @@ describe('FHIR R4 API', () => {
     expectValid(asJson.body);
     expect(Buffer.from(asJson.body.data, 'base64').equals(content)).toBe(true);
 
+    // Ranges, as content URLs serve them: one range, a suffix, and none that lies in the content.
+    expect(binary.headers.get('accept-ranges')).toBe('bytes');
+    const middle = await fhir(patient, `Binary/${id}`, { headers: { range: 'bytes=1000-1999' } });
+    expect(middle.status).toBe(206);
+    expect(middle.headers.get('content-range')).toBe(`bytes 1000-1999/${content.length}`);
+    expect(middle.bytes.equals(content.subarray(1000, 2000))).toBe(true);
+    const tail = await fhir(patient, `Binary/${id}`, { headers: { range: 'bytes=-10' } });
+    expect(tail.status).toBe(206);
+    expect(tail.bytes.equals(content.subarray(-10))).toBe(true);
+    const outside = await fhir(patient, `Binary/${id}`, { headers: { range: `bytes=${content.length}-` } });
+    expectOutcome(outside, 416, 'invalid');
+    expect(outside.headers.get('content-range')).toBe(`bytes */${content.length}`);
+
     const viaGraphql = await gql(patient, 'query($id: ID!) { record(id: $id) { downloadUrl } verifyRecord(id: $id) { valid problems } }', { id: recordId });
     expect(viaGraphql.verifyRecord).toEqual({ valid: true, problems: [] });
     const download = await fetch(`${t.url}${viaGraphql.record.downloadUrl}`);
@@ -290,6 +303,7 @@ describe('FHIR R4 API', () => {
     const readable = async (auth: Auth | string, headers: Record<string, string> = {}) => {
       const read = await fhir(auth, `DocumentReference/${id}`, { headers });
       const binary = await fhir(auth, `Binary/${id}`, { headers });
+      const ranged = await fhir(auth, `Binary/${id}`, { headers: { ...headers, range: 'bytes=0-9' } });
       const search = await fhir(auth, `DocumentReference?patient=${patient.user.id}`, { headers });
       // A service account without a search scope is refused the search itself.
       if (search.status === 403) expectOutcome(search, 403, 'forbidden');
@@ -299,11 +313,13 @@ describe('FHIR R4 API', () => {
       if (read.status === 200) {
         expectValid(read.body);
         expect(binary.status).toBe(200);
+        expect(ranged.status).toBe(206);
         expect(listed).toBe(true);
         return true;
       }
       expectOutcome(read, 403, 'forbidden');
       expectOutcome(binary, 403, 'forbidden');
+      expectOutcome(ranged, 403, 'forbidden');
       expect(listed).toBe(false);
       return false;
     };
