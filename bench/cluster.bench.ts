@@ -7,7 +7,9 @@
  *    the patient's consent (access decision, audit event), from autocannon in a separate process;
  *  - uploads/s: createRecord + PUT of 2 KiB, counted once the version is ANCHORED, from --writers
  *    concurrent writers (the consent covers the category, so every upload also wraps a key for the doctor);
- *  - the nodes' CPU per request, summed over their processes (/proc), and the load average.
+ *  - the nodes' CPU per request, summed over their processes (/proc), and the load average;
+ *  - the nodes' CPU with no request at all (idle cores: health checks, replication, batchers).
+ * A node that joins gets one unmeasured round of each load first (its hot paths are compiled on first use).
  * Per-node efficiency is throughput(N) / (N × throughput(1)). Every node, PostgreSQL, Redis, HAProxy, the
  * load generators and the test ledger share this machine's cores: read the efficiency, not the absolutes.
  *
@@ -235,7 +237,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       `cluster bench: 1..${MAX_NODES} nodes behind HAProxy, ${SECONDS} s × ${ROUNDS} rounds per phase, reads from ${CONNECTIONS} connections, ` +
         `${WRITERS} writers; node ${process.version}, ${os.cpus().length} cores, PostgreSQL + Redis, networked storage, ledger: ${ledger.description}`,
     );
-    const rows: Array<{ nodes: number; reads: number; cpuPerRead: number; uploads: number; cpuPerUpload: number; load: number }> = [];
+    const rows: Array<{ nodes: number; idleCores: number; reads: number; cpuPerRead: number; uploads: number; cpuPerUpload: number; load: number }> = [];
     let uploadsEndedAt = Date.now();
     for (let n = 1; n <= MAX_NODES; n++) {
       if (n > 1) {
@@ -244,12 +246,34 @@ async function main(baseDatabaseUrl: string): Promise<void> {
         balancer = await startLoadBalancer(dir, cluster.nodes.map((node) => node.url));
         // Measured once every node holds every record uploaded so far (the new node fetches them all):
         // replication still running would be counted against the next phase.
+        // A content one pass could not fetch yet (the machine is busy) is asked for again by the next one.
         for (const node of cluster.nodes) {
-          const pass = await replicationPassAfter(node, uploadsEndedAt, 120_000);
-          if (pass.details.missing > 0) throw new Error(`${node.url} could not fetch ${pass.details.missing} contents from the other nodes`);
+          let pass = await replicationPassAfter(node, uploadsEndedAt, 120_000);
+          for (let retries = 0; pass.details.missing > 0 && retries < 3; retries++) pass = await replicationPassAfter(node, Date.parse(pass.details.lastPassAt), 120_000);
+          if (pass.details.missing > 0) throw new Error(`${node.url} could not fetch ${pass.details.missing} contents from the other nodes in 4 passes`);
         }
       }
       if (LEDGER_ONLY) continue;
+
+      if (n > 1) {
+        // A node that just joined compiles its hot paths on first use: a round of each load first, not measured.
+        await autocannonLoad({
+          url: `${balancer.url}/graphql`,
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${doctor.token}` },
+          body: readBody,
+          label: `${n} node(s): warm-up`,
+        });
+        await closedLoop(WRITERS, async () => void (await upload()));
+        for (const node of cluster.nodes) await replicationPassAfter(node, Date.now(), 120_000);
+      }
+      // What the nodes use with no request at all (health checks, replication passes, announcements, batchers):
+      // a cost each node adds whatever it serves, on the same cores as the requests.
+      const idleFrom = await nodesCpuMs(cluster);
+      await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+      const idleCores = ((await nodesCpuMs(cluster)) - idleFrom) / (SECONDS * 1000);
+      console.log(`  ${n} node(s) idle: ${idleCores.toFixed(3)} cores (all nodes)`);
 
       const reads: Array<{ rps: number; cpuPerRead: number }> = [];
       for (let round = 1; round <= ROUNDS; round++) {
@@ -281,6 +305,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       uploadsEndedAt = Date.now();
       rows.push({
         nodes: n,
+        idleCores,
         reads: median(reads.map((r) => r.rps)),
         cpuPerRead: median(reads.map((r) => r.cpuPerRead)),
         uploads: median(uploads.map((u) => u.perSecond)),
@@ -293,13 +318,14 @@ async function main(baseDatabaseUrl: string): Promise<void> {
     const percent = (value: number) => `${(value * 100).toFixed(0)} %`;
     if (rows.length > 0) {
       console.log(`\nmedians of ${ROUNDS} rounds; per-node efficiency = throughput(N) / (N × throughput(1)); CPU summed over the nodes' processes`);
-      console.log('nodes   reads/s   per-node eff.   CPU ms/read   uploads/s   per-node eff.   CPU ms/upload   load (1 min)');
+      console.log('nodes   idle cores   reads/s   per-node eff.   CPU ms/read   uploads/s   per-node eff.   CPU ms/upload   load (1 min)');
     }
     for (const row of rows) {
       console.log(
         [
           String(row.nodes).padStart(5),
-          row.reads.toFixed(0).padStart(9),
+          row.idleCores.toFixed(3).padStart(13),
+          row.reads.toFixed(0).padStart(10),
           percent(row.reads / (row.nodes * one.reads)).padStart(15),
           row.cpuPerRead.toFixed(2).padStart(13),
           row.uploads.toFixed(1).padStart(11),
