@@ -15,15 +15,15 @@ const MEMORY_CACHE_MAX_ENTRIES = 50_000;
 type RedisClient = RedisClientType;
 const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
+/** How long the start waits for Redis: one connection attempt (`connectTimeout`). */
+const BOOT_CONNECT_WAIT_MS = 2_000;
+
 /**
  * The Redis connection when REDIS_URL is set. Commands fail fast while disconnected (no offline
  * queue), so a missing Redis costs a request nothing; the client keeps reconnecting in the
  * background and the cache is used again once a probe (a PING within the cache deadline) answers:
  * after a reconnect, and while the connection stayed open but a call timed out.
  */
-/** How long the start waits for Redis: one connection attempt (`connectTimeout`). */
-const BOOT_CONNECT_WAIT_MS = 2_000;
-
 function createRedisClient(url: string, availability: CacheAvailability): RedisClient {
   const client: RedisClient = createClient({
     url,
