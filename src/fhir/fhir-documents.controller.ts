@@ -9,7 +9,8 @@ import { pipeToResponse } from '../common/pipe-to-response.js';
 import type { RequestContext } from '../common/request-context.js';
 import { PublicUrl } from '../config/public-url.js';
 import { currentRequestId } from '../observability/request-context.js';
-import { parseRangeHeader } from '../records/byte-range.js';
+import { contentRangeOf, parseRangeHeader, unsatisfiableRange } from '../records/byte-range.js';
+import { setContentHeaders } from '../records/records.controller.js';
 import { decodeInline, documentCreationOf, parseVersionResourceId, recordCategoryOf, structureError, versionResourceId, type VersionRef } from './document-reference.mapper.js';
 import { FhirDocuments, INLINE_CONTENT_LIMIT_BYTES } from './fhir-documents.service.js';
 import { baseUrlOf, readResourceBody, searchset, sendResource, wantsFhirJson } from './fhir-http.js';
@@ -172,16 +173,16 @@ export class FhirDocumentsController {
     if (rangeOf) {
       const answer = await this.documents.openRange(ctx, ref, rangeOf);
       if ('unsatisfiable' in answer) {
-        const message = `The range lies outside the ${answer.size}-byte content, or names more than one range`;
+        const { contentRange, message } = unsatisfiableRange(answer.size);
         const outcome = operationOutcomeOf({ code: 'BAD_USER_INPUT', message, httpStatus: 416, expected: true }, currentRequestId());
-        sendResource(response, 416, outcome, { 'content-range': `bytes */${answer.size}` });
+        sendResource(response, 416, outcome, { 'content-range': contentRange });
         return;
       }
       const { contentType, size, range, body } = answer;
       await pipeToResponse(response, body, () => {
         response.status(206);
-        setRawContentHeaders(response, contentType, range.end - range.start + 1);
-        response.setHeader('content-range', `bytes ${range.start}-${range.end}/${size}`);
+        setContentHeaders(response, contentType, range.end - range.start + 1);
+        response.setHeader('content-range', contentRangeOf(range, size));
         response.flushHeaders();
       });
       return;
@@ -189,17 +190,10 @@ export class FhirDocumentsController {
     const { contentType, size, body } = await this.documents.open(ctx, ref);
     await pipeToResponse(response, body, () => {
       response.status(200);
-      setRawContentHeaders(response, contentType, size);
+      setContentHeaders(response, contentType, size);
       response.flushHeaders();
     });
   }
-}
-
-function setRawContentHeaders(response: Response, contentType: string, length: number): void {
-  response.setHeader('content-type', contentType);
-  response.setHeader('content-length', String(length));
-  response.setHeader('accept-ranges', 'bytes');
-  response.setHeader('cache-control', 'no-store');
 }
 
 function versionRefOrRefuse(id: string): VersionRef {

@@ -40,3 +40,13 @@ export function parseRangeHeader(header: string | undefined): ((size: number) =>
     return { start: spec.first, end: Math.min(spec.last ?? size - 1, size - 1) };
   };
 }
+
+/** `Content-Range` of a 206 answer: the range served out of the whole content's size. */
+export function contentRangeOf(range: ByteRange, size: number): string {
+  return `bytes ${range.start}-${range.end}/${size}`;
+}
+
+/** A 416 answer's `Content-Range` and message, the same wherever content is served (content URLs, FHIR Binary). */
+export function unsatisfiableRange(size: number): { contentRange: string; message: string } {
+  return { contentRange: `bytes */${size}`, message: `The range lies outside the ${size}-byte content, or names more than one range` };
+}

@@ -4,7 +4,7 @@ import { Public } from '../access/public.decorator.js';
 import { DomainError } from '../common/domain-error.js';
 import { pipeToResponse } from '../common/pipe-to-response.js';
 import { currentRequestId } from '../observability/request-context.js';
-import { parseRangeHeader } from './byte-range.js';
+import { contentRangeOf, parseRangeHeader, unsatisfiableRange } from './byte-range.js';
 import { RecordContentService, type UploadResult } from './record-content.service.js';
 
 /**
@@ -45,7 +45,7 @@ export class RecordsController {
   async describe(@Param('id') id: string, @Query('token') token: unknown, @Res() response: Response): Promise<void> {
     const { contentType, title, size } = await this.content.describe(token, id, new Date());
     response.status(200);
-    setContentHeaders(response, contentType, title, size);
+    setContentHeaders(response, contentType, size, title);
     response.end();
   }
 
@@ -63,25 +63,24 @@ export class RecordsController {
       // The first segment is authenticated before any header goes out, so a tampered start is a clean JSON error.
       await pipeToResponse(response, body, () => {
         response.status(200);
-        setContentHeaders(response, contentType, title, size);
+        setContentHeaders(response, contentType, size, title);
         response.flushHeaders();
       });
       return;
     }
     const answer = await this.content.downloadRange(token, id, new Date(), rangeOf);
     if ('unsatisfiable' in answer) {
-      response.status(416).setHeader('content-range', `bytes */${answer.size}`);
+      const { contentRange, message } = unsatisfiableRange(answer.size);
+      response.status(416).setHeader('content-range', contentRange);
       response.setHeader('cache-control', 'no-store');
-      response.json({
-        error: { code: 'BAD_USER_INPUT', message: `The range lies outside the ${answer.size}-byte content, or names more than one range`, requestId: currentRequestId() },
-      });
+      response.json({ error: { code: 'BAD_USER_INPUT', message, requestId: currentRequestId() } });
       return;
     }
     const { contentType, title, size, range, body } = answer;
     await pipeToResponse(response, body, () => {
       response.status(206);
-      setContentHeaders(response, contentType, title, range.end - range.start + 1);
-      response.setHeader('content-range', `bytes ${range.start}-${range.end}/${size}`);
+      setContentHeaders(response, contentType, range.end - range.start + 1, title);
+      response.setHeader('content-range', contentRangeOf(range, size));
       response.flushHeaders();
     });
   }
@@ -99,12 +98,16 @@ export class RecordsController {
   }
 }
 
-function setContentHeaders(response: Response, contentType: string, title: string, length: number): void {
+/**
+ * The headers of an answer carrying a record's content (or one range of it): never cached, ranges
+ * accepted; with the record's title, a download's file name (FHIR Binary, read by programs, has none).
+ */
+export function setContentHeaders(response: Response, contentType: string, length: number, title?: string): void {
   response.setHeader('content-type', contentType);
   response.setHeader('content-length', String(length));
   response.setHeader('accept-ranges', 'bytes');
   response.setHeader('cache-control', 'no-store');
-  response.setHeader('content-disposition', contentDisposition(title, contentType));
+  if (title !== undefined) response.setHeader('content-disposition', contentDisposition(title, contentType));
 }
 
 /** Extensions for the content types records usually carry; anything else is saved without one. */
