@@ -232,6 +232,16 @@ async function main(baseDatabaseUrl: string): Promise<void> {
     const readRecord = await upload();
     await grant(patient, 'LAB_RESULT');
     const readBody = Buffer.from(JSON.stringify({ query: READ_QUERY, variables: { id: readRecord } }));
+    /** The doctor's authorized read through the load balancer, from autocannon, for SECONDS. */
+    const readLoad = (label: string) =>
+      autocannonLoad({
+        url: `${balancer!.url}/graphql`,
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${doctor.token}` },
+        body: readBody,
+        label,
+      });
 
     console.log(
       `cluster bench: 1..${MAX_NODES} nodes behind HAProxy, ${SECONDS} s × ${ROUNDS} rounds per phase, reads from ${CONNECTIONS} connections, ` +
@@ -257,14 +267,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
 
       if (n > 1) {
         // A node that just joined compiles its hot paths on first use: a round of each load first, not measured.
-        await autocannonLoad({
-          url: `${balancer.url}/graphql`,
-          connections: CONNECTIONS,
-          seconds: SECONDS,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${doctor.token}` },
-          body: readBody,
-          label: `${n} node(s): warm-up`,
-        });
+        await readLoad(`${n} node(s): warm-up`);
         await closedLoop(WRITERS, async () => void (await upload()));
         for (const node of cluster.nodes) await replicationPassAfter(node, Date.now(), 120_000);
       }
@@ -278,14 +281,7 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       const reads: Array<{ rps: number; cpuPerRead: number }> = [];
       for (let round = 1; round <= ROUNDS; round++) {
         const cpuBefore = await nodesCpuMs(cluster);
-        const result = await autocannonLoad({
-          url: `${balancer.url}/graphql`,
-          connections: CONNECTIONS,
-          seconds: SECONDS,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${doctor.token}` },
-          body: readBody,
-          label: `${n} node(s): authorized reads`,
-        });
+        const result = await readLoad(`${n} node(s): authorized reads`);
         const cpuPerRead = ((await nodesCpuMs(cluster)) - cpuBefore) / Math.max(1, result.requests);
         reads.push({ rps: result.rps, cpuPerRead });
         console.log(
