@@ -7,7 +7,13 @@ import type {
   RecordCategory,
 } from 'healthledger-chaincode/shared';
 
-export type ConsentStatus = 'ACTIVE' | 'REVOKED';
+/**
+ * PENDING: signed, its ledger transaction not committed yet: its key wraps exist, no access decision
+ * reads it. ACTIVE once the ledger committed it (then REVOKED), REFUSED when the ledger refused it.
+ */
+export type ConsentStatus = 'PENDING' | 'ACTIVE' | 'REVOKED' | 'REFUSED';
+/** The statuses of consents the ledger holds: the only rows access decisions and listings read. */
+export const LEDGER_CONSENT_STATUSES: readonly ConsentStatus[] = ['ACTIVE', 'REVOKED'];
 
 /**
  * A consent as the patient signed it. `grantPayload` + `grantSignature` are the truth: the access
@@ -57,8 +63,9 @@ export class ConsentEntity {
   @Column({ name: 'grant_signature', type: 'text' })
   grantSignature: string;
 
-  @Column({ name: 'ledger_tx_id', type: 'text' })
-  ledgerTxId: string;
+  /** The ledger transaction that committed the grant; null while PENDING and when REFUSED. */
+  @Column({ name: 'ledger_tx_id', type: 'text', nullable: true })
+  ledgerTxId: string | null;
 
   /** The access request this grant answered, if any. */
   @Column({ name: 'access_request_id', type: 'uuid', nullable: true })

@@ -11,15 +11,16 @@ import { ConsentService } from './consent.service.js';
 import { EmergencyAccessService } from './emergency-access.service.js';
 import { KeyRotationJob } from './key-rotation.job.js';
 import { KeyRotationRepository } from './key-rotation.repository.js';
+import { PendingGrantsJob } from './pending-grants.job.js';
 
 /**
- * Consents, access requests and break-glass over GraphQL, and the background key rotation that
- * follows a revocation (with the records module's DATA_KEY_ROTATOR). The verified consent store
+ * Consents, access requests and break-glass over GraphQL, the settlement of grants a request left
+ * pending, and the background key rotation that follows a revocation (with the records module's DATA_KEY_ROTATOR). The verified consent store
  * itself is ConsentStoreModule, which the records and access modules import without importing this one.
  */
 @Module({
   imports: [AccessModule, AuthModule, ConsentStoreModule, RecordsModule],
-  providers: [AccessRequestRepository, KeyRotationRepository, ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, ConsentResolver],
+  providers: [AccessRequestRepository, KeyRotationRepository, ConsentParties, ConsentService, AccessRequestService, EmergencyAccessService, KeyRotationJob, PendingGrantsJob, ConsentResolver],
   exports: [ConsentService],
 })
 export class ConsentModule {}

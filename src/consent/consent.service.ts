@@ -8,6 +8,7 @@ import {
   parseConsentRevokePayload,
   type ConsentAction,
   type ConsentGrantPayload,
+  type ConsentState,
   type PolicyConsent,
   type Purpose,
   type RecordCategory,
@@ -19,7 +20,7 @@ import type { PrivateKeyBundle } from '../auth/key-custody.js';
 import { SessionKeys } from '../auth/session-keys.js';
 import { DomainError } from '../common/domain-error.js';
 import { isUuid } from '../common/input-rules.js';
-import type { RequestContext, UserActor, WorkContext } from '../common/request-context.js';
+import type { RequestContext, SystemContext, UserActor, WorkContext } from '../common/request-context.js';
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { signCanonical } from '../crypto/index.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
@@ -31,6 +32,7 @@ import { ConsentParties, partyOf } from './consent-parties.js';
 import { KeyRotationJob } from './key-rotation.job.js';
 import { KeyRotationRepository } from './key-rotation.repository.js';
 import { LedgerRevocations } from './ledger-revocations.js';
+import { LedgerError, LedgerInternalError, LedgerNotFoundError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import type { ConsentStatusValue } from './models/consent-enums.js';
 import type { Consent } from './models/consent.model.js';
 import { VerifiedConsents, consentRecipient, type HonouredConsent } from './verified-consents.js';
@@ -140,35 +142,131 @@ export class ConsentService {
 
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
-    const { txId } = await this.chaincode.grantConsent(payload, signature);
-
-    const recipient = consentRecipient(payload);
-    // One transaction: the scope's record locks, then the patient's consents exclusively (uploads and
-    // rotations read them under a shared lock after their record lock: see
-    // ConsentRepository.lockPatientConsents), the consent, its event, and the grantee's wraps of every
-    // version in scope. An upload or rotation that read the consents before holds its lock until it
-    // commits, so its version is seen here; one that reads them later sees this consent and wraps for
-    // the grantee itself. The patient's private key was unsealed before (the caller zeroes it): the
-    // session lookup reads on its own connection, which on the embedded database would wait for this one.
-    const row = await this.connection.withTransaction(ctx, async (tx) => {
-      if (recipient) await this.recordKeys.lockRecords(tx, scopeOf(payload.patientId, payload.scope));
-      await this.consentRows.lockPatientConsents(tx, patient.id, 'exclusive');
-      const saved = await this.consentRows.saveGranted(tx, toRow(payload, signature, txId, options.accessRequestId ?? null));
-      await this.parties.record(tx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
-      if (recipient) {
-        const versions = await this.versionsInScope(tx, payload.patientId, payload.scope);
-        await this.recordKeys.extendWraps(tx, { kind: 'user', id: patient.id }, keys.wrappingPrivateKey, versions, [recipient]);
+    const row = toRow(payload, signature, options.accessRequestId ?? null);
+    // The ledger commits the grant (a block's wait: most of a grant's time) while the PENDING row and the
+    // grantee's wraps are written, so that once it has committed only the activation is left. PENDING
+    // grants nothing (no access decision reads it); it only makes new record versions wrap for the
+    // grantee meanwhile (see writePending).
+    const [committed, written] = await Promise.allSettled([this.chaincode.grantConsent(payload, signature), this.writePending(ctx, patient, row, keys)]);
+    if (written.status === 'rejected') {
+      if (committed.status === 'fulfilled') this.logger.error(`consent ${row.id} committed on the ledger (${committed.value.txId}) but not stored: ${(written.reason as Error).message}`);
+      throw written.reason;
+    }
+    if (committed.status === 'rejected') {
+      // Refused by the chaincode: settled now. Anything else (unreachable, timed out, not understood) may
+      // still have committed: it stays PENDING, and settleStalledGrants asks the ledger later.
+      if (refusedByLedger(committed.reason)) {
+        await this.refuse(ctx, row, ctx.now).catch((error: unknown) =>
+          this.logger.warn(`the refused grant of consent ${row.id} stays pending until it is settled: ${(error as Error).message}`),
+        );
       }
-      return saved;
+      throw committed.reason;
+    }
+    const { txId } = committed.value;
+    await this.connection.withTransaction(ctx, async (tx) => {
+      if (!(await this.consentRows.activate(tx, row.id, txId))) throw new DomainError('CONFLICT', `consent ${row.id} was settled while the ledger committed it`);
+      await this.parties.record(tx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
     });
     await this.access.invalidateForPatientOrLater(patient.id);
     // The answer from what was just written (verified as any read of it would be): a new consent has no
     // revocation and no key rotation yet, and its parties were read with the grantee.
-    const honoured = await this.verified.honouredRow(patient.id, row);
+    const honoured = await this.verified.honouredRow(patient.id, { ...row, status: 'ACTIVE', ledgerTxId: txId });
     if (!honoured) throw new DomainError('INTEGRITY_VIOLATION', `consent ${row.id} is not backed by a valid patient signature`);
     const [model] = await this.toModels(ctx, [honoured], { ...parties, rotations: [] });
     return model!;
   }
+
+  /**
+   * A grant's PENDING row and the grantee's wraps of every version in scope, in one transaction: the
+   * scope's record locks, then the patient's consents exclusively (uploads and rotations read them under
+   * a shared lock after their record lock: see ConsentRepository.lockPatientConsents). An upload or
+   * rotation that read the consents before holds its lock until it commits, so its version is seen here;
+   * one that reads them later sees this consent (PENDING counts for key wrapping) and wraps for the
+   * grantee itself. The patient's private key was unsealed before (the caller zeroes it): the session
+   * lookup reads on its own connection, which on the embedded database would wait for this one.
+   */
+  private async writePending(ctx: RequestContext, patient: UserActor, row: ConsentEntity, keys: PrivateKeyBundle): Promise<void> {
+    const recipient = consentRecipient(row.grantPayload);
+    await this.connection.withTransaction(ctx, async (tx) => {
+      if (recipient) await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
+      await this.consentRows.lockPatientConsents(tx, patient.id, 'exclusive');
+      await this.consentRows.savePending(tx, row);
+      if (recipient) {
+        const versions = await this.versionsInScope(tx, row.patientId, row.grantPayload.scope);
+        await this.recordKeys.extendWraps(tx, { kind: 'user', id: patient.id }, keys.wrappingPrivateKey, versions, [recipient]);
+      }
+    });
+  }
+
+  /**
+   * The ledger refused a PENDING grant (or, for settleStalledGrants, does not hold it): REFUSED, and the
+   * grantee's wraps it added stripped as a revocation strips them (data keys rotated: the wraps were in
+   * the database). Under the scope's record locks, then the patient's consents exclusively, as the grant
+   * wrote them: an upload that read the consents before has committed its wrap (stripped here), one that
+   * reads them later sees the refusal. A refusal is an access event of its own.
+   */
+  private async refuse(ctx: WorkContext, row: ConsentEntity, now: Date): Promise<void> {
+    const recipient = consentRecipient(row.grantPayload);
+    const patient = await this.patientOf(row);
+    await this.connection.withTransaction(ctx, async (tx) => {
+      if (recipient) await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
+      await this.consentRows.lockPatientConsents(tx, row.patientId, 'exclusive');
+      if (!(await this.consentRows.markRefused(tx, row.id))) return;
+      if (recipient) await this.stripGrantee(tx, row, recipient, now);
+      await this.recordSettlement(tx, row, patient, 'DENIED', 'LEDGER_REFUSED');
+    });
+    void this.rotations.kick();
+  }
+
+  /**
+   * Grants whose request ended before the ledger answered (a crash, a ledger that could not be reached)
+   * and that are PENDING since before `before`, settled from the ledger: ACTIVE with its transaction when
+   * it holds the consent exactly as signed, REFUSED when it does not. Stops at the first ledger failure
+   * (the next pass retries). Answers how many were settled.
+   */
+  async settleStalledGrants(work: SystemContext, before: Date, take: number): Promise<number> {
+    let settled = 0;
+    for (const row of await this.consentRows.stalledGrants(work, before, take)) {
+      let onLedger: ConsentState | undefined;
+      try {
+        onLedger = await this.chaincode.consent(row.id);
+      } catch (error) {
+        if (!(error instanceof LedgerNotFoundError)) {
+          this.logger.warn(`settling the pending grant of consent ${row.id} failed: ${(error as Error).message}`);
+          return settled;
+        }
+      }
+      if (onLedger && onLedger.signature === row.grantSignature) {
+        const patient = await this.patientOf(row);
+        await this.connection.withTransaction(work, async (tx) => {
+          if (await this.consentRows.activate(tx, row.id, onLedger.grantTxId)) await this.recordSettlement(tx, row, patient, 'GRANTED', 'LEDGER_COMMITTED');
+        });
+        await this.access.invalidateForPatientOrLater(row.patientId);
+      } else {
+        await this.refuse(work, row, work.now);
+      }
+      this.logger.log(`pending grant of consent ${row.id} settled: ${onLedger ? 'committed on the ledger' : 'not on the ledger'}`);
+      settled++;
+    }
+    return settled;
+  }
+
+  /**
+   * The access event of a grant's outcome: the patient's in their request, the server's when a later
+   * pass settles it. `patient` is read before the transaction opens (on the embedded database a read on
+   * another connection would wait for it).
+   */
+  private recordSettlement(tx: WorkContext, row: ConsentEntity, patient: Party, decision: 'GRANTED' | 'DENIED', reason: string): Promise<void> {
+    return this.parties.record(tx, { action: 'GRANT_CONSENT', decision, reason, patient, correlationId: `consent:${row.id}` });
+  }
+
+  private async patientOf(row: ConsentEntity): Promise<Party> {
+    const patient = (await this.directory.users([row.patientId])).get(row.patientId);
+    if (!patient) throw new Error(`patient ${row.patientId} of consent ${row.id} does not exist`);
+    return patient;
+  }
+
+
 
   async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
     const patient = requirePatient(ctx);
@@ -196,7 +294,7 @@ export class ConsentService {
       // then reads this consent as revoked.
       if (recipient) lockedFirst = new Set(await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope)));
       await this.consentRows.markRevoked(tx, row.id, { revokedAt: ctx.now, payload, signature });
-      if (recipient) await this.stripRevokedGrantee(tx, row, recipient, ctx.now);
+      if (recipient) await this.stripGrantee(tx, row, recipient, ctx.now);
       await this.parties.record(tx, { action: 'REVOKE_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
     });
     if (recipient) {
@@ -208,7 +306,7 @@ export class ConsentService {
       await this.connection.withTransaction(ctx, async (tx) => {
         const locked = await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
         const created = locked.filter((recordId) => !lockedFirst.has(recordId));
-        if (created.length > 0) await this.stripRevokedGrantee(tx, row, recipient, ctx.now, created);
+        if (created.length > 0) await this.stripGrantee(tx, row, recipient, ctx.now, created);
       });
     }
     // Effective from here on: this node holds the signed revocation (no later database write undoes it
@@ -281,7 +379,7 @@ export class ConsentService {
    * to the same recipient, and queues their key rotations. Idempotent (a record already queued for
    * this consent is not queued twice).
    */
-  private async stripRevokedGrantee(tx: WorkContext, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
+  private async stripGrantee(tx: WorkContext, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
     const stripped = await this.recordsOnlyThisConsentOpens(tx, row, recipient, now, onlyRecordIds);
     if (stripped.length > 0) await this.recordKeys.deleteWrapsFor(tx, recipient, { patientId: row.patientId, recordIds: stripped });
     await this.rotationQueue.queue(tx, row, stripped, now);
@@ -299,7 +397,7 @@ export class ConsentService {
     const scope = onlyRecordIds ? { recordIds: [...onlyRecordIds], categories: [] } : row.grantPayload.scope;
     const inScope = [...new Set((await this.versionsInScope(tx, row.patientId, scope)).map((ref) => ref.recordId))];
     if (inScope.length === 0) return [];
-    const others = (await this.verified.liveFor(tx, row.patientId))
+    const others = (await this.verified.keyHoldingFor(tx, row.patientId))
       .map(({ consent }) => consent)
       .filter((consent) => {
         const other = consentRecipient(consent);
@@ -351,7 +449,7 @@ export class ConsentService {
       validFrom: row.validFrom,
       validUntil: row.validUntil,
       status: statusAt(consent, now),
-      ledgerTxId: row.ledgerTxId,
+      ledgerTxId: ledgerTxIdOf(row),
       revokeLedgerTxId: revocation?.txId ?? row.revokeLedgerTxId,
       signature: row.grantSignature,
       createdAt: row.createdAt,
@@ -369,12 +467,23 @@ export class ConsentService {
   }
 }
 
+/** A chaincode's refusal (bad input, forbidden, conflict, ...): the transaction did not commit and never will. */
+function refusedByLedger(error: unknown): boolean {
+  return error instanceof LedgerError && !(error instanceof LedgerUnavailableError) && !(error instanceof LedgerInternalError);
+}
+
+/** Consents are listed only once the ledger holds them (ConsentRepository reads ACTIVE and REVOKED rows): with its transaction. */
+function ledgerTxIdOf(row: ConsentEntity): string {
+  if (row.ledgerTxId === null) throw new Error(`consent ${row.id} (${row.status}) has no ledger transaction`);
+  return row.ledgerTxId;
+}
+
 function statusAt(consent: PolicyConsent, now: Date): ConsentStatusValue {
   if (consent.status === 'REVOKED') return 'REVOKED';
   return Date.parse(consent.validUntil) <= now.getTime() ? 'EXPIRED' : 'ACTIVE';
 }
 
-function toRow(payload: ConsentGrantPayload, signature: string, ledgerTxId: string, accessRequestId: string | null): ConsentEntity {
+function toRow(payload: ConsentGrantPayload, signature: string, accessRequestId: string | null): ConsentEntity {
   const row = new ConsentEntity();
   Object.assign(row, {
     id: payload.consentId,
@@ -387,10 +496,10 @@ function toRow(payload: ConsentGrantPayload, signature: string, ledgerTxId: stri
     purposes: payload.purposes,
     validFrom: new Date(payload.validFrom),
     validUntil: new Date(payload.validUntil),
-    status: 'ACTIVE',
+    status: 'PENDING',
     grantPayload: payload,
     grantSignature: signature,
-    ledgerTxId,
+    ledgerTxId: null,
     accessRequestId,
     revokedAt: null,
     revokePayload: null,

@@ -117,7 +117,17 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
   }
 
   /**
-   * Holders of an ACTIVE consent not yet expired (a not-yet-valid one included: the policy, not the
+   * The consents that decide whom the patient's data keys are wrapped for, verified: ACTIVE and PENDING
+   * (a grant the ledger is committing, whose wraps are written meanwhile: a key wrapped for it is
+   * stripped again if the ledger refuses it), not past validUntil, each still checked against the
+   * ledger's revocations. Never read by an access decision (`liveFor`): a PENDING consent grants nothing.
+   */
+  async keyHoldingFor(ctx: WorkContext, patientId: string): Promise<HonouredConsent[]> {
+    return this.honoured(patientId, await this.consents.keyHoldingOf(ctx, patientId));
+  }
+
+  /**
+   * Holders of an ACTIVE or PENDING consent not yet expired (a not-yet-valid one included: the policy, not the
    * key, holds it back until validFrom) that covers the record by id or category. Read in the
    * transaction `ctx` carries, after its record lock (see record-keys.ts), under the shared lock on the
    * patient's consents: a grant in progress (a new record is not under its record locks) commits first.
@@ -126,7 +136,7 @@ export class VerifiedConsents implements ConsentSource, RecordKeyRecipientsPort 
     await this.consents.lockPatientConsents(ctx, scope.patientId, 'shared');
     const now = Date.now();
     const recipients = new Map<string, RecipientRef>();
-    for (const { consent } of await this.liveFor(ctx, scope.patientId)) {
+    for (const { consent } of await this.keyHoldingFor(ctx, scope.patientId)) {
       if (consent.status !== 'ACTIVE' || Date.parse(consent.validUntil) <= now) continue;
       if (!consent.scope.recordIds.includes(scope.recordId) && !consent.scope.categories.includes(scope.category)) continue;
       const recipient = consentRecipient(consent);

@@ -147,6 +147,11 @@ export class ChaincodeClient {
     return this.submit(CONTRACT_NAMES.consent, 'RevokeConsent', [JSON.stringify(payload), signature]);
   }
 
+  /** The consent as the ledger holds it; NOT_FOUND when no grant of that id committed. */
+  consent(consentId: string): Promise<ConsentState> {
+    return this.evaluate(CONTRACT_NAMES.consent, 'GetConsent', [consentId]);
+  }
+
   /** Every revoked consent on the channel. */
   revokedConsents(): Promise<RevokedConsentEntry[]> {
     return this.evaluate(CONTRACT_NAMES.consent, 'GetRevokedConsents', []);

@@ -6,6 +6,7 @@ import { Consent1763970000001 } from '../../consent/migrations/1763970000001-con
 import { KeyRotationsByRecord1764300000001 } from '../../consent/migrations/1764300000001-key-rotations-by-record.js';
 import { ConsentsByPatientRecentAndActive1764300000002 } from '../../consent/migrations/1764300000002-consents-by-patient-recent-and-active.js';
 import { EmergencyAccessesByActor1764610000001 } from '../../consent/migrations/1764610000001-emergency-accesses-by-actor.js';
+import { PendingConsents1764700000001 } from '../../consent/migrations/1764700000001-pending-consents.js';
 import { Records1763960000001 } from '../../records/migrations/1763960000001-records.js';
 import { RecordVersionsHousekeeping1764100000001 } from '../../records/migrations/1764100000001-record-versions-housekeeping.js';
 import { RecordVersionsRotatedFrom1764300000003 } from '../../records/migrations/1764300000003-record-versions-rotated-from.js';
@@ -15,4 +16,4 @@ import { Installation1763900000000 } from './1763900000000-installation.js';
 import { DeploymentBinding1764400000001 } from './1764400000001-deployment-binding.js';
 
 /** Every migration, oldest first. Listed explicitly (no glob) so the ESM build and the CLI agree. */
-export const migrations = [Installation1763900000000, Auth1763910000001, AuditOutbox1763930000001, Records1763960000001, Consent1763970000001, ServiceAccountLedger1764000000001, RecordVersionsHousekeeping1764100000001, UserDisabled1764200000001, KeyRotationsByRecord1764300000001, ConsentsByPatientRecentAndActive1764300000002, RecordVersionsRotatedFrom1764300000003, DeploymentBinding1764400000001, ContentReplicas1764500000001, ContentTicketOpenedAt1764600000001, EmergencyAccessesByActor1764610000001];
+export const migrations = [Installation1763900000000, Auth1763910000001, AuditOutbox1763930000001, Records1763960000001, Consent1763970000001, ServiceAccountLedger1764000000001, RecordVersionsHousekeeping1764100000001, UserDisabled1764200000001, KeyRotationsByRecord1764300000001, ConsentsByPatientRecentAndActive1764300000002, RecordVersionsRotatedFrom1764300000003, DeploymentBinding1764400000001, ContentReplicas1764500000001, ContentTicketOpenedAt1764600000001, EmergencyAccessesByActor1764610000001, PendingConsents1764700000001];
