@@ -163,10 +163,7 @@ export class ConsentService {
       throw committed.reason;
     }
     const { txId } = committed.value;
-    await this.connection.withTransaction(ctx, async (tx) => {
-      if (!(await this.consentRows.activate(tx, row.id, txId))) throw new DomainError('CONFLICT', `consent ${row.id} was settled while the ledger committed it`);
-      await this.parties.record(tx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
-    });
+    if (!(await this.consentRows.activate(ctx, row.id, txId))) throw new DomainError('CONFLICT', `consent ${row.id} was settled while the ledger committed it`);
     await this.access.invalidateForPatientOrLater(patient.id);
     // The answer from what was just written (verified as any read of it would be): a new consent has no
     // revocation and no key rotation yet, and its parties were read with the grantee.
@@ -177,7 +174,8 @@ export class ConsentService {
   }
 
   /**
-   * A grant's PENDING row and the grantee's wraps of every version in scope, in one transaction: the
+   * A grant's PENDING row, the patient's access event (the act the policy allowed; the ledger's refusal
+   * would be an event of its own) and the grantee's wraps of every version in scope, in one transaction: the
    * scope's record locks, then the patient's consents exclusively (uploads and rotations read them under
    * a shared lock after their record lock: see ConsentRepository.lockPatientConsents). An upload or
    * rotation that read the consents before holds its lock until it commits, so its version is seen here;
@@ -191,6 +189,8 @@ export class ConsentService {
       if (recipient) await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
       await this.consentRows.lockPatientConsents(tx, patient.id, 'exclusive');
       await this.consentRows.savePending(tx, row);
+      // The patient's act, which the policy allowed: the ledger's verdict follows (a refusal is an event of its own).
+      await this.parties.record(tx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
       if (recipient) {
         const versions = await this.versionsInScope(tx, row.patientId, row.grantPayload.scope);
         await this.recordKeys.extendWraps(tx, { kind: 'user', id: patient.id }, keys.wrappingPrivateKey, versions, [recipient]);
