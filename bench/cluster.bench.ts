@@ -19,7 +19,8 @@
  * (with the record versions per ledger transaction the uploads' anchors took), and record anchors/s
  * through the app's RecordAnchorBatcher on the same client with four times as many in flight (anchors
  * per transaction and the p50 latency of one anchor: batch size against latency). Each round also prints
- * the p50 latency of a raw submit, a grant, and an upload's two requests: with closed-loop writers a
+ * the nodes' CPU per grant and per upload, and the p50 latency of a raw submit, a grant, and an upload's two
+ * requests: with closed-loop writers a
  * write's rate is writers / latency, so the time a write spends beyond its ledger transaction is what
  * separates its rate from the raw one.
  *
@@ -366,13 +367,27 @@ async function main(baseDatabaseUrl: string): Promise<void> {
           [since],
         )
       ).rows[0]!;
-    const shares: Array<{ raw: number; grants: number; uploads: number; anchors: number; perTransaction: number; anchorsPerTransaction: number; anchorP50: number }> = [];
+    const shares: Array<{
+      raw: number;
+      grants: number;
+      cpuPerGrant: number;
+      uploads: number;
+      cpuPerUpload: number;
+      anchors: number;
+      perTransaction: number;
+      anchorsPerTransaction: number;
+      anchorP50: number;
+    }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const list of Object.values(latencies)) list.length = 0;
       const raw = await closedLoop(WRITERS, anchorAuditBatch);
+      let nodesCpuFrom = await nodesCpuMs(cluster);
       const grants = await closedLoop(WRITERS, (worker) => grant(granters[worker]!, 'IMAGING'));
+      const cpuPerGrant = ((await nodesCpuMs(cluster)) - nodesCpuFrom) / Math.max(1, grants.ops);
       const uploadsFrom = new Date();
+      nodesCpuFrom = await nodesCpuMs(cluster);
       const uploads = await closedLoop(WRITERS, async () => void (await upload()));
+      const cpuPerUpload = ((await nodesCpuMs(cluster)) - nodesCpuFrom) / Math.max(1, uploads.ops);
       const uploadBatches = await anchoredSince(uploadsFrom);
       anchorTransactions.clear();
       anchorLatencies.length = 0;
@@ -383,7 +398,9 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       shares.push({
         raw: raw.perSecond,
         grants: grants.perSecond,
+        cpuPerGrant,
         uploads: uploads.perSecond,
+        cpuPerUpload,
         anchors: anchors.perSecond,
         perTransaction: uploadBatches.versions / Math.max(1, uploadBatches.transactions),
         anchorsPerTransaction,
@@ -391,8 +408,8 @@ async function main(baseDatabaseUrl: string): Promise<void> {
       });
       const errors = [raw, grants, uploads, anchors].flatMap((r) => (r.errors ? [`${r.errors} (${r.firstError})`] : []));
       console.log(
-        `  #${round}  raw submits ${raw.perSecond.toFixed(1)} tx/s [bench ${raw.benchCpu.toFixed(2)} cores]   grantConsent ${grants.perSecond.toFixed(1)}/s (${percent(grants.perSecond / raw.perSecond)}) [bench ${grants.benchCpu.toFixed(2)} cores]   ` +
-          `uploads → ANCHORED ${uploads.perSecond.toFixed(1)}/s (${percent(uploads.perSecond / raw.perSecond)}, ${(uploadBatches.versions / Math.max(1, uploadBatches.transactions)).toFixed(1)} versions/tx)   ` +
+        `  #${round}  raw submits ${raw.perSecond.toFixed(1)} tx/s [bench ${raw.benchCpu.toFixed(2)} cores]   grantConsent ${grants.perSecond.toFixed(1)}/s (${percent(grants.perSecond / raw.perSecond)}) [bench ${grants.benchCpu.toFixed(2)} cores, nodes ${cpuPerGrant.toFixed(1)} ms/grant]   ` +
+          `uploads → ANCHORED ${uploads.perSecond.toFixed(1)}/s (${percent(uploads.perSecond / raw.perSecond)}, ${(uploadBatches.versions / Math.max(1, uploadBatches.transactions)).toFixed(1)} versions/tx, nodes ${cpuPerUpload.toFixed(1)} ms/upload)   ` +
           `record anchors ${anchors.perSecond.toFixed(1)}/s (${percent(anchors.perSecond / raw.perSecond)}, ${anchorsPerTransaction.toFixed(1)} anchors/tx, p50 ${anchorP50.toFixed(0)} ms)${errors.length ? `   errors: ${errors.join(', ')}` : ''}\n` +
           `      p50 latencies: raw submit ${median(latencies.raw).toFixed(0)} ms   grantConsent ${median(latencies.grant).toFixed(0)} ms   ` +
           `upload: createRecord ${median(latencies.createRecord).toFixed(0)} ms + PUT → ANCHORED ${median(latencies.putToAnchored).toFixed(0)} ms`,
@@ -402,8 +419,11 @@ async function main(baseDatabaseUrl: string): Promise<void> {
     const rawRate = median(shares.map((s) => s.raw));
     console.log(`medians of ${ROUNDS} rounds (shares: the median of each round's ratio):`);
     console.log(`  raw submits (audit:AnchorAuditBatch, straight to the ledger)   ${rawRate.toFixed(1).padStart(7)} tx/s`);
-    console.log(`  grantConsent through the API                                   ${median(shares.map((s) => s.grants)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.grants / s.raw)))} of raw`);
-    console.log(`  createRecord + upload → ANCHORED through the API               ${median(shares.map((s) => s.uploads)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.uploads / s.raw)))} of raw   ${median(shares.map((s) => s.perTransaction)).toFixed(1)} versions per ledger tx`);
+    console.log(
+      `  grantConsent through the API                                   ${median(shares.map((s) => s.grants)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.grants / s.raw)))} of raw   ` +
+        `nodes' CPU ${median(shares.map((s) => s.cpuPerGrant)).toFixed(1)} ms per grant`,
+    );
+    console.log(`  createRecord + upload → ANCHORED through the API               ${median(shares.map((s) => s.uploads)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.uploads / s.raw)))} of raw   ${median(shares.map((s) => s.perTransaction)).toFixed(1)} versions per ledger tx, nodes' CPU ${median(shares.map((s) => s.cpuPerUpload)).toFixed(1)} ms per upload`);
     console.log(
       `  record anchors (RecordAnchorBatcher, ${WRITERS * 4} in flight)                ${median(shares.map((s) => s.anchors)).toFixed(1).padStart(7)} /s   ${percent(median(shares.map((s) => s.anchors / s.raw)))} of raw   ` +
         `${median(shares.map((s) => s.anchorsPerTransaction)).toFixed(1)} anchors per tx, p50 ${median(shares.map((s) => s.anchorP50)).toFixed(0)} ms`,
