@@ -8,15 +8,11 @@ import { ConsentService } from '../../src/consent/consent.service.js';
 import { ChaincodeClient } from '../../src/ledger/chaincode-client.js';
 import { LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
+import { apiClient, type Auth } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
-
-interface Auth {
-  accessToken: string;
-  user: { id: string };
-}
 
 /**
  * A grant is written (PENDING row, the grantee's wraps) while the ledger commits it, and counts only
@@ -25,50 +21,31 @@ interface Auth {
  */
 describe('consent: a grant is pending while the ledger commits it', () => {
   let t: TestApp;
-  let root: Auth;
   let patient: Auth;
   let clinic: string;
   let doctor: Auth;
   let lab: Auth;
   let counter = 0;
+  const { gql, headers, login, staff } = apiClient(() => t, PASSWORD);
 
-  const bearer = (auth: Auth) => ({ authorization: `Bearer ${auth.accessToken}` });
-  const gql = async <T>(auth: Auth | undefined, query: string, variables: Record<string, unknown> = {}) => {
-    const { body } = await t.graphql<T>(query, variables, auth ? bearer(auth) : {});
-    return { data: body.data, error: body.errors?.[0], code: body.errors?.[0]?.extensions.code };
-  };
-  const login = async (email: string) => {
-    const result = await gql<{ login: Auth }>(undefined, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }', {
-      e: email,
-      p: email === ADMIN.email ? ADMIN.password : PASSWORD,
-    });
-    expect(result.error).toBeUndefined();
-    return result.data!.login;
-  };
-  const createStaff = async (role: string, organizationId: string) => {
-    const email = `${role.toLowerCase()}${++counter}@example.org`;
-    const created = await gql(root, 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-      input: { email, password: PASSWORD, name: `A ${role}`, role, organizationId },
-    });
-    expect(created.error).toBeUndefined();
-    return login(email);
-  };
-  const grantMutation = (category: RecordCategory) =>
-    gql<{ grantConsent: { id: string; status: string; ledgerTxId: string } }>(
-      patient,
+  /** The grant's answer, or its error's code. */
+  const grantMutation = async (category: RecordCategory) => {
+    const { body } = await t.graphql<{ grantConsent: { id: string; status: string; ledgerTxId: string } }>(
       'mutation($input: GrantConsentInput!) { grantConsent(input: $input) { id status ledgerTxId } }',
       { input: { granteeId: doctor.user.id, categories: [category], actions: ['READ'], purposes: ['TREATMENT'] } },
+      headers(patient),
     );
+    return { data: body.data, error: body.errors?.[0], code: body.errors?.[0]?.extensions.code };
+  };
   const uploadFor = async (category: RecordCategory, bytes: string) => {
-    const created = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
+    const { createRecord } = await gql<{ createRecord: { recordId: string; uploadUrl: string } }>(
       lab,
       'mutation($input: CreateRecordInput!) { createRecord(input: $input) { recordId uploadUrl } }',
       { input: { patientId: patient.user.id, title: 'A result', category, contentType: 'text/plain' } },
     );
-    expect(created.error).toBeUndefined();
-    const put = await fetch(new URL(created.data!.createRecord.uploadUrl, t.url), { method: 'PUT', headers: bearer(lab), body: bytes });
+    const put = await fetch(new URL(createRecord.uploadUrl, t.url), { method: 'PUT', headers: headers(lab), body: bytes });
     expect(put.status).toBeLessThan(300);
-    return created.data!.createRecord.recordId;
+    return createRecord.recordId;
   };
   const decide = async (category: RecordCategory, recordId: string) => {
     const ctx: RequestContext = {
@@ -90,7 +67,7 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     }>;
   const listed = async () =>
     (await gql<{ consents: { edges: Array<{ node: { id: string; status: string } }> } }>(patient, 'query($p: ID!) { consents(patientId: $p) { edges { node { id status } } } }', { p: patient.user.id }))
-      .data!.consents.edges.map(({ node }) => node);
+      .consents.edges.map(({ node }) => node);
   const grantEvents = async (consentId?: string) =>
     (await t.app.get(DataSource).query(
       `SELECT actor_id, decision, reason, request_id FROM access_event WHERE action = 'GRANT_CONSENT' AND patient_id = $1 ${consentId ? 'AND request_id = $2' : ''} ORDER BY seq`,
@@ -106,13 +83,13 @@ describe('consent: a grant is pending while the ledger commits it', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ ARGON2_MEMORY_KIB: '1024', LOGIN_RATE_LIMIT: '100000', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
-    root = await login(ADMIN.email);
-    clinic = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Pending Clinic" }) { id } }')).data!.createOrganization.id;
-    patient = await createStaff('PATIENT', clinic);
-    const hospital = (await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Pending Hospital" }) { id } }')).data!
-      .createOrganization.id;
-    doctor = await createStaff('DOCTOR', hospital);
-    lab = await createStaff('LAB', clinic);
+    const root = await login(ADMIN.email, ADMIN.password);
+    const organization = async (name: string) =>
+      (await gql<{ createOrganization: { id: string } }>(root, 'mutation($n: String!) { createOrganization(input: { name: $n }) { id } }', { n: name })).createOrganization.id;
+    clinic = await organization('Pending Clinic');
+    patient = await staff(root, 'patient@example.org', 'PATIENT', clinic);
+    doctor = await staff(root, 'doctor@example.org', 'DOCTOR', await organization('Pending Hospital'));
+    lab = await staff(root, 'lab@example.org', 'LAB', clinic);
   });
   afterEach(() => {
     vi.restoreAllMocks();
