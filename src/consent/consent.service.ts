@@ -24,6 +24,7 @@ import type { RequestContext, SystemContext, UserActor, WorkContext } from '../c
 import { TransactionalConnection } from '../database/transactional-connection.js';
 import { signCanonical } from '../crypto/index.js';
 import { ChaincodeClient } from '../ledger/chaincode-client.js';
+import { LedgerError, LedgerInternalError, LedgerNotFoundError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import { RecordKeyService } from '../records/record-key.service.js';
 import type { RecipientRef, RecordVersionRef, WrapDeletionScope } from '../records/record-keys.js';
 import { ConsentEntity, type KeyRotationEntity } from './consent.entities.js';
@@ -32,7 +33,6 @@ import { ConsentParties, partyOf } from './consent-parties.js';
 import { KeyRotationJob } from './key-rotation.job.js';
 import { KeyRotationRepository } from './key-rotation.repository.js';
 import { LedgerRevocations } from './ledger-revocations.js';
-import { LedgerError, LedgerInternalError, LedgerNotFoundError, LedgerUnavailableError } from '../ledger/ledger.errors.js';
 import type { ConsentStatusValue } from './models/consent-enums.js';
 import type { Consent } from './models/consent.model.js';
 import { VerifiedConsents, consentRecipient, type HonouredConsent } from './verified-consents.js';
@@ -266,8 +266,6 @@ export class ConsentService {
     return patient;
   }
 
-
-
   async revokeConsent(ctx: RequestContext, id: string): Promise<Consent> {
     const patient = requirePatient(ctx);
     const row = await this.consentRows.consent(ctx, id);
@@ -374,10 +372,10 @@ export class ConsentService {
   }
 
   /**
-   * Inside the revocation's transaction, under the locks of the records in scope: deletes the
-   * revoked grantee's wraps on the records in scope that no other live consent of the patient opens
-   * to the same recipient, and queues their key rotations. Idempotent (a record already queued for
-   * this consent is not queued twice).
+   * Inside a revocation's (or a refused grant's) transaction, under the locks of the records in scope:
+   * deletes the grantee's wraps on the records in scope that no other consent of the patient that holds
+   * keys (ACTIVE or PENDING) opens to the same recipient, and queues their key rotations. Idempotent (a
+   * record already queued for this consent is not queued twice).
    */
   private async stripGrantee(tx: WorkContext, row: ConsentEntity, recipient: RecipientRef, now: Date, onlyRecordIds?: readonly string[]): Promise<string[]> {
     const stripped = await this.recordsOnlyThisConsentOpens(tx, row, recipient, now, onlyRecordIds);
@@ -387,7 +385,7 @@ export class ConsentService {
   }
 
   /**
-   * Records in the revoked consent's scope that no other live consent of the same patient opens to the
+   * Records in the consent's scope that no other key-holding consent of the same patient opens to the
    * same recipient: their wraps go, and their data keys rotate. The other consents' scopes are read as
    * one union (one query however many there are).
    */
