@@ -42,6 +42,16 @@ export class ConsentRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /** How many grants are PENDING, and how many of them since before `stalledBefore`. */
+  async pendingGrantCounts(ctx: WorkContext, stalledBefore: Date): Promise<{ pending: number; stalled: number }> {
+    const [row] = (await this.connection.query(
+      ctx,
+      `SELECT count(*)::int AS pending, (count(*) FILTER (WHERE "created_at" < $1))::int AS stalled FROM "consents" WHERE "status" = 'PENDING'`,
+      [stalledBefore],
+    )) as Array<{ pending: number; stalled: number }>;
+    return { pending: row?.pending ?? 0, stalled: row?.stalled ?? 0 };
+  }
+
   /** Grants PENDING since before `before`: their request ended without settling them (a crash, a ledger that did not answer). */
   stalledGrants(ctx: WorkContext, before: Date, take: number): Promise<ConsentEntity[]> {
     return this.connection.getRepository(ctx, ConsentEntity).find({ where: { status: 'PENDING', createdAt: LessThan(before) }, order: { createdAt: 'ASC' }, take });

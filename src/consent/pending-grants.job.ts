@@ -1,6 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { systemContext } from '../common/request-context.js';
 import { SerialJob } from '../common/serial-job.js';
+import { HealthRegistry } from '../health/health-registry.js';
+import { ConsentRepository } from './consent.repository.js';
 import { ConsentService } from './consent.service.js';
 
 const POLL_INTERVAL_MS = 60_000;
@@ -16,6 +18,8 @@ const BATCH = 20;
  * Settles grants a request left PENDING (ConsentService.settleStalledGrants): ACTIVE when the ledger
  * committed them, REFUSED (the grantee's wraps stripped) when it holds no such consent. Several nodes
  * may settle the same grant: activation and refusal each change only a PENDING row, so one wins.
+ * `/health` shows `consentGrants` degraded while a grant is pending past STALLED_GRANT_MS (the ledger
+ * has not told whether it committed: the patient's grant is in force nowhere meanwhile).
  */
 @Injectable()
 export class PendingGrantsJob implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -29,9 +33,22 @@ export class PendingGrantsJob implements OnApplicationBootstrap, OnApplicationSh
       }),
   );
 
-  constructor(private readonly consents: ConsentService) {}
+  constructor(
+    private readonly consents: ConsentService,
+    private readonly consentRows: ConsentRepository,
+    private readonly health: HealthRegistry,
+  ) {}
 
   onApplicationBootstrap(): void {
+    this.health.register('consentGrants', async () => {
+      const { pending, stalled } = await this.consentRows.pendingGrantCounts(systemContext('consent-grants-health'), new Date(Date.now() - STALLED_GRANT_MS));
+      return {
+        status: stalled > 0 ? 'degraded' : 'up',
+        backend: 'ledger',
+        details: { pending, stalled },
+        error: stalled > 0 ? `${stalled} grant(s) pending for more than ${STALLED_GRANT_MS / 60_000} minutes: the ledger has not told whether they committed` : undefined,
+      };
+    });
     this.job.start(POLL_INTERVAL_MS, () => undefined);
   }
 

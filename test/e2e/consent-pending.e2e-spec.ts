@@ -5,6 +5,7 @@ import { AccessService } from '../../src/access/access.service.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import { systemContext, type RequestContext } from '../../src/common/request-context.js';
 import { ConsentService } from '../../src/consent/consent.service.js';
+import { PendingGrantsJob, STALLED_GRANT_MS } from '../../src/consent/pending-grants.job.js';
 import { ChaincodeClient } from '../../src/ledger/chaincode-client.js';
 import { LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
@@ -187,10 +188,16 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     expect(await decide('PRESCRIPTION', record)).toMatchObject({ decision: 'DENIED' });
     expect(await doctorHoldsKey(record)).toBe(true);
 
-    // Too recent to be stalled: left alone.
-    const settle = (before: Date) => t.app.get(ConsentService).settleStalledGrants(systemContext('test'), before, 10);
-    expect(await settle(new Date(Date.now() - 60_000))).toBe(0);
-    expect(await settle(new Date(Date.now() + 1_000))).toBe(2);
+    // Too recent to be stalled: left alone, and the node is healthy.
+    const job = t.app.get(PendingGrantsJob);
+    const grantsHealth = async () => ((await (await fetch(`${t.url}/health`)).json()) as { components: Record<string, unknown> }).components.consentGrants;
+    expect(await job.run()).toBe(0);
+    expect(await grantsHealth()).toMatchObject({ status: 'up', details: { pending: 2, stalled: 0 } });
+    // Pending past the settlement delay (a node that crashed, a ledger that never answered): degraded until settled.
+    await t.app.get(DataSource).query(`UPDATE consents SET created_at = created_at - $2::interval WHERE id = ANY($1)`, [[committed!.id, lost!.id], `${STALLED_GRANT_MS + 1_000} milliseconds`]);
+    expect(await grantsHealth()).toMatchObject({ status: 'degraded', details: { pending: 2, stalled: 2 } });
+    expect(await job.run()).toBe(2);
+    expect(await grantsHealth()).toMatchObject({ status: 'up', details: { pending: 0, stalled: 0 } });
 
     const onLedger = await ledgerConsent(committed!.id);
     expect(await consentRows()).toEqual(
@@ -203,6 +210,6 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     expect(await grantEvents(committed!.id)).toEqual([{ actor_id: 'system', decision: 'GRANTED', reason: 'LEDGER_COMMITTED', request_id: `consent:${committed!.id}` }]);
     expect(await grantEvents(lost!.id)).toEqual([{ actor_id: 'system', decision: 'DENIED', reason: 'LEDGER_REFUSED', request_id: `consent:${lost!.id}` }]);
     // Settled once: a second pass finds nothing.
-    expect(await settle(new Date(Date.now() + 1_000))).toBe(0);
+    expect(await job.run()).toBe(0);
   });
 });
