@@ -1,26 +1,20 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type Auth } from '../support/api-client.js';
-import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
-import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
-import { builtPortal } from '../support/portal-pages.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { browserMissing } from '../support/browser.js';
+import { expectAccessible, PortalBrowser, screenshots, signIn as signInAt, signOut, startPortalApp, visible } from '../support/portal-browser.js';
+import type { TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
-/** Screenshots for a reviewer (gitignored), beside the patient pages' (test/e2e/portal.e2e-spec.ts). */
 
 describe.skipIf(browserMissing('portal administrator browser test'))('portal in a browser: administrators and auditors', () => {
   let t: TestApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  let portal: PortalBrowser;
   let page: Page;
-  let blocked: string[] = [];
-  const problems: string[] = [];
   const { gql, login } = apiClient(() => t, PASSWORD);
   let hospitalId: string;
-
 
   /** Tabs from the top of the page to the element with `id` (as a keyboard user would), checking its focus ring. */
   async function tabTo(id: string) {
@@ -36,39 +30,15 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
   }
 
   const heading = (name: string) => page.getByRole('heading', { name, level: 1 });
-  const visible = (locator: ReturnType<Page['getByText']>, timeout = 20_000) => expect.poll(() => locator.isVisible(), { timeout }).toBe(true);
-
-  async function signIn(email: string, password: string, home: string) {
-    await page.goto(`${t.url}/`);
-    await visible(page.getByRole('heading', { name: 'Sign in' }));
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await visible(heading(home));
-  }
-
-  async function signOut() {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await visible(page.getByRole('heading', { name: 'Sign in' }));
-  }
+  const signIn = (email: string, password: string, home: string) => signInAt(page, t.url, { email, password }, home);
 
   beforeAll(async () => {
-    builtPortal();
-    await mkdir(SCREENSHOTS, { recursive: true });
-    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, AUDIT_BATCH_INTERVAL_MS: '50' });
-    browser = await launchChromium();
-    ({ context, blocked } = await offlineContext(browser, new URL(t.url).origin, { viewport: VIEWPORTS.desktop, acceptDownloads: true }));
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[13]/.test(message.text())) {
-        problems.push(`console: ${message.text()}`);
-      }
-    });
+    t = await startPortalApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, AUDIT_BATCH_INTERVAL_MS: '50' });
+    portal = await PortalBrowser.launch(t.url, { ignoredStatuses: [401, 403] });
+    page = await portal.page('administrator');
   });
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
+    await portal?.close();
     await t?.close();
   });
 
@@ -102,7 +72,7 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     await visible(page.getByTestId('user').filter({ hasText: 'hana@harbor.example' }));
     await expectAccessible(page, 'users (system administrator)');
     await screenshots(page, 'admin-users-system');
-    await signOut();
+    await signOut(page);
     await signIn('hana@harbor.example', PASSWORD, 'Users');
   });
 
@@ -205,7 +175,7 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
     const other: Auth = await login('olaf@harbor.example');
     await t.graphql('query($id: ID!) { record(id: $id) { id } }', { id: createRecord.recordId }, { authorization: `Bearer ${other.accessToken}` });
 
-    await signOut();
+    await signOut(page);
     await signIn('avery@harbor.example', PASSWORD, 'Access log');
     const events = page.getByTestId('access-event');
     await expect.poll(() => events.count(), { timeout: 20_000 }).toBeGreaterThan(0);
@@ -247,7 +217,7 @@ describe.skipIf(browserMissing('portal administrator browser test'))('portal in 
   });
 
   it('loaded nothing from elsewhere and broke no Content-Security-Policy rule', () => {
-    expect(blocked).toEqual([]);
-    expect(problems).toEqual([]);
+    expect(portal.blocked).toEqual([]);
+    expect(portal.problems).toEqual([]);
   });
 });

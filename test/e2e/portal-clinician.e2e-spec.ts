@@ -1,51 +1,33 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type Auth } from '../support/api-client.js';
-import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
-import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
-import { builtPortal } from '../support/portal-pages.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { browserMissing } from '../support/browser.js';
+import { expectAccessible, PortalBrowser, screenshots, signIn as signInAt, signOut as signOutOf, startPortalApp, visible } from '../support/portal-browser.js';
+import type { TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
-/** Screenshots for a reviewer (gitignored), beside the patient pages' (portal.e2e-spec.ts). */
 
 describe.skipIf(browserMissing('portal clinician browser test'))('portal in a browser: clinicians find patients, ask for access, read, write and break the glass', () => {
   let t: TestApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  let portal: PortalBrowser;
   let page: Page;
-  let blocked: string[] = [];
-  const problems: string[] = [];
   /** The X-Purpose-Of-Use of each GraphQL operation the pages sent, by operation name. */
   const purposes: Array<{ operation: string; purpose: string | undefined }> = [];
   const { gql, login } = apiClient(() => t, PASSWORD);
   let patient: Auth;
   const scan = randomBytes(256 * 1024);
 
-
-  async function signIn(email: string) {
-    await page.goto(`${t.url}/`);
-    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'My patients', level: 1 }).isVisible(), { timeout: 30_000 }).toBe(true);
-  }
-
-  async function signOut() {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
-  }
+  /** A clinician's home is My patients (waited for longer: it lists patients as it opens). */
+  const signIn = (email: string) => signInAt(page, t.url, { email, password: PASSWORD }, 'My patients', 30_000);
+  const signOut = () => signOutOf(page);
 
   const records = () => page.getByRole('list', { name: 'Records' }).getByTestId('record');
 
   beforeAll(async () => {
-    builtPortal();
-    await mkdir(SCREENSHOTS, { recursive: true });
-    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    t = await startPortalApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     const root = await login(ADMIN.email, ADMIN.password);
     const { createOrganization } = await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Greyfield General" }) { id } }');
     for (const [email, name, role] of [
@@ -63,15 +45,8 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     const put = await fetch(`${t.url}${createRecord.uploadUrl}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: scan });
     expect(put.status).toBeLessThan(300);
 
-    browser = await launchChromium();
-    ({ context, blocked } = await offlineContext(browser, new URL(t.url).origin, { viewport: VIEWPORTS.desktop, acceptDownloads: true }));
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(message.text())) {
-        problems.push(`console: ${message.text()}`);
-      }
-    });
+    portal = await PortalBrowser.launch(t.url);
+    page = await portal.page('clinician');
     page.on('request', (request) => {
       if (!request.url().endsWith('/graphql') || request.method() !== 'POST') return;
       const operation = /^\s*(?:query|mutation)\s+(\w+)/.exec((JSON.parse(request.postData() ?? '{}') as { query?: string }).query ?? '')?.[1] ?? '';
@@ -79,8 +54,7 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     });
   });
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
+    await portal?.close();
     await t?.close();
   });
 
@@ -98,25 +72,25 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.keyboard.type('PAT@example.org');
     await page.keyboard.press('Enter');
     const found = page.getByTestId('lookup-result').getByRole('link', { name: 'Pat Example' });
-    await expect.poll(() => found.isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(found);
     await expectAccessible(page, 'clinician patients');
     await screenshots(page, 'clinician-patients');
 
     // An unknown address answers like a patient the doctor may not know: no match.
     await page.getByLabel('Email address', { exact: true }).last().fill('nobody@example.org');
     await page.getByRole('button', { name: 'Find' }).click();
-    await expect.poll(() => page.getByText('No patient you may see matches.').isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByText('No patient you may see matches.'));
   });
 
   it('asks the patient for access, and once approved reads and downloads the same bytes with purpose TREATMENT', async () => {
     await page.getByLabel('Email address', { exact: true }).last().fill('pat@example.org');
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByTestId('lookup-result').getByRole('link', { name: 'Pat Example' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'Pat Example', level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Pat Example', level: 1 }));
     // Nothing is read before a purpose is chosen.
     expect(await page.getByText('Choose the purpose of use to read this patient’s records.').isVisible()).toBe(true);
     await page.getByLabel('Purpose of use').selectOption('TREATMENT');
-    await expect.poll(() => page.getByTestId('no-records').isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByTestId('no-records'));
 
     await page.getByLabel('Imaging').check();
     await page.getByLabel('Reason (shown to the patient)').fill('Follow-up of your knee injury');
@@ -131,10 +105,10 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await gql(patient, 'mutation($id: ID!) { respondToAccessRequest(id: $id, approve: true) { status } }', { id: accessRequests.edges[0]!.node.id });
 
     await page.reload();
-    await expect.poll(() => page.getByRole('heading', { name: 'Pat Example', level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Pat Example', level: 1 }));
     await page.getByLabel('Purpose of use').selectOption('TREATMENT');
     const row = records().filter({ hasText: 'Knee MRI' });
-    await expect.poll(() => row.isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(row);
     await expect.poll(() => page.getByTestId('access-request').first().textContent(), { timeout: 20_000 }).toMatch(/approved/);
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), row.getByRole('button', { name: /^Download/ }).click()]);
     expect((await readFile((await download.path())!)).equals(scan)).toBe(true);
@@ -147,8 +121,8 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.getByLabel('Title').fill('Follow-up note');
     await page.getByLabel('Note', { exact: true }).fill('Knee stable; review in six weeks.');
     await page.getByRole('button', { name: 'Save record' }).click();
-    await expect.poll(() => page.getByText(/Saved “Follow-up note”/).isVisible(), { timeout: 30_000 }).toBe(true);
-    expect(purposes.filter((p) => p.operation === 'ClinicianCreateRecord').map((p) => p.purpose)).toEqual(['TREATMENT']);
+    await visible(page.getByText(/Saved “Follow-up note”/), 30_000);
+    expect(purposes.filter((p) => p.operation === 'CreateRecordForUpload').map((p) => p.purpose)).toEqual(['TREATMENT']);
     await expectAccessible(page, 'clinician patient');
     await screenshots(page, 'clinician-patient');
     await signOut();
@@ -160,7 +134,7 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.locator('#lookup-value').fill(patient.user.id);
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByTestId('lookup-result').getByRole('link', { name: 'Pat Example' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'Emergency access (break the glass)' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Emergency access (break the glass)' }));
     expect(await page.locator('#break-glass-notice').textContent()).toMatch(/the patient is told/);
     const button = page.getByRole('button', { name: 'Break the glass' });
     await page.getByLabel(/^Reason \(at least/).fill('short');
@@ -176,12 +150,12 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
     await page.keyboard.press('Enter');
 
     const clock = page.getByTestId('countdown');
-    await expect.poll(() => clock.isVisible(), { timeout: 30_000 }).toBe(true);
+    await visible(clock, 30_000);
     const first = await clock.textContent();
     expect(first).toMatch(/^(59|60):[0-5]\d$/);
     await expect.poll(() => clock.textContent(), { timeout: 5_000 }).not.toBe(first);
     expect(await page.getByLabel('Purpose of use').inputValue()).toBe('EMERGENCY');
-    await expect.poll(() => records().filter({ hasText: 'Knee MRI' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(records().filter({ hasText: 'Knee MRI' }));
     expect(purposes.filter((p) => p.operation === 'ClinicianPatientRecords').at(-1)?.purpose).toBe('EMERGENCY');
 
     // The patient is told: the break-glass is in their access log.
@@ -197,7 +171,7 @@ describe.skipIf(browserMissing('portal clinician browser test'))('portal in a br
   });
 
   it('loaded nothing from elsewhere and broke no Content-Security-Policy rule', () => {
-    expect(blocked).toEqual([]);
-    expect(problems).toEqual([]);
+    expect(portal.blocked).toEqual([]);
+    expect(portal.problems).toEqual([]);
   });
 });

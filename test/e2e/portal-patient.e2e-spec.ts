@@ -1,19 +1,17 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyProofFile } from '../../src/audit/audit-verifier.js';
 import { apiClient, type Auth } from '../support/api-client.js';
-import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
-import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
-import { builtPortal } from '../support/portal-pages.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { browserMissing } from '../support/browser.js';
+import { expectAccessible, heading as headingOf, PortalBrowser, screenshots, startPortalApp, visible } from '../support/portal-browser.js';
+import type { TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 const NEW_PASSWORD = 'a brand new passphrase 7';
 const PATIENT = { email: 'rosa@example.org', name: 'Rosa Patient' };
 const DOCTOR = 'Dr. Meredith Grey (doctor, Greyfield General)';
-/** Screenshots for a reviewer (gitignored): the directory portal.e2e-spec.ts writes to. */
 
 interface Focused {
   id: string;
@@ -23,17 +21,13 @@ interface Focused {
 
 describe.skipIf(browserMissing('portal patient browser test'))('portal in a browser: a patient recovers the account, answers access requests, reads the access history', () => {
   let t: TestApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  let portal: PortalBrowser;
   let page: Page;
-  let blocked: string[] = [];
-  const problems: string[] = [];
   const { gql, login, headers } = apiClient(() => t, PASSWORD);
   let doctor: Auth;
   let patientId: string;
   let recoveryCode: string;
   const records: Record<'bloodPanel' | 'xray', string> = { bloodPanel: '', xray: '' };
-
 
   /** Keyboard only: Tab until the focused element is the one wanted, which must show a focus ring. */
   async function tabTo(wanted: (focused: Focused) => boolean, what: string) {
@@ -50,9 +44,7 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     throw new Error(`Tab never reached ${what}`);
   }
 
-  async function heading(name: string) {
-    await expect.poll(() => page.getByRole('heading', { name, level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);
-  }
+  const heading = (name: string) => headingOf(page, name);
 
   /** A record of the patient's, uploaded through the API as the patient. */
   async function uploadRecord(patient: Auth, title: string, category: string): Promise<string> {
@@ -73,9 +65,7 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
   }
 
   beforeAll(async () => {
-    builtPortal();
-    await mkdir(SCREENSHOTS, { recursive: true });
-    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    t = await startPortalApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     const root = await login(ADMIN.email, ADMIN.password);
     const { createOrganization } = await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Greyfield General" }) { id } }');
     await gql(root, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', {
@@ -90,19 +80,11 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     ({ recoveryCode } = register);
     patientId = register.user.id;
 
-    browser = await launchChromium();
-    ({ context, blocked } = await offlineContext(browser, new URL(t.url).origin, { viewport: VIEWPORTS.desktop, acceptDownloads: true }));
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(message.text())) {
-        problems.push(`console: ${message.text()}`);
-      }
-    });
+    portal = await PortalBrowser.launch(t.url);
+    page = await portal.page('patient');
   });
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
+    await portal?.close();
     await t?.close();
   });
 
@@ -129,7 +111,7 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
     await page.getByLabel('Recovery code').fill(recoveryCode.toLowerCase().replaceAll('-', ' '));
     await page.getByLabel('Recovery code').press('Enter');
     const code = page.getByTestId('recovery-code');
-    await expect.poll(() => code.isVisible(), { timeout: 30_000 }).toBe(true);
+    await visible(code, 30_000);
     const newCode = (await code.textContent())!;
     expect(newCode).toMatch(/^[A-Z0-9]{4}(-[A-Z0-9]{4}){7}$/);
     expect(newCode).not.toBe(recoveryCode);
@@ -265,7 +247,7 @@ describe.skipIf(browserMissing('portal patient browser test'))('portal in a brow
   });
 
   it('loaded nothing from elsewhere and broke no Content-Security-Policy rule', () => {
-    expect(blocked).toEqual([]);
-    expect(problems).toEqual([]);
+    expect(portal.blocked).toEqual([]);
+    expect(portal.problems).toEqual([]);
   });
 });

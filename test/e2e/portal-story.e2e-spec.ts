@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
-import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
-import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
-import { builtPortal } from '../support/portal-pages.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { browserMissing } from '../support/browser.js';
+import { expectAccessible, heading, PortalBrowser, screenshots, signIn as signInAt, startPortalApp, visible } from '../support/portal-browser.js';
+import type { TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
@@ -23,10 +22,7 @@ const HOSPITAL_ADMIN = { email: 'hana@example.org', name: 'Hana Admin' };
  */
 describe.skipIf(browserMissing('portal story browser test'))('portal in a browser: one patient’s story across patient, doctor, ER doctor and administrator', () => {
   let t: TestApp;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const blocked: string[][] = [];
-  const problems: string[] = [];
+  let portal: PortalBrowser;
   const { gql, login } = apiClient(() => t, PASSWORD);
   let patient: Page;
   let doctor: Page;
@@ -36,33 +32,7 @@ describe.skipIf(browserMissing('portal story browser test'))('portal in a browse
   let patientId = '';
   const scan = randomBytes(2 * 1024 * 1024);
 
-  /** One actor's browser context: offline but for this server, with its page's errors collected. */
-  async function actor(name: string): Promise<Page> {
-    const { context, blocked: refused } = await offlineContext(browser, new URL(t.url).origin, { viewport: VIEWPORTS.desktop, acceptDownloads: true });
-    contexts.push(context);
-    blocked.push(refused);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`${name}: page error: ${error.message}`));
-    page.on('console', (message) => {
-      // A refused read answers 403 on the proof or content routes, and a signed-out probe 401: the page shows them.
-      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[13]/.test(message.text())) {
-        problems.push(`${name}: console: ${message.text()}`);
-      }
-    });
-    return page;
-  }
-
-  const visible = (locator: ReturnType<Page['getByText']>, timeout = 20_000) => expect.poll(() => locator.isVisible(), { timeout }).toBe(true);
-  const heading = (page: Page, name: string) => visible(page.getByRole('heading', { name, level: 1 }));
-
-  async function signIn(page: Page, email: string, home: string) {
-    await page.goto(`${t.url}/`);
-    await visible(page.getByRole('heading', { name: 'Sign in' }));
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await heading(page, home);
-  }
+  const signIn = (page: Page, email: string, home: string) => signInAt(page, t.url, { email, password: PASSWORD }, home);
 
   /** A clinician opens the patient's page from the identifier the patient gave them. */
   async function openPatient(page: Page) {
@@ -74,9 +44,7 @@ describe.skipIf(browserMissing('portal story browser test'))('portal in a browse
   const doctorsRecord = () => doctor.getByRole('list', { name: 'Records' }).getByTestId('record').filter({ hasText: 'Knee MRI' });
 
   beforeAll(async () => {
-    builtPortal();
-    await mkdir(SCREENSHOTS, { recursive: true });
-    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    t = await startPortalApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     const root = await login(ADMIN.email, ADMIN.password);
     const { createOrganization } = await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Greyfield General" }) { id } }');
     for (const [person, role] of [
@@ -86,15 +54,15 @@ describe.skipIf(browserMissing('portal story browser test'))('portal in a browse
     ] as const) {
       await gql(root, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { ...person, password: PASSWORD, role, organizationId: createOrganization.id } });
     }
-    browser = await launchChromium();
-    patient = await actor('patient');
-    doctor = await actor('doctor');
-    erDoctor = await actor('ER doctor');
-    admin = await actor('admin');
+    // A refused read answers 403 on the proof or content routes, and a signed-out probe 401: the pages show them.
+    portal = await PortalBrowser.launch(t.url, { ignoredStatuses: [401, 403] });
+    patient = await portal.page('patient');
+    doctor = await portal.page('doctor');
+    erDoctor = await portal.page('ER doctor');
+    admin = await portal.page('admin');
   });
   afterAll(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
+    await portal?.close();
     await t?.close();
   });
 
@@ -225,7 +193,7 @@ describe.skipIf(browserMissing('portal story browser test'))('portal in a browse
   });
 
   it('loaded nothing from elsewhere and broke no Content-Security-Policy rule, in any actor’s browser', () => {
-    expect(blocked.flat()).toEqual([]);
-    expect(problems).toEqual([]);
+    expect(portal.blocked).toEqual([]);
+    expect(portal.problems).toEqual([]);
   });
 });

@@ -1,24 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
-import { browserMissing, launchChromium, offlineContext } from '../support/browser.js';
-import { expectAccessible, SCREENSHOTS, screenshots, VIEWPORTS } from '../support/portal-browser.js';
-import { builtPortal } from '../support/portal-pages.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-
+import { browserMissing } from '../support/browser.js';
+import { expectAccessible, PortalBrowser, screenshots, startPortalApp, visible } from '../support/portal-browser.js';
+import type { TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
 
 describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a patient registers, keeps records and manages consent', () => {
   let t: TestApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  let portal: PortalBrowser;
   let page: Page;
-  let blocked: string[] = [];
-  const problems: string[] = [];
   const { gql, login } = apiClient(() => t, PASSWORD);
 
   /**
@@ -31,35 +26,25 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
   }
 
   beforeAll(async () => {
-    builtPortal();
-    await mkdir(SCREENSHOTS, { recursive: true });
-    t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    t = await startPortalApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     // A hospital and its doctor, whom the patient will find by name.
     const root = await login(ADMIN.email, ADMIN.password);
     const { createOrganization } = await gql<{ createOrganization: { id: string } }>(root, 'mutation { createOrganization(input: { name: "Greyfield General" }) { id } }');
     await gql(root, 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', {
       i: { email: 'meredith@example.org', password: PASSWORD, name: 'Dr. Meredith Grey', role: 'DOCTOR', organizationId: createOrganization.id },
     });
-    browser = await launchChromium();
     // Offline: anything that is not this server is refused, and remembered.
-    ({ context, blocked } = await offlineContext(browser, new URL(t.url).origin, { viewport: VIEWPORTS.desktop, acceptDownloads: true }));
-    page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 401/.test(message.text())) {
-        problems.push(`console: ${message.text()}`);
-      }
-    });
+    portal = await PortalBrowser.launch(t.url);
+    page = await portal.page('patient');
   });
   afterAll(async () => {
-    await context?.close();
-    await browser?.close();
+    await portal?.close();
     await t?.close();
   });
 
   it('signs in only with an account: the sign-in page, keyboard first', async () => {
     await page.goto(`${t.url}/`);
-    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Sign in' }));
     await reportInteractive('sign-in (first load)');
     // Keyboard only: the skip link, then the email field, each with a visible focus ring.
     await page.keyboard.press('Tab');
@@ -87,7 +72,7 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await screenshots(page, 'register');
     await page.getByRole('button', { name: 'Create account' }).click();
     const code = page.getByTestId('recovery-code');
-    await expect.poll(() => code.isVisible(), { timeout: 30_000 }).toBe(true);
+    await visible(code, 30_000);
     expect((await code.textContent())!.length).toBeGreaterThan(10);
     const proceed = page.getByRole('button', { name: 'Continue to my records' });
     expect(await proceed.isDisabled()).toBe(true);
@@ -95,7 +80,7 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await screenshots(page, 'recovery-code');
     await page.getByLabel('I saved my recovery code').check();
     await proceed.click();
-    await expect.poll(() => page.getByRole('heading', { name: 'My records' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'My records' }));
     // Nothing of the session is in web storage; the refresh token is not readable by script.
     expect(await page.evaluate('({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })')).toEqual({ local: 0, session: 0, cookie: '' });
   });
@@ -104,7 +89,7 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
 
   it('uploads a file with a progress bar, can cancel one, lists it, downloads the same bytes and verifies it against the ledger', async () => {
     // A slow uplink, so the progress bar is seen (and a cancel lands mid-upload).
-    const cdp = await context.newCDPSession(page);
+    const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
 
@@ -112,28 +97,28 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     await page.getByLabel('Title').fill('Cancelled scan');
     await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'scan.bin', mimeType: 'application/octet-stream', buffer: content });
     await page.getByRole('button', { name: 'Upload' }).click();
-    await expect.poll(() => page.locator('progress#upload-progress').isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.locator('progress#upload-progress'));
     await page.getByRole('button', { name: 'Cancel upload' }).click();
-    await expect.poll(() => page.getByText('Upload cancelled').isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByText('Upload cancelled'));
 
     await page.getByLabel('Title').fill('Knee MRI report');
     await page.getByLabel('Category', { exact: true }).selectOption('IMAGING');
     await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'knee.bin', mimeType: 'application/octet-stream', buffer: content });
     await page.getByRole('button', { name: 'Upload' }).click();
     const progress = page.locator('progress#upload-progress');
-    await expect.poll(() => progress.isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(progress);
     await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 20_000 }).toBeGreaterThan(0);
     await screenshots(page, 'records-uploading');
-    await expect.poll(() => page.getByText(/Uploaded “Knee MRI report”/).isVisible(), { timeout: 60_000 }).toBe(true);
+    await visible(page.getByText(/Uploaded “Knee MRI report”/), 60_000);
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 
     const row = page.getByTestId('record').filter({ hasText: 'Knee MRI report' });
-    await expect.poll(() => row.isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(row);
     // The category filter narrows the list.
     await page.getByLabel('Show category').selectOption('LAB_RESULT');
-    await expect.poll(() => page.getByText('No records in this category yet.').isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByText('No records in this category yet.'));
     await page.getByLabel('Show category').selectOption('IMAGING');
-    await expect.poll(() => row.isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(row);
 
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), row.getByRole('button', { name: /^Download/ }).click()]);
     const downloaded = await readFile((await download.path())!);
@@ -156,7 +141,7 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
 
   it('grants a consent to a doctor found by name, and revokes it', async () => {
     await page.getByRole('link', { name: 'Consents' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'Consents', level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Consents', level: 1 }));
     await page.getByLabel('Find a person or organization by name').fill('grey');
     await page.getByRole('button', { name: 'Search' }).click();
     const result = page.getByRole('list', { name: 'Search results' }).getByRole('listitem').filter({ hasText: 'Dr. Meredith Grey (doctor, Greyfield General)' });
@@ -164,7 +149,7 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
     expect(await page.getByTestId('chosen-grantee').textContent()).toBe('Dr. Meredith Grey (doctor, Greyfield General)');
     await page.getByLabel('Imaging').check();
     // A record named one by one as well (a consent covers its categories and its records).
-    await expect.poll(() => page.getByLabel(/Knee MRI report/).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByLabel(/Knee MRI report/));
     await page.getByLabel(/Knee MRI report/).check();
     await expectAccessible(page, 'consents (granting)');
     await screenshots(page, 'consents-grant');
@@ -175,26 +160,26 @@ describe.skipIf(browserMissing('portal browser test'))('portal in a browser: a p
 
     await consent.getByRole('button', { name: 'Revoke consent for Dr. Meredith Grey (doctor)' }).click();
     await expect.poll(() => consent.textContent(), { timeout: 30_000 }).toMatch(/revoked/);
-    await expect.poll(() => page.getByText(/Re-encryption: /).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByText(/Re-encryption: /));
     await expectAccessible(page, 'consents');
     await screenshots(page, 'consents');
   });
 
   it('keeps the session across a reload and ends it with sign out', async () => {
     await page.reload();
-    await expect.poll(() => page.getByRole('heading', { name: 'Consents', level: 1 }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Consents', level: 1 }));
     await reportInteractive('consents (reload, session restored)');
     await page.goto(`${t.url}/patient/records/`);
-    await expect.poll(() => page.getByRole('heading', { name: 'My records' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'My records' }));
     await reportInteractive('my records (load, session restored)');
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Sign in' }));
     await page.goto(`${t.url}/patient/records/`);
-    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await visible(page.getByRole('heading', { name: 'Sign in' }));
   });
 
   it('loaded nothing from elsewhere and broke no Content-Security-Policy rule', () => {
-    expect(blocked).toEqual([]);
-    expect(problems).toEqual([]);
+    expect(portal.blocked).toEqual([]);
+    expect(portal.problems).toEqual([]);
   });
 });

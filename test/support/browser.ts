@@ -23,10 +23,17 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A context where anything but `origin` is refused, and remembered in `blocked`: proof a page needs no outside network. */
-export async function offlineContext(browser: Browser, origin: string, options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; blocked: string[] }> {
+/**
+ * A context where anything but `origin` is refused, and remembered in `blocked` (a new list, or one the
+ * caller shares between contexts): proof a page needs no outside network.
+ */
+export async function offlineContext(
+  browser: Browser,
+  origin: string,
+  options: BrowserContextOptions = {},
+  blocked: string[] = [],
+): Promise<{ context: BrowserContext; blocked: string[] }> {
   const context = await browser.newContext(options);
-  const blocked: string[] = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();
     if (url.startsWith(origin)) return route.continue();
