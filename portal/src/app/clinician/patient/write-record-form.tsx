@@ -2,21 +2,11 @@
 
 import { useRef, useState, type FormEvent } from 'react';
 import { ErrorMessage } from '@/components/error-message';
-import { graphql } from '@/gql';
 import type { RecordCategory } from '@/gql/graphql';
 import type { PurposeOfUse } from '@/lib/api';
 import { CATEGORIES, CATEGORY_LABELS } from '@/lib/labels';
-import { useSession } from '@/lib/session';
-import { formatBytes, UploadCancelled, uploadFile, type UploadHandle, type UploadProgress } from '@/lib/upload';
-
-const CreateClinicalRecord = graphql(`
-  mutation ClinicianCreateRecord($input: CreateRecordInput!) {
-    createRecord(input: $input) {
-      recordId
-      uploadUrl
-    }
-  }
-`);
+import { storedSummary, UploadProgressBar, useRecordUpload } from '@/lib/record-upload';
+import { UploadCancelled } from '@/lib/upload';
 
 /**
  * A clinical note typed here, or a file (a lab result): createRecord under the chosen purpose, then the
@@ -24,16 +14,13 @@ const CreateClinicalRecord = graphql(`
  * consent, or care by the patient's own organization under treatment).
  */
 export function WriteRecordForm({ patientId, role, purpose, onWritten }: { patientId: string; role: string; purpose: PurposeOfUse | null; onWritten(): void }) {
-  const { run } = useSession();
+  const { progress, start, cancel } = useRecordUpload(purpose ?? undefined);
   const [title, setTitle] = useState('');
   const [category, setCategory] = useState<RecordCategory>(role === 'LAB' ? 'LAB_RESULT' : 'CLINICAL_NOTE');
   const [note, setNote] = useState('');
   const [file, setFile] = useState<File | null>(null);
-  const [progress, setProgress] = useState<UploadProgress | null>(null);
   const [message, setMessage] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const upload = useRef<UploadHandle | null>(null);
-  const cancelRequested = useRef(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
@@ -43,18 +30,9 @@ export function WriteRecordForm({ patientId, role, purpose, onWritten }: { patie
     if (!content) return setError(new Error('Type a note or choose a file.'));
     setError(null);
     setMessage('');
-    setProgress({ loaded: 0, total: content.size });
-    cancelRequested.current = false;
     try {
-      const { createRecord } = await run(
-        CreateClinicalRecord,
-        { input: { patientId, title, category, contentType: file ? file.type || 'application/octet-stream' : 'text/plain' } },
-        { purpose },
-      );
-      if (cancelRequested.current) throw new UploadCancelled();
-      upload.current = uploadFile(createRecord.uploadUrl, content, setProgress);
-      const answer = await upload.current.done;
-      setMessage(`Saved “${title}” (${formatBytes(answer.size)}): ${answer.status === 'ANCHORED' ? 'anchored on the ledger' : 'stored, anchoring on the ledger'}.`);
+      const answer = await start({ patientId, title, category, content, contentType: file ? file.type || 'application/octet-stream' : 'text/plain' });
+      setMessage(`Saved “${title}” ${storedSummary(answer)}.`);
       setTitle('');
       setNote('');
       setFile(null);
@@ -63,14 +41,10 @@ export function WriteRecordForm({ patientId, role, purpose, onWritten }: { patie
     } catch (caught) {
       if (caught instanceof UploadCancelled) setMessage('Cancelled: nothing was stored.');
       else setError(caught);
-    } finally {
-      upload.current = null;
-      setProgress(null);
     }
   }
 
   const busy = progress !== null;
-  const percent = progress && progress.total > 0 ? Math.round((progress.loaded / progress.total) * 100) : 0;
   return (
     <form className="card" onSubmit={submit} aria-labelledby="write-heading">
       <h2 id="write-heading">Write a record</h2>
@@ -89,20 +63,8 @@ export function WriteRecordForm({ patientId, role, purpose, onWritten }: { patie
       <textarea id="write-note" rows={5} value={note} onChange={(e) => setNote(e.target.value)} disabled={busy || !purpose || file !== null} />
       <label htmlFor="write-file">Or a file (a lab result, a scan)</label>
       <input id="write-file" ref={fileInput} type="file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} disabled={busy || !purpose} />
-      {busy ? (
-        <div className="progress">
-          <label htmlFor="write-progress">Uploading: {percent}%</label>
-          <progress id="write-progress" max={progress.total || 1} value={progress.loaded} />
-          <button
-            type="button"
-            onClick={() => {
-              cancelRequested.current = true;
-              upload.current?.cancel();
-            }}
-          >
-            Cancel upload
-          </button>
-        </div>
+      {progress ? (
+        <UploadProgressBar id="write-progress" progress={progress} onCancel={cancel} />
       ) : (
         <button type="submit" disabled={!purpose}>
           Save record
