@@ -94,7 +94,9 @@ export class RecordContentService {
     const record = await this.records.recordOrFail(work, recordId);
     // The URL is a capability issued before: a service account revoked since then writes nothing
     // more (the ledger would refuse to anchor it anyway, leaving a version STORED for good).
-    const action = ticket.version === 1 ? 'CREATE' : 'UPDATE';
+    // The bytes of the version the URL's CREATE or UPDATE event authorized: an event of their own, so a
+    // record's history reads "added", then "uploaded", not the same action twice.
+    const action = 'UPLOAD';
     if (await this.serviceAccounts.isRevoked(ticket.userId)) {
       await this.audit.record(work, this.event(ticket, record, action, 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
       throw new DomainError('FORBIDDEN', 'The service account this upload URL was issued to has been revoked');

@@ -117,7 +117,7 @@ describe('content URLs: PUBLIC_URL, re-issued uploads, ranged downloads', () => 
   it('re-issues an upload URL to the version author after an aborted upload; refuses everyone else; CONFLICT once stored', async () => {
     const created = await createRecord(patient, patient.user.id);
     await abortedUpload(created.uploadUrl, FILE.byteLength, 100_000);
-    await until(async () => (await eventsOf(created.recordId, 'CREATE')).length === 2);
+    await until(async () => (await eventsOf(created.recordId, 'UPLOAD')).length === 1);
     // The aborted upload used its URL up and stored nothing; the version waits, PENDING.
     expect((await put(created.uploadUrl, FILE)).status).toBe(409);
     expect(await versionRow(created.recordId)).toEqual({ version: 1, status: 'PENDING' });
@@ -152,18 +152,20 @@ describe('content URLs: PUBLIC_URL, re-issued uploads, ranged downloads', () => 
     expect(late.code).toBe('CONFLICT');
     expect((await reissue(lab, created.recordId, 1)).code).toBe('FORBIDDEN');
 
-    // Audited as createRecord is: the creation, each URL granted, each refusal of a reachable record, the failed and the stored upload.
-    // (Asking for version 7 was audited UPDATE: it is not the first version.)
+    // Audited as createRecord is: the creation, each URL granted, each refusal of a reachable record; the failed and
+    // the stored upload as UPLOAD. (Asking for version 7 was audited UPDATE: it is not the first version.)
     expect(await eventsOf(created.recordId, 'CREATE')).toEqual([
       { decision: 'GRANTED', reason: expect.any(String) },
-      { decision: 'DENIED', reason: 'UPLOAD_FAILED' },
       { decision: 'DENIED', reason: 'NOT_VERSION_AUTHOR' },
       { decision: 'DENIED', reason: 'NOT_VERSION_AUTHOR' },
       { decision: 'DENIED', reason: expect.any(String) },
       { decision: 'GRANTED', reason: expect.any(String) },
       { decision: 'GRANTED', reason: expect.any(String) },
-      { decision: 'GRANTED', reason: expect.any(String) },
       { decision: 'DENIED', reason: 'NOT_VERSION_AUTHOR' },
+    ]);
+    expect(await eventsOf(created.recordId, 'UPLOAD')).toEqual([
+      { decision: 'DENIED', reason: 'UPLOAD_FAILED' },
+      { decision: 'GRANTED', reason: expect.any(String) },
     ]);
   });
 
@@ -183,6 +185,10 @@ describe('content URLs: PUBLIC_URL, re-issued uploads, ranged downloads', () => 
     expect(await eventsOf(created.recordId, 'UPDATE')).toEqual([
       { decision: 'GRANTED', reason: expect.any(String) },
       { decision: 'DENIED', reason: 'NOT_VERSION_AUTHOR' },
+      { decision: 'GRANTED', reason: expect.any(String) },
+    ]);
+    // Each version's bytes: their own event.
+    expect(await eventsOf(created.recordId, 'UPLOAD')).toEqual([
       { decision: 'GRANTED', reason: expect.any(String) },
       { decision: 'GRANTED', reason: expect.any(String) },
     ]);

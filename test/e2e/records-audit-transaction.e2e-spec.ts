@@ -89,7 +89,7 @@ describe('records: the access event is written in the action’s transaction', (
 
   it('upload: no stored version without its event; the refused upload is abandoned and audited as failed', async () => {
     const { recordId, uploadUrl } = (await createRecord()).body.data!.createRecord;
-    const refused = await whileLogRefuses('CREATE', () => upload(uploadUrl));
+    const refused = await whileLogRefuses('UPLOAD', () => upload(uploadUrl));
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('SERVICE_UNAVAILABLE');
     // The first version never became STORED: no key wraps; it waits, PENDING, for its author to reissue its URL.
@@ -97,7 +97,7 @@ describe('records: the access event is written in the action’s transaction', (
     expect(Number((await db.query('SELECT count(*)::int AS n FROM record_key_wraps WHERE record_id = $1', [recordId]))[0].n)).toBe(0);
     expect(await eventsOf(recordId)).toEqual([
       { action: 'CREATE', decision: 'GRANTED', reason: expect.any(String) },
-      { action: 'CREATE', decision: 'DENIED', reason: 'UPLOAD_FAILED' },
+      { action: 'UPLOAD', decision: 'DENIED', reason: 'UPLOAD_FAILED' },
     ]);
 
     const again = (await createRecord()).body.data!.createRecord;
@@ -106,7 +106,7 @@ describe('records: the access event is written in the action’s transaction', (
     expect((await versionsOf(again.recordId)).map((row) => row.status)).toEqual([expect.stringMatching(/^(STORED|ANCHORED)$/)]);
     expect(await eventsOf(again.recordId)).toEqual([
       { action: 'CREATE', decision: 'GRANTED', reason: expect.any(String) },
-      { action: 'CREATE', decision: 'GRANTED', reason: expect.any(String) },
+      { action: 'UPLOAD', decision: 'GRANTED', reason: expect.any(String) },
     ]);
   });
 });

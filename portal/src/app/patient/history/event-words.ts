@@ -7,6 +7,7 @@ const ACTION_WORDS: Record<string, string> = {
   SEARCH: 'listed records',
   VERIFY: 'verified against the ledger',
   CREATE: 'added',
+  UPLOAD: 'uploaded the content of',
   UPDATE: 'amended',
   GRANT_CONSENT: 'granted a consent',
   REVOKE_CONSENT: 'revoked a consent',
@@ -41,6 +42,8 @@ const REASON_WORDS: Record<string, string> = {
   SERVICE_ACCOUNT_REVOKED: 'the service account was revoked',
   LEDGER_MISMATCH: 'the record does not match its ledger anchor',
   OWN_ORGANIZATION_WRITE: 'written by your care organization',
+  LEDGER_REFUSED: 'the ledger refused it',
+  LEDGER_COMMITTED: 'the ledger committed it after a delay',
 };
 
 export function actionWords(action: string): string {
