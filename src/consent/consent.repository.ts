@@ -36,9 +36,13 @@ export class ConsentRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** The ledger refused the grant. False when it was not PENDING (settled already). */
+  /**
+   * The ledger refused the grant (or never received it). Its signature goes: a patient-signed consent the
+   * ledger does not hold must not be one status edit away from counting (the payload stays, as a
+   * record of what was asked). False when it was not PENDING (settled already).
+   */
   async markRefused(ctx: WorkContext, consentId: string): Promise<boolean> {
-    const result = await this.connection.manager(ctx).update(ConsentEntity, { id: consentId, status: 'PENDING' }, { status: 'REFUSED' });
+    const result = await this.connection.manager(ctx).update(ConsentEntity, { id: consentId, status: 'PENDING' }, { status: 'REFUSED', grantSignature: '' });
     return (result.affected ?? 0) > 0;
   }
 

@@ -163,6 +163,12 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     const rotations = await t.app.get(DataSource).query('SELECT record_id FROM consent_key_rotations WHERE consent_id = $1', [refused.id]);
     expect(rotations).toEqual([{ record_id: record }]);
     expect((await grantEvents()).at(-1)).toMatchObject({ actor_id: patient.user.id, decision: 'DENIED', reason: 'LEDGER_REFUSED' });
+    // The refused row keeps no signature: a database edit back to ACTIVE does not make it count.
+    const db = t.app.get(DataSource);
+    expect(await db.query('SELECT grant_signature FROM consents WHERE id = $1', [refused.id])).toEqual([{ grant_signature: '' }]);
+    await db.query(`UPDATE consents SET status = 'ACTIVE', ledger_tx_id = 'forged' WHERE id = $1`, [refused.id]);
+    expect(await decide('LAB_RESULT', record)).toMatchObject({ decision: 'DENIED' });
+    await db.query(`UPDATE consents SET status = 'REFUSED', ledger_tx_id = NULL WHERE id = $1`, [refused.id]);
     // A record created afterwards is not wrapped for the refused grantee.
     expect(await doctorHoldsKey(await uploadFor('LAB_RESULT', 'ferritin 25 ug/L'))).toBe(false);
   });
