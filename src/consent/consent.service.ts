@@ -186,8 +186,7 @@ export class ConsentService {
   private async writePending(ctx: RequestContext, patient: UserActor, row: ConsentEntity, keys: PrivateKeyBundle): Promise<void> {
     const recipient = consentRecipient(row.grantPayload);
     await this.connection.withTransaction(ctx, async (tx) => {
-      if (recipient) await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
-      await this.consentRows.lockPatientConsents(tx, patient.id, 'exclusive');
+      await this.lockForGrant(tx, row);
       await this.consentRows.savePending(tx, row);
       // The patient's act, which the policy allowed: the ledger's verdict follows (a refusal is an event of its own).
       await this.parties.record(tx, { action: 'GRANT_CONSENT', decision: 'GRANTED', reason: 'PATIENT_SIGNED', patient });
@@ -196,6 +195,15 @@ export class ConsentService {
         await this.recordKeys.extendWraps(tx, { kind: 'user', id: patient.id }, keys.wrappingPrivateKey, versions, [recipient]);
       }
     });
+  }
+
+  /**
+   * The locks a grant's wraps are added or stripped under, in the one order every side takes them: the
+   * records in its scope (when it names a grantee who holds keys), then the patient's consents exclusively.
+   */
+  private async lockForGrant(tx: WorkContext, row: ConsentEntity): Promise<void> {
+    if (consentRecipient(row.grantPayload)) await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
+    await this.consentRows.lockPatientConsents(tx, row.patientId, 'exclusive');
   }
 
   /**
@@ -209,8 +217,7 @@ export class ConsentService {
     const recipient = consentRecipient(row.grantPayload);
     const patient = await this.patientOf(row);
     await this.connection.withTransaction(ctx, async (tx) => {
-      if (recipient) await this.recordKeys.lockRecords(tx, scopeOf(row.patientId, row.grantPayload.scope));
-      await this.consentRows.lockPatientConsents(tx, row.patientId, 'exclusive');
+      await this.lockForGrant(tx, row);
       if (!(await this.consentRows.markRefused(tx, row.id))) return;
       if (recipient) await this.stripGrantee(tx, row, recipient, now);
       await this.recordSettlement(tx, row, patient, 'DENIED', 'LEDGER_REFUSED');
@@ -236,16 +243,17 @@ export class ConsentService {
           return settled;
         }
       }
-      if (onLedger && onLedger.signature === row.grantSignature) {
+      const committed = onLedger !== undefined && onLedger.signature === row.grantSignature;
+      if (committed) {
         const patient = await this.patientOf(row);
         await this.connection.withTransaction(work, async (tx) => {
-          if (await this.consentRows.activate(tx, row.id, onLedger.grantTxId)) await this.recordSettlement(tx, row, patient, 'GRANTED', 'LEDGER_COMMITTED');
+          if (await this.consentRows.activate(tx, row.id, onLedger!.grantTxId)) await this.recordSettlement(tx, row, patient, 'GRANTED', 'LEDGER_COMMITTED');
         });
         await this.access.invalidateForPatientOrLater(row.patientId);
       } else {
         await this.refuse(work, row, work.now);
       }
-      this.logger.log(`pending grant of consent ${row.id} settled: ${onLedger ? 'committed on the ledger' : 'not on the ledger'}`);
+      this.logger.log(`pending grant of consent ${row.id} settled: ${committed ? 'committed on the ledger' : 'not on the ledger as signed'}`);
       settled++;
     }
     return settled;
