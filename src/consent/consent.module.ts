@@ -15,8 +15,9 @@ import { PendingGrantsJob } from './pending-grants.job.js';
 
 /**
  * Consents, access requests and break-glass over GraphQL, the settlement of grants a request left
- * pending, and the background key rotation that follows a revocation (with the records module's DATA_KEY_ROTATOR). The verified consent store
- * itself is ConsentStoreModule, which the records and access modules import without importing this one.
+ * pending, and the background key rotation that follows a revocation (with the records module's
+ * DATA_KEY_ROTATOR). The verified consent store itself is ConsentStoreModule, which the records and
+ * access modules import without importing this one.
  */
 @Module({
   imports: [AccessModule, AuthModule, ConsentStoreModule, RecordsModule],

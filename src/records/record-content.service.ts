@@ -94,11 +94,8 @@ export class RecordContentService {
     const record = await this.records.recordOrFail(work, recordId);
     // The URL is a capability issued before: a service account revoked since then writes nothing
     // more (the ledger would refuse to anchor it anyway, leaving a version STORED for good).
-    // The bytes of the version the URL's CREATE or UPDATE event authorized: an event of their own, so a
-    // record's history reads "added", then "uploaded", not the same action twice.
-    const action = 'UPLOAD';
     if (await this.serviceAccounts.isRevoked(ticket.userId)) {
-      await this.audit.record(work, this.event(ticket, record, action, 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
+      await this.audit.record(work, this.event(ticket, record, 'UPLOAD', 'DENIED', 'SERVICE_ACCOUNT_REVOKED'));
       throw new DomainError('FORBIDDEN', 'The service account this upload URL was issued to has been revoked');
     }
 
@@ -141,11 +138,11 @@ export class RecordContentService {
         await this.keys.wrapForRecipients(tx, recordId, ticket.version, dek, recipients);
         await this.records.advanceCurrentVersion(tx, recordId, ticket.version, { title: row.title, contentType: row.contentType, description: row.description });
         // In the transaction: no stored version without its event (a failed event write abandons the upload).
-        await this.audit.record(tx, this.event(ticket, record, action, ticket.actor.decision as AccessDecision, ticket.actor.reason));
+        await this.audit.record(tx, this.event(ticket, record, 'UPLOAD', ticket.actor.decision as AccessDecision, ticket.actor.reason));
       });
     } catch (error) {
       await this.abandon(recordId, ticket.version, stored?.cid);
-      await this.audit.record(work, this.event(ticket, record, action, 'DENIED', 'UPLOAD_FAILED'));
+      await this.audit.record(work, this.event(ticket, record, 'UPLOAD', 'DENIED', 'UPLOAD_FAILED'));
       throw error;
     } finally {
       dek.fill(0);
@@ -296,7 +293,9 @@ export class RecordContentService {
 
   /**
    * The event of a URL's use: its actor is whom the URL was issued to, with the purpose it was issued
-   * for; timed when written (an upload may stream for minutes).
+   * for; timed when written (an upload may stream for minutes). An upload's is UPLOAD, an event of its
+   * own after the CREATE or UPDATE that issued the URL, so a record's history reads "added", then
+   * "uploaded", not the same action twice.
    */
   private event(ticket: RedeemedTicket, record: RecordEntity, action: string, decision: AccessDecision, reason: string) {
     const actor = { id: ticket.userId, role: ticket.actor.role as AuditActorRole, organizationId: ticket.actor.organizationId };
