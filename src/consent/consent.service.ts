@@ -29,7 +29,7 @@ import { RecordKeyService } from '../records/record-key.service.js';
 import type { RecipientRef, RecordVersionRef, WrapDeletionScope } from '../records/record-keys.js';
 import { ConsentEntity, type KeyRotationEntity } from './consent.entities.js';
 import { ConsentRepository } from './consent.repository.js';
-import { ConsentParties, partyOf } from './consent-parties.js';
+import { ConsentParties, partyOf, type ConsentEvent } from './consent-parties.js';
 import { KeyRotationJob } from './key-rotation.job.js';
 import { KeyRotationRepository } from './key-rotation.repository.js';
 import { LedgerRevocations } from './ledger-revocations.js';
@@ -143,18 +143,33 @@ export class ConsentService {
     const signature = signCanonical(payload, keys.signingPrivateKey);
     keys.signingPrivateKey.fill(0);
     const row = toRow(payload, signature, options.accessRequestId ?? null);
-    // The ledger commits the grant (a block's wait: most of a grant's time) while the PENDING row and the
-    // grantee's wraps are written, so that once it has committed only the activation is left. PENDING
-    // grants nothing (no access decision reads it); it only makes new record versions wrap for the
-    // grantee meanwhile (see writePending).
-    const [committed, written] = await Promise.allSettled([this.chaincode.grantConsent(payload, signature), this.writePending(ctx, patient, row, keys)]);
+    // The chaincode checks the signed grant first: its refusal leaves nothing written, nothing to undo.
+    // Once it has endorsed the grant, the PENDING row and the grantee's wraps are written while the ledger
+    // orders and commits it (a block's wait: most of a grant's time), so that once it has committed only
+    // the activation is left. Not before the endorsement: on a busy node the writes would queue ahead of
+    // other grants' endorsements (bench:cluster). PENDING grants nothing (no access decision reads it); it
+    // only makes new record versions wrap for the grantee meanwhile (see writePending).
+    let pending: Promise<PromiseSettledResult<void>> | undefined;
+    const writePending = () => (pending ??= settle(this.writePending(ctx, patient, row, keys)));
+    const committed = await settle(this.chaincode.grantConsent(payload, signature, { onEndorsed: writePending }));
+    if (committed.status === 'rejected' && !pending) {
+      // Refused by the chaincode, or the ledger could not be reached: it cannot commit.
+      if (refusedByLedger(committed.reason)) {
+        await this.recordSettlement(ctx, row, patient, 'DENIED', 'LEDGER_REFUSED').catch((error: unknown) =>
+          this.logger.warn(`the ledger's refusal of consent ${row.id} was not recorded: ${(error as Error).message}`),
+        );
+      }
+      throw committed.reason;
+    }
+    // Every adapter reports the endorsement (the ledger conformance suite); written after the commit otherwise.
+    const written = await writePending();
     if (written.status === 'rejected') {
       if (committed.status === 'fulfilled') this.logger.error(`consent ${row.id} committed on the ledger (${committed.value.txId}) but not stored: ${(written.reason as Error).message}`);
       throw written.reason;
     }
     if (committed.status === 'rejected') {
-      // Refused by the chaincode: settled now. Anything else (unreachable, timed out, not understood) may
-      // still have committed: it stays PENDING, and settleStalledGrants asks the ledger later.
+      // Invalidated at commit: settled now. Anything else (timed out, no answer) may still have
+      // committed: it stays PENDING, and settleStalledGrants asks the ledger later.
       if (refusedByLedger(committed.reason)) {
         await this.refuse(ctx, row, ctx.now).catch((error: unknown) =>
           this.logger.warn(`the refused grant of consent ${row.id} stays pending until it is settled: ${(error as Error).message}`),
@@ -264,7 +279,7 @@ export class ConsentService {
    * pass settles it. `patient` is read before the transaction opens (on the embedded database a read on
    * another connection would wait for it).
    */
-  private recordSettlement(tx: WorkContext, row: ConsentEntity, patient: Party, decision: 'GRANTED' | 'DENIED', reason: string): Promise<void> {
+  private recordSettlement(tx: WorkContext, row: ConsentEntity, patient: ConsentEvent['patient'], decision: 'GRANTED' | 'DENIED', reason: string): Promise<void> {
     return this.parties.record(tx, { action: 'GRANT_CONSENT', decision, reason, patient, correlationId: `consent:${row.id}` });
   }
 
@@ -539,4 +554,12 @@ function isoInstant(value: Date, field: string): string {
 function zeroKeys(keys: PrivateKeyBundle): void {
   keys.signingPrivateKey.fill(0);
   keys.wrappingPrivateKey.fill(0);
+}
+
+/** The promise's outcome, never a rejection: a side started early is awaited after the other, and a failure meanwhile is no unhandled rejection. */
+function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
 }

@@ -18,7 +18,7 @@ import {
   type UserState,
 } from 'healthledger-chaincode/shared';
 import { LEDGER } from './ledger.token.js';
-import type { LedgerPort, LedgerStatus } from './ports/ledger.port.js';
+import type { LedgerPort, LedgerStatus, SubmitOptions } from './ports/ledger.port.js';
 
 export type { LedgerStatus } from './ports/ledger.port.js';
 
@@ -138,8 +138,8 @@ export class ChaincodeClient {
   // consent
 
   /** `signature`: the patient's base64url Ed25519 signature over canonicalJsonBytes(payload). */
-  grantConsent(payload: ConsentGrantPayload, signature: string): Promise<Committed<ConsentState>> {
-    return this.submit(CONTRACT_NAMES.consent, 'GrantConsent', [JSON.stringify(payload), signature]);
+  grantConsent(payload: ConsentGrantPayload, signature: string, options?: SubmitOptions): Promise<Committed<ConsentState>> {
+    return this.submit(CONTRACT_NAMES.consent, 'GrantConsent', [JSON.stringify(payload), signature], options);
   }
 
   /** `signature` as for a grant. Revoking a revoked consent answers it unchanged. */
@@ -207,8 +207,8 @@ export class ChaincodeClient {
     return this.ledger.status();
   }
 
-  private async submit<T>(contract: string, transaction: string, args: string[]): Promise<Committed<T>> {
-    const { result, txId, blockNumber } = await this.ledger.submit(`${contract}:${transaction}`, args);
+  private async submit<T>(contract: string, transaction: string, args: string[], options?: SubmitOptions): Promise<Committed<T>> {
+    const { result, txId, blockNumber } = await this.ledger.submit(`${contract}:${transaction}`, args, options);
     return { value: decode<T>(result), txId, blockNumber };
   }
 

@@ -51,6 +51,20 @@ export function runLedgerPortConformance(name: string, factory: () => Promise<Le
       ).toBe('CONFLICT');
     });
 
+    it('reports the endorsement once, before the commit, and never for a transaction the chaincode refuses', async () => {
+      const id = uid('org');
+      const steps: string[] = [];
+      await ledger.submit('identity:RegisterOrganization', [JSON.stringify({ id, name: 'Endorsed Hospital' })], { onEndorsed: () => steps.push('endorsed') });
+      steps.push('committed');
+      expect(steps).toEqual(['endorsed', 'committed']);
+
+      const refused: string[] = [];
+      await expect(
+        ledger.submit('identity:RegisterOrganization', [JSON.stringify({ id, name: 'Second' })], { onEndorsed: () => refused.push('endorsed') }),
+      ).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(refused).toEqual([]);
+    });
+
     it('loses no update when concurrent submits extend the same audit chain', async () => {
       // A chain of this run's own: a long-lived network's other chains (a deployment's) are not touched.
       const chainId = uid('chain');

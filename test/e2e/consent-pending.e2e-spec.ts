@@ -7,7 +7,9 @@ import { systemContext, type RequestContext } from '../../src/common/request-con
 import { ConsentService } from '../../src/consent/consent.service.js';
 import { PendingGrantsJob, STALLED_GRANT_MS } from '../../src/consent/pending-grants.job.js';
 import { ChaincodeClient } from '../../src/ledger/chaincode-client.js';
-import { LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
+import { LedgerConflictError, LedgerUnavailableError } from '../../src/ledger/ledger.errors.js';
+import { LEDGER } from '../../src/ledger/ledger.module.js';
+import type { LedgerPort, SubmitOptions } from '../../src/ledger/ports/ledger.port.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
 import { apiClient, type Auth } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -16,9 +18,9 @@ const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' 
 const PASSWORD = 'a long enough passphrase';
 
 /**
- * A grant is written (PENDING row, the grantee's wraps) while the ledger commits it, and counts only
- * once the ledger has: these tests hold, refuse and lose the real embedded ledger's answer to see each
- * state from outside.
+ * A grant is written (PENDING row, the grantee's wraps) once the chaincode has endorsed it, while the
+ * ledger commits it, and counts only once the ledger has: these tests hold, refuse and lose the real
+ * embedded ledger's answer to see each state from outside.
  */
 describe('consent: a grant is pending while the ledger commits it', () => {
   let t: TestApp;
@@ -74,6 +76,15 @@ describe('consent: a grant is pending while the ledger commits it', () => {
       `SELECT actor_id, decision, reason, request_id FROM access_event WHERE action = 'GRANT_CONSENT' AND patient_id = $1 ${consentId ? 'AND request_id = $2' : ''} ORDER BY seq`,
       consentId ? [patient.user.id, `consent:${consentId}`] : [patient.user.id],
     )) as Array<{ actor_id: string; decision: string; reason: string; request_id: string | null }>;
+  /**
+   * The chaincode's own endorsement of the grant (its simulation, the real signature checks), reported as
+   * the ledger reports it, and then `failure`: what a transaction the ledger never committed looks like.
+   */
+  const endorsedThen = (failure: Error) => async (payload: ConsentGrantPayload, signature: string, options?: SubmitOptions) => {
+    await t.app.get<LedgerPort>(LEDGER).evaluate('consent:GrantConsent', [JSON.stringify(payload), signature]);
+    options?.onEndorsed?.();
+    throw failure;
+  };
   const ledgerConsent = async (consentId: string) => {
     try {
       return await t.app.get(ChaincodeClient).consent(consentId);
@@ -99,7 +110,7 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     await t?.close();
   });
 
-  it('grants nothing until the ledger commits it, while new records in scope are wrapped for the grantee; then ACTIVE', async () => {
+  it('grants nothing until the ledger has committed it and said so, while new records in scope are wrapped for the grantee; then ACTIVE', async () => {
     const before = await uploadFor('IMAGING', 'chest x-ray report');
     const chaincode = t.app.get(ChaincodeClient);
     const realGrant = chaincode.grantConsent.bind(chaincode);
@@ -107,15 +118,17 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let reached!: () => void;
     const atLedger = new Promise<void>((resolve) => (reached = resolve));
-    vi.spyOn(chaincode, 'grantConsent').mockImplementation(async (payload, signature) => {
+    // The real ledger endorses the grant (the writes start) and commits it; its answer is held.
+    vi.spyOn(chaincode, 'grantConsent').mockImplementation(async (payload, signature, options) => {
+      const committed = await realGrant(payload, signature, options);
       reached();
       await held;
-      return realGrant(payload, signature);
+      return committed;
     });
 
     const answer = grantMutation('IMAGING');
     await atLedger;
-    // The PENDING row and the wraps are written while the ledger holds the grant.
+    // The PENDING row and the wraps were written once the chaincode endorsed the grant.
     await vi.waitFor(async () => expect((await consentRows()).map((row) => row.status)).toEqual(['PENDING']), { timeout: 5_000 });
     const [pending] = await consentRows();
     expect(pending!.ledger_tx_id).toBeNull();
@@ -144,16 +157,32 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     ]);
   });
 
-  it('a grant the ledger refuses is REFUSED: not listed, grants nothing, its wraps stripped and keys rotated, the refusal logged', async () => {
-    const record = await uploadFor('LAB_RESULT', 'ferritin 20 ug/L');
+  it('a grant the chaincode refuses writes nothing but the refusal: no row, no wraps, no rotation', async () => {
+    const record = await uploadFor('CLINICAL_NOTE', 'discharge summary');
+    const rowsBefore = await consentRows();
     const chaincode = t.app.get(ChaincodeClient);
     const realGrant = chaincode.grantConsent.bind(chaincode);
     // The real chaincode refuses a signature that is not the patient's.
-    vi.spyOn(chaincode, 'grantConsent').mockImplementation((payload, signature) => realGrant(payload, `${signature.slice(0, -4)}AAAA`));
+    vi.spyOn(chaincode, 'grantConsent').mockImplementation((payload, signature, options) => realGrant(payload, `${signature.slice(0, -4)}AAAA`, options));
+
+    const { code, data } = await grantMutation('CLINICAL_NOTE');
+    expect(data).toBeNull();
+    expect(code).not.toBe('SERVICE_UNAVAILABLE');
+    expect(await consentRows()).toEqual(rowsBefore);
+    expect(await doctorHoldsKey(record)).toBe(false);
+    expect(await decide('CLINICAL_NOTE', record)).toMatchObject({ decision: 'DENIED' });
+    expect(await t.app.get(DataSource).query('SELECT consent_id FROM consent_key_rotations WHERE record_id = $1', [record])).toEqual([]);
+    expect((await grantEvents()).at(-1)).toMatchObject({ actor_id: patient.user.id, decision: 'DENIED', reason: 'LEDGER_REFUSED' });
+  });
+
+  it('a grant invalidated at commit is REFUSED: not listed, grants nothing, its wraps stripped and keys rotated, the refusal logged', async () => {
+    const record = await uploadFor('LAB_RESULT', 'ferritin 20 ug/L');
+    const chaincode = t.app.get(ChaincodeClient);
+    vi.spyOn(chaincode, 'grantConsent').mockImplementation(endorsedThen(new LedgerConflictError('GrantConsent was invalidated (MVCC_READ_CONFLICT) on each of 4 attempts')));
 
     const { code, data } = await grantMutation('LAB_RESULT');
     expect(data).toBeNull();
-    expect(code).not.toBe('SERVICE_UNAVAILABLE');
+    expect(code).toBe('CONFLICT');
     const refused = (await consentRows()).at(-1)!;
     expect(refused).toMatchObject({ status: 'REFUSED', ledger_tx_id: null });
     expect(await ledgerConsent(refused.id)).toBeUndefined();
@@ -162,7 +191,10 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     expect((await listed()).map(({ id }) => id)).not.toContain(refused.id);
     const rotations = await t.app.get(DataSource).query('SELECT record_id FROM consent_key_rotations WHERE consent_id = $1', [refused.id]);
     expect(rotations).toEqual([{ record_id: record }]);
-    expect((await grantEvents()).at(-1)).toMatchObject({ actor_id: patient.user.id, decision: 'DENIED', reason: 'LEDGER_REFUSED' });
+    expect((await grantEvents()).slice(-2).map(({ actor_id, decision, reason }) => ({ actor_id, decision, reason }))).toEqual([
+      { actor_id: patient.user.id, decision: 'GRANTED', reason: 'PATIENT_SIGNED' },
+      { actor_id: patient.user.id, decision: 'DENIED', reason: 'LEDGER_REFUSED' },
+    ]);
     // The refused row keeps no signature: a database edit back to ACTIVE does not make it count.
     const db = t.app.get(DataSource);
     expect(await db.query('SELECT grant_signature FROM consents WHERE id = $1', [refused.id])).toEqual([{ grant_signature: '' }]);
@@ -178,11 +210,13 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     const realGrant = chaincode.grantConsent.bind(chaincode);
     const record = await uploadFor('PRESCRIPTION', 'amoxicillin 500 mg');
     // Committed, but the answer never came back (a commit-status timeout).
-    const spy = vi.spyOn(chaincode, 'grantConsent').mockImplementationOnce(async (payload, signature) => {
-      await realGrant(payload, signature);
+    const spy = vi.spyOn(chaincode, 'grantConsent').mockImplementationOnce(async (payload, signature, options) => {
+      await realGrant(payload, signature, options);
       throw new LedgerUnavailableError('commit status timed out');
     });
-    // Never reached the ledger.
+    // Endorsed, then never ordered (the orderer did not answer).
+    spy.mockImplementationOnce(endorsedThen(new LedgerUnavailableError('the orderer did not answer')));
+    // Never endorsed (no peer could be reached): it cannot commit, and nothing is written.
     spy.mockImplementationOnce(async (_payload: ConsentGrantPayload) => {
       throw new LedgerUnavailableError('no peer could be reached');
     });
@@ -190,6 +224,8 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     expect((await grantMutation('PRESCRIPTION')).code).toBe('SERVICE_UNAVAILABLE');
     expect((await grantMutation('CLINICAL_NOTE')).code).toBe('SERVICE_UNAVAILABLE');
     const [committed, lost] = (await consentRows()).slice(-2);
+    expect((await grantMutation('IMAGING')).code).toBe('SERVICE_UNAVAILABLE');
+    expect((await consentRows()).at(-1)!.id).toBe(lost!.id);
     expect([committed!.status, lost!.status]).toEqual(['PENDING', 'PENDING']);
     expect(await decide('PRESCRIPTION', record)).toMatchObject({ decision: 'DENIED' });
     expect(await doctorHoldsKey(record)).toBe(true);

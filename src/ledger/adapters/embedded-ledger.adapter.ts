@@ -19,6 +19,7 @@ import type {
   LedgerIdentity,
   LedgerPort,
   LedgerStatus,
+  SubmitOptions,
   SubmitResult,
 } from '../ports/ledger.port.js';
 import { loadOrCreateInstanceId } from '../../common/instance-id-file.js';
@@ -204,9 +205,13 @@ export class EmbeddedLedger implements LedgerPort {
     this.blockFile = undefined;
   }
 
-  async submit(fn: string, args: string[]): Promise<SubmitResult> {
+  async submit(fn: string, args: string[], options: SubmitOptions = {}): Promise<SubmitResult> {
+    // Once: a transaction invalidated at commit is simulated again below.
+    let onEndorsed = options.onEndorsed;
     for (let attempt = 1; ; attempt++) {
       const simulation = await this.simulate(fn, args);
+      onEndorsed?.();
+      onEndorsed = undefined;
       const { blockNumber, validation } = await this.order(this.toRecord(fn, args, simulation));
       if (validation === 'VALID') return { txId: simulation.txId, blockNumber, result: simulation.payload };
       if (attempt > this.options.mvccRetries) {

@@ -29,6 +29,7 @@ import type {
   LedgerIdentity,
   LedgerPort,
   LedgerStatus,
+  SubmitOptions,
   SubmitResult,
 } from '../ports/ledger.port.js';
 import type { LedgerLogger } from '../embedded/block-file.js';
@@ -241,8 +242,10 @@ export class FabricLedger implements LedgerPort {
     return new FabricFileCheckpointStore(join(this.options.checkpointDir, `${consumer}.checkpoint.json`));
   }
 
-  async submit(fn: string, args: string[]): Promise<SubmitResult> {
+  async submit(fn: string, args: string[], options: SubmitOptions = {}): Promise<SubmitResult> {
     const { retry, logger } = this.options;
+    // Once: a transaction invalidated at commit is endorsed again below.
+    let onEndorsed = options.onEndorsed;
     const retryTransient = <T>(step: string, isTransient: (err: unknown) => boolean, operation: () => Promise<T>) =>
       withRetry(retry, isTransient, operation, (err, attempt, delayMs) =>
         logger.warn(`Fabric ${step} of ${fn} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${describeGatewayError(err)}`),
@@ -258,6 +261,8 @@ export class FabricLedger implements LedgerPort {
             this.onAnyPeer((peer) => peer.gateway.newProposal(proposal).endorse(), isTransientEndorseError),
           );
           const prepared = transaction.getBytes();
+          onEndorsed?.();
+          onEndorsed = undefined;
           const submitted = await retryTransient('submit', isTransientGatewayError, () =>
             this.onAnyPeer((peer) => peer.gateway.newTransaction(prepared).submit()),
           );

@@ -59,13 +59,23 @@ export interface LedgerIdentity {
   readonly description: string;
 }
 
+export interface SubmitOptions {
+  /**
+   * Called once, when the chaincode has executed and endorsed the transaction and before it is sent for
+   * ordering; never when the chaincode refuses it. From then on it may commit even if the submit fails
+   * (an orderer that did not answer, a lost commit status): state that must exist once it has committed
+   * is written from here, while it is ordered (a block's wait), rather than after.
+   */
+  onEndorsed?: () => void;
+}
+
 export interface LedgerPort {
   start(): Promise<void>;
   /** Which ledger this is (after `start`): the database is bound to one (DeploymentBindings). */
   deploymentIdentity(): Promise<LedgerIdentity>;
   stop(): Promise<void>;
   /** Executes, orders and commits a transaction; resolves only once it is committed as valid. */
-  submit(fn: string, args: string[]): Promise<SubmitResult>;
+  submit(fn: string, args: string[], options?: SubmitOptions): Promise<SubmitResult>;
   /** Executes a read-only query against the committed state; nothing is ordered or committed. */
   evaluate(fn: string, args: string[]): Promise<Buffer>;
   /** Chaincode events from `fromBlock` on (or after the checkpoint), then live ones until `stop()`. */
