@@ -17,6 +17,7 @@ import { TransactionalConnection } from '../../src/database/transactional-connec
 import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort } from '../../src/ledger/ports/ledger.port.js';
 import { fhirProblems } from '../support/fhir-validator.js';
+import { signal } from '../support/signal.js';
 import { readJson } from '../support/http.js';
 import { InstallationService } from '../../src/database/installation.service.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -214,22 +215,20 @@ describe('audit trail (outbox, Merkle batches on the ledger, proofs)', () => {
   it('batches, in a run asked for during another, the events recorded after that other run claimed', async () => {
     // Hold the first run at its ledger submit: its batch is claimed, the next event is not in it.
     const submit = ledger.submit.bind(ledger);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let claimed!: () => void;
-    const claimedOnce = new Promise<void>((resolve) => (claimed = resolve));
+    const released = signal();
+    const claimed = signal();
     ledger.submit = async (...args: Parameters<LedgerPort['submit']>) => {
-      claimed();
-      await gate;
+      claimed.resolve();
+      await released.promise;
       return submit(...args);
     };
     try {
       await audit.record(work, event({ requestId: 'during-0' }));
       const first = batcher.runOnce();
-      await claimedOnce;
+      await claimed.promise;
       await audit.record(work, event({ requestId: 'during-1' }));
       const second = batcher.runOnce();
-      release();
+      released.resolve();
       await Promise.all([first, second]);
     } finally {
       ledger.submit = submit;

@@ -12,6 +12,7 @@ import { LEDGER } from '../../src/ledger/ledger.module.js';
 import type { LedgerPort, SubmitOptions } from '../../src/ledger/ports/ledger.port.js';
 import { RecordKeyService } from '../../src/records/record-key.service.js';
 import { apiClient, type Auth } from '../support/api-client.js';
+import { signal } from '../support/signal.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
@@ -114,20 +115,18 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     const before = await uploadFor('IMAGING', 'chest x-ray report');
     const chaincode = t.app.get(ChaincodeClient);
     const realGrant = chaincode.grantConsent.bind(chaincode);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let reached!: () => void;
-    const atLedger = new Promise<void>((resolve) => (reached = resolve));
+    const released = signal();
+    const answered = signal();
     // The real ledger endorses the grant (the writes start) and commits it; its answer is held.
     vi.spyOn(chaincode, 'grantConsent').mockImplementation(async (payload, signature, options) => {
       const committed = await realGrant(payload, signature, options);
-      reached();
-      await held;
+      answered.resolve();
+      await released.promise;
       return committed;
     });
 
     const answer = grantMutation('IMAGING');
-    await atLedger;
+    await answered.promise;
     // The PENDING row and the wraps were written once the chaincode endorsed the grant.
     await vi.waitFor(async () => expect((await consentRows()).map((row) => row.status)).toEqual(['PENDING']), { timeout: 5_000 });
     const [pending] = await consentRows();
@@ -143,7 +142,7 @@ describe('consent: a grant is pending while the ledger commits it', () => {
     // The settlement of stalled grants leaves a grant its request is still waiting for alone.
     expect(await t.app.get(ConsentService).settleStalledGrants(systemContext('test'), new Date(Date.now() - 60_000), 10)).toBe(0);
 
-    release();
+    released.resolve();
     const { data, error } = await answer;
     expect(error).toBeUndefined();
     expect(data!.grantConsent).toMatchObject({ id: pending!.id, status: 'ACTIVE' });

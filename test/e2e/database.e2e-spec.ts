@@ -9,6 +9,7 @@ import { EmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { TransactionalConnection } from '../../src/database/transactional-connection.js';
 import { systemContext, type WorkContext } from '../../src/common/request-context.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { signal } from '../support/signal.js';
 import { readJson } from '../support/http.js';
 
 const backend = process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
@@ -185,21 +186,19 @@ describe(`database on ${backend}`, () => {
     const table = `iso_probe_${Date.now()}`;
     await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
     try {
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let inserted!: () => void;
-      const insertedSignal = new Promise<void>((resolve) => (inserted = resolve));
+      const released = signal();
+      const inserted = signal();
       const writer = db.transaction(async (manager) => {
         await manager.query(`INSERT INTO ${table} (id) VALUES (1)`);
-        inserted();
-        await held;
+        inserted.resolve();
+        await released.promise;
       });
-      await insertedSignal;
+      await inserted.promise;
       const seenOutside = await Promise.race([
         db.query(`SELECT count(*)::int AS n FROM ${table}`).then((rows) => rows[0].n as number),
         new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 300)),
       ]);
-      release();
+      released.resolve();
       await writer;
       // Either the reader waits for the session (embedded) or sees the committed snapshot (PostgreSQL):
       // it never sees the uncommitted row.

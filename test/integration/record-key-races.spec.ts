@@ -7,6 +7,7 @@ import { RecordKeyService } from '../../src/records/record-key.service.js';
 import { RecordRotationService } from '../../src/records/record-rotation.service.js';
 import { apiClient, type Auth } from '../support/api-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { signal } from '../support/signal.js';
 
 const ADMIN = { email: 'root@example.org', password: 'supervisor passphrase 42' };
 const PASSWORD = 'a long enough passphrase';
@@ -168,10 +169,8 @@ describe('record data keys: consent changes racing uploads and key rotations', (
       const keys = t.app.get(RecordKeyService);
       const extend = keys.extendWraps.bind(keys);
       let racing: { recordId: string; content: Buffer; uploaded: Promise<void> } | undefined;
-      let reachedWrap!: () => void;
-      const atWrap = new Promise<void>((resolve) => (reachedWrap = resolve));
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
+      const atWrap = signal();
+      const released = signal();
       let outcome: 'reached its wrap' | 'waited for the grant' | undefined;
       const waitingOnLock = async () => {
         for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
@@ -185,24 +184,24 @@ describe('record data keys: consent changes racing uploads and key rotations', (
           const created = await createRecord(owner);
           const content = randomBytes(640);
           racing = { recordId: created.recordId, content, uploaded: upload(created.uploadUrl, content) };
-          outcome = await Promise.race([atWrap.then(() => 'reached its wrap' as const), waitingOnLock().then(() => 'waited for the grant' as const)]);
+          outcome = await Promise.race([atWrap.promise.then(() => 'reached its wrap' as const), waitingOnLock().then(() => 'waited for the grant' as const)]);
         }
         return extend(...args);
       });
       beforeWrap = async (recordId) => {
         if (recordId !== racing?.recordId) return;
-        reachedWrap();
-        await released;
+        atWrap.resolve();
+        await released.promise;
       };
       try {
         await grant(doctor.user.id, { categories: ['LAB_RESULT'] }, owner);
-        release();
+        released.resolve();
         await racing!.uploaded;
         expect(outcome).toBe('waited for the grant');
         expect(await wrappedVersions(doctor.user.id, racing!.recordId)).toEqual([1]);
         expect((await download(doctor, racing!.recordId)).equals(racing!.content)).toBe(true);
       } finally {
-        release();
+        released.resolve();
         beforeWrap = undefined;
         vi.mocked(keys.extendWraps).mockRestore();
       }
@@ -227,38 +226,36 @@ describe('record data keys: consent changes racing uploads and key rotations', (
       const audit = t.app.get(AuditService);
       const record = audit.record.bind(audit);
       let racing: { recordId: string; uploaded: Promise<void> } | undefined;
-      let reachedWrap!: () => void;
-      const atWrap = new Promise<void>((resolve) => (reachedWrap = resolve));
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
+      const atWrap = signal();
+      const released = signal();
       let revocationWritten = false;
       vi.spyOn(audit, 'record').mockImplementation(async (ctx, input) => {
         if (input.action === 'REVOKE_CONSENT' && !racing) {
           const created = await createRecord(owner);
           racing = { recordId: created.recordId, uploaded: upload(created.uploadUrl, randomBytes(512)) };
-          await atWrap;
+          await atWrap.promise;
           revocationWritten = true;
         }
         return record(ctx, input);
       });
       beforeWrap = async (recordId) => {
         if (recordId !== racing?.recordId) return;
-        reachedWrap();
-        await released;
+        atWrap.resolve();
+        await released.promise;
       };
       // Any lock taken after the revocation's own (which precedes its audit event) lets the upload commit.
       beforeLock = async () => {
-        if (revocationWritten) release();
+        if (revocationWritten) released.resolve();
       };
       try {
         const revoked = await revoke(consentId, owner);
-        release();
+        released.resolve();
         await racing!.uploaded;
         expect(await wrappedVersions(doctor.user.id, racing!.recordId)).toEqual([]);
         // The grantee could have held the key for a moment: it rotates like any other record in scope.
         expect(revoked.keyRotations.map((rotation) => rotation.recordId)).toEqual([racing!.recordId]);
       } finally {
-        release();
+        released.resolve();
         beforeWrap = undefined;
         beforeLock = undefined;
         vi.mocked(audit.record).mockRestore();

@@ -3,6 +3,7 @@ import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signal } from '../../../test/support/signal.js';
 import { collect, runContentAddressedStoreConformance, runStoragePortConformance, streamOf, type StorageConformanceFactory } from '../storage.conformance.js';
 import { HeliaStorage } from './helia-storage.adapter.js';
 
@@ -245,11 +246,10 @@ describe('HeliaStorage failed puts', () => {
     const blockCount = async () => (await filesUnder(join(dataDir, 'ipfs', 'blocks'))).length;
     try {
       const slowData = randomBytes(3 * 4096);
-      let resume!: () => void;
-      const resumed = new Promise<void>((resolve) => (resume = resolve));
+      const resumed = signal();
       async function* slow(): AsyncGenerator<Uint8Array> {
         yield slowData.subarray(0, 2 * 4096);
-        await resumed;
+        await resumed.promise;
         yield slowData.subarray(2 * 4096);
       }
       const slowPut = storage.put(slow());
@@ -263,7 +263,7 @@ describe('HeliaStorage failed puts', () => {
       // Its four leaves, and whichever of the slow put's first two are written by now.
       expect(await blockCount()).toBeGreaterThanOrEqual(4);
 
-      resume();
+      resumed.resolve();
       const { cid } = await slowPut;
       expect(await blockCount()).toBe(4); // the slow put's three leaves and root
       expect((await collect(storage.get(cid))).equals(slowData)).toBe(true);
