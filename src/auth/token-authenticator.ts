@@ -69,9 +69,8 @@ export class TokenAuthenticator {
       throw error;
     }
     const { claims, sessionKey } = verified;
-    if (await this.tokens.isDenied(claims.jti)) throw unauthenticated('This access token has been revoked');
     if (claims.typ === 'service') {
-      const principal = await this.principal(serviceCacheKey(claims.sub), () => this.loadServicePrincipal(claims.sub, now));
+      const principal = await this.principalUnlessDenied(claims.jti, serviceCacheKey(claims.sub), () => this.loadServicePrincipal(claims.sub, now));
       if (!principal) throw unauthenticated('This service account has been revoked');
       const granted = (claims.scope ?? '').split(' ').filter((scope) => principal.scopes.includes(scope));
       return {
@@ -86,7 +85,7 @@ export class TokenAuthenticator {
     }
     if (!claims.sid || !sessionKey) throw unauthenticated('Invalid or expired access token');
     const sessionId = claims.sid;
-    const principal = await this.principal(sessionCacheKey(sessionId), () => this.loadSessionPrincipal(sessionId, now));
+    const principal = await this.principalUnlessDenied(claims.jti, sessionCacheKey(sessionId), () => this.loadSessionPrincipal(sessionId, now));
     if (!principal || principal.userId !== claims.sub || principal.sessionExpiresAt <= now.getTime()) {
       throw unauthenticated('This session has ended; sign in again');
     }
@@ -116,8 +115,19 @@ export class TokenAuthenticator {
     return this.cache.invalidate(serviceCacheKey(serviceAccountId));
   }
 
-  private principal<T>(key: string, load: () => Promise<T | null>): Promise<T | null> {
-    return this.cachePrincipals ? this.cache.getOrLoad(key, load, PRINCIPAL_CACHE_MS) : load();
+  /**
+   * The token's principal, looked up beside the token's denylist entry: one round trip to the cache
+   * instead of two, on every request. UNAUTHENTICATED for a denied token, whatever the other lookup found.
+   */
+  private async principalUnlessDenied<T>(tokenId: string, key: string, load: () => Promise<T | null>): Promise<T | null> {
+    const [denied, principal] = await Promise.allSettled([
+      this.tokens.isDenied(tokenId),
+      this.cachePrincipals ? this.cache.getOrLoad(key, load, PRINCIPAL_CACHE_MS) : load(),
+    ]);
+    if (denied.status === 'rejected') throw denied.reason;
+    if (denied.value) throw unauthenticated('This access token has been revoked');
+    if (principal.status === 'rejected') throw principal.reason;
+    return principal.value;
   }
 
   /**
