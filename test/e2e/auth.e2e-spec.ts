@@ -3,6 +3,7 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessTokens } from '../../src/auth/access-tokens.js';
 import { SessionKeys } from '../../src/auth/session-keys.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import { SystemAdmins } from '../../src/auth/system-admins.js';
@@ -214,6 +215,17 @@ describe('auth: users, sessions, tokens and key custody', () => {
       expect((await refresh(second.refreshToken)).code).toBe('UNAUTHENTICATED');
       expect((await gql('{ me { id } }', {}, bearer(second))).code).toBe('UNAUTHENTICATED');
       expect((await refresh('hlr1_garbage')).code).toBe('UNAUTHENTICATED');
+    });
+
+    it('a denied access token is refused while its session lives on (the denylist is read beside the session)', async () => {
+      const auth = await register();
+      const tokens = t.app.get(AccessTokens);
+      await tokens.deny(tokens.verify(auth.accessToken, new Date()).claims.jti);
+      const denied = await gql('{ me { id } }', {}, bearer(auth));
+      expect(denied.code).toBe('UNAUTHENTICATED');
+      expect(denied.error?.message).toMatch(/access token has been revoked/);
+      const refreshed = (await gql<{ refreshToken: Auth }>(`mutation($r: String!) { refreshToken(refreshToken: $r) { ${AUTH_FIELDS} } }`, { r: auth.refreshToken })).data!.refreshToken;
+      expect((await gql<{ me: { id: string } }>('{ me { id } }', {}, bearer(refreshed))).data?.me.id).toBe(auth.user.id);
     });
 
     it('logout: refused without a token; afterwards the token is denied', async () => {
