@@ -7,29 +7,18 @@ import {
   privateKeyFromRaw,
   publicKeyFromBase64Url,
   publicKeyOfRaw,
+  RFC_TEST_KEYS,
   rawPrivateKey,
   rawPublicKey,
   toPrivateKeyObject,
   toPublicKeyObject,
 } from './keys.js';
 
-// RFC 7748 §6.1 (Alice) and RFC 8032 §7.1 TEST 1.
-const vectors = {
-  x25519: {
-    privateKey: '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
-    publicKey: '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
-  },
-  ed25519: {
-    privateKey: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
-    publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
-  },
-} as const;
-
 describe('raw key codecs', () => {
   for (const curve of ['x25519', 'ed25519'] as const) {
     it(`${curve}: raw bytes <-> KeyObject, RFC vector`, () => {
-      const privateRaw = Buffer.from(vectors[curve].privateKey, 'hex');
-      const publicRaw = Buffer.from(vectors[curve].publicKey, 'hex');
+      const privateRaw = Buffer.from(RFC_TEST_KEYS[curve].privateKey, 'hex');
+      const publicRaw = Buffer.from(RFC_TEST_KEYS[curve].publicKey, 'hex');
       const privateKey = privateKeyFromRaw(curve, privateRaw);
       expect(privateKey.asymmetricKeyType).toBe(curve);
       expect(rawPrivateKey(privateKey).equals(privateRaw)).toBe(true);

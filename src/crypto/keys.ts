@@ -44,14 +44,22 @@ const PKCS8_PREFIX: Record<OkpCurve, Buffer> = {
  * `d`'s, which a raw private key alone cannot give. So: once per process, the RFC 8032 and RFC 7748 test
  * keys are imported with an empty `x`; the JWK path is taken only where both come out right.
  */
-const JWK_IMPORT_FROM_D = (
-  [
-    ['ed25519', '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'],
-    ['x25519', '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a'],
-  ] as const
-).every(([curve, privateHex, publicHex]) => {
+/** RFC 8032 §7.1 TEST 1 and RFC 7748 §6.1 (Alice): raw private and public keys, hex. */
+export const RFC_TEST_KEYS: Readonly<Record<OkpCurve, { readonly privateKey: string; readonly publicKey: string }>> = {
+  ed25519: {
+    privateKey: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
+    publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+  },
+  x25519: {
+    privateKey: '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
+    publicKey: '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+  },
+};
+
+const JWK_IMPORT_FROM_D = (Object.keys(RFC_TEST_KEYS) as OkpCurve[]).every((curve) => {
   try {
-    return rawPublicKey(jwkPrivateKey(curve, Buffer.from(privateHex, 'hex'))).equals(Buffer.from(publicHex, 'hex'));
+    const { privateKey, publicKey } = RFC_TEST_KEYS[curve];
+    return rawPublicKey(jwkPrivateKey(curve, Buffer.from(privateKey, 'hex'))).equals(Buffer.from(publicKey, 'hex'));
   } catch {
     return false;
   }

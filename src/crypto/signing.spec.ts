@@ -5,11 +5,11 @@ import { canonicalJson } from 'healthledger-chaincode/shared';
 import { describe, expect, it } from 'vitest';
 
 import { CryptoInputError } from './crypto.errors.js';
+import { RFC_TEST_KEYS } from './keys.js';
 import { ed25519PublicKeyFromPrivate, generateEd25519KeyPair, signCanonical, verifyCanonical } from './signing.js';
 
-// RFC 8032 §7.1, TEST 1.
-const rfcSecret = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex');
-const rfcPublic = Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex');
+const rfcSecret = Buffer.from(RFC_TEST_KEYS.ed25519.privateKey, 'hex');
+const rfcPublic = Buffer.from(RFC_TEST_KEYS.ed25519.publicKey, 'hex');
 
 /** Same value, object keys in reverse insertion order at every depth. */
 function reordered(value: unknown): unknown {
