@@ -171,7 +171,7 @@ export class ConsentService {
       // Invalidated at commit: settled now. Anything else (timed out, no answer) may still have
       // committed: it stays PENDING, and settleStalledGrants asks the ledger later.
       if (refusedByLedger(committed.reason)) {
-        await this.refuse(ctx, row, ctx.now).catch((error: unknown) =>
+        await this.refuse(ctx, row, patient, ctx.now).catch((error: unknown) =>
           this.logger.warn(`the refused grant of consent ${row.id} stays pending until it is settled: ${(error as Error).message}`),
         );
       }
@@ -226,11 +226,10 @@ export class ConsentService {
    * grantee's wraps it added stripped as a revocation strips them (data keys rotated: the wraps were in
    * the database). Under the scope's record locks, then the patient's consents exclusively, as the grant
    * wrote them: an upload that read the consents before has committed its wrap (stripped here), one that
-   * reads them later sees the refusal. A refusal is an access event of its own.
+   * reads them later sees the refusal. A refusal is an access event of its own, about `patient`.
    */
-  private async refuse(ctx: WorkContext, row: ConsentEntity, now: Date): Promise<void> {
+  private async refuse(ctx: WorkContext, row: ConsentEntity, patient: ConsentEvent['patient'], now: Date): Promise<void> {
     const recipient = consentRecipient(row.grantPayload);
-    const patient = await this.patientOf(row);
     await this.connection.withTransaction(ctx, async (tx) => {
       await this.lockForGrant(tx, row);
       if (!(await this.consentRows.markRefused(tx, row.id))) return;
@@ -259,14 +258,14 @@ export class ConsentService {
         }
       }
       const committed = onLedger !== undefined && onLedger.signature === row.grantSignature;
+      const patient = await this.patientOf(row);
       if (committed) {
-        const patient = await this.patientOf(row);
         await this.connection.withTransaction(work, async (tx) => {
           if (await this.consentRows.activate(tx, row.id, onLedger!.grantTxId)) await this.recordSettlement(tx, row, patient, 'GRANTED', 'LEDGER_COMMITTED');
         });
         await this.access.invalidateForPatientOrLater(row.patientId);
       } else {
-        await this.refuse(work, row, work.now);
+        await this.refuse(work, row, patient, work.now);
       }
       this.logger.log(`pending grant of consent ${row.id} settled: ${committed ? 'committed on the ledger' : 'not on the ledger as signed'}`);
       settled++;
