@@ -150,8 +150,8 @@ export class ConsentService {
     // other grants' endorsements (bench:cluster). PENDING grants nothing (no access decision reads it); it
     // only makes new record versions wrap for the grantee meanwhile (see writePending).
     let pending: Promise<PromiseSettledResult<void>> | undefined;
-    const writePending = () => (pending ??= settle(this.writePending(ctx, patient, row, keys)));
-    const committed = await settle(this.chaincode.grantConsent(payload, signature, { onEndorsed: writePending }));
+    const startWriting = () => (pending ??= settle(this.writePending(ctx, patient, row, keys)));
+    const committed = await settle(this.chaincode.grantConsent(payload, signature, { onEndorsed: startWriting }));
     if (committed.status === 'rejected' && !pending) {
       // Refused by the chaincode, or the ledger could not be reached: it cannot commit.
       if (refusedByLedger(committed.reason)) {
@@ -162,7 +162,7 @@ export class ConsentService {
       throw committed.reason;
     }
     // Every adapter reports the endorsement (the ledger conformance suite); written after the commit otherwise.
-    const written = await writePending();
+    const written = await startWriting();
     if (written.status === 'rejected') {
       if (committed.status === 'fulfilled') this.logger.error(`consent ${row.id} committed on the ledger (${committed.value.txId}) but not stored: ${(written.reason as Error).message}`);
       throw written.reason;
@@ -257,17 +257,18 @@ export class ConsentService {
           return settled;
         }
       }
-      const committed = onLedger !== undefined && onLedger.signature === row.grantSignature;
+      // Committed as this row was signed: the ledger's copy carries the same signature.
+      const committedTxId = onLedger?.signature === row.grantSignature ? onLedger.grantTxId : undefined;
       const patient = await this.patientOf(row);
-      if (committed) {
+      if (committedTxId) {
         await this.connection.withTransaction(work, async (tx) => {
-          if (await this.consentRows.activate(tx, row.id, onLedger!.grantTxId)) await this.recordSettlement(tx, row, patient, 'GRANTED', 'LEDGER_COMMITTED');
+          if (await this.consentRows.activate(tx, row.id, committedTxId)) await this.recordSettlement(tx, row, patient, 'GRANTED', 'LEDGER_COMMITTED');
         });
         await this.access.invalidateForPatientOrLater(row.patientId);
       } else {
         await this.refuse(work, row, patient, work.now);
       }
-      this.logger.log(`pending grant of consent ${row.id} settled: ${committed ? 'committed on the ledger' : 'not on the ledger as signed'}`);
+      this.logger.log(`pending grant of consent ${row.id} settled: ${committedTxId ? 'committed on the ledger' : 'not on the ledger as signed'}`);
       settled++;
     }
     return settled;

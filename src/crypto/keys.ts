@@ -35,15 +35,6 @@ const PKCS8_PREFIX: Record<OkpCurve, Buffer> = {
   x25519: Buffer.from('302e020100300506032b656e04220420', 'hex'),
 };
 
-/**
- * Whether a raw private key may become a KeyObject through a JWK holding `d` alone. OpenSSL 3.0 (Node 20
- * and 22) decodes PKCS#8 DER through its decoder framework, 370 µs per key: a third of an authorized
- * read's CPU (every read unwraps a data key with the reader's private key; every grant signs with the
- * patient's). Its JWK import hands `d` straight to the raw-key constructor (30 µs), deriving the public
- * half without reading `x`. OpenSSL 3.5 (Node 24) decodes DER in 30 µs and refuses a JWK whose `x` is not
- * `d`'s, which a raw private key alone cannot give. So: once per process, the RFC 8032 and RFC 7748 test
- * keys are imported with an empty `x`; the JWK path is taken only where both come out right.
- */
 /** RFC 8032 §7.1 TEST 1 and RFC 7748 §6.1 (Alice): raw private and public keys, hex. */
 export const RFC_TEST_KEYS: Readonly<Record<OkpCurve, { readonly privateKey: string; readonly publicKey: string }>> = {
   ed25519: {
@@ -56,6 +47,15 @@ export const RFC_TEST_KEYS: Readonly<Record<OkpCurve, { readonly privateKey: str
   },
 };
 
+/**
+ * Whether a raw private key may become a KeyObject through a JWK holding `d` alone. OpenSSL 3.0 (Node 20
+ * and 22) decodes PKCS#8 DER through its decoder framework, 370 µs per key: a third of an authorized
+ * read's CPU (every read unwraps a data key with the reader's private key; every grant signs with the
+ * patient's). Its JWK import hands `d` straight to the raw-key constructor (30 µs), deriving the public
+ * half without reading `x`. OpenSSL 3.5 (Node 24) decodes DER in 30 µs and refuses a JWK whose `x` is not
+ * `d`'s, which a raw private key alone cannot give. So: once per process, the RFC 8032 and RFC 7748 test
+ * keys are imported with an empty `x`; the JWK path is taken only where both come out right.
+ */
 const JWK_IMPORT_FROM_D = (Object.keys(RFC_TEST_KEYS) as OkpCurve[]).every((curve) => {
   try {
     const { privateKey, publicKey } = RFC_TEST_KEYS[curve];
